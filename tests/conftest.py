@@ -1,0 +1,54 @@
+"""Shared fixtures. Integration tests use the real stack that `make test` starts (stack/up.sh)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+RUN_DIR = Path(os.environ.get("SEXTANT_RUN", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant" / "run"))
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    prometheus_url: str
+    opensearch_url: str
+    jaeger_url: str
+    anchor: datetime
+    seed: int
+
+
+def _reachable(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_stack() -> LiveStack:
+    """The running stack and the simulator's anchor; fails under `make test`, skips elsewhere, when absent."""
+    stack = LiveStack(
+        prometheus_url=os.environ.get("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:19090"),
+        opensearch_url=os.environ.get("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:19200"),
+        jaeger_url=os.environ.get("SEXTANT_JAEGER_URL", "http://127.0.0.1:16686"),
+        anchor=datetime.fromisoformat((RUN_DIR / "anchor").read_text().strip()).astimezone(UTC)
+        if (RUN_DIR / "anchor").exists()
+        else datetime.now(UTC),
+        seed=int((RUN_DIR / "seed").read_text()) if (RUN_DIR / "seed").exists() else 7,
+    )
+    missing = [
+        url
+        for url in (stack.prometheus_url + "/-/ready", stack.opensearch_url, stack.jaeger_url + "/api/services")
+        if not _reachable(url)
+    ]
+    if missing or not (RUN_DIR / "anchor").exists():
+        message = f"the real stack is not running (unreachable: {missing}); run `make stack-up`"
+        if os.environ.get("SEXTANT_REQUIRE_STACK") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return stack
