@@ -1,0 +1,64 @@
+# Sextant: `make run` serves the app on its embedded snapshot; `make test` runs everything on the real stack.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export SEXTANT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sextant
+export SEXTANT_RUN ?= $(SEXTANT_CACHE)/run
+WHEELS := $(SEXTANT_CACHE)/wheels
+LIVE_ENV := SEXTANT_PROMETHEUS_URL=http://127.0.0.1:19090 SEXTANT_OPENSEARCH_URL=http://127.0.0.1:19200 \
+	SEXTANT_JAEGER_URL=http://127.0.0.1:16686
+
+.PHONY: venv run test lint unit stack-up stack-down demo snapshot bench rules clean
+
+venv: $(VENV)/.installed
+
+# Wheels are cached outside the checkout so a fresh clone installs offline once the cache is warm.
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --no-index --find-links $(WHEELS) -r requirements.txt 2>/dev/null || \
+	  { $(BIN)/pip download -q -d $(WHEELS) -r requirements.txt && \
+	    $(BIN)/pip install -q --no-index --find-links $(WHEELS) -r requirements.txt; }
+	touch $@
+
+run: venv
+	$(BIN)/streamlit run streamlit_app.py
+
+lint: venv
+	$(BIN)/ruff check .
+
+# Unit and AppTest tests only: no servers needed.
+unit: venv
+	$(BIN)/pytest -q -m "not integration and not browser"
+
+# Everything: lint, the snapshot's checksum, then all tests with coverage on the real stack,
+# which stack/with-stack.sh starts if needed and stops afterwards (only what it started).
+test: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
+	bash stack/install.sh
+	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh \
+	  $(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80
+
+stack-up: venv
+	bash stack/up.sh
+
+stack-down:
+	bash stack/down.sh
+
+rules: venv
+	$(BIN)/python -m app.slo rules --output $(SEXTANT_RUN)/prometheus/rules/slo.yml
+
+# The stack with the live simulator, and the app pointed at it.
+demo: stack-up
+	$(LIVE_ENV) $(BIN)/streamlit run streamlit_app.py
+
+# Re-records snapshots/demo.json.gz from the running stack: every named query of every page.
+snapshot: venv
+	$(LIVE_ENV) $(BIN)/python -m app.record snapshots/demo.json.gz
+
+bench: venv
+	bash stack/with-stack.sh $(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

@@ -1,0 +1,82 @@
+"""Altair chart builders with one shared look. Pages pass tidy frames; nothing here fetches data."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+HEIGHT = 220
+_AXIS = {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#E6E9EE", "domainColor": "#9AA5B1"}
+_TITLE = {"fontSize": 14, "anchor": "start", "fontWeight": 600}
+
+UNIT_FORMATS: dict[str, tuple[str, str]] = {
+    # unit -> (axis title, d3 format)
+    "ratio": ("percent", ".2%"),
+    "seconds": ("seconds", ".3~s"),
+    "req/s": ("requests per second", ".3~s"),
+    "count": ("count", ",.0f"),
+    "x": ("burn rate (×)", ".1f"),
+}
+
+
+def _style(chart: alt.Chart | alt.LayerChart, title: str) -> alt.Chart | alt.LayerChart:
+    return (
+        chart.properties(title=title, height=HEIGHT)
+        .configure_axis(**_AXIS)
+        .configure_title(**_TITLE)
+        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def _y(unit: str, field: str = "value") -> alt.Y:
+    title, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
+    return alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt))
+
+
+def timeseries(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    color: str | None = None,
+    thresholds: list[tuple[str, float]] | None = None,
+    annotations: pd.DataFrame | None = None,
+) -> alt.Chart | alt.LayerChart:
+    """Lines of `value` over `timestamp`, one per `color` column; horizontal threshold rules labelled in
+    words; shaded `annotations` (columns start, end, title) for incidents."""
+    _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
+    tooltip = [alt.Tooltip("timestamp:T", title="time", format="%d %b %H:%M")]
+    if color:
+        tooltip.append(alt.Tooltip(f"{color}:N"))
+    tooltip.append(alt.Tooltip("value:Q", title=unit, format=fmt))
+    encoding = {"x": alt.X("timestamp:T", title=None), "y": _y(unit), "tooltip": tooltip}
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", title=None)
+    layers: list[alt.Chart] = []
+    if annotations is not None and not annotations.empty:
+        layers.append(
+            alt.Chart(annotations)
+            .mark_rect(opacity=0.12, color="#C44E52")
+            .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("title:N", title="incident")])
+        )
+    layers.append(alt.Chart(frame).mark_line(strokeWidth=2, interpolate="monotone").encode(**encoding))
+    for label, level in thresholds or []:
+        rule = pd.DataFrame({"value": [level], "label": [label]})
+        layers.append(
+            alt.Chart(rule).mark_rule(strokeDash=[6, 4], color="#C44E52").encode(y="value:Q", tooltip=["label:N"])
+        )
+    return _style(alt.layer(*layers) if len(layers) > 1 else layers[0], title)
+
+
+def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None) -> alt.Chart:
+    """Horizontal bars of `y` (a category) by `x` (a value), sorted largest first."""
+    _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
+    encoding = {
+        "x": alt.X(f"{x}:Q", title=UNIT_FORMATS.get(unit, (unit, ""))[0], axis=alt.Axis(format=fmt)),
+        "y": alt.Y(f"{y}:N", sort="-x", title=None),
+        "tooltip": [alt.Tooltip(f"{y}:N"), alt.Tooltip(f"{x}:Q", format=fmt)],
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", title=None)
+    return _style(alt.Chart(frame).mark_bar().encode(**encoding), title)

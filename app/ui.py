@@ -1,0 +1,104 @@
+"""What every page does first, and the few drawing helpers pages share.
+
+Every page script calls `page_setup` itself: with a top-level `pages/` folder a deep link runs the page
+file directly, skipping the entry script (see shared notes on Streamlit 1.67), so nothing may rely on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import streamlit as st
+
+from app.config import load_config
+from app.sources import Sources, build_sources
+from app.sources.cache import Outcome
+from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
+from app.units import format_age
+
+BACKEND_NAMES = {"prometheus": "Prometheus", "opensearch": "OpenSearch", "jaeger": "Jaeger"}
+_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~:$"
+
+
+def plain(text: object) -> str:
+    """Backend text made inert for Streamlit markdown: no formatting, links, directives or HTML."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+@dataclass(frozen=True)
+class PageContext:
+    sources: Sources
+    preset: str
+    refresh_s: int | None
+
+    def time_range(self) -> TimeRange:
+        """Computed on each call so an auto-refreshing fragment moves with the clock."""
+        return time_range(self.preset, self.sources.now())
+
+
+@st.cache_resource(show_spinner=False)
+def _sources() -> Sources:
+    """One set of clients per process: they hold connection pools and the per-backend stats."""
+    return build_sources(load_config())
+
+
+def page_setup(title: str, icon: str) -> PageContext:
+    """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
+    st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
+    sources = _sources()
+    with st.sidebar:
+        preset = st.selectbox(
+            "Time range",
+            list(PRESET_LABELS),
+            index=list(PRESET_LABELS).index(DEFAULT_PRESET),
+            format_func=PRESET_LABELS.__getitem__,
+            key="range",
+            bind="query-params",
+        )
+        refresh = st.selectbox(
+            "Auto-refresh",
+            list(REFRESH_CHOICES),
+            format_func=lambda k: "Off" if k == "off" else f"Every {k}",
+            key="refresh",
+            bind="query-params",
+        )
+    st.title(title)
+    if sources.mode == "snapshot":
+        recorded = sources.snapshot_recorded_at
+        st.badge(
+            f"Demo snapshot recorded {recorded:%d %b %Y %H:%M} UTC" if recorded else "Demo snapshot",
+            icon=":material/photo_camera:",
+            color="violet",
+            help="No backend is configured, so Sextant shows data recorded from the real stack by "
+            "`make snapshot`. Set SEXTANT_PROMETHEUS_URL (and the others) to go live.",
+        )
+    return PageContext(sources=sources, preset=preset or DEFAULT_PRESET, refresh_s=REFRESH_CHOICES[refresh or "off"])
+
+
+def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> None:
+    """One banner per failing backend: its name, its own error message, and the age of what is shown."""
+    seen: set[tuple[str, str]] = set()
+    for backend, outcome in outcomes:
+        if outcome.error is None:
+            continue
+        name = BACKEND_NAMES.get(backend, backend)
+        key = (name, str(outcome.error))
+        if key in seen:
+            continue
+        seen.add(key)
+        if outcome.stale and outcome.fetched_at is not None:
+            st.warning(
+                f"**{name} is not answering**: {plain(outcome.error)}. Showing the last good data, "
+                f"from {format_age(outcome.fetched_at, now)}.",
+                icon=":material/history:",
+            )
+        else:
+            st.error(f"**{name} is not answering**: {plain(outcome.error)}. Its panels are empty.", icon=":material/error:")
+
+
+def show_warnings(warnings: Iterable[str]) -> None:
+    """Partial results (Prometheus warnings, OpenSearch shard failures) are shown, never dropped."""
+    for text in dict.fromkeys(warnings):
+        st.caption(f":material/warning: {plain(text)}")
