@@ -64,12 +64,16 @@ def timeseries(
     for label, level in thresholds or []:
         rule = pd.DataFrame({"value": [level], "label": [label]})
         layers.append(
-            alt.Chart(rule).mark_rule(strokeDash=[6, 4], color="#C44E52").encode(y="value:Q", tooltip=["label:N"])
+            alt.Chart(rule)
+            .mark_rule(strokeDash=[6, 4], color="#C44E52")
+            .encode(y="value:Q", tooltip=["label:N"])
         )
     return _style(alt.layer(*layers) if len(layers) > 1 else layers[0], title)
 
 
-def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None) -> alt.Chart:
+def bars(
+    frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None
+) -> alt.Chart:
     """Horizontal bars of `y` (a category) by `x` (a value), sorted largest first."""
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
     encoding = {

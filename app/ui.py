@@ -12,7 +12,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from app.config import load_config
+from app.config import Config, load_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
@@ -39,15 +39,15 @@ class PageContext:
 
 
 @st.cache_resource(show_spinner=False)
-def _sources() -> Sources:
-    """One set of clients per process: they hold connection pools and the per-backend stats."""
-    return build_sources(load_config())
+def _sources(config: Config) -> Sources:
+    """One set of clients per configuration and process: they hold connection pools and per-backend stats."""
+    return build_sources(config)
 
 
 def page_setup(title: str, icon: str) -> PageContext:
     """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
     st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
-    sources = _sources()
+    sources = _sources(load_config())
     with st.sidebar:
         preset = st.selectbox(
             "Time range",
@@ -74,7 +74,9 @@ def page_setup(title: str, icon: str) -> PageContext:
             help="No backend is configured, so Sextant shows data recorded from the real stack by "
             "`make snapshot`. Set SEXTANT_PROMETHEUS_URL (and the others) to go live.",
         )
-    return PageContext(sources=sources, preset=preset or DEFAULT_PRESET, refresh_s=REFRESH_CHOICES[refresh or "off"])
+    return PageContext(
+        sources=sources, preset=preset or DEFAULT_PRESET, refresh_s=REFRESH_CHOICES[refresh or "off"]
+    )
 
 
 def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> None:
@@ -84,18 +86,21 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
         if outcome.error is None:
             continue
         name = BACKEND_NAMES.get(backend, backend)
-        key = (name, str(outcome.error))
+        key = (name, outcome.error.message)
         if key in seen:
             continue
         seen.add(key)
         if outcome.stale and outcome.fetched_at is not None:
             st.warning(
-                f"**{name} is not answering**: {plain(outcome.error)}. Showing the last good data, "
+                f"**{name} is not answering**: {plain(outcome.error.message)}. Showing the last good data, "
                 f"from {format_age(outcome.fetched_at, now)}.",
                 icon=":material/history:",
             )
         else:
-            st.error(f"**{name} is not answering**: {plain(outcome.error)}. Its panels are empty.", icon=":material/error:")
+            st.error(
+                f"**{name} is not answering**: {plain(outcome.error.message)}. Its panels are empty.",
+                icon=":material/error:",
+            )
 
 
 def show_warnings(warnings: Iterable[str]) -> None:

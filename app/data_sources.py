@@ -1,0 +1,52 @@
+"""What the Data sources page shows: each backend's address, reachability, version and recent calls."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.sources import Sources
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    name: str
+    url: str
+    reachable: bool
+    version: str | None
+    probe_latency_s: float | None
+    probe_error: str | None
+    calls: int
+    failures: int
+    last_query_latency_s: float | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+def load(sources: Sources) -> list[BackendStatus]:
+    """Probe the three backends at once (a probe never raises) and join each with its call record."""
+    clients = [sources.prometheus, sources.opensearch, sources.jaeger]
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        healths = list(pool.map(lambda client: client.health(), clients))
+    statuses = []
+    for client, health in zip(clients, healths, strict=True):
+        stats = client.stats.snapshot()
+        statuses.append(
+            BackendStatus(
+                name=health.name,
+                url=health.url,
+                reachable=health.reachable,
+                version=health.version,
+                probe_latency_s=health.latency_s,
+                probe_error=health.error,
+                calls=stats.calls,
+                failures=stats.failures,
+                last_query_latency_s=stats.last_latency_s,
+                last_success_at=stats.last_success_at,
+                last_error=stats.last_error,
+                last_error_at=stats.last_error_at,
+            )
+        )
+    return statuses

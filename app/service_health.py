@@ -1,0 +1,99 @@
+"""The Service health page's data: per service request rate, error ratio and latency quantiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from app import queries
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.prometheus import QueryResult, auto_step
+from app.timerange import TimeRange
+
+QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+SCRAPE_INTERVAL_S = 60
+TTL_S = 30.0
+TIMEOUT_S = 15.0
+
+
+def rate_window(step_s: float) -> str:
+    """The `rate()` window for a chart step, as Grafana's $__rate_interval: at least four scrapes and
+    never shorter than one step plus a scrape, so every point sees enough samples."""
+    return f"{int(max(4 * SCRAPE_INTERVAL_S, step_s + SCRAPE_INTERVAL_S))}s"
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    summary: pd.DataFrame  # service, request_rate, error_ratio, p50, p95, p99 over the whole range
+    request_rate: pd.DataFrame  # service, timestamp, value
+    error_ratio: pd.DataFrame
+    latency_p95: pd.DataFrame
+    outcomes: dict[str, Outcome[QueryResult]] = field(repr=False)
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[QueryResult]]]:
+        return [("prometheus", o) for o in self.outcomes.values() if o.error is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
+
+
+def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> ServiceHealth:
+    """Run the page's eight queries at once (five figures over the range, three curves)."""
+    prom = sources.prometheus
+    step = auto_step(tr.start, tr.end)
+    curve_window = rate_window(step)
+
+    def instant(name: str, **params: object) -> Callable[[], QueryResult]:
+        return lambda: prom.instant(queries.render("service_health", name, **params), tr.end)
+
+    def curve(name: str, **params: object) -> Callable[[], QueryResult]:
+        return lambda: prom.range(queries.render("service_health", name, **params), tr.start, tr.end, step)
+
+    tasks = {
+        "request_rate": instant("request_rate", window=tr.promql_window),
+        "error_ratio": instant("error_ratio", window=tr.promql_window),
+        **{
+            label: instant("latency_quantile", quantile=q, window=tr.promql_window)
+            for label, q in QUANTILES.items()
+        },
+        "request_rate_curve": curve("request_rate", window=curve_window),
+        "error_ratio_curve": curve("error_ratio", window=curve_window),
+        "p95_curve": curve("latency_quantile", quantile=0.95, window=curve_window),
+    }
+    outcomes = fetch_all(
+        tasks,
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=(sources.mode, prom.url, "service_health", tr),
+    )
+    return ServiceHealth(
+        summary=_summary(outcomes),
+        request_rate=_frame(outcomes["request_rate_curve"]),
+        error_ratio=_frame(outcomes["error_ratio_curve"]),
+        latency_p95=_frame(outcomes["p95_curve"]),
+        outcomes=outcomes,
+    )
+
+
+def _frame(outcome: Outcome[QueryResult]) -> pd.DataFrame:
+    if outcome.value is None:
+        return pd.DataFrame(columns=["service", "timestamp", "value"])
+    return outcome.value.frame
+
+
+def _summary(outcomes: dict[str, Outcome[QueryResult]]) -> pd.DataFrame:
+    """One row per service; a figure whose query failed is missing (NaN), never zero."""
+    columns = ["request_rate", "error_ratio", *QUANTILES]
+    table = pd.DataFrame(columns=["service"]).set_index("service")
+    for column in columns:
+        frame = _frame(outcomes[column])
+        if "service" in frame.columns and not frame.empty:
+            table = table.join(frame.set_index("service")["value"].rename(column), how="outer")
+    return table.reindex(columns=columns).reset_index().sort_values("service", ignore_index=True)
