@@ -1,0 +1,54 @@
+"""Typed errors raised by every data source, live or replayed.
+
+Pages catch `BackendError` and show `str(error)`: the message is the backend's own words (Prometheus
+`error`, OpenSearch `reason`, Jaeger `errors[].msg`), shortened and stripped of control characters so it is
+safe to put on screen. The subclasses tell a page what to say next: *the backend is down* versus *the
+query is wrong* versus *this view was not recorded in the snapshot*.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_MESSAGE_CHARS = 300
+
+
+def short_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """One line, at most `limit` characters: backend messages can carry whole stack traces or bodies."""
+    line = _CONTROL.sub(" ", text).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+class BackendError(Exception):
+    """A call to a backend failed; `message` is what the backend said."""
+
+    def __init__(
+        self, backend: str, message: str, status: int | None = None, error_type: str | None = None
+    ) -> None:
+        self.backend = backend
+        self.message = short_message(message) or "unknown error"
+        self.status = status
+        self.error_type = error_type
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return f"{self.backend}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(backend={self.backend!r}, message={self.message!r}, "
+            f"status={self.status!r}, error_type={self.error_type!r})"
+        )
+
+
+class BackendUnavailable(BackendError):
+    """No usable answer: connection refused, DNS, TLS, timeout, or the backend said it is overloaded."""
+
+
+class QueryRejected(BackendError):
+    """The backend understood the request and refused it (bad PromQL, unknown index, bad trace id…)."""
+
+
+class SnapshotMiss(BackendError):
+    """Snapshot mode: this exact call was not recorded, so there is nothing to replay."""

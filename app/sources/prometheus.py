@@ -1,0 +1,246 @@
+"""Prometheus HTTP API client returning pandas frames.
+
+Why not `prometheus-api-client`: it drops the server's JSON error body on retries (a 503 becomes a bare
+`RetryError`), drops `warnings`, has no default timeout, returns naive timestamps and cannot build an empty
+range frame. This client keeps Prometheus's own `errorType`/`error` in `QueryRejected`/`BackendUnavailable`,
+passes `warnings` through, and always returns frames of a fixed shape:
+
+- instant vector: one column per label name (sorted) + `value` (float), one row per series;
+- range matrix: the same + `timestamp` (tz-aware UTC), long format, one row per sample;
+- scalar / string: one row with `value`;
+- nothing matched: an empty frame with the `value` (and `timestamp`) columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from app.sources._http import Auth, HttpBackend, Verify, json_or_none, status_error
+from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
+from app.sources.stats import BackendHealth, CallStats, probe, tracked
+
+NAME = "prometheus"
+
+MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series.
+TARGET_POINTS = 500  # Enough for a chart a page wide; more only costs transfer and rendering.
+MIN_STEP_S = 60.0  # The scrape interval: a finer step repeats samples.
+NICE_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+@dataclass(frozen=True, eq=False)
+class QueryResult:
+    frame: pd.DataFrame
+    warnings: tuple[str, ...] = ()
+
+
+def auto_step(start: datetime, end: datetime) -> float:
+    """A step in seconds for a chart of [start, end].
+
+    Aims at about `TARGET_POINTS` points, never below the 60 s scrape interval, rounded up to a value
+    from `NICE_STEPS_S` (then to whole days) so that neighbouring ranges share sample times and cache
+    well. Rounding up can only lower the point count, so the 11,000-point limit always holds.
+    """
+    span = max((end - start).total_seconds(), 0.0)
+    raw = max(span / TARGET_POINTS, span / MAX_POINTS, MIN_STEP_S)
+    for nice in NICE_STEPS_S:
+        if nice >= raw:
+            return float(nice)
+    return float(math.ceil(raw / 86400) * 86400)
+
+
+def align(start: datetime, end: datetime, step: float) -> tuple[float, float]:
+    """Floor start and end to multiples of `step` (Unix time), as Grafana does, so every refresh asks for
+    the same sample times: the curve does not shimmer and results can be cached."""
+    s = math.floor(_unix(start) / step) * step
+    e = math.floor(_unix(end) / step) * step
+    return s, max(s, e)
+
+
+def _unix(at: datetime) -> float:
+    """Naive datetimes are taken as UTC."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _timestamps(seconds: Sequence[float]) -> pd.Series:
+    return pd.Series(pd.to_datetime(list(seconds), unit="s", utc=True), dtype="datetime64[ns, UTC]")
+
+
+def _vector_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
+    labels = sorted({name for series in result for name in series.get("metric", {})})
+    columns: dict[str, Any] = {
+        name: [series.get("metric", {}).get(name) for series in result] for name in labels
+    }
+    columns["value"] = pd.Series([float(series["value"][1]) for series in result], dtype="float64")
+    return pd.DataFrame(columns, columns=[*labels, "value"])
+
+
+def _matrix_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
+    labels = sorted({name for series in result for name in series.get("metric", {})})
+    columns: dict[str, list[Any]] = {name: [] for name in labels}
+    times: list[float] = []
+    values: list[float] = []
+    for series in result:
+        samples = series.get("values", [])
+        metric = series.get("metric", {})
+        for name in labels:
+            columns[name].extend([metric.get(name)] * len(samples))
+        times.extend(float(t) for t, _ in samples)
+        values.extend(float(v) for _, v in samples)
+    frame = pd.DataFrame(columns, columns=labels)
+    frame["timestamp"] = _timestamps(times)
+    frame["value"] = pd.Series(values, dtype="float64")
+    return frame
+
+
+def to_frame(data: Mapping[str, Any]) -> pd.DataFrame:
+    """Turn the `data` of a query or query_range answer into a frame of the documented shape."""
+    kind = data.get("resultType")
+    result = data.get("result")
+    if kind == "vector":
+        return _vector_frame(result or [])
+    if kind == "matrix":
+        return _matrix_frame(result or [])
+    if kind == "scalar":
+        return pd.DataFrame({"value": pd.Series([float(result[1])], dtype="float64")})  # type: ignore[index]
+    if kind == "string":
+        return pd.DataFrame({"value": [result[1]]})  # type: ignore[index]
+    raise BackendError(NAME, f"unexpected resultType {kind!r}")
+
+
+class PrometheusClient:
+    """Read-only client for one Prometheus server (or a compatible API such as Mimir with `org_id`)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        auth: Auth = None,
+        verify: Verify = True,
+        org_id: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        all_headers = dict(headers or {})
+        if org_id:
+            all_headers["X-Scope-OrgID"] = org_id
+        self._http = HttpBackend(
+            NAME,
+            base_url,
+            timeout=timeout,
+            headers=all_headers,
+            auth=auth,
+            verify=verify,
+            transport=transport,
+        )
+        self.name = NAME
+        self.url = self._http.url
+        self.stats = CallStats()
+        # Ask Prometheus to give up a little before we do, so its JSON 503 arrives instead of a socket error.
+        self._query_timeout = f"{max(timeout - min(1.0, timeout * 0.1), 0.1):g}"
+
+    # -- queries -----------------------------------------------------------------------------------------
+
+    @tracked
+    def instant(self, query: str, at: datetime | None = None) -> QueryResult:
+        form = {"query": query, "timeout": self._query_timeout}
+        if at is not None:
+            form["time"] = f"{_unix(at):.3f}"
+        data, warnings = self._call("POST", "/api/v1/query", data=form)
+        return QueryResult(to_frame(data), warnings)
+
+    @tracked
+    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> QueryResult:
+        """`step` in seconds; None picks one with `auto_step`. Start and end are aligned to the step."""
+        step = step if step is not None else auto_step(start, end)
+        if step <= 0:
+            raise QueryRejected(NAME, "step must be positive", error_type="bad_data")
+        s, e = align(start, end, step)
+        form = {
+            "query": query,
+            "start": f"{s:.3f}",
+            "end": f"{e:.3f}",
+            "step": f"{step:g}",
+            "timeout": self._query_timeout,
+        }
+        data, warnings = self._call("POST", "/api/v1/query_range", data=form)
+        return QueryResult(to_frame(data), warnings)
+
+    @tracked
+    def series(self, match: str | Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
+        matchers = [match] if isinstance(match, str) else list(match)
+        form = {"match[]": matchers, "start": f"{_unix(start):.3f}", "end": f"{_unix(end):.3f}"}
+        data, _ = self._call("POST", "/api/v1/series", data=form)
+        return list(data or [])
+
+    @tracked
+    def format_query(self, query: str) -> str:
+        """Prometheus's canonical form of `query`; raises `QueryRejected` with the parser's message."""
+        data, _ = self._call("GET", "/api/v1/format_query", params={"query": query})
+        return str(data)
+
+    # -- state -------------------------------------------------------------------------------------------
+
+    @tracked
+    def rules(self) -> list[dict[str, Any]]:
+        """Every recording and alerting rule, flattened, each with its `group` and `file` added."""
+        data, _ = self._call("GET", "/api/v1/rules")
+        return [
+            {**rule, "group": group.get("name"), "file": group.get("file")}
+            for group in (data or {}).get("groups", [])
+            for rule in group.get("rules", [])
+        ]
+
+    @tracked
+    def alerts(self) -> list[dict[str, Any]]:
+        data, _ = self._call("GET", "/api/v1/alerts")
+        return list((data or {}).get("alerts", []))
+
+    @tracked
+    def targets(self) -> list[dict[str, Any]]:
+        data, _ = self._call("GET", "/api/v1/targets", params={"state": "active"})
+        return list((data or {}).get("activeTargets", []))
+
+    @tracked
+    def buildinfo(self) -> dict[str, Any]:
+        data, _ = self._call("GET", "/api/v1/status/buildinfo")
+        return dict(data or {})
+
+    def health(self) -> BackendHealth:
+        return probe(NAME, self.url, self.buildinfo, lambda info: info.get("version"))
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[Any, tuple[str, ...]]:
+        response = self._http.request(method, path, **kwargs)
+        body = json_or_none(response)
+        if not isinstance(body, dict) or "status" not in body:
+            if response.is_success:
+                raise BackendError(NAME, f"{path} did not answer with Prometheus JSON", response.status_code)
+            raise status_error(NAME, response)
+        if body["status"] != "success":
+            raise _api_error(response.status_code, body)
+        warnings = tuple(str(w) for w in [*(body.get("warnings") or []), *(body.get("infos") or [])])
+        return body.get("data"), warnings
+
+
+def _api_error(status: int, body: Mapping[str, Any]) -> BackendError:
+    """Prometheus's `{"status": "error", "errorType", "error"}`: timeouts and aborts (503) mean the server
+    could not answer now; bad_data (400) and execution (422) mean this query will not work."""
+    error_type = str(body.get("errorType") or "") or None
+    message = str(body.get("error") or error_type or f"HTTP {status}")
+    if status >= 500 or error_type in ("timeout", "canceled", "unavailable"):
+        return BackendUnavailable(NAME, message, status, error_type)
+    if 400 <= status < 500:
+        return QueryRejected(NAME, message, status, error_type)
+    return BackendError(NAME, message, status, error_type)
