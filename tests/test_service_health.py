@@ -1,0 +1,91 @@
+"""The Service health loader: figures per service, curves, and how a failing Prometheus shows."""
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from app import service_health
+from app.sources import Sources
+from app.sources.cache import ResultCache
+from app.sources.errors import BackendUnavailable
+from app.sources.prometheus import QueryResult
+from app.timerange import time_range
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+
+
+class FakePrometheus:
+    """Answers by the metric the query asks for; counts calls."""
+
+    url = "fake://prometheus"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def _value(self, query: str) -> float:
+        if "histogram_quantile(0.5," in query:
+            return 0.1
+        if "histogram_quantile(0.95," in query:
+            return 0.4
+        if "histogram_quantile(0.99," in query:
+            return 0.9
+        if 'code=~"5.."' in query:
+            return 0.001
+        return 12.5
+
+    def instant(self, query, at=None):
+        self.calls.append(query)
+        if self.fail:
+            raise BackendUnavailable("prometheus", "connection refused")
+        frame = pd.DataFrame({"service": ["filing", "gateway"], "value": [self._value(query)] * 2})
+        return QueryResult(frame, ("partial answer",) if "0.99" in query else ())
+
+    def range(self, query, start, end, step=None):
+        self.calls.append(query)
+        if self.fail:
+            raise BackendUnavailable("prometheus", "connection refused")
+        stamps = pd.date_range(start, end, periods=3, tz=UTC)
+        return QueryResult(pd.DataFrame({"service": "filing", "timestamp": stamps, "value": self._value(query)}))
+
+
+def sources(prom) -> Sources:
+    return Sources(prometheus=prom, opensearch=None, jaeger=None, mode="live")
+
+
+def test_summary_has_one_row_per_service_with_every_figure():
+    prom = FakePrometheus()
+    view = service_health.load(sources(prom), time_range("24h", NOW), ResultCache())
+    assert len(prom.calls) == 8
+    assert list(view.summary["service"]) == ["filing", "gateway"]
+    row = view.summary.iloc[0]
+    assert (row["request_rate"], row["error_ratio"], row["p50"], row["p95"], row["p99"]) == (12.5, 0.001, 0.1, 0.4, 0.9)
+    assert set(view.latency_p95["value"]) == {0.4}
+    assert view.problems == [] and view.warnings == ["partial answer"]
+    # The figures cover the whole range; the curves use a rate window fitted to the chart step.
+    assert "[24h]" in prom.calls[0]
+    assert any("[360s]" in q for q in prom.calls)  # 24 h at ~500 points: a 300 s step, window step + scrape
+
+
+def test_failing_prometheus_gives_problems_and_empty_frames_not_exceptions():
+    view = service_health.load(sources(FakePrometheus(fail=True)), time_range("1h", NOW), ResultCache())
+    assert view.summary.empty and view.request_rate.empty
+    assert {backend for backend, _ in view.problems} == {"prometheus"}
+    assert all(o.error.message == "connection refused" for _, o in view.problems)
+
+
+def test_last_good_data_survives_an_outage(monkeypatch):
+    monkeypatch.setattr(service_health, "TTL_S", 0.0)  # every load asks again
+    cache, prom = ResultCache(error_ttl_s=0), FakePrometheus()
+    tr = time_range("6h", NOW)
+    service_health.load(sources(prom), tr, cache)
+    prom.fail = True
+    view = service_health.load(sources(prom), tr, cache)
+    assert list(view.summary["request_rate"]) == [12.5, 12.5]
+    assert all(o.stale and o.fetched_at is not None for _, o in view.problems)
+
+
+@pytest.mark.parametrize(("step", "window"), [(60, "240s"), (300, "360s"), (3600, "3660s")])
+def test_rate_window_sees_at_least_four_scrapes(step, window):
+    assert service_health.rate_window(step) == window
