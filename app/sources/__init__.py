@@ -1,0 +1,98 @@
+"""Data access for Sextant: live clients for Prometheus, OpenSearch and Jaeger, or a recorded snapshot.
+
+Pages get a `Sources` bundle from `build_sources(current_config())` (cache it with `st.cache_resource`: the
+clients hold connection pools and the snapshot is parsed once) and ask it for `now()` instead of reading the
+clock, so the same code shows live data or replays a snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from app.config import BackendConfig, Config
+from app.sources import snapshot as snapshots
+from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
+from app.sources.jaeger import JaegerClient
+from app.sources.opensearch import OpenSearchClient
+from app.sources.prometheus import PrometheusClient
+from app.sources.stats import BackendHealth
+from app.sources.unconfigured import NotConfiguredClient
+
+__all__ = [
+    "BackendError",
+    "BackendUnavailable",
+    "QueryRejected",
+    "SnapshotMiss",
+    "Sources",
+    "build_sources",
+]
+
+
+@dataclass(frozen=True)
+class Sources:
+    prometheus: Any  # PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
+    opensearch: Any  # OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
+    jaeger: Any  # JaegerClient | SnapshotJaegerClient | NotConfiguredClient
+    mode: Literal["live", "snapshot"]
+    snapshot_recorded_at: datetime | None = None
+
+    def now(self) -> datetime:
+        """The time pages should treat as "now": the recording time of a snapshot (so they ask the
+        recorded questions), else the current UTC time floored to the minute (so reruns within a minute
+        ask the same questions and hit the cache)."""
+        if self.mode == "snapshot" and self.snapshot_recorded_at is not None:
+            return self.snapshot_recorded_at
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+
+    def clients(self) -> tuple[Any, Any, Any]:
+        return (self.prometheus, self.opensearch, self.jaeger)
+
+    def health(self) -> list[BackendHealth]:
+        """One probe per backend, in turn (run it in `fetch_all` to probe them concurrently)."""
+        return [client.health() for client in self.clients()]
+
+    def close(self) -> None:
+        for client in self.clients():
+            client.close()
+
+
+def _http_options(backend: BackendConfig) -> dict[str, Any]:
+    return {
+        "timeout": backend.timeout_s,
+        "headers": backend.request_headers(),
+        "auth": backend.basic_auth(),
+        "verify": backend.verify,
+    }
+
+
+def build_sources(config: Config) -> Sources:
+    """Live clients when any backend URL is configured, otherwise replay the snapshot file.
+
+    A missing or unreadable snapshot does not stop the app: every call then raises `SnapshotMiss` with the
+    reason, and `health()` reports it.
+    """
+    if config.mode == "live":
+        p, o, j = config.prometheus, config.opensearch, config.jaeger
+        return Sources(
+            prometheus=PrometheusClient(p.url, org_id=config.prometheus_org_id, **_http_options(p))
+            if p.url
+            else NotConfiguredClient("prometheus"),
+            opensearch=OpenSearchClient(o.url, **_http_options(o))
+            if o.url
+            else NotConfiguredClient("opensearch"),
+            jaeger=JaegerClient(j.url, **_http_options(j)) if j.url else NotConfiguredClient("jaeger"),
+            mode="live",
+        )
+    try:
+        recorded = snapshots.load(config.snapshot_path)
+    except (FileNotFoundError, snapshots.SnapshotFormatError) as exc:
+        recorded = snapshots.Snapshot.empty(config.snapshot_path, str(exc))
+    return Sources(
+        prometheus=snapshots.SnapshotPrometheusClient(recorded),
+        opensearch=snapshots.SnapshotOpenSearchClient(recorded),
+        jaeger=snapshots.SnapshotJaegerClient(recorded),
+        mode="snapshot",
+        snapshot_recorded_at=recorded.recorded_at,
+    )

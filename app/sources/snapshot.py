@@ -1,0 +1,543 @@
+"""Record backend calls to a file and replay them, so the app runs with no backend at all.
+
+A snapshot maps each call — (backend, method, arguments normalised against the live client's signature)
+— to its result or its `BackendError`. `Recorder.wrap(client)` records through a live client;
+`SnapshotPrometheusClient`, `SnapshotOpenSearchClient` and `SnapshotJaegerClient` have the live clients'
+methods and answer from the file, raising `SnapshotMiss` for anything not recorded. Pages compute their
+time ranges from `Sources.now()`, which in snapshot mode is the recording time, so they ask exactly the
+recorded questions.
+
+File: gzip JSON `{"format": 1, "recorded_at", "anchor", "time_range", "entries": [{"backend", "method",
+"args", "query_text", "result"}], "sha256"}`, where `sha256` is the hex digest of the canonical JSON (sorted
+keys, no spaces, UTF-8) of everything else. Frames are stored as `{"columns", "data", "dtypes"}` (pandas
+orient="split" without the index) with datetimes as integer microseconds, which keeps a whole app's
+snapshot to a few MB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import hashlib
+import inspect
+import json
+import threading
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app.sources import errors
+from app.sources.errors import BackendError, SnapshotMiss
+from app.sources.jaeger import JaegerClient, Trace, TraceList, TraceSummary
+from app.sources.opensearch import OpenSearchClient, SearchResult
+from app.sources.prometheus import PrometheusClient, QueryResult
+from app.sources.stats import BackendHealth, CallStats, tracked
+
+FORMAT = 1
+
+LIVE_CLIENTS: dict[str, type] = {
+    "prometheus": PrometheusClient,
+    "opensearch": OpenSearchClient,
+    "jaeger": JaegerClient,
+}
+RECORDED_METHODS: dict[str, frozenset[str]] = {
+    "prometheus": frozenset(
+        {"instant", "range", "series", "format_query", "rules", "alerts", "targets", "buildinfo"}
+    ),
+    "opensearch": frozenset({"search", "search_all", "count", "info"}),
+    "jaeger": frozenset({"services", "operations", "search", "trace"}),
+}
+_RESULT_TYPES: dict[str, type] = {
+    cls.__name__: cls for cls in (QueryResult, SearchResult, TraceSummary, Trace)
+}
+
+
+class SnapshotFormatError(ValueError):
+    """The file is not a snapshot this version can read, or its checksum does not match."""
+
+
+# -- JSON encoding ---------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _to_utc(at: datetime) -> datetime:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _rfc3339(at: datetime) -> str:
+    return _to_utc(at).isoformat().replace("+00:00", "Z")
+
+
+def normalize_args(value: Any) -> Any:
+    """Arguments as plain JSON, equal for equal calls: datetimes in UTC ISO form, durations in seconds."""
+    if isinstance(value, datetime):
+        return _to_utc(value).isoformat()
+    if isinstance(value, timedelta):
+        return {"seconds": value.total_seconds()}
+    if isinstance(value, Mapping):
+        return {str(k): normalize_args(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [normalize_args(v) for v in value]
+    return value
+
+
+def bound_args(backend: str, method: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter of the live method by name, defaults filled in, so `f(q)` and `f(query=q)` match."""
+    signature = inspect.signature(getattr(LIVE_CLIENTS[backend], method))
+    bound = signature.bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop("self")
+    return normalize_args(arguments)
+
+
+def call_key(backend: str, method: str, args: Mapping[str, Any]) -> str:
+    return canonical_json([backend, method, args]).decode("utf-8")
+
+
+def _encode_frame(frame: pd.DataFrame) -> dict[str, Any]:
+    data: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
+            utc = column.dt.tz_convert("UTC") if column.dt.tz is not None else column
+            data[name] = [None if pd.isna(v) else int(v.value // 1000) for v in utc]
+        else:
+            data[name] = [_plain(v) for v in column.tolist()]
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "data": [list(row) for row in zip(*data.values(), strict=True)] if data else [],
+        "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:  # NaN: JSON has no NaN, None reads back as NaN
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _decode_frame(encoded: Mapping[str, Any]) -> pd.DataFrame:
+    columns = encoded["columns"]
+    rows = encoded["data"]
+    series = {}
+    for i, name in enumerate(columns):
+        values = [row[i] for row in rows]
+        dtype = encoded["dtypes"][name]
+        if dtype.startswith("datetime64"):
+            parsed = pd.to_datetime(pd.Series(values, dtype="float64"), unit="us", utc=True)
+            naive = "UTC" not in dtype
+            series[name] = (parsed.dt.tz_localize(None) if naive else parsed).astype(dtype)
+        elif dtype == "object":
+            series[name] = pd.Series(values, dtype="object")
+        else:
+            series[name] = pd.Series(values, dtype="float64" if dtype == "float64" else None).astype(dtype)
+    return pd.DataFrame(series, columns=columns)
+
+
+def encode(value: Any) -> Any:
+    """A result (frames, result dataclasses, lists, dicts) as tagged JSON."""
+    if isinstance(value, pd.DataFrame):
+        return {"__frame__": _encode_frame(value)}
+    if isinstance(value, TraceList):
+        traces = [encode(t) for t in value]
+        return {"__type__": "TraceList", "traces": traces, "warnings": list(value.warnings)}
+    if dataclasses.is_dataclass(value) and type(value).__name__ in _RESULT_TYPES:
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"__type__": type(value).__name__, **fields}
+    if isinstance(value, datetime):
+        return {"__datetime__": _to_utc(value).isoformat()}
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    return _plain(value)
+
+
+@functools.cache
+def _tuple_fields(cls: type) -> frozenset[str]:
+    hints = typing.get_type_hints(cls)
+    return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple)
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__frame__" in value:
+        return _decode_frame(value["__frame__"])
+    if "__datetime__" in value:
+        return datetime.fromisoformat(value["__datetime__"])
+    kind = value.get("__type__")
+    if kind == "TraceList":
+        return TraceList((decode(t) for t in value["traces"]), tuple(value["warnings"]))
+    if kind in _RESULT_TYPES:
+        cls = _RESULT_TYPES[kind]
+        fields = {k: decode(v) for k, v in value.items() if k != "__type__"}
+        for name in _tuple_fields(cls) & fields.keys():
+            fields[name] = tuple(fields[name])
+        return cls(**fields)
+    return {k: decode(v) for k, v in value.items()}
+
+
+def _encode_error(error: BackendError) -> dict[str, Any]:
+    return {
+        "__error__": {
+            "class": type(error).__name__,
+            "backend": error.backend,
+            "message": error.message,
+            "status": error.status,
+            "error_type": error.error_type,
+        }
+    }
+
+
+def _decode_error(encoded: Mapping[str, Any]) -> BackendError:
+    cls = getattr(errors, encoded["class"], BackendError)
+    if not (isinstance(cls, type) and issubclass(cls, BackendError)):
+        cls = BackendError
+    return cls(encoded["backend"], encoded["message"], encoded["status"], encoded["error_type"])
+
+
+def _query_text(backend: str, method: str, args: Mapping[str, Any]) -> str:
+    """A human-readable line for whoever reads the file or a SnapshotMiss."""
+    if backend == "prometheus" and "query" in args:
+        return str(args["query"])
+    if backend == "opensearch" and "body" in args:
+        return f"{args.get('index')} {json.dumps(args['body'], sort_keys=True)}"
+    if backend == "jaeger" and args:
+        return " ".join(f"{k}={v}" for k, v in args.items() if v not in (None, {}, []))
+    return method
+
+
+# -- recording -------------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Collects calls made through wrapped live clients; thread-safe."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def wrap(self, client: Any) -> Any:
+        """A stand-in for `client` that records each call of a recorded method (results and errors)."""
+        return _RecordingClient(client, self)
+
+    def add(self, backend: str, method: str, args: Mapping[str, Any], result: Any) -> None:
+        encoded = _encode_error(result) if isinstance(result, BackendError) else encode(result)
+        entry = {
+            "backend": backend,
+            "method": method,
+            "args": dict(args),
+            "query_text": _query_text(backend, method, args),
+            "result": encoded,
+        }
+        with self._lock:
+            self._entries[call_key(backend, method, args)] = entry
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def save(
+        self,
+        path: str | Path,
+        *,
+        recorded_at: datetime,
+        anchor: datetime | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
+    ) -> Path:
+        with self._lock:
+            entries = sorted(self._entries.values(), key=_entry_order)
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "recorded_at": _rfc3339(recorded_at),
+            "anchor": _rfc3339(anchor) if anchor else None,
+            "time_range": {"start": _rfc3339(time_range[0]), "end": _rfc3339(time_range[1])}
+            if time_range
+            else None,
+            "entries": entries,
+        }
+        document["sha256"] = hashlib.sha256(canonical_json(document)).hexdigest()
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        with open(target, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+            gz.write(payload)
+        return target
+
+
+def _entry_order(entry: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (entry["backend"], entry["method"], entry["query_text"])
+
+
+class _RecordingClient:
+    def __init__(self, client: Any, recorder: Recorder) -> None:
+        self._client = client
+        self._recorder = recorder
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in RECORDED_METHODS.get(self._client.name, ()):
+            return attribute
+
+        @functools.wraps(attribute)
+        def record(*args: Any, **kwargs: Any) -> Any:
+            arguments = bound_args(self._client.name, name, args, kwargs)
+            try:
+                result = attribute(*args, **kwargs)
+            except BackendError as exc:
+                self._recorder.add(self._client.name, name, arguments, exc)
+                raise
+            self._recorder.add(self._client.name, name, arguments, result)
+            return result
+
+        return record
+
+
+# -- replay ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    recorded_at: datetime | None
+    anchor: datetime | None
+    time_range: tuple[datetime, datetime] | None
+    entries: Mapping[str, Mapping[str, Any]]
+    problem: str | None = None  # why there is nothing to replay (missing file…)
+
+    @classmethod
+    def empty(cls, path: Path, problem: str) -> Snapshot:
+        return cls(Path(path), None, None, None, {}, problem)
+
+    def lookup(self, backend: str, method: str, args: Mapping[str, Any]) -> Any:
+        """The recorded result; raises the recorded `BackendError`, or `SnapshotMiss`."""
+        entry = self.entries.get(call_key(backend, method, args))
+        if entry is None:
+            query = _query_text(backend, method, args)
+            what = self.problem or f"not recorded in the snapshot: {method} {query}"
+            raise SnapshotMiss(backend, what)
+        result = entry["result"]
+        if isinstance(result, dict) and "__error__" in result:
+            raise _decode_error(result["__error__"])
+        return decode(result)
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        with gzip.open(path, "rb") as gz:
+            document = json.loads(gz.read().decode("utf-8"))
+    except (OSError, EOFError, ValueError) as exc:
+        raise SnapshotFormatError(f"{path}: not a gzip JSON snapshot ({exc})") from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise SnapshotFormatError(f"{path}: unsupported snapshot format {document.get('format')!r}")
+    return document
+
+
+def _checksum_ok(document: Mapping[str, Any]) -> bool:
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    return hashlib.sha256(canonical_json(body)).hexdigest() == document.get("sha256")
+
+
+def verify(path: str | Path) -> bool:
+    """True when the file is a snapshot whose SHA-256 matches its content."""
+    try:
+        return _checksum_ok(_read_document(Path(path)))
+    except (SnapshotFormatError, FileNotFoundError):
+        return False
+
+
+def load(path: str | Path) -> Snapshot:
+    """Read and verify a snapshot; raises `FileNotFoundError` or `SnapshotFormatError`."""
+    target = Path(path)
+    if not target.exists():
+        raise FileNotFoundError(f"no snapshot at {target}")
+    document = _read_document(target)
+    if not _checksum_ok(document):
+        raise SnapshotFormatError(f"{target}: SHA-256 does not match the content (edited or truncated?)")
+    time_range = document.get("time_range")
+    return Snapshot(
+        path=target,
+        recorded_at=_parse_time(document.get("recorded_at")),
+        anchor=_parse_time(document.get("anchor")),
+        time_range=(_parse_time(time_range["start"]), _parse_time(time_range["end"])) if time_range else None,  # type: ignore[arg-type]
+        entries={call_key(e["backend"], e["method"], e["args"]): e for e in document["entries"]},
+    )
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return _to_utc(datetime.fromisoformat(text)) if text else None
+
+
+class _ReplayClient:
+    """Shared by the three replay clients: look the call up, count it like a live call."""
+
+    backend: str
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        self.name = self.backend
+        self.url = f"snapshot:{snapshot.path.name}"
+        self.stats = CallStats()
+
+    def _replay(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        return self._snapshot.lookup(self.backend, method, bound_args(self.backend, method, args, kwargs))
+
+    def _recorded_version(self, method: str, version_of: Callable[[Any], str | None]) -> str | None:
+        try:
+            return version_of(self._replay(method))
+        except BackendError:
+            return None
+
+    def _health(self, version: str | None) -> BackendHealth:
+        return BackendHealth(
+            self.name, self.url, self._snapshot.problem is None, version, 0.0, self._snapshot.problem
+        )
+
+    def close(self) -> None:
+        """Nothing to release; present so callers can treat live and replay clients alike."""
+
+
+class SnapshotPrometheusClient(_ReplayClient):
+    backend = "prometheus"
+
+    @tracked
+    def instant(self, query: str, at: datetime | None = None) -> QueryResult:
+        return self._replay("instant", query, at)
+
+    @tracked
+    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> QueryResult:
+        return self._replay("range", query, start, end, step)
+
+    @tracked
+    def series(self, match: str | Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
+        return self._replay("series", match, start, end)
+
+    @tracked
+    def format_query(self, query: str) -> str:
+        return self._replay("format_query", query)
+
+    @tracked
+    def rules(self) -> list[dict[str, Any]]:
+        return self._replay("rules")
+
+    @tracked
+    def alerts(self) -> list[dict[str, Any]]:
+        return self._replay("alerts")
+
+    @tracked
+    def targets(self) -> list[dict[str, Any]]:
+        return self._replay("targets")
+
+    @tracked
+    def buildinfo(self) -> dict[str, Any]:
+        return self._replay("buildinfo")
+
+    def health(self) -> BackendHealth:
+        return self._health(self._recorded_version("buildinfo", lambda info: info.get("version")))
+
+
+class SnapshotOpenSearchClient(_ReplayClient):
+    backend = "opensearch"
+
+    @tracked
+    def search(self, index: str, body: Mapping[str, Any]) -> SearchResult:
+        return self._replay("search", index, body)
+
+    @tracked
+    def search_all(
+        self,
+        index: str,
+        body: Mapping[str, Any],
+        *,
+        page_size: int = 1000,
+        max_docs: int = 50_000,
+        tiebreaker: str = "_id",
+        pit_keep_alive: str | None = None,
+    ) -> SearchResult:
+        return self._replay(
+            "search_all",
+            index,
+            body,
+            page_size=page_size,
+            max_docs=max_docs,
+            tiebreaker=tiebreaker,
+            pit_keep_alive=pit_keep_alive,
+        )
+
+    @tracked
+    def count(self, index: str, body: Mapping[str, Any] | None = None) -> int:
+        return self._replay("count", index, body)
+
+    @tracked
+    def info(self) -> dict[str, Any]:
+        return self._replay("info")
+
+    def health(self) -> BackendHealth:
+        version = self._recorded_version("info", lambda info: info.get("version", {}).get("number"))
+        return self._health(version)
+
+
+class SnapshotJaegerClient(_ReplayClient):
+    backend = "jaeger"
+
+    @tracked
+    def services(self) -> list[str]:
+        return self._replay("services")
+
+    @tracked
+    def operations(self, service: str) -> list[str]:
+        return self._replay("operations", service)
+
+    @tracked
+    def search(
+        self,
+        service: str,
+        *,
+        operation: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        start: datetime,
+        end: datetime,
+        min_duration: timedelta | str | None = None,
+        max_duration: timedelta | str | None = None,
+        limit: int = 20,
+    ) -> TraceList:
+        return self._replay(
+            "search",
+            service,
+            operation=operation,
+            tags=tags,
+            start=start,
+            end=end,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            limit=limit,
+        )
+
+    @tracked
+    def trace(self, trace_id: str) -> Trace:
+        return self._replay("trace", trace_id)
+
+    def health(self) -> BackendHealth:
+        return self._health(None)
