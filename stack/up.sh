@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# Start the local observability stack (Prometheus, Alertmanager, OpenSearch, Jaeger and the platform
+# simulator), reusing whatever already runs healthy for the same data set. See stack/README.md.
+#
+# Reuse rule: the data set is (anchor, seed). A running, healthy service is reused when the data set
+# recorded in $RUN/anchor and $RUN/seed is the one asked for; when it differs, Prometheus, the
+# simulator exporter, OpenSearch and Jaeger are restarted from empty stores (Prometheus with a fresh
+# backfill). Every start is fresh: Prometheus is always backfilled anew, OpenSearch starts with an
+# empty data dir, Jaeger keeps traces in memory. OpenSearch and Jaeger are started and loaded
+# together: if either is down, or the data set was not loaded yet (load not skipped), both restart.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_TAG=up
+
+SKIP_LOAD="${SEXTANT_STACK_SKIP_LOAD:-0}"
+HEALTH_TIMEOUT="${SEXTANT_STACK_TIMEOUT:-180}"
+TO_START=()
+
+wants_load() { have_simulator && [[ $SKIP_LOAD != 1 ]]; }
+planned() { [[ " ${TO_START[*]} " == *" $1 "* ]]; }
+record_started() { printf '%s\n' "$1" >>"$RUN/started"; }
+
+# ---- health ---------------------------------------------------------------------------------
+healthy() {
+  case $1 in
+    prometheus) http_ok "http://$HOST:$PROMETHEUS_PORT/-/ready" ;;
+    alertmanager) http_ok "http://$HOST:$ALERTMANAGER_PORT/-/ready" ;;
+    opensearch)
+      http_ok "http://$HOST:$OPENSEARCH_PORT/" &&
+        http_ok "http://$HOST:$OPENSEARCH_PORT/_cluster/health?wait_for_status=yellow&timeout=1s"
+      ;;
+    jaeger)
+      http_ok "http://$HOST:$JAEGER_QUERY_PORT/api/services" &&
+        http_ok "http://$HOST:$JAEGER_HEALTH_PORT/status"
+      ;;
+    simulator) http_ok "http://$HOST:$SIMULATOR_PORT/metrics" ;;
+  esac
+}
+
+endpoint() {
+  case $1 in
+    prometheus) printf 'http://%s:%s/-/ready' "$HOST" "$PROMETHEUS_PORT" ;;
+    alertmanager) printf 'http://%s:%s/-/ready' "$HOST" "$ALERTMANAGER_PORT" ;;
+    opensearch) printf 'http://%s:%s/ and /_cluster/health' "$HOST" "$OPENSEARCH_PORT" ;;
+    jaeger) printf 'http://%s:%s/api/services and :%s/status' "$HOST" "$JAEGER_QUERY_PORT" "$JAEGER_HEALTH_PORT" ;;
+    simulator) printf 'http://%s:%s/metrics' "$HOST" "$SIMULATOR_PORT" ;;
+  esac
+}
+
+up_and_healthy() { is_running "$1" && healthy "$1"; }
+
+fail_service() {
+  tail_log "$1"
+  die "$1 $2 ($(endpoint "$1")); logs: $(log_file "$1")"
+}
+
+# wait_healthy SERVICE...: poll until all are healthy; fail on the first that dies or times out.
+wait_healthy() {
+  local deadline=$((SECONDS + HEALTH_TIMEOUT)) pending=("$@") left s t0
+  t0=$(now)
+  while ((${#pending[@]})); do
+    left=()
+    for s in "${pending[@]}"; do
+      if healthy "$s"; then
+        log "$s healthy after $(elapsed "$t0") s"
+      elif ! is_running "$s"; then
+        fail_service "$s" "exited during start-up"
+      else
+        left+=("$s")
+      fi
+    done
+    pending=("${left[@]+"${left[@]}"}")
+    ((${#pending[@]})) || break
+    ((SECONDS < deadline)) || fail_service "${pending[0]}" "not healthy after ${HEALTH_TIMEOUT}s"
+    sleep 0.5
+  done
+}
+
+# ---- step 2: data set and plan --------------------------------------------------------------
+decide_dataset() {
+  local previous
+  ANCHOR="${SEXTANT_ANCHOR:-$(date -u +%Y-%m-%dT%H:00:00Z)}"
+  SEED="${SEXTANT_SEED:-7}"
+  date -u -d "$ANCHOR" +%s >/dev/null 2>&1 || die "SEXTANT_ANCHOR is not a date: $ANCHOR"
+  previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
+  if [[ $previous != "$ANCHOR $SEED" ]]; then
+    log "data set is now anchor=$ANCHOR seed=$SEED (was: ${previous# }): fresh data stores"
+    stop_service simulator
+    stop_service jaeger
+    stop_service opensearch
+    stop_service prometheus
+    rm -f "$RUN/loaded"
+  fi
+  printf '%s\n' "$ANCHOR" >"$RUN/anchor"
+  printf '%s\n' "$SEED" >"$RUN/seed"
+  log "anchor=$ANCHOR seed=$SEED"
+}
+
+# reuse_or_plan SERVICE: plan a (re)start unless it runs healthy.
+reuse_or_plan() {
+  if up_and_healthy "$1"; then
+    log "$1: reusing pid $(service_pid "$1")"
+    return 0
+  fi
+  if is_running "$1"; then
+    warn "$1 runs but is not healthy: restarting it"
+    stop_service "$1"
+  fi
+  TO_START+=("$1")
+}
+
+plan() {
+  reuse_or_plan prometheus
+  reuse_or_plan alertmanager
+  if up_and_healthy opensearch && up_and_healthy jaeger &&
+    { ! wants_load || [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; }; then
+    log "opensearch, jaeger: reusing (data set already loaded or load skipped)"
+  else
+    stop_service jaeger
+    stop_service opensearch
+    rm -f "$RUN/loaded"
+    TO_START+=(opensearch jaeger)
+  fi
+  if have_simulator; then reuse_or_plan simulator; fi
+  log "to start: ${TO_START[*]:-nothing}"
+}
+
+# ---- step 3: backfill -----------------------------------------------------------------------
+backfill() {
+  local data="$RUN/prometheus/data" logf="$RUN/logs/backfill.log"
+  planned prometheus || { log "prometheus reused: no backfill"; return 0; }
+  rm -rf "$data"
+  mkdir -p "$data"
+  have_simulator || { log "no stack/simulator/__main__.py: no backfill"; return 0; }
+  log "backfill into $data (log: $logf)"
+  if ! "$PYTHON" -m stack.simulator backfill --anchor "$ANCHOR" --seed "$SEED" --out "$data" >"$logf" 2>&1; then
+    tail -n 40 "$logf" >&2
+    die "simulator backfill failed (log: $logf)"
+  fi
+}
+
+# ---- step 4: SLO rules ----------------------------------------------------------------------
+slo_rules() {
+  local dir="$RUN/prometheus/rules" tmp="$RUN/prometheus/rules.new" logf="$RUN/logs/slo-rules.log"
+  mkdir -p "$dir"
+  [[ -f $REPO_ROOT/app/slo/__main__.py ]] || { log "no app/slo/__main__.py: no SLO rules"; return 0; }
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  if "$PYTHON" -m app.slo rules --output "$tmp/slo.yml" >"$logf" 2>&1 &&
+    promtool check rules "$tmp/slo.yml" >>"$logf" 2>&1; then
+    mv "$tmp/slo.yml" "$dir/slo.yml"
+    log "SLO rules: $dir/slo.yml"
+  else
+    rm -f "$dir/slo.yml"
+    warn "SLO rules not generated or invalid: Prometheus runs without them (log: $logf)"
+    tail -n 5 "$logf" >&2 || true
+  fi
+  rm -rf "$tmp"
+  if ! planned prometheus; then
+    curl -fsS -X POST --max-time 10 "http://$HOST:$PROMETHEUS_PORT/-/reload" >/dev/null ||
+      warn "Prometheus did not reload its rules"
+  fi
+}
+
+# ---- step 5/6: start ------------------------------------------------------------------------
+rotate_log() { if [[ -f $1 ]]; then mv -f "$1" "$1.1"; fi; }
+
+start_prometheus() {
+  local dir="$RUN/prometheus"
+  render "$CONFIG_DIR/prometheus.yml.tmpl" "$dir/prometheus.yml" RUN="$RUN" HOST="$HOST" \
+    PROMETHEUS_PORT="$PROMETHEUS_PORT" ALERTMANAGER_PORT="$ALERTMANAGER_PORT" SIMULATOR_PORT="$SIMULATOR_PORT"
+  mkdir -p "$dir/data" "$dir/rules"
+  promtool check config "$dir/prometheus.yml" >"$RUN/logs/prometheus-check.log" 2>&1 ||
+    { cat "$RUN/logs/prometheus-check.log" >&2; die "invalid $dir/prometheus.yml"; }
+  rotate_log "$(log_file prometheus)"
+  spawn prometheus prometheus \
+    --config.file="$dir/prometheus.yml" \
+    --storage.tsdb.path="$dir/data" \
+    --storage.tsdb.retention.time=60d \
+    --web.listen-address="$HOST:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle \
+    --web.enable-admin-api
+}
+
+start_alertmanager() {
+  local dir="$RUN/alertmanager"
+  mkdir -p "$dir"
+  cp "$CONFIG_DIR/alertmanager.yml" "$dir/alertmanager.yml"
+  rotate_log "$(log_file alertmanager)"
+  spawn alertmanager prometheus-alertmanager \
+    --config.file="$dir/alertmanager.yml" \
+    --storage.path="$dir" \
+    --web.listen-address="$HOST:$ALERTMANAGER_PORT" \
+    --cluster.listen-address=
+}
+
+# grant_traverse PATH: let the service user reach PATH (x on each ancestor that it cannot cross).
+grant_traverse() {
+  local d="" part parts
+  IFS=/ read -ra parts <<<"${1#/}"
+  for part in "${parts[@]}"; do
+    d="$d/$part"
+    runuser -u "$SERVICE_USER" -- test -x "$d" && continue
+    log "granting $SERVICE_USER traverse (x) on $d"
+    if command -v setfacl >/dev/null; then setfacl -m "u:$SERVICE_USER:x" "$d"; else chmod o+x "$d"; fi
+  done
+}
+
+prepare_opensearch() {
+  local dir="$RUN/opensearch"
+  rm -rf "$dir"
+  mkdir -p "$dir/data" "$dir/logs" "$dir/config/jvm.options.d" "$dir/tmp"
+  cp "$OPENSEARCH_HOME/config/log4j2.properties" "$dir/config/"
+  cp "$CONFIG_DIR/opensearch/opensearch.yml" "$dir/config/opensearch.yml"
+  render "$CONFIG_DIR/opensearch/jvm.options.tmpl" "$dir/config/jvm.options" OS_RUN="$dir"
+  chown -R "$SERVICE_USER:" "$dir"
+  grant_traverse "$dir"
+  grant_traverse "$OPENSEARCH_HOME/bin"
+}
+
+start_opensearch() {
+  local dir="$RUN/opensearch" java launch="$RUN/logs/opensearch-launch.log" i
+  java=$(java17_home) || die "no JDK 17 found (set SEXTANT_JAVA_HOME)"
+  prepare_opensearch
+  mkdir -p "$RUN/logs" "$RUN/pids"
+  ln -sfn "$dir/logs/sextant.log" "$RUN/logs/opensearch.log"
+  # -d daemonizes; OpenSearch writes its own PID file, copied into $RUN/pids below.
+  if ! setsid runuser -u "$SERVICE_USER" -- env \
+    JAVA_HOME="$java" OPENSEARCH_JAVA_HOME="$java" \
+    OPENSEARCH_PATH_CONF="$dir/config" OPENSEARCH_TMPDIR="$dir/tmp" \
+    OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" \
+    "$OPENSEARCH_HOME/bin/opensearch" -d -p "$dir/opensearch.pid" \
+    -E discovery.type=single-node \
+    -E network.host="$HOST" \
+    -E http.port="$OPENSEARCH_PORT" \
+    -E transport.port="$OPENSEARCH_TRANSPORT_PORT" \
+    -E path.data="$dir/data" \
+    -E path.logs="$dir/logs" \
+    -E cluster.routing.allocation.disk.threshold_enabled=false \
+    >"$launch" 2>&1 </dev/null 9>&-; then
+    fail_service opensearch "failed to launch"
+  fi
+  for ((i = 0; i < 600; i++)); do
+    [[ -s $dir/opensearch.pid ]] && break
+    sleep 0.1
+  done
+  [[ -s $dir/opensearch.pid ]] || fail_service opensearch "wrote no PID file in 60 s"
+  cp "$dir/opensearch.pid" "$(pid_file opensearch)"
+}
+
+start_jaeger() {
+  local dir="$RUN/jaeger"
+  render "$CONFIG_DIR/jaeger.yaml.tmpl" "$dir/config.yaml" HOST="$HOST" \
+    JAEGER_HEALTH_PORT="$JAEGER_HEALTH_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
+    JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" OTLP_GRPC_PORT="$OTLP_GRPC_PORT" \
+    OTLP_HTTP_PORT="$OTLP_HTTP_PORT"
+  rotate_log "$(log_file jaeger)"
+  spawn jaeger "$JAEGER_BIN" --config="$dir/config.yaml"
+}
+
+start_simulator() {
+  rotate_log "$(log_file simulator)"
+  spawn simulator "$PYTHON" -m stack.simulator serve \
+    --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT"
+}
+
+start_services() {
+  local s
+  for s in "$@"; do
+    planned "$s" || continue
+    log "starting $s"
+    "start_$s"
+    record_started "$s"
+  done
+}
+
+# ---- step 8: logs and traces ----------------------------------------------------------------
+load_data() {
+  local logf="$RUN/logs/load.log"
+  if ! wants_load; then log "load skipped"; return 0; fi
+  if [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; then
+    log "logs and traces already loaded for this data set"
+    return 0
+  fi
+  log "loading logs and traces (log: $logf)"
+  if ! "$PYTHON" -m stack.simulator load --anchor "$ANCHOR" --seed "$SEED" \
+    --opensearch-url "http://$HOST:$OPENSEARCH_PORT" \
+    --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" >"$logf" 2>&1; then
+    tail -n 40 "$logf" >&2
+    die "simulator load failed (log: $logf)"
+  fi
+  printf '%s %s\n' "$ANCHOR" "$SEED" >"$RUN/loaded"
+}
+
+check_python() {
+  have_simulator || [[ -f $REPO_ROOT/app/slo/__main__.py ]] || return 0
+  [[ -x $PYTHON ]] || die "no Python at $PYTHON (create the venv first, or set SEXTANT_PYTHON)"
+}
+
+dataset_and_plan() {
+  decide_dataset
+  plan
+}
+
+main() {
+  local t0
+  t0=$(now)
+  cd "$REPO_ROOT"
+  timed "1 install" bash "$STACK_DIR/install.sh"
+  lock_stack
+  : >"$RUN/started"
+  check_python
+  timed "2 data set and plan" dataset_and_plan
+  timed "3 backfill" backfill
+  timed "4 SLO rules" slo_rules
+  timed "5 start prometheus, alertmanager, opensearch, jaeger" \
+    start_services prometheus alertmanager opensearch jaeger
+  timed "6 start simulator" start_services simulator
+  local check=(prometheus alertmanager opensearch jaeger)
+  if have_simulator; then check+=(simulator); fi
+  timed "7 health checks" wait_healthy "${check[@]}"
+  timed "8 load logs and traces" load_data
+  log "started by this run: $(paste -sd' ' "$RUN/started" || true) (see $RUN/started)"
+  log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \
+    "opensearch :$OPENSEARCH_PORT jaeger :$JAEGER_QUERY_PORT otlp :$OTLP_GRPC_PORT/:$OTLP_HTTP_PORT"
+}
+
+main "$@"
