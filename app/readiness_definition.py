@@ -40,7 +40,7 @@ _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
 
 _TOP_KEYS = {"apiVersion", "kind", "metadata", "spec"}
 _METADATA_KEYS = {"name", "displayName", "description"}
-_SPEC_KEYS = {"tenants", "checks", "gates"}
+_SPEC_KEYS = {"tenants", "checks", "gates", "minimumCoverage"}
 _TENANTS_KEYS = {"label", "query", "description"}
 _ITEM_KEYS = {
     "name",
@@ -130,6 +130,8 @@ class ReadinessDefinition:
     checks: tuple[Check, ...]
     gates: tuple[Check, ...]
     source: str = "<memory>"
+    minimum_coverage: float = 0.0
+    """Share of the applicable weight that must have data for a score to be shown (0: any data at all)."""
 
     @property
     def items(self) -> tuple[Check, ...]:
@@ -179,6 +181,11 @@ def parse_definition(raw: Any, source: str = "<memory>") -> ReadinessDefinition:
     if tenants_query:
         v.promql(tenants_query, "spec.tenants.query")
 
+    minimum_coverage = 0.0
+    if "minimumCoverage" in spec:
+        minimum_coverage = v.number(spec, "minimumCoverage", "spec.minimumCoverage")
+        if not math.isnan(minimum_coverage) and not 0 <= minimum_coverage <= 1:
+            v.problem("spec.minimumCoverage", f"must be in [0, 1], got {spec['minimumCoverage']!r}")
     checks = tuple(v.items(spec, "checks", gate=False))
     gates = tuple(v.items(spec, "gates", gate=True))
     if not checks:
@@ -205,6 +212,7 @@ def parse_definition(raw: Any, source: str = "<memory>") -> ReadinessDefinition:
         checks=checks,
         gates=gates,
         source=source,
+        minimum_coverage=minimum_coverage,
     )
 
 

@@ -7,6 +7,8 @@ Rules (the overview's "where does this number come from?" panel quotes them):
 - score = 100 x sum(weight x share passing) / sum(weight of checks that were assessed, i.e. pass or fail).
   Not-applicable and no-data checks leave the denominator; no-data ones are still listed in `no_data`, and
   when nothing was assessed the score is None: a missing score is never shown as healthy.
+- `coverage` = assessed weight / applicable weight (not-applicable checks excluded). Below the definition's
+  `minimumCoverage` the score is None too: one healthy check must not stand for nine without data.
 - A failed **gate** caps the score whatever the weights say; with several failed gates the lowest cap wins
   (the binding gate; equal caps: alphabetical by name). A gate that fails for any tenant caps the overall
   score. A gate with no data does not cap (it cannot tell), but is listed in `no_data`.
@@ -143,6 +145,7 @@ class SubScore:
     cap: float | None
     held_back_by: tuple[str, ...]
     statuses: Mapping[str, Status]
+    coverage: float | None = None
 
     @property
     def holding_back(self) -> str | None:
@@ -157,6 +160,7 @@ class ReadinessScore:
     cap: float | None  # lowest cap among failed gates, binding or not
     capped_by: str | None  # the gate that lowered the score, if one did
     held_back_by: tuple[str, ...]
+    coverage: float | None  # assessed weight / applicable weight: how much of the score rests on data
     checks: tuple[CheckResult, ...]
     gates: tuple[CheckResult, ...]
     domains: tuple[SubScore, ...]
@@ -271,34 +275,35 @@ class _Combined:
     uncapped: float | None
     cap: float | None
     capped_by: str | None
+    coverage: float | None
     points: dict[str, float]
     lost: dict[str, float]
     held_back_by: tuple[str, ...]
 
 
 def _combine(
-    weighted: Sequence[tuple[Check, float | None]], gates: Sequence[tuple[Check, Status]]
+    weighted: Sequence[tuple[Check, float | None, Status]],
+    gates: Sequence[tuple[Check, Status]],
+    minimum_coverage: float,
 ) -> _Combined:
-    """The score formula, for any subset of checks: (check, share passing or None if not assessed)."""
-    assessed = [(c, s) for c, s in weighted if s is not None]
+    """The score formula for any subset of checks: (check, share passing or None, status)."""
+    applicable = sum(c.weight for c, _, status in weighted if status is not Status.NOT_APPLICABLE)
+    assessed = [(c, s) for c, s, _ in weighted if s is not None]
     total = sum(c.weight for c, _ in assessed)
-    points: dict[str, float] = {}
-    lost: dict[str, float] = {}
-    uncapped = None
-    if total > 0:
-        for c, s in assessed:
-            assert s is not None
-            points[c.name] = 100.0 * c.weight * s / total
-            lost[c.name] = 100.0 * c.weight * (1.0 - s) / total
-        uncapped = 100.0 * sum(c.weight * s for c, s in assessed if s is not None) / total
+    coverage = total / applicable if applicable > 0 else None
     failed = sorted((g for g, status in gates if status is Status.FAIL), key=lambda g: (g.cap, g.name))
     cap = failed[0].cap if failed else None
+    if total <= 0 or coverage is None or coverage < minimum_coverage:
+        return _Combined(None, None, cap, None, coverage, {}, {}, ())
+    points = {c.name: 100.0 * c.weight * s / total for c, s in assessed}
+    lost = {c.name: 100.0 * c.weight * (1.0 - s) / total for c, s in assessed}
+    uncapped = 100.0 * sum(c.weight * s for c, s in assessed) / total
     final, capped_by = uncapped, None
-    if uncapped is not None and cap is not None and cap < uncapped:
+    if cap is not None and cap < uncapped:
         final, capped_by = cap, failed[0].name
         points[capped_by] = cap - uncapped
         lost[capped_by] = uncapped - cap
-    return _Combined(final, uncapped, cap, capped_by, points, lost, _held_back(lost))
+    return _Combined(final, uncapped, cap, capped_by, coverage, points, lost, _held_back(lost))
 
 
 def _held_back(lost: Mapping[str, float]) -> tuple[str, ...]:
@@ -319,8 +324,11 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
 
     share = {c.name: _share(outcomes(c)) for c in definition.checks}
     status = {c.name: _overall_status(outcomes(c)) for c in definition.items}
+    least = definition.minimum_coverage
     overall = _combine(
-        [(c, share[c.name]) for c in definition.checks], [(g, status[g.name]) for g in definition.gates]
+        [(c, share[c.name], status[c.name]) for c in definition.checks],
+        [(g, status[g.name]) for g in definition.gates],
+        least,
     )
 
     def result(check: Check) -> CheckResult:
@@ -341,7 +349,7 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
         if not checks:
             continue
         gates = [(g, status[g.name]) for g in definition.gates if g.domain == domain]
-        combined = _combine([(c, share[c.name]) for c in checks], gates)
+        combined = _combine([(c, share[c.name], status[c.name]) for c in checks], gates, least)
         statuses = {c.name: status[c.name] for c in checks} | {g.name: s for g, s in gates}
         domains.append(_sub(domain, combined, statuses))
 
@@ -352,8 +360,8 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
             return platform[check.name] if check.scope == "platform" else per_tenant[check.name][tenant]
 
         statuses = {c.name: mine(c).status for c in definition.items}
-        weighted = [(c, _share([mine(c)])) for c in definition.checks]
-        combined = _combine(weighted, [(g, statuses[g.name]) for g in definition.gates])
+        weighted = [(c, _share([mine(c)]), mine(c).status) for c in definition.checks]
+        combined = _combine(weighted, [(g, statuses[g.name]) for g in definition.gates], least)
         rows.append(_sub(tenant, combined, statuses))
 
     return ReadinessScore(
@@ -362,6 +370,7 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
         cap=overall.cap,
         capped_by=overall.capped_by,
         held_back_by=overall.held_back_by,
+        coverage=overall.coverage,
         checks=tuple(result(c) for c in definition.checks),
         gates=tuple(result(g) for g in definition.gates),
         domains=tuple(domains),
@@ -375,5 +384,11 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
 
 def _sub(key: str, combined: _Combined, statuses: Mapping[str, Status]) -> SubScore:
     return SubScore(
-        key, combined.score, combined.uncapped, combined.cap, combined.held_back_by, dict(statuses)
+        key,
+        combined.score,
+        combined.uncapped,
+        combined.cap,
+        combined.held_back_by,
+        dict(statuses),
+        combined.coverage,
     )

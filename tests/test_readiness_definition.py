@@ -176,3 +176,12 @@ def test_defaults_and_item_lookup() -> None:
     assert d.item("g").is_gate and not d.item("a").is_gate
     with pytest.raises(KeyError):
         d.item("zzz")
+
+
+def test_minimum_coverage() -> None:
+    assert load_definition().minimum_coverage == 0.5
+    assert parse_definition(document([check("a")])).minimum_coverage == 0
+    assert parse_definition(document([check("a")], minimumCoverage=1)).minimum_coverage == 1
+    for bad, message in ((1.5, "must be in"), ("half", "must be a finite number")):
+        with pytest.raises(ReadinessDefinitionError, match=rf"spec.minimumCoverage: {message}"):
+            parse_definition(document([check("a")], minimumCoverage=bad))

@@ -226,6 +226,11 @@ def test_the_shipped_definition_against_a_fake() -> None:
     assert result.requests == 9
     assert result.score == 100
     assert result.warnings == ()
+    # Prometheus down, SLOs healthy: one check worth 15 of 100 points is not a score.
+    down = FakeProm(lambda q, at: ConnectionError("refused"))
+    result = score(d, gather_inputs(d, down, AT, {"hmrc_submissions": "healthy"}))
+    assert result.coverage == pytest.approx(0.15)
+    assert result.score is None
 
 
 def test_week_ends() -> None:

@@ -297,3 +297,26 @@ def test_the_score_is_pure() -> None:
     first = score(standard(), values)
     assert score(standard(), values) == first
     assert values == healthy_values(error_rate=0.2)
+
+
+def test_coverage_is_the_share_of_applicable_weight_with_data() -> None:
+    result = score(standard(), healthy_values(error_rate=None, slos_healthy=NOT_APPLICABLE))
+    assert result.coverage == pytest.approx(50 / 60)  # ingested 30 + reconciled 20 of 60 applicable
+    assert score(standard(), healthy_values()).coverage == 1
+    assert score(standard(), {}).coverage == 0
+
+
+def test_below_the_minimum_coverage_there_is_no_score() -> None:
+    doc_checks = [check("a", weight=10), check("b", weight=90, scope="tenant")]
+    strict = definition(doc_checks, minimumCoverage=0.5)
+    thin = {"a": 1.0, "b": {"x": None, "y": None}}
+    result = score(strict, thin)
+    assert result.coverage == pytest.approx(0.1)
+    assert result.score is None and result.uncapped is None
+    assert result.held_back_by == ()
+    assert all(r.points == 0 for r in result.checks)
+    assert all(row.score is None for row in result.tenants)
+    # Without a minimum, one check is enough (the rule is then only "all no data: no score").
+    assert score(definition(doc_checks), thin).score == 100
+    # Not-applicable weight does not count against coverage.
+    assert score(strict, {"a": 1.0, "b": {"x": NOT_APPLICABLE}}).score == 100
