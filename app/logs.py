@@ -1,0 +1,496 @@
+"""The Logs page's data: log lines and audit events from OpenSearch.
+
+Every request body comes from `queries/logs.yaml`: a search (time range, aggregations, sort) plus one
+rendered filter clause per filter the user set, appended to its `bool.filter`. User text therefore only
+ever reaches OpenSearch as a typed JSON value of a named clause (free text through simple_query_string).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from app import queries
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.opensearch import SearchResult, buckets_frame
+from app.timerange import PRESETS, TimeRange, time_range
+
+GROUP = "logs"
+PAGE_SIZE = 100
+MAX_PAGES = 20
+TTL_S = 30.0
+FACETS_TTL_S = 120.0
+TIMEOUT_S = 15.0
+MAX_BUCKETS = 200
+INTERVALS: dict[str, timedelta] = {
+    "1m": timedelta(minutes=1),
+    "5m": timedelta(minutes=5),
+    "10m": timedelta(minutes=10),
+    "15m": timedelta(minutes=15),
+    "30m": timedelta(minutes=30),
+    "1h": timedelta(hours=1),
+    "3h": timedelta(hours=3),
+    "6h": timedelta(hours=6),
+    "12h": timedelta(hours=12),
+    "1d": timedelta(days=1),
+}
+LINE_COLUMNS = (
+    "@timestamp",
+    "level",
+    "service",
+    "tenant",
+    "action",
+    "route",
+    "status",
+    "message",
+    "trace_id",
+    "span_id",
+)
+AUDIT_COLUMNS = (
+    "@timestamp",
+    "action",
+    "outcome",
+    "actor",
+    "role",
+    "tenant",
+    "target",
+    "source_ip",
+    "message",
+)
+LEVEL_COLORS = {
+    "fatal": "#7B1FA2",
+    "critical": "#7B1FA2",
+    "error": "#C62828",
+    "warn": "#EF6C00",
+    "warning": "#EF6C00",
+    "info": "#1565C0",
+    "debug": "#90A4AE",
+    "trace": "#CFD8DC",
+}
+
+
+# -- request bodies --------------------------------------------------------------------------------------
+
+_FILES: dict[str, tuple[int, dict[str, queries.NamedQuery]]] = {}
+
+
+def named_query(group: str, name: str) -> queries.NamedQuery:
+    """A query of `queries/<group>.yaml`, read from that file alone (re-read when it changes), so that a
+    malformed file of another page cannot take this page down with it."""
+    path = queries.QUERIES_DIR / f"{group}.yaml"
+    stamp = path.stat().st_mtime_ns
+    cached = _FILES.get(group)
+    if cached is None or cached[0] != stamp:
+        cached = _FILES[group] = (stamp, {q.name: q for q in queries.load_file(path)})
+    try:
+        return cached[1][name]
+    except KeyError:
+        raise KeyError(f"no query {name!r} in queries/{group}.yaml") from None
+
+
+def render(group: str, name: str, /, **params: object) -> queries.RenderedQuery:
+    """Render a named query with typed, escaped parameters (see app/queries.py)."""
+    return named_query(group, name).render(**params)
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    """The Logs page's filters; empty means "any". `q` is free text."""
+
+    service: str = ""
+    level: str = ""
+    tenant: str = ""
+    q: str = ""
+    trace_id: str = ""
+
+    def active(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+_FILTERS = {
+    "service": ("filter_service", "service"),
+    "level": ("filter_level", "level"),
+    "tenant": ("filter_tenant", "tenant"),
+    "q": ("filter_text", "q"),
+    "trace_id": ("filter_trace", "trace_id"),
+}
+
+
+def filter_clauses(filters: LogFilters) -> list[dict[str, Any]]:
+    """One rendered clause of `queries/logs.yaml` per filter that is set, in a fixed order."""
+    clauses = []
+    for attribute, (query, param) in _FILTERS.items():
+        value = getattr(filters, attribute).strip()
+        if value:
+            clauses.append(render(GROUP, query, **{param: value}).query)
+    return clauses
+
+
+def with_filters(body: Mapping[str, Any], clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of a search body with `clauses` appended to its `query.bool.filter`."""
+    result = copy.deepcopy(dict(body))
+    if clauses:
+        result["query"]["bool"]["filter"] = [*result["query"]["bool"]["filter"], *clauses]
+    return result
+
+
+def search_request(
+    name: str, clauses: list[dict[str, Any]] | None = None, **params: Any
+) -> tuple[str, dict[str, Any]]:
+    """(index, body) of the named search with the filter clauses added."""
+    rendered = render(GROUP, name, **params)
+    return str(rendered.index), with_filters(rendered.query, clauses or [])
+
+
+def histogram_interval(tr: TimeRange) -> str:
+    """The smallest bucket width that keeps the histogram at most `MAX_BUCKETS` bars."""
+    for name, width in INTERVALS.items():
+        if tr.duration / width <= MAX_BUCKETS:
+            return name
+    return "1d"
+
+
+def epoch_ms(value: Any) -> int | None:
+    """A `@timestamp` as OpenSearch sorts a `date` field: whole milliseconds since the epoch."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(stamp):
+        return None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(math.floor(stamp.value / 1_000_000))
+
+
+def after_of(hits: pd.DataFrame | None) -> tuple[int, str] | None:
+    """The search_after key of the last line of a page: (timestamp in ms, document id)."""
+    if hits is None or hits.empty or "@timestamp" not in hits.columns:
+        return None
+    last = hits.iloc[-1]
+    ms = epoch_ms(last["@timestamp"])
+    return (ms, str(last["_id"])) if ms is not None else None
+
+
+# -- frames ----------------------------------------------------------------------------------------------
+
+
+def lines_table(hits: pd.DataFrame | None, columns: tuple[str, ...] = LINE_COLUMNS) -> pd.DataFrame:
+    """Log lines for a table: time as a UTC datetime, the known fields in a fixed order, then any others
+    (text stays text: messages are shown as plain cells, never rendered)."""
+    if hits is None or hits.empty:
+        frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
+        frame["@timestamp"] = pd.Series([], dtype="datetime64[ns, UTC]")
+        return frame.rename(columns={"@timestamp": "time"})
+    frame = hits.copy()
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = None
+    frame["@timestamp"] = pd.to_datetime(frame["@timestamp"], utc=True, errors="coerce", format="ISO8601")
+    extra = [c for c in frame.columns if c not in columns and c != "_id"]
+    return frame[[*columns, *extra]].rename(columns={"@timestamp": "time"}).reset_index(drop=True)
+
+
+def level_counts(result: SearchResult | None, name: str = "levels") -> pd.DataFrame:
+    """Matching lines per level, most first."""
+    if result is None:
+        return pd.DataFrame({"level": pd.Series([], dtype="object"), "count": pd.Series([], dtype="int64")})
+    frame = buckets_frame(result.aggregations, name).rename(columns={name: "level", "doc_count": "count"})
+    frame["count"] = frame["count"].astype("int64")
+    return frame[["level", "count"]].sort_values(
+        ["count", "level"], ascending=[False, True], ignore_index=True
+    )
+
+
+def histogram_frame(result: SearchResult | None, by: str = "level", agg: str = "over_time") -> pd.DataFrame:
+    """Tidy counts per (time bucket, `by` value), every bucket present for every value (zeros filled)."""
+    empty = pd.DataFrame(
+        {"time": pd.Series([], dtype="datetime64[ns, UTC]"), by: pd.Series([], dtype="object"), "count": []}
+    )
+    if result is None or agg not in result.aggregations:
+        return empty
+    buckets = [b.get("key") for b in result.aggregations[agg].get("buckets", [])]
+    times = pd.to_datetime(pd.Series(buckets, dtype="float64"), unit="ms", utc=True)
+    rows = buckets_frame(result.aggregations, agg)
+    if by not in rows.columns or rows.empty or times.empty:
+        return empty
+    rows = rows.dropna(subset=[by]).rename(columns={agg: "time", "doc_count": "count"})
+    values = sorted(rows[by].astype(str).unique())
+    if not values:
+        return empty
+    grid = pd.MultiIndex.from_product([times, values], names=["time", by]).to_frame(index=False)
+    rows["time"] = pd.to_datetime(rows["time"], utc=True)
+    rows[by] = rows[by].astype(str)
+    merged = grid.merge(rows[["time", by, "count"]], on=["time", by], how="left")
+    merged["count"] = merged["count"].fillna(0).astype("int64")
+    return merged
+
+
+def stacked_bars(
+    frame: pd.DataFrame, *, by: str, title: str, interval: str, colors: Mapping[str, str]
+) -> alt.Chart:
+    """Counts over time stacked by `by`, with fixed colours for known values."""
+    values = sorted(frame[by].unique()) if not frame.empty else []
+    known = [v for v in values if v.lower() in colors]
+    scale = (
+        alt.Scale(domain=values, range=[colors.get(v.lower(), "#7E57C2") for v in values])
+        if known
+        else alt.Undefined
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("time:T", title=None),
+            y=alt.Y("sum(count):Q", title=f"per {interval}", stack="zero"),
+            color=alt.Color(f"{by}:N", title=None, scale=scale),
+            tooltip=[
+                alt.Tooltip("time:T", format="%d %b %H:%M"),
+                alt.Tooltip(f"{by}:N"),
+                alt.Tooltip("count:Q", format=","),
+            ],
+        )
+        .properties(height=220, title=title)
+        .configure_axis(labelFontSize=12, titleFontSize=12, gridColor="#E6E9EE", domainColor="#9AA5B1")
+        .configure_title(fontSize=14, anchor="start", fontWeight=600)
+        .configure_legend(orient="bottom", labelFontSize=12)
+        .configure_view(strokeWidth=0)
+    )
+
+
+def audit_counts(result: SearchResult | None) -> pd.DataFrame:
+    """Audit events per action and outcome, actions with most events first."""
+    columns = ["action", "outcome", "count"]
+    if result is None or "action" not in result.aggregations:
+        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
+    frame = buckets_frame(result.aggregations, "action").rename(columns={"doc_count": "count"})
+    if frame.empty:
+        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
+    if "outcome" not in frame.columns:
+        frame["outcome"] = None
+    frame["count"] = frame["count"].astype("int64")
+    totals = frame.groupby("action")["count"].transform("sum")
+    return frame.assign(_total=totals).sort_values(
+        ["_total", "action", "count"], ascending=[False, True, False], ignore_index=True
+    )[columns]
+
+
+# -- loaders ---------------------------------------------------------------------------------------------
+
+
+def fetch_keyed(
+    tasks: Mapping[str, tuple[Any, Callable[[], Any]]], *, prefix: Hashable, ttl_s: float, cache: ResultCache
+) -> dict[str, Outcome[Any]]:
+    """`fetch_all` with each task cached under its own key (what it depends on)."""
+    named = {f"{role} {key!r}": fn for role, (key, fn) in tasks.items()}
+    outcomes = fetch_all(named, cache=cache, ttl_s=ttl_s, timeout_s=TIMEOUT_S, key_prefix=prefix)
+    return {role: outcomes[f"{role} {key!r}"] for role, (key, _) in tasks.items()}
+
+
+def _search(client: Any, index: str, body: dict[str, Any]) -> tuple[Any, Callable[[], SearchResult]]:
+    return (index, repr(body)), lambda: client.search(index=index, body=body)
+
+
+def trace_logs(client: Any, trace_id: str) -> SearchResult:
+    """Every log line of one trace, oldest first (the Traces page shows them under the trace)."""
+    index, body = search_request("by_trace", trace_id=trace_id)
+    return client.search(index=index, body=body)
+
+
+@dataclass(frozen=True)
+class Facets:
+    services: list[str]
+    levels: list[str]
+    tenants: list[str]
+    outcome: Outcome[SearchResult] = field(repr=False)
+
+
+def _terms(result: SearchResult | None, name: str) -> list[str]:
+    if result is None:
+        return []
+    frame = buckets_frame(result.aggregations, name)
+    return sorted(str(v) for v in frame[name].dropna()) if name in frame.columns else []
+
+
+def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> Facets:
+    """The services, levels and tenants that logged in the window, for the pickers."""
+    client = sources.opensearch
+    index, body = search_request("facets", start=tr.start, end=tr.end)
+    outcome = fetch_keyed(
+        {"facets": _search(client, index, body)},
+        prefix=(sources.mode, client.url, GROUP),
+        ttl_s=FACETS_TTL_S,
+        cache=cache,
+    )["facets"]
+    result = outcome.value
+    return Facets(_terms(result, "services"), _terms(result, "levels"), _terms(result, "tenants"), outcome)
+
+
+@dataclass(frozen=True)
+class LogsPage:
+    filters: LogFilters
+    time_range: TimeRange
+    interval: str
+    histogram: pd.DataFrame  # time, level, count
+    levels: pd.DataFrame  # level, count
+    total: int | None  # matching lines; None when the count failed
+    lines: pd.DataFrame  # lines_table, newest first, every page loaded so far
+    more: bool  # another page may follow
+    outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
+        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
+
+
+def load(
+    sources: Sources,
+    filters: LogFilters,
+    tr: TimeRange,
+    pages: int = 1,
+    cache: ResultCache = default_cache,
+    page_size: int = PAGE_SIZE,
+) -> LogsPage:
+    """Histogram, level counts and the first page of lines at once; then `pages - 1` more pages, each
+    after the last line of the one before (search_after on timestamp and id)."""
+    client = sources.opensearch
+    prefix = (sources.mode, client.url, GROUP)
+    clauses = filter_clauses(filters)
+    interval = histogram_interval(tr)
+    first = search_request("lines", clauses, start=tr.start, end=tr.end, size=page_size)
+    outcomes = fetch_keyed(
+        {
+            "histogram": _search(
+                client, *search_request("histogram", clauses, start=tr.start, end=tr.end, interval=interval)
+            ),
+            "lines": _search(client, *first),
+        },
+        prefix=prefix,
+        ttl_s=TTL_S,
+        cache=cache,
+    )
+    frames = []
+    page = outcomes["lines"]
+    more = False
+    for number in range(2, min(pages, MAX_PAGES) + 1):
+        if page.value is None:
+            break
+        frames.append(page.value.hits)
+        after = after_of(page.value.hits)
+        if after is None or len(page.value.hits) < page_size:
+            page = Outcome(None)
+            break
+        request = search_request(
+            "lines_after",
+            clauses,
+            start=tr.start,
+            end=tr.end,
+            size=page_size,
+            after_ms=after[0],
+            after_id=after[1],
+        )
+        page = fetch_keyed(
+            {f"page {number}": _search(client, *request)}, prefix=prefix, ttl_s=TTL_S, cache=cache
+        )[f"page {number}"]
+        outcomes[f"page {number}"] = page
+    if page.value is not None:
+        frames.append(page.value.hits)
+        more = len(page.value.hits) >= page_size
+    hits = pd.concat(frames, ignore_index=True) if frames else None
+    histogram = outcomes["histogram"].value
+    return LogsPage(
+        filters=filters,
+        time_range=tr,
+        interval=interval,
+        histogram=histogram_frame(histogram),
+        levels=level_counts(histogram),
+        total=histogram.total if histogram is not None else None,
+        lines=lines_table(hits),
+        more=more,
+        outcomes=outcomes,
+    )
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    time_range: TimeRange
+    interval: str
+    counts: pd.DataFrame  # action, outcome, count
+    over_time: pd.DataFrame  # time, outcome, count
+    latest: pd.DataFrame  # lines_table of audit events, newest first
+    total: int | None
+    outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
+        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
+
+
+def audit_clauses(tenant: str = "", action: str = "") -> list[dict[str, Any]]:
+    clauses = []
+    if tenant.strip():
+        clauses.append(render(GROUP, "filter_tenant", tenant=tenant.strip()).query)
+    if action.strip():
+        clauses.append(render(GROUP, "filter_action", action=action.strip()).query)
+    return clauses
+
+
+def load_audit(
+    sources: Sources, tr: TimeRange, tenant: str = "", action: str = "", cache: ResultCache = default_cache
+) -> AuditPage:
+    """Audit events (logins, role changes, config and rulepack edits, assistant actions, exports): counts
+    by action and outcome, outcomes over time, and the newest events."""
+    client = sources.opensearch
+    clauses = audit_clauses(tenant, action)
+    interval = histogram_interval(tr)
+    outcomes = fetch_keyed(
+        {
+            "audit_summary": _search(
+                client,
+                *search_request("audit_summary", clauses, start=tr.start, end=tr.end, interval=interval),
+            ),
+            "audit_latest": _search(
+                client, *search_request("audit_latest", clauses, start=tr.start, end=tr.end)
+            ),
+        },
+        prefix=(sources.mode, client.url, GROUP),
+        ttl_s=TTL_S,
+        cache=cache,
+    )
+    summary = outcomes["audit_summary"].value
+    latest = outcomes["audit_latest"].value
+    return AuditPage(
+        time_range=tr,
+        interval=interval,
+        counts=audit_counts(summary),
+        over_time=histogram_frame(summary, by="outcome"),
+        latest=lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
+        total=summary.total if summary is not None else None,
+        outcomes=outcomes,
+    )
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The page's default views for the snapshot: for each range preset, the pickers, the unfiltered
+    histogram and first page of lines, and the audit tab."""
+    for preset in PRESETS:
+        tr = time_range(preset, now)
+        load_facets(sources, tr, cache)
+        load(sources, LogFilters(), tr, 1, cache)
+        load_audit(sources, tr, cache=cache)

@@ -1,0 +1,575 @@
+"""The Traces page's data: trace search in Jaeger, one trace's span tree, and that trace's logs.
+
+Pure parts (tested on hand-made frames): the view's URL parameters and the link that reproduces it, the
+Jaeger search arguments rendered through `queries/traces.yaml`, the span tree turned into waterfall rows
+(depth, self time, critical path) and the time each service takes. Loaders fetch through `fetch_all`, so
+a failing Jaeger leaves the trace's logs (OpenSearch) on screen and the other way round.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import altair as alt
+import pandas as pd
+
+from app import logs
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.jaeger import Trace, TraceList
+from app.sources.opensearch import SearchResult
+from app.timerange import DEFAULT_PRESET, PRESET_LABELS, PRESETS, TimeRange, time_range
+
+PAGE_PATH = "Traces"
+SORTS = ("duration", "time")
+MIN_DURATIONS = ("", "100ms", "250ms", "500ms", "1s", "2s", "5s", "10s")
+SEARCH_LIMIT = 50
+PREFERRED_SERVICES = ("gateway",)  # the platform's entry point: every request starts there
+MAX_WINDOW = timedelta(days=31)
+TTL_S = 30.0
+LIST_TTL_S = 300.0
+TIMEOUT_S = 15.0
+CHART_MAX_SPANS = 300
+
+_HEX_ID = re.compile(r"^[0-9a-f]{1,32}$")
+WATERFALL_COLUMNS = (
+    "row",
+    "span_id",
+    "parent_id",
+    "depth",
+    "service",
+    "operation",
+    "label",
+    "start_ms",
+    "end_ms",
+    "duration_ms",
+    "self_ms",
+    "critical_ms",
+    "on_critical_path",
+    "error",
+    "detail",
+)
+
+
+# -- the view and its link -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceView:
+    """Everything the page's URL says. `start`/`end` (both or neither) replace the range preset with an
+    explicit window, e.g. a link from an SLO burn."""
+
+    service: str = ""
+    operation: str = ""
+    preset: str = DEFAULT_PRESET
+    errors_only: bool = False
+    min_duration: str = ""
+    sort: str = "duration"
+    trace_id: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def time_range(self, now: datetime) -> TimeRange:
+        if self.start is not None and self.end is not None:
+            return TimeRange(preset="custom", start=self.start, end=self.end)
+        return time_range(self.preset, now)
+
+
+def normalize_trace_id(text: str | None) -> str | None:
+    """A trace id as Jaeger writes it (lower-case hex, at most 32 digits), or None when it is not one."""
+    value = (text or "").strip().lower()
+    return value if _HEX_ID.match(value) else None
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """An RFC 3339 time from the URL in UTC (naive taken as UTC), or None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def parse_window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+    """The explicit window of `start`/`end` URL parameters, when both are valid and in order."""
+    first, last = parse_time(start), parse_time(end)
+    if first is None or last is None or not first < last or last - first > MAX_WINDOW:
+        return None
+    return first, last
+
+
+def _rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def range_token(preset: str) -> str:
+    """What the shared sidebar's `range` selectbox writes in the URL for a preset: Streamlit binds a
+    selectbox by its displayed label, so this is the preset's label (test_traces_page checks that such a
+    link reproduces the view)."""
+    return PRESET_LABELS.get(preset, PRESET_LABELS[DEFAULT_PRESET])
+
+
+def link_params(view: TraceView) -> dict[str, str]:
+    """The URL parameters that reproduce `view`, in a fixed order, defaults left out."""
+    params: dict[str, str] = {}
+    if view.service:
+        params["service"] = view.service
+    if view.operation:
+        params["operation"] = view.operation
+    if view.start is not None and view.end is not None:
+        params["start"], params["end"] = _rfc3339(view.start), _rfc3339(view.end)
+    elif view.preset != DEFAULT_PRESET and view.preset in PRESETS:
+        params["range"] = range_token(view.preset)
+    if view.errors_only:
+        params["errors_only"] = "true"
+    if view.min_duration:
+        params["min_duration"] = view.min_duration
+    if view.sort != SORTS[0]:
+        params["sort"] = view.sort
+    if view.trace_id:
+        params["trace"] = view.trace_id
+    return params
+
+
+def page_url(app_url: str | None, page: str = PAGE_PATH) -> str:
+    """The address of `page` on the server that served `app_url` (the browser's address, any page of the
+    app); a bare path when the address is unknown."""
+    if not app_url:
+        return f"/{page}"
+    parts = urlsplit(app_url)
+    path = parts.path.rstrip("/")
+    segments = path.split("/")
+    # The app may be served under a prefix (server.baseUrlPath): keep it, replace the page name.
+    if len(segments) > 1 and segments[-1] and "." not in segments[-1]:
+        segments = segments[:-1]
+    base = "/".join(segments)
+    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{page}", "", ""))
+
+
+def build_link(base: str, params: Mapping[str, str]) -> str:
+    """`base` with `params` as its query string (spaces as %20, so the link survives chat apps)."""
+    if not params:
+        return base
+    return f"{base}?{urlencode(dict(params), safe=':', quote_via=quote)}"
+
+
+def trace_link(app_url: str | None, view: TraceView) -> str:
+    return build_link(page_url(app_url), link_params(view))
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+
+def search_kwargs(view: TraceView, tr: TimeRange, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
+    """`JaegerClient.search` keyword arguments for the view, rendered from `queries/traces.yaml`.
+
+    "All operations" and "no minimum duration" are not sent at all, as the Jaeger UI does."""
+    name = "search_errors" if view.errors_only else "search"
+    kwargs = dict(
+        logs.render(
+            "traces",
+            name,
+            service=view.service,
+            operation=view.operation,
+            start=tr.start,
+            end=tr.end,
+            min_duration=view.min_duration or "0ms",
+            limit=limit,
+        ).query
+    )
+    service = kwargs.pop("service")
+    if not kwargs.get("operation"):
+        kwargs["operation"] = None
+    if not kwargs.get("min_duration"):
+        kwargs["min_duration"] = None
+    return {"service": service, **kwargs}
+
+
+def traces_table(found: TraceList | None, sort: str = "duration", errors_only: bool = False) -> pd.DataFrame:
+    """One row per trace: start, root operation, duration, span count, services, error flag; slowest or
+    newest first. With `errors_only`, traces without a failed span are dropped even if Jaeger's tag
+    filter let them through."""
+    columns = [
+        "start",
+        "trace_id",
+        "root_service",
+        "root_operation",
+        "duration_ms",
+        "span_count",
+        "services",
+        "error",
+    ]
+    if not found:
+        return pd.DataFrame(
+            {
+                "start": pd.Series([], dtype="datetime64[ns, UTC]"),
+                **{c: pd.Series([], dtype="object") for c in ("trace_id", "root_service", "root_operation")},
+                "duration_ms": pd.Series([], dtype="float64"),
+                "span_count": pd.Series([], dtype="int64"),
+                "services": pd.Series([], dtype="object"),
+                "error": pd.Series([], dtype="bool"),
+            }
+        )
+    frame = found.frame()
+    frame["services"] = frame["services"].map(lambda s: ", ".join(s))
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame = frame.drop_duplicates("trace_id")
+    if errors_only:
+        frame = frame[frame["error"]]
+    by = ["duration_ms", "start"] if sort == "duration" else ["start", "duration_ms"]
+    return frame.sort_values(by, ascending=False, kind="stable").reset_index(drop=True)[columns]
+
+
+def slowest_trace_id(found: TraceList | None) -> str | None:
+    table = traces_table(found)
+    return str(table["trace_id"].iloc[0]) if not table.empty else None
+
+
+def default_service(services: list[str]) -> str | None:
+    """The service a page opens on: the entry point when Jaeger knows it, else the first one."""
+    for name in PREFERRED_SERVICES:
+        if name in services:
+            return name
+    return services[0] if services else None
+
+
+# -- the span tree ---------------------------------------------------------------------------------------
+
+
+def _detail(tags: Any) -> str:
+    """What went wrong on a span, in the words its tags give (status description, error message, code)."""
+    if not isinstance(tags, Mapping):
+        return ""
+    parts = []
+    for key in ("otel.status_description", "error.message", "exception.message", "error.type", "error_code"):
+        value = tags.get(key)
+        if value not in (None, "", False):
+            parts.append(str(value))
+    code = tags.get("http.status_code", tags.get("http.response.status_code"))
+    if code not in (None, ""):
+        parts.append(f"HTTP {code}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _union_ms(intervals: list[tuple[float, float]]) -> float:
+    total, current_start, current_end = 0.0, None, None
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if current_end is None or start > current_end:
+            if current_end is not None and current_start is not None:
+                total += current_end - current_start
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None and current_start is not None:
+        total += current_end - current_start
+    return total
+
+
+def waterfall_rows(spans: pd.DataFrame) -> pd.DataFrame:
+    """The span tree in display order (depth first, children by start) with, per span: its depth,
+    start/end in milliseconds from the trace's start, self time (its duration minus the time covered by
+    its children) and time on the critical path. Spans whose parent is missing count as roots."""
+    if spans is None or spans.empty:
+        return pd.DataFrame({c: pd.Series([], dtype="object") for c in WATERFALL_COLUMNS})
+    spans = spans.reset_index(drop=True)
+    t0 = spans["start"].min()
+    start_ms = ((spans["start"] - t0) / pd.Timedelta(milliseconds=1)).astype("float64").tolist()
+    durations = spans["duration_ms"].astype("float64").tolist()
+    ids = [str(s) for s in spans["span_id"]]
+    index = {span_id: i for i, span_id in enumerate(ids)}
+    parents = [
+        p if isinstance(p, str) and p in index and p != ids[i] else None
+        for i, p in enumerate(spans["parent_id"])
+    ]
+    children: dict[int | None, list[int]] = {}
+    for i, parent in enumerate(parents):
+        children.setdefault(None if parent is None else index[parent], []).append(i)
+    for kids in children.values():
+        kids.sort(key=lambda i: (start_ms[i], ids[i]))
+
+    order: list[tuple[int, int]] = []  # (span index, depth)
+    seen: set[int] = set()
+
+    def visit(root: int) -> None:
+        stack = [(root, 0)]
+        while stack:
+            i, depth = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            order.append((i, depth))
+            stack.extend((k, depth + 1) for k in reversed(children.get(i, [])))
+
+    for root in children.get(None, []):
+        visit(root)
+    for i in sorted(set(range(len(ids))) - seen, key=lambda i: (start_ms[i], ids[i])):  # cycles
+        visit(i)
+
+    ends = [s + d for s, d in zip(start_ms, durations, strict=True)]
+    self_ms = []
+    for i in range(len(ids)):
+        covered = [(max(start_ms[k], start_ms[i]), min(ends[k], ends[i])) for k in children.get(i, [])]
+        self_ms.append(max(durations[i] - _union_ms(covered), 0.0))
+    critical = critical_path(start_ms, ends, children)
+
+    rows = []
+    labels: dict[str, int] = {}
+    for row, (i, depth) in enumerate(order):
+        operation, service = str(spans.at[i, "operation"]), str(spans.at[i, "service"])
+        label = "\u00a0\u00a0" * depth + f"{operation} ({service})"
+        seen_count = labels.get(label, 0)
+        labels[label] = seen_count + 1
+        rows.append(
+            {
+                "row": row,
+                "span_id": ids[i],
+                "parent_id": parents[i],
+                "depth": depth,
+                "service": service,
+                "operation": operation,
+                # Repeated operations (retries) keep one row each in the chart: invisible suffix.
+                "label": label + "\u200b" * seen_count,
+                "start_ms": start_ms[i],
+                "end_ms": ends[i],
+                "duration_ms": durations[i],
+                "self_ms": self_ms[i],
+                "critical_ms": critical.get(i, 0.0),
+                "on_critical_path": critical.get(i, 0.0) > 0,
+                "error": bool(spans.at[i, "error"]),
+                "detail": _detail(spans.at[i, "tags"]) if "tags" in spans.columns else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=list(WATERFALL_COLUMNS))
+
+
+def critical_path(
+    start_ms: list[float], end_ms: list[float], children: Mapping[int | None, list[int]]
+) -> dict[int, float]:
+    """Milliseconds each span spends on the critical path, as the Jaeger UI computes it: walking back
+    from a span's end, the child that finished last before the current point is what the span waited for
+    (recursively); then the current point moves to that child's start, and only children that had
+    finished by then are candidates. Time not covered that way is the span's own. Children are first
+    clipped to their parent. The values of one tree add up to its root's duration."""
+    contribution: dict[int, float] = {}
+
+    def walk(root: int, root_end: float) -> None:
+        stack: list[tuple[int, float, float]] = [(root, start_ms[root], root_end)]  # span, lower, upper
+        while stack:
+            span, lower, upper = stack.pop()
+            clipped = [(max(start_ms[k], lower), min(end_ms[k], upper), k) for k in children.get(span, [])]
+            candidates = sorted((c for c in clipped if c[0] < c[1]), key=lambda c: (c[1], c[0]), reverse=True)
+            current, own = upper, 0.0
+            for kid_start, kid_end, kid in candidates:
+                if kid_end > current:
+                    continue  # still running when the later child started: not what the span waited on
+                own += current - kid_end
+                stack.append((kid, kid_start, kid_end))
+                current = kid_start
+            contribution[span] = contribution.get(span, 0.0) + own + max(current - lower, 0.0)
+
+    for root in children.get(None, []):
+        walk(root, end_ms[root])
+    return contribution
+
+
+def service_share(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per service: spans, errors, self time and critical-path time, with each one's share of the trace's
+    critical path (which adds up to the trace's duration)."""
+    columns = ["service", "spans", "errors", "self_ms", "critical_ms", "critical_share"]
+    if rows is None or rows.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = rows.groupby("service", sort=False).agg(
+        spans=("span_id", "count"),
+        errors=("error", "sum"),
+        self_ms=("self_ms", "sum"),
+        critical_ms=("critical_ms", "sum"),
+    )
+    total = grouped["critical_ms"].sum()
+    grouped["critical_share"] = grouped["critical_ms"] / total if total > 0 else 0.0
+    grouped["errors"] = grouped["errors"].astype("int64")
+    return grouped.reset_index().sort_values(
+        ["critical_ms", "service"], ascending=[False, True], ignore_index=True
+    )[columns]
+
+
+def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
+    """Spans as bars over time from the trace's start, one row each, indented by depth; coloured by
+    service; failed spans outlined in red with a mark at their end; the critical path in full colour."""
+    data = rows.head(CHART_MAX_SPANS).copy()
+    data["error_mark"] = data["error"].map(lambda e: "✕ error" if e else "")
+    order = list(data["label"])
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelFontSize=11))
+    tooltip = [
+        alt.Tooltip("operation:N"),
+        alt.Tooltip("service:N"),
+        alt.Tooltip("start_ms:Q", title="starts at (ms)", format=",.1f"),
+        alt.Tooltip("duration_ms:Q", title="duration (ms)", format=",.1f"),
+        alt.Tooltip("self_ms:Q", title="self time (ms)", format=",.1f"),
+        alt.Tooltip("critical_ms:Q", title="on critical path (ms)", format=",.1f"),
+        alt.Tooltip("error:N"),
+        alt.Tooltip("detail:N"),
+    ]
+    bars = (
+        alt.Chart(data)
+        .mark_bar(height={"band": 0.7}, cornerRadius=2)
+        .encode(
+            x=alt.X("start_ms:Q", title="milliseconds from the trace's start", axis=alt.Axis(format=",.0f")),
+            x2="end_ms:Q",
+            y=y,
+            color=alt.Color("service:N", title="service", legend=alt.Legend(orient="bottom")),
+            opacity=alt.condition("datum.on_critical_path", alt.value(1.0), alt.value(0.45)),
+            stroke=alt.condition("datum.error", alt.value("#C62828"), alt.value(None)),
+            strokeWidth=alt.condition("datum.error", alt.value(2.5), alt.value(0)),
+            tooltip=tooltip,
+        )
+    )
+    marks = (
+        alt.Chart(data)
+        .transform_filter("datum.error")
+        .mark_text(align="left", dx=4, color="#C62828", fontWeight="bold", fontSize=11)
+        .encode(x="end_ms:Q", y=y, text="error_mark:N", tooltip=tooltip)
+    )
+    height = max(80, 22 * len(data) + 20)
+    return (
+        alt.layer(bars, marks)
+        .properties(height=height, title="Spans over time (critical path in full colour)")
+        .configure_axis(labelFontSize=12, titleFontSize=12, gridColor="#E6E9EE", domainColor="#9AA5B1")
+        .configure_title(fontSize=14, anchor="start", fontWeight=600)
+        .configure_view(strokeWidth=0)
+    )
+
+
+# -- loaders ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TraceDetail:
+    trace_id: str
+    rows: pd.DataFrame  # waterfall_rows
+    services: pd.DataFrame  # service_share
+    start: datetime | None
+    duration_ms: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TracesPage:
+    view: TraceView
+    time_range: TimeRange
+    table: pd.DataFrame  # traces_table
+    detail: TraceDetail | None
+    logs: pd.DataFrame  # the trace's log lines (logs.lines_table)
+    logs_total: int
+    outcomes: dict[str, Outcome[Any]] = field(repr=False)
+
+    def problems(self, *names: str) -> list[tuple[str, Outcome[Any]]]:
+        backend = {"search": "jaeger", "trace": "jaeger", "logs": "opensearch"}
+        return [
+            (backend[n], o)
+            for n, o in self.outcomes.items()
+            if o.error is not None and (not names or n in names)
+        ]
+
+    def warnings(self, *names: str) -> list[str]:
+        found: list[str] = []
+        for name, outcome in self.outcomes.items():
+            if outcome.value is not None and (not names or name in names):
+                found.extend(getattr(outcome.value, "warnings", ()))
+        return found
+
+
+def fetch_keyed(
+    tasks: Mapping[str, tuple[Hashable, Callable[[], Any]]],
+    *,
+    prefix: Hashable,
+    ttl_s: float,
+    cache: ResultCache,
+) -> dict[str, Outcome[Any]]:
+    """`fetch_all` where each task is cached under its own key (what it depends on), so that picking a
+    trace does not send the search again, nor a new search refetch the picked trace."""
+    named = {f"{role} {key!r}": fn for role, (key, fn) in tasks.items()}
+    outcomes = fetch_all(named, cache=cache, ttl_s=ttl_s, timeout_s=TIMEOUT_S, key_prefix=prefix)
+    return {role: outcomes[f"{role} {key!r}"] for role, (key, _) in tasks.items()}
+
+
+def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outcome[list[str]]:
+    """The services Jaeger has seen, for the picker."""
+    jaeger = sources.jaeger
+    prefix = (sources.mode, jaeger.url, "traces")
+    return fetch_keyed({"services": ((), jaeger.services)}, prefix=prefix, ttl_s=LIST_TTL_S, cache=cache)[
+        "services"
+    ]
+
+
+def load_operations(sources: Sources, service: str, cache: ResultCache = default_cache) -> Outcome[list[str]]:
+    """The operations of one service, for the picker."""
+    jaeger = sources.jaeger
+    prefix = (sources.mode, jaeger.url, "traces")
+    task = {"operations": (service, lambda: jaeger.operations(service))}
+    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, cache=cache)["operations"]
+
+
+def detail_of(trace: Trace) -> TraceDetail:
+    rows = waterfall_rows(trace.spans)
+    start = trace.spans["start"].min().to_pydatetime() if not trace.spans.empty else None
+    duration = float(rows["end_ms"].max()) if not rows.empty else 0.0
+    return TraceDetail(trace.trace_id, rows, service_share(rows), start, duration, trace.warnings)
+
+
+def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = default_cache) -> TracesPage:
+    """The search, the picked trace and its logs, at once: each panel gets its own outcome."""
+    tr = view.time_range(now)
+    jaeger, opensearch = sources.jaeger, sources.opensearch
+    tasks: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
+    if view.service:
+        kwargs = search_kwargs(view, tr)
+        tasks["search"] = (tuple(sorted(kwargs.items())), lambda: jaeger.search(**kwargs))
+    trace_id = normalize_trace_id(view.trace_id)
+    if trace_id:
+        tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
+        tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
+    prefix = (sources.mode, jaeger.url, opensearch.url, "traces")
+    outcomes = fetch_keyed(tasks, prefix=prefix, ttl_s=TTL_S, cache=cache)
+    search = outcomes.get("search")
+    trace = outcomes.get("trace")
+    found_logs: Outcome[SearchResult] | None = outcomes.get("logs")
+    log_result = found_logs.value if found_logs is not None else None
+    return TracesPage(
+        view=view,
+        time_range=tr,
+        table=traces_table(search.value if search else None, view.sort, view.errors_only),
+        detail=detail_of(trace.value) if trace is not None and trace.value is not None else None,
+        logs=logs.lines_table(log_result.hits if log_result is not None else None),
+        logs_total=log_result.total if log_result is not None else 0,
+        outcomes=outcomes,
+    )
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The page's default views for the snapshot: for each range preset, the default service's search
+    (default filters) and the detail and logs of the slowest trace found; plus the pickers' lists."""
+    services = load_services(sources, cache).value or []
+    service = default_service(services)
+    if service is None:
+        return
+    load_operations(sources, service, cache)
+    for preset in PRESETS:
+        view = TraceView(service=service, preset=preset)
+        page = load(sources, view, now, cache)
+        if not page.table.empty:
+            load(
+                sources,
+                TraceView(service=service, preset=preset, trace_id=str(page.table["trace_id"].iloc[0])),
+                now,
+                cache,
+            )
