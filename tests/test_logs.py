@@ -1,0 +1,365 @@
+"""app/logs.py: request bodies from named queries, frames from OpenSearch answers, and the loaders."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from app import logs, queries
+from app.sources import Sources
+from app.sources.cache import ResultCache
+from app.sources.errors import BackendUnavailable
+from app.sources.opensearch import SearchResult, hits_frame
+from app.timerange import time_range
+
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+TR = time_range("1h", NOW)
+
+
+# -- request bodies --------------------------------------------------------------------------------------
+
+
+def test_no_filter_gives_the_time_range_only():
+    index, body = logs.search_request(
+        "lines", logs.filter_clauses(logs.LogFilters()), start=TR.start, end=TR.end
+    )
+    assert index == "logs-*"
+    assert body["query"]["bool"]["filter"] == [
+        {"range": {"@timestamp": {"gte": "2026-11-28T01:00:00Z", "lte": "2026-11-28T02:00:00Z"}}}
+    ]
+    assert body["size"] == logs.PAGE_SIZE
+    assert body["sort"] == [{"@timestamp": "desc"}, {"_id": "desc"}]
+
+
+def test_every_filter_is_one_typed_clause():
+    filters = logs.LogFilters(
+        service="filing", level="error", tenant="cobalt-cpa", q="hmrc 503", trace_id="abc"
+    )
+    clauses = logs.filter_clauses(filters)
+    assert clauses == [
+        {"term": {"service": "filing"}},
+        {"term": {"level": "error"}},
+        {"term": {"tenant": "cobalt-cpa"}},
+        {
+            "simple_query_string": {
+                "query": "hmrc 503",
+                "fields": ["message", "action", "route"],
+                "default_operator": "and",
+                "lenient": True,
+            }
+        },
+        {"term": {"trace_id": "abc"}},
+    ]
+    _, body = logs.search_request("histogram", clauses, start=TR.start, end=TR.end, interval="1m")
+    assert body["query"]["bool"]["filter"][1:] == clauses
+
+
+def test_hostile_text_stays_one_json_string():
+    hostile = '"}}, {"match_all": {}}], "must_not": [{"x'
+    clauses = logs.filter_clauses(logs.LogFilters(q=hostile, service=hostile))
+    assert clauses[0] == {"term": {"service": hostile}}
+    assert clauses[1]["simple_query_string"]["query"] == hostile
+    assert len(clauses) == 2 and "match_all" not in json.dumps(list(clauses[0]))
+
+
+def keys(node) -> set[str]:
+    if isinstance(node, dict):
+        return set(node) | {k for v in node.values() for k in keys(v)}
+    if isinstance(node, list):
+        return {k for v in node for k in keys(v)}
+    return set()
+
+
+def test_no_named_query_uses_query_string():
+    used = set()
+    for query in queries.load_file(queries.QUERIES_DIR / "logs.yaml"):
+        used |= keys(query.query)
+    assert "simple_query_string" in used and "query_string" not in used
+
+
+def test_with_filters_does_not_change_the_rendered_query():
+    rendered = logs.render("logs", "lines", start=TR.start, end=TR.end).query
+    before = json.dumps(rendered, sort_keys=True)
+    logs.with_filters(rendered, [{"term": {"level": "error"}}])
+    assert json.dumps(rendered, sort_keys=True) == before
+
+
+def test_next_page_asks_after_the_last_line():
+    _, body = logs.search_request(
+        "lines_after", [], start=TR.start, end=TR.end, after_ms=1795827600123, after_id="x1"
+    )
+    assert body["search_after"] == [1795827600123, "x1"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "interval"), [("1h", "1m"), ("6h", "5m"), ("24h", "10m"), ("7d", "1h"), ("30d", "6h")]
+)
+def test_histogram_interval_keeps_at_most_200_bars(preset, interval):
+    assert logs.histogram_interval(time_range(preset, NOW)) == interval
+
+
+@pytest.mark.parametrize(
+    ("value", "ms"),
+    [
+        ("2026-11-28T01:00:00Z", 1795827600000),
+        ("2026-11-28T01:00:00.123456Z", 1795827600123),  # a date field keeps milliseconds
+        ("2026-11-28T01:00:00.5+00:00", 1795827600500),
+        ("2026-11-28T01:00:00", 1795827600000),
+        ("not a time", None),
+        (None, None),
+    ],
+)
+def test_epoch_ms(value, ms):
+    assert logs.epoch_ms(value) == ms
+
+
+def test_after_of_the_last_hit():
+    hits = hits_frame(
+        [
+            {"_id": "b", "_source": {"@timestamp": "2026-11-28T01:00:02.000Z"}},
+            {"_id": "a", "_source": {"@timestamp": "2026-11-28T01:00:01.250Z"}},
+        ]
+    )
+    assert logs.after_of(hits) == (1795827601250, "a")
+    assert logs.after_of(hits_frame([])) is None
+
+
+# -- frames ----------------------------------------------------------------------------------------------
+
+
+def test_lines_table_orders_known_columns_and_keeps_text_as_text():
+    hits = hits_frame(
+        [
+            {
+                "_id": "1",
+                "_source": {
+                    "@timestamp": "2026-11-28T01:00:00.5Z",
+                    "message": "**bold** <script>x</script> [link](http://e)",
+                    "level": "error",
+                    "service": "filing",
+                    "http": {"method": "POST"},
+                },
+            }
+        ]
+    )
+    table = logs.lines_table(hits)
+    assert list(table.columns[:3]) == ["time", "level", "service"]
+    assert table["time"].iloc[0] == pd.Timestamp("2026-11-28T01:00:00.5Z")
+    assert table["message"].iloc[0] == "**bold** <script>x</script> [link](http://e)"
+    assert "http.method" in table.columns and "_id" not in table.columns
+
+
+def test_empty_lines_table_has_the_columns():
+    table = logs.lines_table(None)
+    assert table.empty and list(table.columns)[0] == "time" and "message" in table.columns
+
+
+def bucket(ms: int, **levels: int) -> dict:
+    return {
+        "key": ms,
+        "key_as_string": "x",
+        "doc_count": sum(levels.values()),
+        "level": {"buckets": [{"key": k, "doc_count": v} for k, v in levels.items()]},
+    }
+
+
+HISTOGRAM = SearchResult(
+    hits=hits_frame([]),
+    aggregations={
+        "over_time": {
+            "buckets": [
+                bucket(1795827600000, info=5, error=1),
+                bucket(1795827660000),
+                bucket(1764291720000, info=2),
+            ]
+        },
+        "levels": {"buckets": [{"key": "info", "doc_count": 7}, {"key": "error", "doc_count": 1}]},
+    },
+    total=8,
+)
+
+
+def test_histogram_frame_fills_empty_buckets_with_zeros():
+    frame = logs.histogram_frame(HISTOGRAM)
+    assert len(frame) == 6  # 3 buckets x 2 levels
+    counts = frame.set_index(["time", "level"])["count"]
+    t1 = pd.Timestamp(1795827660000, unit="ms", tz="UTC")
+    assert counts[(t1, "info")] == 0 and counts[(t1, "error")] == 0
+    assert counts[(pd.Timestamp(1795827600000, unit="ms", tz="UTC"), "error")] == 1
+    assert frame["count"].sum() == 8
+
+
+def test_level_counts_most_first():
+    assert logs.level_counts(HISTOGRAM).to_dict("list") == {"level": ["info", "error"], "count": [7, 1]}
+    assert logs.level_counts(None).empty
+
+
+def test_audit_counts_by_action_and_outcome():
+    result = SearchResult(
+        hits=hits_frame([]),
+        aggregations={
+            "action": {
+                "buckets": [
+                    {
+                        "key": "login",
+                        "doc_count": 50,
+                        "outcome": {
+                            "buckets": [
+                                {"key": "success", "doc_count": 45},
+                                {"key": "failure", "doc_count": 5},
+                            ]
+                        },
+                    },
+                    {
+                        "key": "export",
+                        "doc_count": 60,
+                        "outcome": {"buckets": [{"key": "success", "doc_count": 60}]},
+                    },
+                ]
+            }
+        },
+        total=110,
+    )
+    counts = logs.audit_counts(result)
+    assert counts.values.tolist() == [
+        ["export", "success", 60],
+        ["login", "success", 45],
+        ["login", "failure", 5],
+    ]
+    assert logs.audit_counts(None).empty
+
+
+def test_stacked_bars_colours_known_levels():
+    spec = logs.stacked_bars(
+        logs.histogram_frame(HISTOGRAM), by="level", title="t", interval="1m", colors=logs.LEVEL_COLORS
+    ).to_dict()
+    assert spec["encoding"]["color"]["scale"] == {
+        "domain": ["error", "info"],
+        "range": ["#C62828", "#1565C0"],
+    }
+
+
+# -- loaders on a fake OpenSearch ------------------------------------------------------------------------
+
+
+class FakeOpenSearch:
+    """Holds `n` lines a second apart, newest first; answers histogram/facet/audit searches with fixed
+    aggregations and pages of lines with search_after."""
+
+    url = "fake://opensearch"
+
+    def __init__(self, n: int = 250, fail: bool = False) -> None:
+        self.fail = fail
+        self.requests: list[tuple[str, dict]] = []
+        self.docs = [
+            {
+                "_id": f"d{i:04d}",
+                "_source": {
+                    "@timestamp": pd.Timestamp(NOW - pd.Timedelta(seconds=i + 1))
+                    .isoformat()
+                    .replace("+00:00", "Z"),
+                    "level": "error" if i % 10 == 0 else "info",
+                    "service": "filing",
+                    "message": f"line {i}",
+                    "trace_id": f"{i:032x}",
+                },
+            }
+            for i in range(n)
+        ]
+
+    def search(self, index, body):
+        self.requests.append((index, body))
+        if self.fail:
+            raise BackendUnavailable("opensearch", "connection refused")
+        if body.get("size") == 0:
+            aggregations = HISTOGRAM.aggregations if index == "logs-*" else {}
+            return SearchResult(hits=hits_frame([]), aggregations=aggregations, total=len(self.docs))
+        docs = self.docs
+        if "search_after" in body:
+            ms, doc_id = body["search_after"]
+            docs = [d for d in docs if (logs.epoch_ms(d["_source"]["@timestamp"]), d["_id"]) < (ms, doc_id)]
+        return SearchResult(hits=hits_frame(docs[: body["size"]]), aggregations={}, total=len(docs))
+
+
+def sources(client) -> Sources:
+    return Sources(prometheus=None, opensearch=client, jaeger=None, mode="live")
+
+
+def test_load_pages_with_search_after_without_gaps_or_repeats():
+    client = FakeOpenSearch(250)
+    view = logs.load(sources(client), logs.LogFilters(level="error"), TR, pages=3, cache=ResultCache())
+    assert list(view.lines["message"]) == [f"line {i}" for i in range(250)]
+    assert not view.more
+    assert view.total == 250 and view.levels["level"].tolist() == ["info", "error"]
+    assert not view.histogram.empty and view.problems == []
+    assert all({"term": {"level": "error"}} in b["query"]["bool"]["filter"] for _, b in client.requests)
+    assert [b["search_after"] for _, b in client.requests if "search_after" in b] == [
+        [logs.epoch_ms(client.docs[99]["_source"]["@timestamp"]), "d0099"],
+        [logs.epoch_ms(client.docs[199]["_source"]["@timestamp"]), "d0199"],
+    ]
+
+
+def test_first_page_says_more_may_follow():
+    view = logs.load(sources(FakeOpenSearch(250)), logs.LogFilters(), TR, cache=ResultCache())
+    assert len(view.lines) == logs.PAGE_SIZE and view.more
+
+
+def test_loading_more_reuses_the_pages_already_fetched():
+    client, cache = FakeOpenSearch(250), ResultCache()
+    logs.load(sources(client), logs.LogFilters(), TR, 2, cache)
+    asked = len(client.requests)
+    logs.load(sources(client), logs.LogFilters(), TR, 3, cache)
+    assert len(client.requests) == asked + 1
+
+
+def test_failing_opensearch_gives_a_problem_and_empty_frames():
+    view = logs.load(sources(FakeOpenSearch(fail=True)), logs.LogFilters(), TR, 2, cache=ResultCache())
+    assert view.lines.empty and view.histogram.empty and view.total is None
+    assert {b for b, _ in view.problems} == {"opensearch"}
+    audit = logs.load_audit(sources(FakeOpenSearch(fail=True)), TR, cache=ResultCache())
+    assert audit.counts.empty and audit.total is None and audit.problems
+
+
+def test_facets_list_the_pickers_values():
+    client = FakeOpenSearch()
+    client.search = lambda index, body: SearchResult(  # type: ignore[method-assign]
+        hits=hits_frame([]),
+        aggregations={
+            "services": {"buckets": [{"key": "gateway", "doc_count": 9}, {"key": "filing", "doc_count": 3}]},
+            "levels": {"buckets": [{"key": "info", "doc_count": 9}]},
+            "tenants": {"buckets": []},
+        },
+        total=12,
+    )
+    facets = logs.load_facets(sources(client), TR, ResultCache())
+    assert (facets.services, facets.levels, facets.tenants) == (["filing", "gateway"], ["info"], [])
+
+
+def test_audit_filters_by_tenant_and_action():
+    client = FakeOpenSearch(5)
+    view = logs.load_audit(sources(client), TR, tenant="elm-street", action="export", cache=ResultCache())
+    assert {i for i, _ in client.requests} == {"audit-*"}
+    for _, body in client.requests:
+        assert body["query"]["bool"]["filter"][1:] == [
+            {"term": {"tenant": "elm-street"}},
+            {"term": {"action": "export"}},
+        ]
+    assert len(view.latest) == 5 and view.problems == []
+
+
+def test_trace_logs_ask_for_one_trace_oldest_first():
+    client = FakeOpenSearch(3)
+    logs.trace_logs(client, "abc")
+    index, body = client.requests[0]
+    assert index == "logs-*" and body["query"]["bool"]["filter"] == [{"term": {"trace_id": "abc"}}]
+    assert body["sort"][0] == {"@timestamp": "asc"}
+
+
+def test_record_all_runs_every_preset():
+    client = FakeOpenSearch(5)
+    logs.record_all(sources(client), NOW, ResultCache())
+    # per preset: facets, histogram, first page of lines, audit summary, latest audit events
+    assert len(client.requests) == 5 * 5
