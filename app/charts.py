@@ -84,3 +84,22 @@ def bars(
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
     return _style(alt.Chart(frame).mark_bar().encode(**encoding), title)
+
+
+COMPLIANCE_COLOURS = alt.Scale(domain=["met", "missed", "no data"], range=["#3A8F5C", "#C44E52", "#9AA5B1"])
+
+
+def compliance(frame: pd.DataFrame, *, title: str, target: float) -> alt.Chart | alt.LayerChart:
+    """Bars of the SLI per calendar period (columns period, start, sli, result), objective as a rule."""
+    bars_ = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("period:N", sort=alt.SortField("start"), title=None),
+            y=alt.Y("sli:Q", title="SLI", axis=alt.Axis(format=".2%"), scale=alt.Scale(zero=False)),
+            color=alt.Color("result:N", scale=COMPLIANCE_COLOURS, title=None),
+            tooltip=[alt.Tooltip("period:N"), alt.Tooltip("sli:Q", format=".3%"), alt.Tooltip("result:N")],
+        )
+    )
+    rule = alt.Chart(pd.DataFrame({"value": [target]})).mark_rule(strokeDash=[6, 4], color="#1B2430")
+    return _style(alt.layer(bars_, rule.encode(y="value:Q")), title)

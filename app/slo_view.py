@@ -1,0 +1,314 @@
+"""What the SLOs and SLO detail pages show, computed by `app.slo` (the same code as the CLI), cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from app import queries
+from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, load_definitions
+from app.slo.model import SloDefinition
+from app.slo.rules import runbook_url
+from app.slo.status import (
+    CountingClient,
+    SloHistory,
+    SloStatus,
+    compute_status,
+    firing_spans,
+    slo_history,
+    sort_worst_first,
+)
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.prometheus import QueryResult, auto_step
+from app.timerange import TimeRange
+
+TTL_S = 60.0
+TIMEOUT_S = 20.0
+BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
+
+
+@dataclass(frozen=True)
+class SloBoard:
+    statuses: list[SloStatus]  # worst first
+    definition_errors: tuple[DefinitionError, ...]
+    outcome: Outcome[list[SloStatus]]
+    requests: int  # Prometheus requests this load made (0 when served from the cache)
+
+    @property
+    def source_note(self) -> str | None:
+        """Says so when the generated recording rules are not loaded and each SLO was queried raw."""
+        raw = sum(1 for s in self.statuses if s.source == "raw")
+        if raw == 0:
+            return None
+        return (
+            f"{raw} of {len(self.statuses)} SLOs computed from raw counters (their recording rules are not "
+            "loaded in Prometheus), one query set per SLO, run concurrently."
+        )
+
+
+def definitions(directory: Path = DEFAULT_DIRECTORY) -> LoadResult:
+    return load_definitions(directory)
+
+
+def load_board(
+    sources: Sources, at: datetime, cache: ResultCache = default_cache, directory: Path = DEFAULT_DIRECTORY
+) -> SloBoard:
+    """Every SLO's status at `at`; one Prometheus request per window when the recording rules are loaded."""
+    loaded = definitions(directory)
+    counting = CountingClient(sources.prometheus)
+    outcome = cache.fetch(
+        (sources.mode, sources.prometheus.url, "slo_board", str(directory), at),
+        lambda: compute_status(loaded.definitions, counting, at),
+        TTL_S,
+    )
+    return SloBoard(sort_worst_first(outcome.value or []), loaded.errors, outcome, counting.requests)
+
+
+def filter_statuses(
+    statuses: Iterable[SloStatus],
+    *,
+    text: str = "",
+    domains: Sequence[str] = (),
+    teams: Sequence[str] = (),
+    states: Sequence[str] = (),
+    labels: Sequence[str] = (),
+) -> list[SloStatus]:
+    """Search by name (or display name) and narrow by domain, team, state and `key=value` labels."""
+    needle = text.strip().lower()
+    wanted_labels = {tuple(item.split("=", 1)) for item in labels if "=" in item}
+
+    def keep(s: SloStatus) -> bool:
+        d = s.definition
+        return (
+            (not needle or needle in d.name.lower() or needle in (d.display_name or "").lower())
+            and (not domains or d.domain in domains)
+            and (not teams or d.team in teams)
+            and (not states or s.state in states)
+            and wanted_labels <= set(d.labels)
+        )
+
+    return [s for s in statuses if keep(s)]
+
+
+def label_choices(statuses: Iterable[SloStatus]) -> list[str]:
+    return sorted({f"{k}={v}" for s in statuses for k, v in s.definition.labels})
+
+
+def detail_link(name: str, preset: str | None = None) -> str:
+    """The relative URL of an SLO's detail page, for tables and chat links."""
+    params = {"slo": name} | ({"range": preset} if preset else {})
+    return f"/SLO_detail?{urlencode(params)}"
+
+
+def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
+    """One row per SLO in the given order, numbers as fractions for the table's own formatting."""
+    rows = []
+    for s in statuses:
+        d = s.definition
+        rows.append(
+            {
+                "slo": d.display_name or d.name,
+                "domain": d.domain,
+                "team": d.team,
+                "objective": d.target,
+                "window": s.window,
+                "sli": s.sli,
+                "budget_remaining": s.error_budget_remaining,
+                **{f"burn_{w}": s.burn_rates.get(w) for w in BURN_WINDOWS},
+                "state": s.state + (" (low traffic)" if s.low_traffic else ""),
+                "firing": ", ".join(a.name for a in s.firing_alerts) or "—",
+                "link": detail_link(d.name),
+            }
+        )
+    columns = [
+        "slo",
+        "domain",
+        "team",
+        "objective",
+        "window",
+        "sli",
+        "budget_remaining",
+        *[f"burn_{w}" for w in BURN_WINDOWS],
+        "state",
+        "firing",
+        "link",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass(frozen=True)
+class SloDetail:
+    definition: SloDefinition
+    status: Outcome[list[SloStatus]]
+    history: Outcome[SloHistory]
+    service: dict[str, Outcome[QueryResult]]  # request_rate, error_ratio, p95 curves of the SLO's service
+    incidents: Outcome[QueryResult]
+
+    @property
+    def current(self) -> SloStatus | None:
+        return self.status.value[0] if self.status.value else None
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome]]:
+        found: list[tuple[str, Outcome]] = [("prometheus", o) for o in (self.status, self.history) if o.error]
+        found += [("prometheus", o) for o in self.service.values() if o.error]
+        if self.incidents.error:
+            found.append(("opensearch", self.incidents))
+        return found
+
+
+def load_detail(
+    sources: Sources,
+    definition: SloDefinition,
+    at: datetime,
+    tr: TimeRange,
+    cache: ResultCache = default_cache,
+) -> SloDetail:
+    """Status, period history, the service's golden signals over `tr`, and incidents, all at once."""
+    prom = sources.prometheus
+    step = auto_step(tr.start, tr.end)
+    window = f"{int(max(240, step + 60))}s"
+    service = definition.service
+
+    def curve(name: str, **params: object):
+        return lambda: prom.range(
+            queries.render("slo_detail", name, service=service, window=window, **params),
+            tr.start,
+            tr.end,
+            step,
+        )
+
+    tasks = {
+        "status": lambda: compute_status([definition], prom, at),
+        "history": lambda: slo_history(definition, prom, at),
+        "request_rate": curve("service_request_rate"),
+        "error_ratio": curve("service_error_ratio"),
+        "p95": curve("service_latency_quantile", quantile=0.95),
+        "incidents": lambda: sources.opensearch.search(
+            "incidents", queries.render("slo_detail", "incidents", service=service)
+        ),
+    }
+    out = fetch_all(
+        tasks,
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=(sources.mode, prom.url, "slo_detail", definition.name, at, tr),
+    )
+    return SloDetail(
+        definition=definition,
+        status=out["status"],
+        history=out["history"],
+        service={k: out[k] for k in ("request_rate", "error_ratio", "p95")},
+        incidents=out["incidents"],
+    )
+
+
+def alert_table(detail: SloDetail) -> pd.DataFrame:
+    """One row per alert: threshold, windows, whether it fires now and since when, and the runbook."""
+    status, history = detail.current, detail.history.value
+    spans = (
+        firing_spans(history.alerts)
+        if history is not None
+        else pd.DataFrame(columns=["alert", "start", "end"])
+    )
+    rows = []
+    for alert in status.alerts if status else ():
+        since = None
+        if alert.firing:
+            mine = spans[spans["alert"] == alert.name]
+            since = mine["start"].max() if not mine.empty else None
+        fired = spans[spans["alert"] == alert.name]
+        rows.append(
+            {
+                "alert": alert.name,
+                "severity": alert.severity,
+                "threshold": alert.factor,
+                "windows": f"{alert.long_window} and {alert.short_window}" if alert.long_window else "—",
+                "firing": "no data" if alert.firing is None else ("FIRING" if alert.firing else "quiet"),
+                "since": since,
+                "last_fired": fired["end"].max() if not fired.empty else None,
+                "runbook": runbook_url(detail.definition) or None,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["alert", "severity", "threshold", "windows", "firing", "since", "last_fired", "runbook"],
+    )
+
+
+def forecast_sentences(status: SloStatus) -> list[str]:
+    """Plain English: when the budget runs out at the recent burn rates."""
+    if status.error_budget_remaining is None:
+        return ["No data in the period, so no forecast."]
+    if status.error_budget_remaining <= 0:
+        when = status.budget_exhausted_at
+        return [f"The error budget is spent{f' (since {when:%d %b %H:%M} UTC)' if when else ''}."]
+    lines = []
+    for window, when in status.forecast.items():
+        lines.append(
+            f"At the last {window}'s burn rate, the budget runs out {when:%a %d %b %H:%M} UTC."
+            if when
+            else f"At the last {window}'s burn rate, the budget lasts beyond the period."
+        )
+    return lines
+
+
+def incident_annotations(outcome: Outcome[Any]) -> pd.DataFrame:
+    """Incident documents as chart annotations: start, end, title."""
+    frame = getattr(outcome.value, "hits", None)
+    if frame is None or frame.empty or not {"start", "end", "title"} <= set(frame.columns):
+        return pd.DataFrame(columns=["start", "end", "title"])
+    out = frame[["start", "end", "title"]].copy()
+    out["start"] = pd.to_datetime(out["start"], utc=True)
+    out["end"] = pd.to_datetime(out["end"], utc=True)
+    return out
+
+
+def share_link(base_url: str | None, name: str, preset: str) -> str:
+    """The absolute link to paste into a chat; the page's own address when Streamlit tells us."""
+    base = (base_url or "").split("?", 1)[0].rstrip("/")
+    for suffix in ("/SLO_detail",):
+        base = base.removesuffix(suffix)
+    return f"{base}{detail_link(name, preset)}"
+
+
+def burndown_lines(history: SloHistory) -> pd.DataFrame:
+    """Budget left and the ideal even-spend line, long format for one chart."""
+    frame = history.burndown.frame.melt("timestamp", ["budget_remaining", "ideal"], "line", "value")
+    frame["line"] = frame["line"].map({"budget_remaining": "budget left", "ideal": "ideal (even spend)"})
+    return frame
+
+
+def sli_curve(history: SloHistory) -> pd.DataFrame:
+    return history.burndown.frame[["timestamp", "sli"]].rename(columns={"sli": "value"})
+
+
+def burn_rate_curves(history: SloHistory) -> pd.DataFrame:
+    return history.burn_rates.rename(columns={"burn_rate": "value"})[["timestamp", "window", "value"]]
+
+
+def compliance_rows(history: SloHistory, unit: str) -> pd.DataFrame:
+    """Calendar weeks or months with their SLI and whether the objective was met, labelled for a chart."""
+    rows = history.compliance[history.compliance["unit"] == unit].copy()
+    rows["period"] = [f"{start:%d %b}" if unit == "week" else f"{start:%b %Y}" for start in rows["start"]]
+    rows["result"] = rows["met"].map({True: "met", False: "missed"}).fillna("no data")
+    return rows[["period", "start", "sli", "target", "result", "total"]]
+
+
+def runbook_text(definition: SloDefinition) -> str:
+    """The runbook's Markdown when it is a file of this repository, else its link."""
+    if not definition.runbook:
+        return "No runbook declared."
+    path = DEFAULT_DIRECTORY.parent / definition.runbook
+    if "://" not in definition.runbook and path.suffix == ".md" and path.is_file():
+        return path.read_text()
+    return f"Runbook: {definition.runbook}"

@@ -1,0 +1,112 @@
+"""The SLO pages' view logic: filters, the table, links, forecasts, alert rows."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from app import slo_view
+from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
+from app.sources.cache import Outcome
+
+AT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+DEFS = slo_view.definitions().by_name()
+
+
+def status(name: str, bad_share: float, total: float = 100_000.0):
+    counts = {w: total for w in (*WINDOWS, PERIOD_KEY)}
+    return evaluate(DEFS[name], AT, {w: total * bad_share for w in counts}, counts)
+
+
+def test_the_shipped_definitions_load_without_errors():
+    loaded = slo_view.definitions()
+    assert loaded.errors == ()
+    assert len(loaded.definitions) >= 12
+    assert {d.domain for d in loaded.definitions} == {
+        "ingestion",
+        "extraction",
+        "reconciliation",
+        "filing",
+        "assistant",
+    }
+
+
+def test_filters_combine_search_domain_team_state_and_labels():
+    statuses = [
+        status("hmrc-submissions", 0.05),
+        status("filing-latency", 0.0),
+        status("extraction-accuracy", 0.0),
+    ]
+    assert [s.name for s in slo_view.filter_statuses(statuses, text="HMRC")] == ["hmrc-submissions"]
+    assert {s.name for s in slo_view.filter_statuses(statuses, domains=["filing"])} == {
+        "hmrc-submissions",
+        "filing-latency",
+    }
+    assert [s.name for s in slo_view.filter_statuses(statuses, states=["exhausted"])] == ["hmrc-submissions"]
+    assert slo_view.filter_statuses(statuses, teams=["nobody"]) == []
+    assert [s.name for s in slo_view.filter_statuses(statuses, labels=["tier=1"], domains=["filing"])] == [
+        "hmrc-submissions"
+    ]
+    assert "domain=filing" in slo_view.label_choices(statuses)
+
+
+def test_board_table_keeps_order_and_figures():
+    statuses = [status("hmrc-submissions", 0.01), status("filing-latency", 0.0)]
+    table = slo_view.board_table(statuses)
+    assert list(table["slo"]) == ["HMRC submissions", DEFS["filing-latency"].display_name or "filing-latency"]
+    first = table.iloc[0]
+    # 1% errors against a 98% objective: half the budget spent, burning at 0.5×.
+    assert (
+        first["sli"] == 0.99
+        and abs(first["budget_remaining"] - 0.5) < 1e-12
+        and abs(first["burn_1h"] - 0.5) < 1e-12
+    )
+    assert first["link"] == "/SLO_detail?slo=hmrc-submissions"
+    assert table.iloc[1]["firing"] == "—"
+
+
+def test_share_link_reproduces_the_view():
+    assert (
+        slo_view.share_link("http://sextant.example/SLO_detail?slo=x", "hmrc-submissions", "7d")
+        == "http://sextant.example/SLO_detail?slo=hmrc-submissions&range=7d"
+    )
+    assert slo_view.share_link(None, "a b", "1h") == "/SLO_detail?slo=a+b&range=1h"
+
+
+def test_forecasts_in_words():
+    burning = status("hmrc-submissions", 0.015)  # 0.75× everywhere: a quarter of the budget left
+    lines = slo_view.forecast_sentences(burning)
+    assert len(lines) == 3 and all("budget" in line for line in lines)
+    spent = slo_view.forecast_sentences(status("hmrc-submissions", 0.05))
+    assert spent[0].startswith("The error budget is spent")
+    empty = evaluate(DEFS["hmrc-submissions"], AT, {}, {})
+    assert slo_view.forecast_sentences(empty) == ["No data in the period, so no forecast."]
+
+
+def test_alert_table_says_since_when_an_alert_fires():
+    defn = DEFS["hmrc-submissions"]
+    current = status("hmrc-submissions", 0.5)  # burning at 25×: every alert fires
+    alerts = pd.DataFrame(
+        [
+            {
+                "timestamp": AT - timedelta(minutes=m),
+                "alert": a.name,
+                "severity": a.severity,
+                "firing": m <= 30,
+            }
+            for a in current.alerts
+            for m in (60, 30, 0)
+        ]
+    )
+    history = SloHistory(defn, AT, None, pd.DataFrame(), {}, alerts, pd.DataFrame())
+    detail = slo_view.SloDetail(defn, Outcome([current]), Outcome(history), {}, Outcome(None))
+    table = slo_view.alert_table(detail).set_index("alert")
+    assert table.loc["page-1h-5m", "firing"] == "FIRING"
+    assert table.loc["page-1h-5m", "since"] == AT - timedelta(minutes=30)
+    assert table.loc["page-1h-5m", "threshold"] == 14.4
+    assert table.loc["page-1h-5m", "runbook"].endswith("runbooks/hmrc-submissions.md")
+
+
+def test_runbooks_of_every_slo_are_files_here():
+    for defn in DEFS.values():
+        text = slo_view.runbook_text(defn)
+        assert not text.startswith("Runbook:") and len(text) > 200, defn.name
