@@ -1,0 +1,274 @@
+"""``load``: logs, audit events and incident annotations into OpenSearch; traces into Jaeger over OTLP/HTTP.
+
+Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``) are deleted and recreated with
+explicit mappings first. Jaeger keeps traces in memory; loading twice into the same Jaeger stores the same
+trace ids again (Jaeger merges spans by id, so traces look the same).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import httpx
+
+from . import events, model
+
+LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
+INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
+LOG_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        **{f: {"type": "keyword"} for f in LOG_FIELDS_KEYWORD},
+        "message": {"type": "text"},
+    },
+}
+AUDIT_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        **{f: {"type": "keyword"} for f in ("actor", "tenant", "action", "outcome", "source_ip")},
+        "details": {"type": "text"},
+    },
+}
+INCIDENT_MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "name": {"type": "keyword"},
+        "title": {"type": "keyword"},
+        "start": {"type": "date"},
+        "end": {"type": "date"},
+        "services": {"type": "keyword"},
+        "description": {"type": "text"},
+    },
+}
+INCIDENTS_INDEX = "incidents"
+SPAN_BATCH = 2000
+
+
+def log_index(timestamp: str) -> str:
+    """``logs-YYYY.MM.DD`` of an RFC 3339 UTC timestamp."""
+    return f"logs-{timestamp[0:4]}.{timestamp[5:7]}.{timestamp[8:10]}"
+
+
+def audit_index(timestamp: str) -> str:
+    """``audit-YYYY.MM`` (monthly: audit volume is small)."""
+    return f"audit-{timestamp[0:4]}.{timestamp[5:7]}"
+
+
+def _log(msg: str) -> None:
+    print(f"[simulator load] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# OpenSearch
+
+
+def _client(url: str):
+    from opensearchpy import OpenSearch
+
+    return OpenSearch(hosts=[url], timeout=120, max_retries=3, retry_on_timeout=True, http_compress=False)
+
+
+def reset_indices(client, index_names: dict[str, dict]) -> None:
+    """Deletes the simulator's indices and creates ``index_names`` (name -> mapping)."""
+    existing = client.indices.get(
+        index="logs-*,audit-*," + INCIDENTS_INDEX,
+        allow_no_indices=True,
+        ignore_unavailable=True,
+        expand_wildcards="all",
+    )
+    names = sorted(existing)
+    for i in range(0, len(names), 20):
+        client.indices.delete(index=",".join(names[i : i + 20]))
+    for name, mapping in sorted(index_names.items()):
+        client.indices.create(index=name, body={"settings": INDEX_SETTINGS, "mappings": mapping})
+
+
+def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out: list) -> dict:
+    """Bulk-loads the days' logs and audit events; collects the traces into ``traces_out``."""
+    from opensearchpy import helpers
+
+    m = gen.model
+    log_indices = {log_index(events.iso_ms((m.t0 + 86400 * d + s) * 1000)) for d in days for s in (0, 86399)}
+    audit_indices = {
+        audit_index(events.iso_ms((m.t0 + 86400 * d + s) * 1000)) for d in days for s in (0, 86399)
+    }
+    wanted = {name: LOG_MAPPING for name in log_indices}
+    wanted.update({name: AUDIT_MAPPING for name in audit_indices})
+    wanted[INCIDENTS_INDEX] = INCIDENT_MAPPING
+    reset_indices(client, wanted)
+    counts = {"logs": 0, "audit": 0, "incidents": 0}
+
+    def actions() -> Iterator[dict]:
+        for doc in events.incidents(m.anchor):
+            counts["incidents"] += 1
+            yield {"_index": INCIDENTS_INDEX, "_id": doc["name"], "_source": doc}
+        for _day, ev in gen.days(days.start, days.stop):
+            traces_out.extend(ev.traces)
+            for doc in ev.logs:
+                counts["logs"] += 1
+                yield {"_index": log_index(doc["@timestamp"]), "_source": doc}
+            for doc in ev.audit:
+                counts["audit"] += 1
+                yield {"_index": audit_index(doc["@timestamp"]), "_source": doc}
+
+    errors: list = []
+    for ok, item in helpers.parallel_bulk(
+        client,
+        actions(),
+        thread_count=2,
+        chunk_size=5000,
+        queue_size=4,
+        raise_on_error=False,
+        raise_on_exception=True,
+        request_timeout=120,
+    ):
+        if not ok:
+            errors.append(item)
+    if errors:
+        raise RuntimeError(f"{len(errors)} documents were refused by OpenSearch, e.g. {errors[:3]}")
+    names = ",".join(sorted(wanted))
+    client.indices.put_settings(index=names, body={"index": {"refresh_interval": "1s"}})
+    client.indices.refresh(index=names)
+    stored = {
+        "logs": client.count(index="logs-*")["count"],
+        "audit": client.count(index="audit-*")["count"],
+        "incidents": client.count(index=INCIDENTS_INDEX)["count"],
+    }
+    if stored != counts:
+        raise RuntimeError(f"OpenSearch holds {stored} documents, {counts} were sent")
+    return {**counts, "indices": len(wanted)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Traces
+
+
+def _readable_spans(traces: list[list[events.SpanSpec]]):
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+    kinds = {"server": SpanKind.SERVER, "client": SpanKind.CLIENT, "internal": SpanKind.INTERNAL}
+    resources = {
+        s: Resource.create(
+            {"service.name": s, "service.namespace": "tax-platform", "deployment.environment": "simulation"}
+        )
+        for s in model.SERVICES
+    }
+    scope = InstrumentationScope("stack.simulator", "1.0")
+    flags = TraceFlags(TraceFlags.SAMPLED)
+    ok, failed = Status(StatusCode.UNSET), Status(StatusCode.ERROR, "error")
+    for trace in traces:
+        for sp in trace:
+            ctx = SpanContext(sp.trace_id, sp.span_id, is_remote=False, trace_flags=flags)
+            parent = (
+                SpanContext(sp.trace_id, sp.parent_id, is_remote=False, trace_flags=flags)
+                if sp.parent_id
+                else None
+            )
+            yield ReadableSpan(
+                name=sp.name,
+                context=ctx,
+                parent=parent,
+                resource=resources[sp.service],
+                attributes=sp.attributes,
+                kind=kinds[sp.kind],
+                status=failed if sp.error else ok,
+                start_time=sp.start_ns,
+                end_time=sp.end_ns,
+                instrumentation_scope=scope,
+            )
+
+
+def export_traces(traces: list[list[events.SpanSpec]], otlp_url: str) -> int:
+    """Sends every span to the OTLP/HTTP endpoint in batches; raises when a batch is refused."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    exporter = OTLPSpanExporter(endpoint=otlp_url, timeout=60)
+    batch, sent = [], 0
+    try:
+        for span in _readable_spans(traces):
+            batch.append(span)
+            if len(batch) >= SPAN_BATCH:
+                if exporter.export(batch) != SpanExportResult.SUCCESS:
+                    raise RuntimeError(f"OTLP export to {otlp_url} failed (see the exporter's log above)")
+                sent += len(batch)
+                batch = []
+        if batch:
+            if exporter.export(batch) != SpanExportResult.SUCCESS:
+                raise RuntimeError(f"OTLP export to {otlp_url} failed (see the exporter's log above)")
+            sent += len(batch)
+    finally:
+        exporter.shutdown()
+    return sent
+
+
+def jaeger_base(otlp_url: str) -> str:
+    """Jaeger's query API: $SEXTANT_JAEGER_URL, else the OTLP host on $SEXTANT_JAEGER_QUERY_PORT or 16686."""
+    if os.environ.get("SEXTANT_JAEGER_URL"):
+        return os.environ["SEXTANT_JAEGER_URL"].rstrip("/")
+    host = urlparse(otlp_url).hostname or "127.0.0.1"
+    return f"http://{host}:{os.environ.get('SEXTANT_JAEGER_QUERY_PORT', '16686')}"
+
+
+def verify_jaeger(jaeger_url: str, traces: list[list[events.SpanSpec]], timeout: float = 60.0) -> None:
+    """Waits until Jaeger lists every service and returns the first and last trace; raises otherwise."""
+    wanted = {sp.service for trace in traces for sp in trace}
+    probes = [f"{traces[0][0].trace_id:032x}", f"{traces[-1][0].trace_id:032x}"] if traces else []
+    deadline = time.monotonic() + timeout
+    last = ""
+    with httpx.Client(timeout=10) as http:
+        while True:
+            try:
+                services = set(http.get(f"{jaeger_url}/api/services").json().get("data") or [])
+                missing = wanted - services
+                found = all(http.get(f"{jaeger_url}/api/traces/{t}").status_code == 200 for t in probes)
+                if not missing and found:
+                    return
+                last = f"missing services {sorted(missing)}" if missing else f"traces {probes} not found"
+            except (httpx.HTTPError, ValueError) as exc:
+                last = repr(exc)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Jaeger at {jaeger_url} does not show the loaded traces: {last}")
+            time.sleep(0.5)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def load(
+    anchor: str,
+    seed: int,
+    opensearch_url: str | None,
+    otlp_url: str | None,
+    jaeger_url: str | None = None,
+    days: range | None = None,
+) -> dict:
+    started = time.monotonic()
+    days = days or range(0, model.HISTORY_DAYS)
+    gen = events.EventGenerator(anchor, seed)
+    traces: list[list[events.SpanSpec]] = []
+    summary: dict = {"anchor": gen.model.anchor.isoformat(), "seed": seed}
+    if opensearch_url:
+        summary.update(load_opensearch(_client(opensearch_url), gen, days, traces))
+        summary["opensearch_seconds"] = round(time.monotonic() - started, 1)
+        _log(f"OpenSearch: {summary}")
+    else:
+        for _day, ev in gen.days(days.start, days.stop):
+            traces.extend(ev.traces)
+    if otlp_url:
+        t0 = time.monotonic()
+        summary["traces"] = len(traces)
+        summary["spans"] = export_traces(traces, otlp_url)
+        verify_jaeger(jaeger_url or jaeger_base(otlp_url), traces)
+        summary["traces_seconds"] = round(time.monotonic() - t0, 1)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    return summary
