@@ -256,6 +256,10 @@ class Catalogue:
         return len(self._queries)
 
 
+RESERVED_KEYS = frozenset({"dashboard"})
+"""Top-level keys of a queries file that are not queries: `dashboard` holds the panels (app/panels.py)."""
+
+
 def load_catalogue(directory: str | Path = QUERIES_DIR) -> Catalogue:
     queries: dict[tuple[str, str], NamedQuery] = {}
     for path in sorted(Path(directory).glob("*.yaml")):
@@ -274,7 +278,8 @@ def load_file(path: str | Path) -> list[NamedQuery]:
         return []
     if not isinstance(document, dict):
         raise CatalogueError(f"{path}: expected a mapping of query names to declarations")
-    return [_declaration(path, str(name), spec) for name, spec in document.items()]
+    declared = {name: spec for name, spec in document.items() if name not in RESERVED_KEYS}
+    return [_declaration(path, str(name), spec) for name, spec in declared.items()]
 
 
 def _declaration(path: Path, name: str, spec: Any) -> NamedQuery:
