@@ -1,5 +1,102 @@
-"""Sextant's entry page. Until the executive overview lands, it opens Service health."""
+"""Overview: what is healthy, what is at risk and why, in plain words, with last week for comparison."""
 
 import streamlit as st
 
-st.switch_page("pages/1_Service_health.py")
+from app import charts, overview, slo_view, ui
+
+STATE_COLOURS = {"healthy": "green", "at risk": "orange", "exhausted": "red", "no data": "gray"}
+STATE_ICONS = {
+    "healthy": ":material/check_circle:",
+    "at risk": ":material/warning:",
+    "exhausted": ":material/error:",
+    "no data": ":material/help:",
+}
+
+ctx = ui.page_setup("Overview", ":material/dashboard:")
+
+
+@st.fragment(run_every=ctx.refresh_s)
+def body() -> None:
+    at = ctx.sources.now()
+    view = overview.load(ctx.sources, at)
+    ui.show_problems(view.problems, at)
+    st.caption(f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against the same time a week earlier.")
+
+    for column, headline in zip(st.columns(len(view.headlines)), view.headlines, strict=True):
+        with column:
+            st.metric(
+                headline.label,
+                headline.display_value,
+                delta=headline.delta_text,
+                delta_color="normal" if overview.RISE_IS_GOOD[headline.key] else "inverse",
+                border=True,
+            )
+            with st.popover("Where does this come from?", icon=":material/info:"):
+                st.markdown(headline.explanation)
+
+    st.subheader("Domains")
+    for column, tile in zip(st.columns(len(view.tiles)), view.tiles, strict=True):
+        with column.container(border=True, height="stretch"):
+            st.markdown(f"**{tile.title}**")
+            st.badge(tile.state, icon=STATE_ICONS[tile.state], color=STATE_COLOURS[tile.state])
+            st.write(tile.reason)
+            st.page_link(tile.page, label=f"Open {tile.title}", icon=":material/arrow_forward:")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Needs attention")
+        if view.attention:
+            st.dataframe(
+                slo_view.board_table(view.attention)[
+                    ["slo", "domain", "budget_remaining", "state", "firing", "link"]
+                ],
+                hide_index=True,
+                column_config={
+                    "slo": "SLO",
+                    "domain": "Domain",
+                    "budget_remaining": st.column_config.ProgressColumn(
+                        "Budget left", format="percent", min_value=0.0, max_value=1.0
+                    ),
+                    "state": "State",
+                    "firing": "Firing alerts",
+                    "link": st.column_config.LinkColumn("Detail", display_text="open"),
+                },
+            )
+        else:
+            st.success("Every SLO is healthy.", icon=":material/check_circle:")
+    with right:
+        st.subheader("Upcoming filing deadlines")
+        st.dataframe(
+            overview.deadline_table(view.deadlines),
+            hide_index=True,
+            column_config={
+                "deadline": "Deadline",
+                "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
+                "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
+                "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
+                "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
+                "ready_share": st.column_config.ProgressColumn(
+                    "Ready", format="percent", min_value=0.0, max_value=1.0
+                ),
+            },
+        )
+
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(
+            charts.timeseries(
+                view.readiness_trend,
+                title="Filing readiness, last 12 weeks",
+                unit="points",
+                thresholds=[("target 90", 90.0)],
+            )
+        )
+    with right:
+        st.subheader("What changed since last week")
+        if view.changes:
+            st.markdown("\n".join(f"- {ui.plain(line)}" for line in view.changes))
+        else:
+            st.write("Nothing changed state since last week.")
+
+
+body()

@@ -1,0 +1,367 @@
+"""The executive overview: per-domain state in plain words, SLO counts, readiness, deadlines, and what
+changed since last week. Every figure carries where it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from app import queries, readiness
+from app.deadlines import Deadline, upcoming_deadlines
+from app.slo.loader import DEFAULT_DIRECTORY
+from app.slo.math import worst_state
+from app.slo.status import SloStatus, compute_status, raw_queries, sort_worst_first, state_counts
+from app.slo_view import definitions
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.prometheus import QueryResult
+
+TTL_S = 60.0
+TIMEOUT_S = 25.0
+WEEK = timedelta(days=7)
+READINESS_FILE = DEFAULT_DIRECTORY / "readiness.yaml"
+
+DOMAINS: dict[str, tuple[str, str]] = {
+    # domain -> (title, page that shows it)
+    "ingestion": ("Ingestion", "pages/4_Ingestion.py"),
+    "extraction": ("ML extraction", "pages/5_Extraction.py"),
+    "reconciliation": ("Reconciliation", "pages/6_Tax.py"),
+    "filing": ("HMRC filing", "pages/6_Tax.py"),
+    "assistant": ("Assistant", "pages/7_Assistant.py"),
+}
+# For each headline: is a rise good news?
+RISE_IS_GOOD = {"healthy": True, "at risk": False, "exhausted": False, "no data": False, "readiness": True}
+
+
+@dataclass(frozen=True)
+class DomainTile:
+    domain: str
+    title: str
+    page: str
+    state: str  # worst SLO state; "no data" when the domain has no SLO with data
+    reason: str  # one line, plain English
+    slos: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    unit: str
+    explanation: str  # Markdown from our own text and names, never backend text
+
+    @property
+    def delta(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+    @property
+    def display_value(self) -> str:
+        if self.value is None:
+            return "no data"
+        return f"{self.value:.0f}" if self.unit == "count" else f"{self.value:.1f}"
+
+    @property
+    def delta_text(self) -> str | None:
+        if self.delta is None:
+            return None
+        unit = " points" if self.unit == "points" else ""
+        return (
+            f"{self.delta:+.0f}{unit} vs last week"
+            if self.unit == "count"
+            else f"{self.delta:+.1f}{unit} vs last week"
+        )
+
+    @property
+    def good_news(self) -> bool | None:
+        """Whether the week's change is good, bad, or (None) no change or nothing to compare."""
+        if not self.delta:
+            return None
+        return (self.delta > 0) == RISE_IS_GOOD[self.key]
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    deadline: Deadline
+    due_entities: float | None
+    ready_entities: float | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    at: datetime
+    tiles: list[DomainTile]
+    headlines: list[Headline]
+    attention: list[SloStatus]  # not healthy, worst first
+    readiness_now: readiness.ReadinessScore | None
+    readiness_trend: pd.DataFrame  # week_end, score
+    deadlines: list[DeadlineRow]
+    changes: list[str]
+    outcomes: dict[str, Outcome] = field(repr=False)
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome]]:
+        backend = {"incidents": "opensearch"}
+        return [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
+
+
+# -- pure pieces -----------------------------------------------------------------------------------------
+
+
+def incident_phrase(status: SloStatus, incidents: pd.DataFrame) -> str:
+    """' after Tuesday's HMRC API outage' when an incident hit the SLO's service in its period."""
+    if incidents.empty:
+        return ""
+    mine = incidents[
+        incidents["services"].apply(lambda s: status.service in (s if isinstance(s, list) else [s]))
+        & (incidents["start"] >= status.period_start)
+        & (incidents["start"] <= status.at)
+    ]
+    if mine.empty:
+        return ""
+    latest = mine.sort_values("start").iloc[-1]
+    return f" after {latest['start']:%A}'s {str(latest['title'])[0].lower()}{str(latest['title'])[1:]}"
+
+
+def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
+    """The domain's one-line reason: its worst SLO in words, or that all are healthy."""
+    if not statuses:
+        return "No SLO is defined for this domain yet."
+    worst = sort_worst_first(statuses)[0]
+    name = worst.definition.display_name or worst.name
+    period = (
+        f"the {worst.window} period" if worst.definition.window.is_calendar else f"its {worst.window} window"
+    )
+    left = worst.error_budget_remaining
+    if worst.state == "no data":
+        return f"{name}: no data in {period}, so its health is unknown."
+    after = incident_phrase(worst, incidents)
+    if worst.state == "exhausted":
+        return f"{name}: error budget overspent ({left:.0%} left in {period}){after}."
+    firing = [a.name for a in worst.firing_alerts]
+    if worst.state == "at risk":
+        alert = f"; {firing[0]} alert firing" if firing else ""
+        return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}."
+    return (
+        f"All {len(statuses)} SLOs healthy; the tightest, {name}, has {left:.0%} of its budget left{after}."
+    )
+
+
+def domain_tiles(statuses: list[SloStatus], incidents: pd.DataFrame) -> list[DomainTile]:
+    tiles = []
+    for domain, (title, page) in DOMAINS.items():
+        mine = [s for s in statuses if s.domain == domain]
+        state = worst_state([s.state for s in mine]) or "no data"
+        tiles.append(
+            DomainTile(domain, title, page, state, reason_for(mine, incidents), tuple(s.name for s in mine))
+        )
+    return tiles
+
+
+def state_changes(before: list[SloStatus], after: list[SloStatus]) -> list[str]:
+    """SLOs whose state moved over the week, and alerts that fire now but did not a week ago."""
+    was = {s.name: s for s in before}
+    lines = []
+    for s in sort_worst_first(after):
+        old = was.get(s.name)
+        name = s.definition.display_name or s.name
+        if old is not None and old.state != s.state:
+            lines.append(f"{name}: {old.state} → {s.state}.")
+        new_alerts = {a.name for a in s.firing_alerts} - (
+            {a.name for a in old.firing_alerts} if old else set()
+        )
+        if new_alerts:
+            lines.append(f"{name}: {', '.join(sorted(new_alerts))} alert firing now, not a week ago.")
+    return lines
+
+
+def incident_lines(incidents: pd.DataFrame, at: datetime) -> list[str]:
+    recent = (
+        incidents[(incidents["start"] >= at - WEEK) & (incidents["start"] <= at)]
+        if not incidents.empty
+        else incidents
+    )
+    return [
+        f"Incident: {row['title']} ({row['start']:%a %d %b %H:%M}–{row['end']:%H:%M} UTC)."
+        for _, row in recent.sort_values("start").iterrows()
+    ]
+
+
+def slo_headlines(
+    now: list[SloStatus] | None, before: list[SloStatus] | None, at: datetime
+) -> list[Headline]:
+    """SLO counts per state, now and a week earlier; None (no data) where the statuses could not be had."""
+    counts = state_counts(now) if now is not None else None
+    previous = state_counts(before) if before is not None else None
+    headlines = []
+    for state in ("healthy", "at risk", "exhausted", "no data"):
+        names = [s.name for s in now or [] if s.state == state]
+        explanation = (
+            f"SLOs in state **{state}** at {at:%d %b %H:%M} UTC, each over its own period, computed from the "
+            f"SLO definitions in `slo_definitions/` "
+            f"(a week earlier: {previous[state] if previous else 'no data'}).\n\n"
+            + ("\n".join(f"- `{n}`" for n in names) if names else "None.")
+        )
+        headlines.append(
+            Headline(
+                state,
+                f"SLOs {state}",
+                counts[state] if counts else None,
+                previous[state] if previous else None,
+                "count",
+                explanation,
+            )
+        )
+    return headlines
+
+
+def readiness_headline(trend: list[readiness.ReadinessScore], at: datetime) -> Headline:
+    now = trend[-1] if trend else None
+    prev = trend[-2] if len(trend) > 1 else None
+    lines = [
+        f"Filing readiness at {at:%d %b %H:%M} UTC, from `slo_definitions/readiness.yaml`: weighted checks, "
+        "capped by hard gates."
+    ]
+    if now is not None:
+        lines += [f"- {item.summary}" for item in now.items]
+        if now.capped_by:
+            lines.append(f"\nCapped at {now.cap:.0f} by the gate **{now.capped_by}**.")
+    return Headline(
+        "readiness",
+        "Filing readiness",
+        now.score if now else None,
+        prev.score if prev else None,
+        "points",
+        "\n".join(lines),
+    )
+
+
+def trend_frame(points: list[readiness.ReadinessScore]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"timestamp": [p.at for p in points], "value": [p.score for p in points]},
+        columns=["timestamp", "value"],
+    )
+
+
+def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
+    """Each upcoming deadline with the entities due and ready for its obligation (VAT, MTD quarterly)."""
+    rows = []
+    for d in deadlines:
+        due = ready = None
+        if not obligations.empty and d.kind in set(obligations["obligation"]):
+            mine = obligations[obligations["obligation"] == d.kind]
+            due = float(mine.loc[mine["what"] == "due", "value"].sum())
+            ready = float(mine.loc[mine["what"] == "ready", "value"].sum())
+        rows.append(DeadlineRow(d, due, ready))
+    return rows
+
+
+# -- loading ---------------------------------------------------------------------------------------------
+
+
+def _incidents(outcome: Outcome) -> pd.DataFrame:
+    hits = getattr(outcome.value, "hits", None)
+    if hits is None or hits.empty or not {"start", "end", "title", "services"} <= set(hits.columns):
+        return pd.DataFrame(columns=["start", "end", "title", "services"])
+    frame = hits[["start", "end", "title", "services"]].copy()
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    return frame
+
+
+def _obligations(due: Outcome[QueryResult], ready: Outcome[QueryResult]) -> pd.DataFrame:
+    frames = []
+    for what, outcome in (("due", due), ("ready", ready)):
+        if outcome.value is not None and "obligation" in outcome.value.frame.columns:
+            frames.append(outcome.value.frame[["obligation", "value"]].assign(what=what))
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["obligation", "value", "what"])
+    )
+
+
+def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> Overview:
+    """Two rounds of concurrent fetches: SLO states now and a week ago, incidents and obligations;
+    then the readiness trend, which needs the filing SLOs' states."""
+    prom, loaded = sources.prometheus, definitions()
+    slos = loaded.definitions
+    prefix = (sources.mode, prom.url, "overview", at)
+    first = fetch_all(
+        {
+            "slos_now": lambda: compute_status(slos, prom, at),
+            "slos_week_ago": lambda: compute_status(slos, prom, at - WEEK),
+            "incidents": lambda: sources.opensearch.search(
+                "incidents", queries.render("overview", "incidents")
+            ),
+            "obligations_due": lambda: prom.instant(queries.render("overview", "obligations_due"), at),
+            "obligations_ready": lambda: prom.instant(queries.render("overview", "obligations_ready"), at),
+        },
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=prefix,
+    )
+    now, before = first["slos_now"].value or [], first["slos_week_ago"].value or []
+    filing_states = {
+        moment: {s.name: s.state for s in statuses if s.domain == "filing"} if statuses else None
+        for moment, statuses in ((at, now), (at - WEEK, before))
+    }
+    definition = readiness.load_definition(READINESS_FILE)
+    second = fetch_all(
+        {"readiness": lambda: readiness.weekly_trend(definition, prom, at, 12, filing_states.get)},
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=prefix,
+    )
+    trend = list(second["readiness"].value.points) if second["readiness"].value else []
+    incidents = _incidents(first["incidents"])
+    moved = second["readiness"].value.moved() if second["readiness"].value else []
+    return Overview(
+        at=at,
+        tiles=domain_tiles(now, incidents),
+        headlines=[
+            readiness_headline(trend, at),
+            *slo_headlines(first["slos_now"].value, first["slos_week_ago"].value, at),
+        ],
+        attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
+        readiness_now=trend[-1] if trend else None,
+        readiness_trend=trend_frame(trend),
+        deadlines=deadline_rows(
+            upcoming_deadlines(at), _obligations(first["obligations_due"], first["obligations_ready"])
+        ),
+        changes=state_changes(before, now)
+        + incident_lines(incidents, at)
+        + [f"Readiness: {m.text}." for m in moved],
+        outcomes={**first, **second},
+    )
+
+
+def where_from(status: SloStatus) -> str:
+    """The queries behind one SLO's figures, for the "where does this come from" popover."""
+    return raw_queries(status.definition)
+
+
+def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:
+    """Deadlines as a table: label, due date, days left, entities due and ready, and the ready share."""
+    return pd.DataFrame(
+        [
+            {
+                "deadline": r.deadline.label,
+                "due": r.deadline.due,
+                "days_left": r.deadline.days_left,
+                "entities_due": r.due_entities,
+                "entities_ready": r.ready_entities,
+                "ready_share": r.ready_entities / r.due_entities if r.due_entities else None,
+            }
+            for r in rows
+        ],
+        columns=["deadline", "due", "days_left", "entities_due", "entities_ready", "ready_share"],
+    )
