@@ -249,7 +249,9 @@ def _detail(tags: Any) -> str:
     if not isinstance(tags, Mapping):
         return ""
     parts = []
-    for key in ("otel.status_description", "error.message", "exception.message", "error.type", "error_code"):
+    keys = ["otel.status_description", "error.message", "exception.message", "error.type"]
+    keys += sorted(k for k in tags if str(k).endswith("error_code"))  # e.g. hmrc.error_code
+    for key in keys:
         value = tags.get(key)
         if value not in (None, "", False):
             parts.append(str(value))

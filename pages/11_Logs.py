@@ -1,0 +1,174 @@
+"""Logs: what the platform's services logged, and the audit trail.
+
+URL: service, level, tenant, q (free text), trace_id, range, tab. Log messages are masked for PII by
+the platform and are shown as plain table cells, never rendered as markdown or HTML.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from app import logs, traces, ui
+
+ctx = ui.page_setup("Logs", ":material/receipt_long:")
+
+
+def _picker(label: str, options: list[str], key: str, placeholder: str) -> str:
+    """A picker bound to the URL; empty means any. A value typed or linked that the window has not seen
+    is kept (a link must not lose its filter because the range changed)."""
+    value = st.selectbox(
+        label,
+        options,
+        index=None,
+        key=key,
+        bind="query-params",
+        accept_new_options=True,
+        placeholder=placeholder,
+    )
+    return (value or "").strip()
+
+
+def filters(facets: logs.Facets) -> logs.LogFilters:
+    service_col, level_col, tenant_col = st.columns(3)
+    with service_col:
+        service = _picker("Service", facets.services, "service", "All services")
+    with level_col:
+        level = _picker("Level", facets.levels, "level", "All levels")
+    with tenant_col:
+        tenant = _picker("Tenant", facets.tenants, "tenant", "All tenants")
+    text_col, trace_col = st.columns([3, 2])
+    q = text_col.text_input(
+        "Search text",
+        key="q",
+        bind="query-params",
+        placeholder='Words in the message, action or route: "hmrc" submit -retry',
+        help='All words must match. "quotes" for a phrase, -word to exclude, word* for a prefix, | for or.',
+    )
+    trace_id = trace_col.text_input("Trace id", key="trace_id", bind="query-params", placeholder="Any trace")
+    return logs.LogFilters(service, level, tenant, (q or "").strip(), (trace_id or "").strip().lower())
+
+
+def _trace_links(frame: pd.DataFrame, app_url: str | None) -> pd.DataFrame:
+    """A link per line to its trace on the Traces page (only for real trace ids)."""
+
+    def link(row: pd.Series) -> str | None:
+        trace_id = traces.normalize_trace_id(row.get("trace_id"))
+        if trace_id is None:
+            return None
+        view = traces.TraceView(service=str(row.get("service") or ""), trace_id=trace_id)
+        return traces.trace_link(app_url, view)
+
+    if frame.empty:
+        return frame.assign(trace=None)
+    return frame.assign(trace=frame.apply(link, axis=1))
+
+
+def _more(signature: tuple, pages: int) -> None:
+    st.session_state["logs_pages"] = (signature, pages)
+
+
+def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
+    tr = ctx.time_range()
+    signature = (f, tr.preset)
+    if st.session_state.get("logs_pages", (None, 1))[0] != signature:
+        st.session_state["logs_pages"] = (signature, 1)
+    pages = st.session_state["logs_pages"][1]
+    view = logs.load(ctx.sources, f, tr, pages)
+    ui.show_problems([("opensearch", facets.outcome), *view.problems], ctx.sources.now())
+    ui.show_warnings(view.warnings)
+    st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
+    if view.total is not None:
+        columns = st.columns(min(len(view.levels), 5) + 1)
+        columns[0].metric("Matching lines", f"{view.total:,}")
+        for column, (_, row) in zip(columns[1:], view.levels.head(5).iterrows(), strict=False):
+            column.metric(str(row["level"]), f"{int(row['count']):,}")
+        if not view.histogram.empty:
+            st.altair_chart(
+                logs.stacked_bars(
+                    view.histogram,
+                    by="level",
+                    title="Log lines over time by level",
+                    interval=view.interval,
+                    colors=logs.LEVEL_COLORS,
+                )
+            )
+    if "lines" not in view.outcomes or view.outcomes["lines"].value is None:
+        return
+    if view.lines.empty:
+        st.info("No log line matches these filters in this time range.", icon=":material/search_off:")
+        return
+    st.caption(f"The newest {len(view.lines):,} matching lines, newest first.")
+    table = _trace_links(view.lines, st.context.url)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS"),
+            "message": st.column_config.TextColumn("Message", width="large"),
+            "trace": st.column_config.LinkColumn("Trace", display_text=r"trace=([0-9a-f]+)"),
+            "trace_id": None,
+        },
+    )
+    if view.more and pages < logs.MAX_PAGES:
+        st.button(
+            f"Load {logs.PAGE_SIZE} more",
+            icon=":material/expand_more:",
+            on_click=_more,
+            args=(signature, pages + 1),
+        )
+
+
+def audit_tab(tenant: str) -> None:
+    tr = ctx.time_range()
+    view = logs.load_audit(ctx.sources, tr, tenant)
+    ui.show_problems(view.problems, ctx.sources.now())
+    ui.show_warnings(view.warnings)
+    st.caption(
+        f"Logins, role changes, config and rulepack edits, assistant actions and exports. {tr.label}"
+        + (", one tenant." if tenant else ".")
+    )
+    if view.total is None:
+        return
+    st.metric("Audit events", f"{view.total:,}")
+    if view.counts.empty:
+        st.info("No audit event in this time range.", icon=":material/search_off:")
+        return
+    left, right = st.columns([2, 3])
+    with left:
+        by_action = view.counts.pivot_table(
+            index="action", columns="outcome", values="count", aggfunc="sum", fill_value=0
+        )
+        by_action["total"] = by_action.sum(axis=1)
+        st.dataframe(by_action.sort_values("total", ascending=False).reset_index(), hide_index=True)
+    with right:
+        if not view.over_time.empty:
+            st.altair_chart(
+                logs.stacked_bars(
+                    view.over_time,
+                    by="outcome",
+                    title="Audit events over time by outcome",
+                    interval=view.interval,
+                    colors={"success": "#2E7D32", "failure": "#C62828", "denied": "#EF6C00"},
+                )
+            )
+    st.caption("The newest audit events")
+    st.dataframe(
+        view.latest.dropna(axis=1, how="all"),
+        hide_index=True,
+        column_config={"time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS")},
+    )
+
+
+@st.fragment(run_every=ctx.refresh_s)
+def body() -> None:
+    facets = logs.load_facets(ctx.sources, ctx.time_range())
+    f = filters(facets)
+    lines, audit = st.tabs(["Log lines", "Audit events"], key="tab", bind="query-params", on_change="rerun")
+    if lines.open:
+        with lines:
+            lines_tab(f, facets)
+    if audit.open:
+        with audit:
+            audit_tab(f.tenant)
+
+
+body()

@@ -1,0 +1,131 @@
+"""The Logs page under AppTest: on the shipped snapshot, on a snapshot recorded from a fake OpenSearch
+(histogram, lines, load more, audit tab, filters from the URL), and live against the real stack."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import logs
+from app.config import REPO_ROOT
+from app.sources.cache import ResultCache
+from app.timerange import time_range
+from tests.test_traces import NOW
+from tests.test_traces_page import NamedOpenSearch, fake_snapshot, live_mode, snapshot_mode  # noqa: F401
+
+PAGE = str(REPO_ROOT / "pages" / "11_Logs.py")
+
+
+def page(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def test_page_runs_on_the_shipped_snapshot(snapshot_mode):  # noqa: F811
+    at = page()
+    assert not at.exception
+    assert at.title[0].value == "Logs"
+
+
+def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: F811
+    fake_snapshot(lambda s: logs.record_all(s, NOW, ResultCache()), opensearch=NamedOpenSearch(250))
+    at = page()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Matching lines"] == "250" and metrics["info"] == "7" and metrics["error"] == "1"
+    assert len(at.get("vega_lite_chart")) == 1
+    lines = at.dataframe[0].value
+    assert len(lines) == logs.PAGE_SIZE and lines["message"].iloc[0] == "line 0"
+    assert lines["trace"].iloc[0] == f"/Traces?service=filing&trace={0:032x}"
+    assert at.button[0].label == f"Load {logs.PAGE_SIZE} more"
+
+
+def test_load_more_pages_with_search_after(fake_snapshot):  # noqa: F811
+    def record(s):
+        tr = time_range("24h", NOW)
+        logs.load_facets(s, tr, ResultCache())
+        logs.load(s, logs.LogFilters(), tr, 3, ResultCache())
+
+    fake_snapshot(record, opensearch=NamedOpenSearch(250))
+    at = page()
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert len(at.dataframe[0].value) == 200
+    at.button[0].click().run()
+    lines = at.dataframe[0].value
+    assert list(lines["message"]) == [f"line {i}" for i in range(250)]
+    assert not at.button  # nothing more to load
+
+
+def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
+    filters = logs.LogFilters(
+        service="filing", level="ERROR", tenant="elm-street", q='"503" hmrc', trace_id="ab12"
+    )
+    fake_snapshot(lambda s: logs.load(s, filters, time_range("7d", NOW), 1, ResultCache()))
+    at = page(
+        {
+            "service": "filing",
+            "level": "ERROR",
+            "tenant": "elm-street",
+            "q": '"503" hmrc',
+            "trace_id": "AB12",
+            "range": "Last 7 days",
+        }
+    )
+    assert not at.exception
+    # The facets were not recorded (one banner), but every filtered search was: lines are shown.
+    assert [e.value for e in at.error if "not recorded" in e.value]
+    assert at.selectbox(key="level").value == "ERROR"
+    assert len(at.dataframe[0].value) == 20
+
+
+def test_audit_tab(fake_snapshot):  # noqa: F811
+    def record(s):
+        tr = time_range("24h", NOW)
+        logs.load_facets(s, tr, ResultCache())
+        logs.load_audit(s, tr, cache=ResultCache())
+
+    fake_snapshot(record, opensearch=NamedOpenSearch(12))
+    at = page({"tab": "Audit events"})
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Audit events"] == "12"
+
+
+# -- live: the real stack --------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_live_lines_of_a_trace_share_its_trace_id(live_mode):  # noqa: F811
+    at = page({"range": "Last 24 hours", "level": "ERROR"})
+    assert not at.exception and not at.error
+    lines = at.dataframe[0].value
+    assert len(lines) > 0 and set(lines["level"]) == {"ERROR"}
+    traced = lines.dropna(subset=["trace_id"])
+    trace_id = str(traced["trace_id"].iloc[0])
+    at = page({"trace_id": trace_id, "range": "Last 24 hours"})
+    assert not at.exception and not at.error
+    lines = at.dataframe[0].value
+    assert len(lines) >= 1 and set(lines["trace_id"]) == {trace_id}
+
+
+@pytest.mark.integration
+def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
+    at = page({"range": "Last 7 days", "service": "filing", "level": "ERROR", "q": "SERVICE_UNAVAILABLE"})
+    assert not at.exception and not at.error
+    lines = at.dataframe[0].value
+    start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
+    assert len(lines) > 0
+    assert all(start <= t < end for t in lines["time"].map(pd.Timestamp.to_pydatetime))
+
+
+@pytest.mark.integration
+def test_live_audit_counts_by_action(live_mode):  # noqa: F811
+    at = page({"tab": "Audit events", "range": "Last 7 days"})
+    assert not at.exception and not at.error
+    by_action = at.dataframe[0].value
+    assert {"login.success", "login.failure", "data.export"} <= set(by_action["action"])

@@ -1,0 +1,208 @@
+"""The Traces page under AppTest: on the shipped snapshot, on a snapshot recorded from fakes (table, trace
+detail, logs, one backend failing), links that reproduce the view, and live against the real stack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import logs, traces
+from app.config import REPO_ROOT
+from app.sources import Sources
+from app.sources.cache import ResultCache
+from app.sources.snapshot import Recorder
+from tests.test_logs import FakeOpenSearch
+from tests.test_traces import NOW, TRACE_ID, FakeJaeger
+
+PAGE = str(REPO_ROOT / "pages" / "10_Traces.py")
+URL_VARIABLES = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+
+
+class NamedJaeger(FakeJaeger):
+    name = "jaeger"
+
+
+class NamedOpenSearch(FakeOpenSearch):
+    name = "opensearch"
+
+
+def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, opensearch=None) -> Path:
+    """A snapshot file holding what `run` asked of fake backends, recorded at NOW."""
+    recorder = Recorder()
+    live = Sources(
+        prometheus=None,
+        opensearch=opensearch or NamedOpenSearch(20),
+        jaeger=jaeger or NamedJaeger(),
+        mode="live",
+    )
+    recording = replace(live, opensearch=recorder.wrap(live.opensearch), jaeger=recorder.wrap(live.jaeger))
+    run(recording)
+    return recorder.save(path, recorded_at=NOW)
+
+
+@pytest.fixture
+def snapshot_mode(monkeypatch):
+    """No backend URL: the app replays a snapshot (SEXTANT_SNAPSHOT when a test sets it)."""
+    for name in URL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
+    return monkeypatch
+
+
+def page(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(
+        str(e.value) for kind in ("error", "warning", "info", "caption", "markdown") for e in at.get(kind)
+    )
+
+
+def test_page_runs_on_the_shipped_snapshot(snapshot_mode):
+    at = page()
+    assert not at.exception
+    assert at.title[0].value == "Traces"
+
+
+@pytest.fixture
+def fake_snapshot(snapshot_mode, tmp_path, request):
+    def make(run: Callable[[Sources], None], **fakes) -> Path:
+        path = record_snapshot(tmp_path / f"{request.node.name}.json.gz", run, **fakes)
+        snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(path))
+        return path
+
+    return make
+
+
+def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
+    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    at = page()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert list(table["trace_id"]) == ["bb", "aa", "cc"]  # slowest first
+    assert at.selectbox(key="service").value == "gateway"
+    assert at.code[0].value == "/Traces?service=gateway"
+
+
+def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
+    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    at = page({"service": "gateway", "trace": "bb"})
+    assert not at.exception and not at.error
+    assert at.subheader[1].value == "Trace bb"
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert "hmrc.submit (filing)" in spec
+    spans = at.dataframe[1].value
+    assert list(spans["service"]) == ["gateway", "filing", "filing", "filing", "assistant"]
+    assert {m.label: m.value for m in at.metric}["Failed spans"] == "2"
+    lines = at.dataframe[-1].value
+    assert len(lines) == 20 and "message" in lines.columns
+    assert at.code[0].value == "/Traces?service=gateway&trace=bb"
+
+
+def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
+    view = traces.TraceView(service="filing", trace_id=TRACE_ID)
+    fake_snapshot(
+        lambda s: (traces.load_services(s, ResultCache()), traces.load(s, view, NOW, ResultCache())),
+        jaeger=NamedJaeger(fail=True),
+    )
+    at = page({"service": "filing", "trace": TRACE_ID})
+    assert not at.exception
+    banners = [e.value for e in at.error]
+    assert len(banners) == 1 and "Jaeger is not answering" in banners[0]
+    assert len(at.dataframe[-1].value) == 20  # the logs panel still shows
+
+
+def test_not_a_trace_id_is_refused_politely(fake_snapshot):
+    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    at = page({"trace": "<script>"})
+    assert not at.exception
+    assert any("not a trace id" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        traces.TraceView(service="filing"),
+        traces.TraceView(
+            service="filing",
+            operation="hmrc.submit",
+            preset="7d",
+            errors_only=True,
+            min_duration="1s",
+            sort="time",
+            trace_id=TRACE_ID,
+        ),
+        traces.TraceView(
+            service="gate way&x", start=NOW - timedelta(hours=60), end=NOW - timedelta(hours=56)
+        ),
+    ],
+    ids=["service", "every-param", "window"],
+)
+def test_the_link_reproduces_the_view(snapshot_mode, view):
+    """Open the page with the link's parameters: the widgets take them, and the page shows the same link."""
+    link = traces.trace_link(None, view)
+    at = page(dict(parse_qsl(urlsplit(link).query)))
+    assert not at.exception
+    assert at.code[0].value == link
+    assert at.selectbox(key="service").value == view.service
+    assert at.checkbox(key="errors_only").value is view.errors_only
+    assert at.sidebar.selectbox(key="range").value == view.preset
+
+
+# -- live: the real stack --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live_mode(live_stack, monkeypatch):
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
+    return live_stack
+
+
+@pytest.mark.integration
+def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mode):
+    start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
+    view = traces.TraceView(service="filing", errors_only=True, start=start, end=end)
+    at = page(dict(parse_qsl(urlsplit(traces.trace_link(None, view)).query)))
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert len(table) > 0 and table["error"].all()
+    assert all(start <= t.to_pydatetime() < end + timedelta(minutes=1) for t in table["start"])
+
+    slowest = str(table["trace_id"].iloc[0])
+    at = page(dict(parse_qsl(urlsplit(traces.trace_link(None, replace(view, trace_id=slowest))).query)))
+    assert not at.exception and not at.error
+    spans = at.dataframe[1].value
+    failed = spans[spans["error"]]
+    assert "hmrc.submit" in set(spans["label"].str.strip().str.split(" ").str[0])
+    assert any(
+        "hmrc.submit" in label and "SERVICE_UNAVAILABLE" in detail
+        for label, detail in zip(failed["label"], failed["detail"], strict=True)
+    )
+    lines = at.dataframe[-1].value
+    assert len(lines) > 0 and set(lines["trace_id"]) == {slowest}
+    assert any("SERVICE_UNAVAILABLE" in m for m in lines["message"])
+
+
+@pytest.mark.integration
+def test_live_default_view_has_traces(live_mode):
+    at = page({"range": "Last 24 hours"})
+    assert not at.exception and not at.error
+    assert at.selectbox(key="service").value == "gateway"
+    assert len(at.dataframe[0].value) > 0
+
+
+# keep `logs` imported for the fakes' sake (trace logs go through app.logs)
+assert logs.trace_logs
