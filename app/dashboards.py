@@ -1,0 +1,318 @@
+"""The domain dashboards' data: every panel of a page fetched at once, and the incidents to annotate.
+
+Pages call `variable_choices` (the values their pickers offer) and then `load` with the picked values; both
+fetch through `fetch_all` and the shared `ResultCache`, so one failing backend costs only its own panels
+(their outcomes carry the error and any last good value) and a rerun within the TTL asks nothing again.
+Nothing here calls Streamlit: `app.dashboard_ui` draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from app import panels as panel_defs
+from app.panels import ALL, Dashboard, Panel, Variable
+from app.service_health import rate_window
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.errors import BackendError
+from app.sources.prometheus import QueryResult, auto_step
+from app.timerange import PRESETS, TimeRange, time_range
+
+DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
+TTL_S = 30.0
+TIMEOUT_S = 15.0
+INCIDENT_COLUMNS = ["name", "title", "start", "end", "services", "description"]
+_NOT_LABELS = {"timestamp", "value", "series", "legend", "__name__"}
+
+
+# -- variables -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariableChoices:
+    variable: Variable
+    values: tuple[str, ...]  # what the picker offers besides "All"
+    outcome: Outcome[Any] | None = None  # the label-values query's outcome; None for a fixed set
+
+    @property
+    def error(self) -> BackendError | None:
+        return self.outcome.error if self.outcome is not None else None
+
+
+def variable_choices(
+    sources: Sources, board: Dashboard, tr: TimeRange, cache: ResultCache = default_cache
+) -> dict[str, VariableChoices]:
+    """The values each variable offers: its fixed set, or the label's values seen over the range."""
+    prom = sources.prometheus
+    tasks: dict[str, Callable[[], QueryResult]] = {}
+    for variable in board.variables:
+        if variable.query is not None:
+            args = {"window": tr.promql_window} if "window" in variable.query.params else {}
+            text = variable.query.render(**args).query
+            tasks[variable.name] = lambda text=text: prom.instant(text, tr.end)
+    outcomes = fetch_all(
+        tasks,
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=(sources.mode, prom.url, "dashboard-variables", board.name, tr),
+    )
+    choices = {}
+    for variable in board.variables:
+        if variable.query is None:
+            choices[variable.name] = VariableChoices(variable, variable.values)
+            continue
+        outcome = outcomes[variable.name]
+        values: tuple[str, ...] = ()
+        if outcome.value is not None and variable.name in outcome.value.frame.columns:
+            found = outcome.value.frame[variable.name].dropna().astype(str)
+            values = tuple(sorted(v for v in set(found) if v))
+        choices[variable.name] = VariableChoices(variable, values, outcome)
+    return choices
+
+
+# -- panels ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelData:
+    panel: Panel
+    frame: pd.DataFrame  # series, legend, label columns…, [timestamp], value
+    figures: pd.DataFrame | None  # line panels: one value per series over the range (or now)
+    outcomes: tuple[tuple[str, Outcome[Any]], ...] = field(repr=False)  # (backend, outcome) per query
+
+    @property
+    def figures_now(self) -> bool:
+        """The figures are current values (a gauge), not figures over the whole range."""
+        return "window" not in self.panel.query.params
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[Any]]]:
+        return [(backend, o) for backend, o in self.outcomes if o.error is not None]
+
+    @property
+    def error(self) -> BackendError | None:
+        return next((o.error for _, o in self.outcomes if o.error is not None), None)
+
+    @property
+    def stale_since(self) -> datetime | None:
+        """When the oldest last-good value shown was fetched, if any value shown is stale."""
+        stale = [o.fetched_at for _, o in self.outcomes if o.stale and o.fetched_at is not None]
+        return min(stale) if stale else None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for _, o in self.outcomes if o.value is not None for w in _warnings(o.value)]
+
+    def applies(self, variable: str) -> bool:
+        return variable in self.panel.variables
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    dashboard: Dashboard
+    time_range: TimeRange
+    values: Mapping[str, str]
+    panels: tuple[PanelData, ...]
+    incidents: pd.DataFrame  # INCIDENT_COLUMNS, clipped to the range; empty when none or unknown
+    incidents_outcome: Outcome[Any] | None = field(default=None, repr=False)
+
+    @property
+    def incidents_error(self) -> BackendError | None:
+        return self.incidents_outcome.error if self.incidents_outcome is not None else None
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[Any]]]:
+        """Failing panel queries (the incidents' own failure only costs the annotations)."""
+        return [problem for data in self.panels for problem in data.problems]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for data in self.panels for w in data.warnings]
+
+    def panel(self, panel_id: str) -> PanelData:
+        return next(p for p in self.panels if p.panel.id == panel_id)
+
+
+def load(
+    sources: Sources,
+    board: Dashboard,
+    tr: TimeRange,
+    values: Mapping[str, str] | None = None,
+    cache: ResultCache = default_cache,
+) -> DashboardView:
+    """Fetch every panel of `board` (and the incidents) at once, narrowed by the variable `values`."""
+    picked = {v.name: str((values or {}).get(v.name) or ALL) for v in board.variables}
+    step = auto_step(tr.start, tr.end)
+    tasks: dict[str, Callable[[], Any]] = {}
+    plan: dict[str, list[tuple[str, str, str]]] = {}  # panel id -> (task, series, "curve"|"figure")
+    for panel in board.panels:
+        plan[panel.id] = []
+        for series, _ in panel.series:
+            if panel.ranged:
+                name = f"{panel.id}/{series}/curve"
+                args = panel.params(series, rate_window(step), tr.start, tr.end, picked)
+                tasks[name] = _prometheus_range(sources, panel, args, tr, step)
+                plan[panel.id].append((name, series, "curve"))
+            if not panel.ranged or panel.summary:
+                name = f"{panel.id}/{series}/figure"
+                args = panel.params(series, tr.promql_window, tr.start, tr.end, picked)
+                tasks[name] = _instant(sources, panel, args, tr)
+                plan[panel.id].append((name, series, "figure"))
+    if board.incidents is not None:
+        query = board.incidents.render(
+            **{k: v for k, v in {"start": tr.start, "end": tr.end}.items() if k in board.incidents.params}
+        )
+        tasks["incidents"] = lambda: sources.opensearch.search(query.index, query.query)
+    outcomes = fetch_all(
+        tasks,
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=(
+            sources.mode,
+            sources.prometheus.url,
+            getattr(sources.opensearch, "url", None),
+            "dashboard",
+            board.name,
+            tr,
+            tuple(sorted(picked.items())),
+        ),
+    )
+    datas = []
+    for panel in board.panels:
+        curves = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "curve"]
+        figures = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "figure"]
+        frame = _frames(panel, curves if panel.ranged else figures)
+        datas.append(
+            PanelData(
+                panel=panel,
+                frame=frame,
+                figures=_frames(panel, figures) if panel.ranged and panel.summary else None,
+                outcomes=tuple((panel.backend, outcomes[t]) for t, _, _ in plan[panel.id]),
+            )
+        )
+    incidents_outcome = outcomes.get("incidents")
+    return DashboardView(
+        dashboard=board,
+        time_range=tr,
+        values=picked,
+        panels=tuple(datas),
+        incidents=incident_frame(incidents_outcome, board.services, tr),
+        incidents_outcome=incidents_outcome,
+    )
+
+
+def _prometheus_range(
+    sources: Sources, panel: Panel, args: dict[str, Any], tr: TimeRange, step: float
+) -> Callable[[], QueryResult]:
+    text = panel.query.render(**args).query
+    return lambda: sources.prometheus.range(text, tr.start, tr.end, step)
+
+
+def _instant(sources: Sources, panel: Panel, args: dict[str, Any], tr: TimeRange) -> Callable[[], Any]:
+    rendered = panel.query.render(**args)
+    if panel.backend == "prometheus":
+        return lambda: sources.prometheus.instant(rendered.query, tr.end)
+    if rendered.kind == "count":
+        return lambda: sources.opensearch.count(rendered.index, rendered.query)
+    return lambda: sources.opensearch.search(rendered.index, rendered.query)
+
+
+def _warnings(value: Any) -> tuple[str, ...]:
+    return tuple(getattr(value, "warnings", ()) or ())
+
+
+def _frames(panel: Panel, results: list[tuple[str, Outcome[Any]]]) -> pd.DataFrame:
+    parts = [_series_frame(panel, series, outcome.value) for series, outcome in results]
+    parts = [p for p in parts if not p.empty]
+    columns = ["series", "legend", "value"] + (["timestamp"] if panel.ranged else [])
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _series_frame(panel: Panel, series: str, value: Any) -> pd.DataFrame:
+    """One query's answer as rows with the series name and a legend in words."""
+    if value is None:
+        return pd.DataFrame()
+    if isinstance(value, int | float):  # an OpenSearch count
+        frame = pd.DataFrame({"value": [float(value)]})
+    elif isinstance(value, QueryResult):
+        frame = value.frame.copy()
+    else:  # an OpenSearch search: buckets of its first aggregation, else the number of hits
+        frame = _search_frame(value)
+    if frame.empty:
+        return pd.DataFrame()
+    labels = [c for c in frame.columns if c not in _NOT_LABELS]
+    shown = [c for c in (panel.legend if panel.legend is not None else labels) if c in frame.columns]
+    frame.insert(0, "series", series)
+    frame.insert(1, "legend", [_legend(panel, series, row) for row in frame[shown].itertuples(index=False)])
+    return frame
+
+
+def _legend(panel: Panel, series: str, labels: tuple[Any, ...]) -> str:
+    words = [series] if series else []
+    words += [
+        str(v) for v in labels if v is not None and not (isinstance(v, float) and pd.isna(v)) and v != ""
+    ]
+    return " · ".join(words) or panel.title
+
+
+def _search_frame(result: Any) -> pd.DataFrame:
+    from app.sources.opensearch import buckets_frame
+
+    if result.aggregations:
+        name = next(iter(result.aggregations))
+        frame = buckets_frame(result.aggregations, name)
+        metrics = [c for c in frame.columns if c not in (name, "doc_count")]
+        value = frame[metrics[0]] if len(metrics) == 1 else frame["doc_count"]
+        return pd.DataFrame({name: frame[name].astype(str), "value": value.astype(float)})
+    return pd.DataFrame({"value": [float(result.total)]})
+
+
+def incident_frame(outcome: Outcome[Any] | None, services: tuple[str, ...], tr: TimeRange) -> pd.DataFrame:
+    """The incidents touching `services` that overlap the range, clipped to it; an ongoing one (no end)
+    lasts until the end of the range."""
+    empty = pd.DataFrame(columns=INCIDENT_COLUMNS)
+    if outcome is None or outcome.value is None:
+        return empty
+    hits = outcome.value.hits
+    if hits.empty or "start" not in hits.columns:
+        return empty
+    frame = hits.reindex(columns=INCIDENT_COLUMNS).copy()
+    frame["start"] = pd.to_datetime(frame["start"], utc=True, errors="coerce")
+    frame["end"] = pd.to_datetime(frame["end"], utc=True, errors="coerce")
+    frame = frame.dropna(subset=["start"])
+    start, end = pd.Timestamp(tr.start), pd.Timestamp(tr.end)
+    frame["end"] = frame["end"].fillna(end)
+    frame["title"] = frame["title"].fillna(frame["name"]).astype(str)
+
+    def touches(value: Any) -> bool:
+        listed = value if isinstance(value, list | tuple) else [value]
+        return any(str(s) in services for s in listed)
+
+    frame = frame[(frame["start"] < end) & (frame["end"] > start) & frame["services"].map(touches)]
+    frame = frame.assign(start=frame["start"].clip(lower=start), end=frame["end"].clip(upper=end))
+    return frame.sort_values("start", ignore_index=True)
+
+
+# -- the snapshot ----------------------------------------------------------------------------------------
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """Every dashboard, for every time-range preset, with every variable at "All" (a page's default
+    view): what `make snapshot` records so that the pages replay it."""
+    for name in DASHBOARDS:
+        board = panel_defs.dashboard(name)
+        for preset in PRESETS:
+            tr = time_range(preset, now)
+            variable_choices(sources, board, tr, cache)
+            load(sources, board, tr, board.defaults(), cache)
