@@ -126,7 +126,7 @@ def incident_phrase(status: SloStatus, incidents: pd.DataFrame) -> str:
     if mine.empty:
         return ""
     latest = mine.sort_values("start").iloc[-1]
-    return f" after {latest['start']:%A}'s {str(latest['title'])[0].lower()}{str(latest['title'])[1:]}"
+    return f" after {latest['start']:%A}'s {latest['title']}"
 
 
 def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:

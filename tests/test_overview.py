@@ -1,0 +1,85 @@
+"""The overview's plain-English pieces: tile reasons, week-over-week changes, deadlines, headlines."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from app import overview, slo_view
+from app.deadlines import Deadline
+from app.slo.status import PERIOD_KEY, WINDOWS, evaluate
+
+AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday
+DEFS = slo_view.definitions().by_name()
+NO_INCIDENTS = pd.DataFrame(columns=["start", "end", "title", "services"])
+
+
+def status(name: str, bad_share: float | None, total: float = 100_000.0, at: datetime = AT):
+    if bad_share is None:
+        return evaluate(DEFS[name], at, {}, {})
+    counts = {w: total for w in (*WINDOWS, PERIOD_KEY)}
+    return evaluate(DEFS[name], at, {w: total * bad_share for w in counts}, counts)
+
+
+def test_tile_colour_is_the_worst_state_and_no_data_is_never_healthy():
+    statuses = [status("hmrc-submissions", 0.001), status("filing-latency", None)]
+    tile = next(t for t in overview.domain_tiles(statuses, NO_INCIDENTS) if t.domain == "filing")
+    assert tile.state == "no data"
+    assert "no data" in tile.reason
+    empty = next(t for t in overview.domain_tiles([], NO_INCIDENTS) if t.domain == "assistant")
+    assert empty.state == "no data" and empty.page == "pages/7_Assistant.py"
+
+
+def test_reason_names_the_budget_left_and_the_incident_behind_it():
+    hmrc = status("hmrc-submissions", 0.0124)  # 62% of the budget spent, burning 0.62×
+    incidents = pd.DataFrame(
+        {
+            "start": [AT - timedelta(days=2, hours=3)],
+            "end": [AT - timedelta(days=2)],
+            "title": ["HMRC API outage"],
+            "services": [["filing", "gateway"]],
+        }
+    )
+    assert overview.reason_for([hmrc], incidents) == (
+        "All 1 SLOs healthy; the tightest, HMRC submissions, has 38% of its budget left after Tuesday's "
+        "HMRC API outage."
+    )
+    spent = overview.reason_for([status("hmrc-submissions", 0.05)], NO_INCIDENTS)
+    assert spent.startswith("HMRC submissions: error budget overspent (-150% left")
+
+
+def test_state_changes_and_new_alerts_since_last_week():
+    before = [status("hmrc-submissions", 0.0, at=AT - timedelta(days=7))]
+    after = [status("hmrc-submissions", 0.5)]
+    lines = overview.state_changes(before, after)
+    assert lines[0] == "HMRC submissions: healthy → exhausted."
+    assert "page-1h-5m" in lines[1] and "not a week ago" in lines[1]
+
+
+def test_headline_deltas_know_which_way_is_good():
+    now = [status("hmrc-submissions", 0.05), status("filing-latency", 0.0)]
+    week_ago = [status("hmrc-submissions", 0.0), status("filing-latency", 0.0)]
+    heads = {h.key: h for h in overview.slo_headlines(now, week_ago, AT)}
+    assert (heads["healthy"].value, heads["healthy"].previous, heads["healthy"].good_news) == (1, 2, False)
+    assert (heads["exhausted"].delta, heads["exhausted"].good_news) == (1, False)
+    assert heads["exhausted"].delta_text == "+1 vs last week"
+    assert heads["at risk"].good_news is None  # no change
+    assert "`hmrc-submissions`" in heads["exhausted"].explanation
+    unknown = overview.slo_headlines(None, None, AT)
+    assert all(h.value is None and h.display_value == "no data" and h.delta is None for h in unknown)
+
+
+def test_deadlines_join_entities_due_and_ready_by_obligation():
+    deadlines = [
+        Deadline("vat", "VAT return (period ended 31 Oct)", date(2026, 12, 7), 9, date(2026, 10, 31)),
+        Deadline("itsa_final", "Final declaration", date(2027, 1, 31), 64, date(2026, 4, 5)),
+    ]
+    obligations = pd.DataFrame(
+        {
+            "obligation": ["vat", "vat", "itsa_quarterly"],
+            "value": [40.0, 30.0, 12.0],
+            "what": ["due", "ready", "due"],
+        }
+    )
+    table = overview.deadline_table(overview.deadline_rows(deadlines, obligations))
+    assert table.iloc[0][["entities_due", "entities_ready", "ready_share"]].tolist() == [40.0, 30.0, 0.75]
+    assert pd.isna(table.iloc[1]["entities_due"])  # no metric for the final declaration: unknown, not zero
