@@ -148,6 +148,8 @@ def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
     if worst.state == "at risk":
         alert = f"; {firing[0]} alert firing" if firing else ""
         return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}."
+    if len(statuses) == 1:
+        return f"{name} is healthy, with {left:.0%} of its budget left{after}."
     return (
         f"All {len(statuses)} SLOs healthy; the tightest, {name}, has {left:.0%} of its budget left{after}."
     )

@@ -40,8 +40,7 @@ def test_reason_names_the_budget_left_and_the_incident_behind_it():
         }
     )
     assert overview.reason_for([hmrc], incidents) == (
-        "All 1 SLOs healthy; the tightest, HMRC submissions, has 38% of its budget left after Tuesday's "
-        "HMRC API outage."
+        "HMRC submissions is healthy, with 38% of its budget left after Tuesday's HMRC API outage."
     )
     spent = overview.reason_for([status("hmrc-submissions", 0.05)], NO_INCIDENTS)
     assert spent.startswith("HMRC submissions: error budget overspent (-150% left")
