@@ -18,7 +18,14 @@ import httpx
 from . import events, model
 
 LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
-INDEX_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
+# refresh and translog fsync are relaxed while loading, and restored (1 s, per request) at the end
+INDEX_SETTINGS = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "refresh_interval": "-1",
+    "translog.durability": "async",
+    "translog.sync_interval": "30s",
+}
 LOG_MAPPING = {
     "dynamic": "strict",
     "properties": {
@@ -133,7 +140,9 @@ def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out:
     if errors:
         raise RuntimeError(f"{len(errors)} documents were refused by OpenSearch, e.g. {errors[:3]}")
     names = ",".join(sorted(wanted))
-    client.indices.put_settings(index=names, body={"index": {"refresh_interval": "1s"}})
+    client.indices.put_settings(
+        index=names, body={"index": {"refresh_interval": "1s", "translog.durability": "request"}}
+    )
     client.indices.refresh(index=names)
     stored = {
         "logs": client.count(index="logs-*")["count"],
