@@ -15,12 +15,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app import data_sources, service_health
+from app import dashboards, data_sources, logs, overview, readiness_view, service_health, slo_view, traces
 from app.config import load_config
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
-from app.timerange import PRESETS, time_range
+from app.timerange import DEFAULT_PRESET, PRESETS, time_range
 
 PageLoader = Callable[[Sources, datetime, ResultCache], object]
 
@@ -34,8 +34,29 @@ def _data_sources(sources: Sources, now: datetime, cache: ResultCache) -> None:
     data_sources.load(sources)
 
 
+def _overview(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    overview.load(sources, now, cache)
+
+
+def _slos(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    slo_view.load_board(sources, now, cache)
+
+
+def _slo_details(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """Every SLO's detail page at the default range, the one a pasted link opens unless it says otherwise."""
+    for definition in slo_view.definitions().definitions:
+        slo_view.load_detail(sources, definition, now, time_range(DEFAULT_PRESET, now), cache)
+
+
 PAGE_LOADERS: dict[str, PageLoader] = {
+    "Overview": _overview,
     "Service health": _service_health,
+    "SLOs": _slos,
+    "SLO detail": _slo_details,
+    "Domain dashboards": dashboards.record_all,
+    "Readiness": readiness_view.record_all,
+    "Traces": traces.record_all,
+    "Logs": logs.record_all,
     "Data sources": _data_sources,
 }
 
