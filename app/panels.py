@@ -1,38 +1,43 @@
-"""Domain dashboards declared as data: `queries/dashboards/<domain>.yaml`, over the named queries of
-`queries/<domain>.yaml` (an ordinary query file, see `app.queries`, so the shared catalogue reads it too).
+"""Domain dashboards declared as data: `queries/<domain>.yaml` holds named queries and one `dashboard`.
 
-    title: Ingestion
-    service: ingestion                  # traces link of every panel, unless a panel names its own
-    services: [ingestion]               # incidents touching these services are drawn on the charts
-    incidents: incidents                # named OpenSearch query of the incidents overlapping the range
-    variables:                          # pickers that narrow every panel whose query has the param
-      - {name: route, label: Route, query: route_values}       # values: a label-values style query
-      - {name: document_type, label: Document type, values: [invoice, receipt]}  # or a fixed set
-    panels:
-      - id: latency
-        title: Request latency
-        description: …                  # shown on hover
-        section: Requests               # panels are grouped under section headings, in order
-        backend: prometheus
-        query: latency_quantile         # a named query of queries/<domain>.yaml; or inline: `expr` (PromQL)
-                                        # or `body` + `index` (OpenSearch), with `params` declaring types
-        series: {p50: {quantile: 0.5}, p95: {quantile: 0.95}}   # one query per series, these args
-        args: {}                        # fixed values for every series
-        legend: [route]                 # labels that name a series (default: all labels)
-        kind: line                      # line | bar | stat | table
-        unit: seconds
-        thresholds: [{label: "SLO: 1 s", value: 1, good: below, where: {route: /x, series: p99}}]
-        slos: [ingestion-document-latency]   # SLOs this panel feeds (links to the SLO detail page)
-        summary: true                   # line panels (default): one figure per series over the range
+A domain file is an ordinary query file (see `app.queries`, whose catalogue skips the reserved top-level key
+`dashboard`) plus the page's panels:
+
+    latency_quantile:                     # a named query, as in every queries/*.yaml file
+      backend: prometheus
+      query: histogram_quantile({{quantile}}, sum by (route, le) (rate(…{route=~"{{route}}"}[{{window}}])))
+      params: {quantile: {type: float}, route: {type: label_value}, window: {type: duration}}
+
+    dashboard:
+      title: Ingestion
+      service: ingestion                  # traces link of every panel, unless a panel names its own
+      services: [ingestion]               # incidents touching these services are drawn on the charts
+      incidents: incidents                # named OpenSearch query of the incidents overlapping the range
+      variables:                          # pickers that narrow every panel whose query has the param
+        - {name: route, label: Route, query: route_values}       # values: a label-values style query
+        - {name: document_type, label: Document type, values: [invoice, receipt]}  # or a fixed set
+      panels:
+        - id: latency
+          title: Request latency
+          description: …                  # shown on hover
+          section: Requests               # panels are grouped under section headings, in order
+          backend: prometheus
+          query: latency_quantile         # a named query of this file; or inline: `expr` (PromQL) or
+                                          # `body` + `index` (OpenSearch), with `params` declaring types
+          series: {p50: {quantile: 0.5}, p95: {quantile: 0.95}}   # one query per series, these args
+          args: {}                        # fixed values for every series
+          legend: [route]                 # labels that name a series (default: all labels)
+          kind: line                      # line | bar | stat | table
+          unit: seconds
+          thresholds: [{label: "SLO: 1 s", value: 1, good: below, where: {route: /x, series: p99}}]
+          slos: [ingestion-document-latency]   # SLOs this panel feeds (links to the SLO detail page)
+          summary: true                   # line panels (default): one figure per series over the range
 
 Query parameters are filled in this order: `window` (a `rate()` window fitted to the chart step for `line`
 panels, the whole range otherwise), `start` and `end` (the range), a page variable of the same name, the
 panel's `args`/`series`, the declared default. A parameter left without a value is an error at load time.
 A variable reaches PromQL only as a regex matcher, `label=~"{{name}}"`, so that "All" can be `.*` and a
 picked value is regex-escaped here and then PromQL-escaped by `app.queries`: user text is never syntax.
-
-Why two files per domain: `app.queries` reads every `queries/*.yaml` as named queries only and refuses any
-other key, so panels live beside them in `queries/dashboards/`.
 
 Every problem raises `PanelError` naming the file and the panel.
 """
@@ -51,7 +56,7 @@ from app import queries
 from app.config import REPO_ROOT
 from app.queries import CatalogueError, NamedQuery, ParamError
 
-DASHBOARDS_DIR = queries.QUERIES_DIR / "dashboards"
+DASHBOARD_KEY = "dashboard"
 KINDS = ("line", "bar", "stat", "table")
 BACKENDS = ("prometheus", "opensearch")
 UNITS = ("ratio", "seconds", "req/s", "count", "x", "docs/s", "jobs/s", "submissions/s", "ratings/s")
@@ -174,38 +179,41 @@ def variable_regex(value: str) -> str:
 # -- loading ---------------------------------------------------------------------------------------------
 
 
-def load_file(path: str | Path, queries_dir: str | Path | None = None) -> Dashboard:
-    """The dashboard of one file, over the named queries of `<queries_dir>/<stem>.yaml` (by default the
-    folder above the dashboard's); raises `PanelError` naming the file and panel."""
+def load_file(path: str | Path) -> Dashboard:
+    """The dashboard of one domain file; raises `PanelError` naming the file and panel."""
     path = Path(path)
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PanelError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(spec, dict):
-        raise PanelError(f"{path}: expected a mapping with title, service, variables and panels")
-    named_file = Path(queries_dir if queries_dir is not None else path.parent.parent) / f"{path.stem}.yaml"
-    named: dict[str, NamedQuery] = {}
-    if named_file.exists():
-        try:
-            named = {query.name: query for query in queries.load_file(named_file)}
-        except CatalogueError as exc:
-            raise PanelError(f"{path}: its named queries are invalid: {exc}") from None
-    return _dashboard(path, spec, named)
+    if not isinstance(document, dict) or not isinstance(document.get(DASHBOARD_KEY), dict):
+        raise PanelError(f"{path}: expected named queries and a `{DASHBOARD_KEY}` mapping")
+    try:
+        named = {query.name: query for query in queries.load_file(path)}
+    except CatalogueError as exc:
+        raise PanelError(str(exc)) from None
+    return _dashboard(path, document[DASHBOARD_KEY], named)
 
 
-def dashboard_files(directory: str | Path = DASHBOARDS_DIR) -> list[Path]:
-    return sorted(Path(directory).glob("*.yaml"))
+def is_dashboard_file(path: str | Path) -> bool:
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return False
+    return isinstance(document, dict) and DASHBOARD_KEY in document
 
 
-_cache: dict[Path, tuple[tuple[int, ...], Dashboard]] = {}
+def dashboard_files(directory: str | Path = queries.QUERIES_DIR) -> list[Path]:
+    return [p for p in sorted(Path(directory).glob("*.yaml")) if is_dashboard_file(p)]
 
 
-def dashboard(name: str, directory: str | Path = DASHBOARDS_DIR) -> Dashboard:
-    """The dashboard of `queries/dashboards/<name>.yaml`, re-read when it or its query file changes."""
+_cache: dict[Path, tuple[int, Dashboard]] = {}
+
+
+def dashboard(name: str, directory: str | Path = queries.QUERIES_DIR) -> Dashboard:
+    """The dashboard of `queries/<name>.yaml`, re-read when the file changes."""
     path = Path(directory) / f"{name}.yaml"
-    named_file = path.parent.parent / f"{name}.yaml"
-    stamp = (path.stat().st_mtime_ns, named_file.stat().st_mtime_ns if named_file.exists() else 0)
+    stamp = path.stat().st_mtime_ns
     cached = _cache.get(path)
     if cached is None or cached[0] != stamp:
         cached = _cache[path] = (stamp, load_file(path))
@@ -385,7 +393,7 @@ def _panel_query(
         query = named.get(str(spec["query"]))
         if query is None:
             raise fail(
-                f"no named query {spec['query']!r} in queries/{path.stem}.yaml (have: {sorted(named)})"
+                f"no named query {spec['query']!r} in this file (have: {sorted(named)})"
             )
         if query.backend != backend:
             raise fail(f"backend {backend!r} differs from the query's {query.backend!r}")

@@ -55,12 +55,10 @@ panels:
 """
 
 
-def write(tmp_path: Path, text: str, named: str = NAMED) -> Path:
-    """A dashboard at tmp/queries/dashboards/demo.yaml over the named queries of tmp/queries/demo.yaml."""
-    (tmp_path / "queries" / "dashboards").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "queries" / "demo.yaml").write_text(textwrap.dedent(named))
-    path = tmp_path / "queries" / "dashboards" / "demo.yaml"
-    path.write_text(textwrap.dedent(text))
+def write(tmp_path: Path, board: str = GOOD, named: str = NAMED) -> Path:
+    """A domain file: the named queries, then the dashboard under `dashboard`."""
+    path = tmp_path / "demo.yaml"
+    path.write_text(textwrap.dedent(named) + "dashboard:\n" + textwrap.indent(textwrap.dedent(board), "  "))
     return path
 
 
@@ -68,7 +66,9 @@ def mutate(tmp_path: Path, change) -> Path:
     """GOOD and NAMED with `change(dashboard, named)` applied to their parsed forms."""
     board, named = yaml.safe_load(GOOD), yaml.safe_load(NAMED)
     change(board, named)
-    return write(tmp_path, yaml.safe_dump(board, sort_keys=False), yaml.safe_dump(named, sort_keys=False))
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump({**named, "dashboard": board}, sort_keys=False))
+    return path
 
 
 def first_panel(board: dict) -> dict:
@@ -87,11 +87,12 @@ def test_every_query_file_loads():
     files = sorted(QUERIES_DIR.glob("*.yaml"))
     assert files
     for path in files:
-        queries.load_file(path)
+        queries.load_file(path)  # the catalogue skips `dashboard`
     boards = panels.dashboard_files()
     assert {p.stem for p in boards} >= set(DOMAINS)
     for path in boards:
         assert panels.load_file(path).panels, path
+    assert len(queries.catalogue().names("ingestion")) >= 5
 
 
 @pytest.mark.parametrize("domain", DOMAINS)
@@ -228,7 +229,7 @@ def test_a_bad_named_query_is_reported_with_its_file(tmp_path):
     path = mutate(tmp_path, lambda d, n: n["latency"].update(backend="influx"))
     with pytest.raises(PanelError, match=r"query 'latency': backend must be one of") as caught:
         panels.load_file(path)
-    assert str(path) in str(caught.value) and "queries/demo.yaml" in str(caught.value)
+    assert str(path) in str(caught.value)
 
 
 def test_inline_queries(tmp_path):
@@ -270,7 +271,7 @@ def test_dashboard_level_mistakes(tmp_path):
         panels.load_file(mutate(tmp_path, lambda d, n: d.update(panels=[])))
     with pytest.raises(PanelError, match="dashboard: unknown key"):
         panels.load_file(mutate(tmp_path, lambda d, n: d.update(colour="red")))
-    with pytest.raises(PanelError, match="expected a mapping with title"):
+    with pytest.raises(PanelError, match="expected named queries and a `dashboard` mapping"):
         panels.load_file(write(tmp_path, "- a\n"))
     with pytest.raises(PanelError, match="not valid YAML"):
         panels.load_file(write(tmp_path, "a: [\n"))
@@ -279,7 +280,7 @@ def test_dashboard_level_mistakes(tmp_path):
 def test_dashboard_cache_rereads_a_changed_file(tmp_path):
     path = write(tmp_path, GOOD)
     assert panels.dashboard("demo", path.parent).title == "Demo"
-    path.write_text(GOOD.replace("title: Demo", "title: Other"))
+    write(tmp_path, GOOD.replace("title: Demo", "title: Other"))
     os.utime(path, ns=(1, 1))
     assert panels.dashboard("demo", path.parent).title == "Other"
 
