@@ -238,6 +238,7 @@ def stacked_bars(
     frame: pd.DataFrame, *, by: str, title: str, interval: str, colors: Mapping[str, str]
 ) -> alt.Chart:
     """Counts over time stacked by `by`, with fixed colours for known values."""
+    frame = frame.assign(end=frame["time"] + INTERVALS.get(interval, timedelta(0)))
     values = sorted(frame[by].unique()) if not frame.empty else []
     known = [v for v in values if v.lower() in colors]
     scale = (
@@ -250,6 +251,7 @@ def stacked_bars(
         .mark_bar()
         .encode(
             x=alt.X("time:T", title=None),
+            x2="end:T",
             y=alt.Y("sum(count):Q", title=f"per {interval}", stack="zero"),
             color=alt.Color(f"{by}:N", title=None, scale=scale),
             tooltip=[

@@ -36,6 +36,10 @@ TTL_S = 30.0
 LIST_TTL_S = 300.0
 TIMEOUT_S = 15.0
 CHART_MAX_SPANS = 300
+LABEL_WIDTH = 250
+BARS_WIDTH = 620
+# Service colours without red, which marks failed spans.
+SERVICE_PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#72B7B2", "#B279A2", "#EECA3B", "#9D755D", "#BAB0AC"]
 
 _HEX_ID = re.compile(r"^[0-9a-f]{1,32}$")
 WATERFALL_COLUMNS = (
@@ -253,7 +257,7 @@ def _detail(tags: Any) -> str:
     keys += sorted(k for k in tags if str(k).endswith("error_code"))  # e.g. hmrc.error_code
     for key in keys:
         value = tags.get(key)
-        if value not in (None, "", False):
+        if value not in (None, "", False) and str(value).lower() != "error":  # "error" says nothing new
             parts.append(str(value))
     code = tags.get("http.status_code", tags.get("http.response.status_code"))
     if code not in (None, ""):
@@ -404,13 +408,15 @@ def service_share(rows: pd.DataFrame) -> pd.DataFrame:
     )[columns]
 
 
-def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
-    """Spans as bars over time from the trace's start, one row each, indented by depth; coloured by
-    service; failed spans outlined in red with a mark at their end; the critical path in full colour."""
+def waterfall_chart(rows: pd.DataFrame) -> alt.HConcatChart:
+    """Spans as bars over time from the trace's start, one row each: on the left the operation and
+    service, indented by depth (red for failed spans); on the right the bars, coloured by service, failed
+    spans outlined in red and marked at their end, the critical path in full colour."""
     data = rows.head(CHART_MAX_SPANS).copy()
-    data["error_mark"] = data["error"].map(lambda e: "✕ error" if e else "")
-    order = list(data["label"])
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=360, labelFontSize=11))
+    data["name"] = data["operation"] + " · " + data["service"]
+    data["error_mark"] = data["error"].map(lambda e: "✕" if e else "")
+    data["key"] = data["row"].astype(str)
+    y = alt.Y("key:N", sort=list(data["key"]), title=None, axis=None, scale=alt.Scale(paddingInner=0.3))
     tooltip = [
         alt.Tooltip("operation:N"),
         alt.Tooltip("service:N"),
@@ -421,30 +427,49 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("error:N"),
         alt.Tooltip("detail:N"),
     ]
+    height = max(60, 24 * len(data))
+    max_depth = int(data["depth"].max()) if not data.empty else 0
+    names = (
+        alt.Chart(data)
+        .mark_text(align="left", baseline="middle", fontSize=12, limit=LABEL_WIDTH)
+        .encode(
+            x=alt.X("depth:Q", axis=None, scale=alt.Scale(domain=[0, max(max_depth, 1) * 3 + 12])),
+            y=y,
+            text="name:N",
+            color=alt.condition("datum.error", alt.value("#C62828"), alt.value("#31333F")),
+            tooltip=tooltip,
+        )
+        .properties(width=LABEL_WIDTH, height=height)
+    )
     bars = (
         alt.Chart(data)
-        .mark_bar(height={"band": 0.7}, cornerRadius=2)
+        .mark_bar(cornerRadius=2)
         .encode(
             x=alt.X("start_ms:Q", title="milliseconds from the trace's start", axis=alt.Axis(format=",.0f")),
             x2="end_ms:Q",
             y=y,
-            color=alt.Color("service:N", title="service", legend=alt.Legend(orient="bottom")),
-            opacity=alt.condition("datum.on_critical_path", alt.value(1.0), alt.value(0.45)),
-            stroke=alt.condition("datum.error", alt.value("#C62828"), alt.value(None)),
-            strokeWidth=alt.condition("datum.error", alt.value(2.5), alt.value(0)),
+            color=alt.Color(
+                "service:N",
+                title="service",
+                scale=alt.Scale(range=SERVICE_PALETTE),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            opacity=alt.condition("datum.on_critical_path", alt.value(1.0), alt.value(0.4)),
+            stroke=alt.condition("datum.error", alt.value("#C62828"), alt.value("transparent")),
+            strokeWidth=alt.condition("datum.error", alt.value(2), alt.value(0)),
             tooltip=tooltip,
         )
     )
     marks = (
         alt.Chart(data)
         .transform_filter("datum.error")
-        .mark_text(align="left", dx=4, color="#C62828", fontWeight="bold", fontSize=11)
+        .mark_text(align="left", dx=4, color="#C62828", fontWeight="bold", fontSize=12)
         .encode(x="end_ms:Q", y=y, text="error_mark:N", tooltip=tooltip)
     )
-    height = max(80, 22 * len(data) + 20)
     return (
-        alt.layer(bars, marks)
-        .properties(height=height, title="Spans over time (critical path in full colour)")
+        alt.hconcat(names, alt.layer(bars, marks).properties(height=height, width=BARS_WIDTH), spacing=4)
+        .resolve_scale(y="shared")
+        .properties(title="Spans over time (the critical path in full colour, failures in red)")
         .configure_axis(labelFontSize=12, titleFontSize=12, gridColor="#E6E9EE", domainColor="#9AA5B1")
         .configure_title(fontSize=14, anchor="start", fontWeight=600)
         .configure_view(strokeWidth=0)

@@ -98,9 +98,16 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         return
     st.caption(f"The newest {len(view.lines):,} matching lines, newest first.")
     table = _trace_links(view.lines, st.context.url)
+    first = ["time", "level", "service", "tenant", "trace", "action", "route", "status", "message"]
     st.dataframe(
         table,
         hide_index=True,
+        column_order=[c for c in first if c in table.columns and table[c].notna().any()]
+        + [
+            c
+            for c in table.columns
+            if c not in first and c not in ("trace_id", "span_id") and table[c].notna().any()
+        ],
         column_config={
             "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS"),
             "message": st.column_config.TextColumn("Message", width="large"),

@@ -173,7 +173,7 @@ HISTOGRAM = SearchResult(
             "buckets": [
                 bucket(1795827600000, info=5, error=1),
                 bucket(1795827660000),
-                bucket(1764291720000, info=2),
+                bucket(1795827720000, info=2),
             ]
         },
         "levels": {"buckets": [{"key": "info", "doc_count": 7}, {"key": "error", "doc_count": 1}]},

@@ -344,13 +344,21 @@ def test_service_share_adds_up_to_the_critical_path():
     assert share.loc["gateway", "critical_ms"] == 40.0
 
 
-def test_waterfall_chart_marks_failed_spans_and_indents_labels():
+def test_waterfall_chart_marks_failed_spans_and_indents_names():
     spec = traces.waterfall_chart(traces.waterfall_rows(TREE)).to_dict()
-    bars, marks = spec["layer"]
-    assert bars["encoding"]["y"]["sort"][3] == "\u00a0" * 4 + "hmrc.submit (filing)"
+    names, timeline = spec["hconcat"]
+    bars, marks = timeline["layer"]
+    data = spec["datasets"][spec["data"]["name"]]
+    assert [(d["name"], d["depth"]) for d in data][2:4] == [
+        ("submit · filing", 1),
+        ("hmrc.submit · filing", 2),
+    ]
+    assert names["encoding"]["x"]["field"] == "depth"  # the indent
+    assert names["encoding"]["color"]["condition"]["test"] == "datum.error"
     assert bars["encoding"]["stroke"]["condition"]["test"] == "datum.error"
+    assert bars["encoding"]["y"]["sort"] == ["0", "1", "2", "3", "4"]  # one row per span, tree order
     assert marks["transform"] == [{"filter": "datum.error"}]
-    assert spec["height"] == 22 * 5 + 20
+    assert spec["resolve"] == {"scale": {"y": "shared"}}
 
 
 # -- the loader on fakes ---------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
     assert not at.exception and not at.error
     assert at.subheader[1].value == "Trace bb"
     spec = at.get("vega_lite_chart")[0].proto.spec
-    assert "hmrc.submit (filing)" in spec
+    assert '"hconcat"' in spec and "datum.error" in spec
     spans = at.dataframe[1].value
     assert list(spans["service"]) == ["gateway", "filing", "filing", "filing", "assistant"]
     assert {m.label: m.value for m in at.metric}["Failed spans"] == "2"
