@@ -1,0 +1,51 @@
+"""SLOs as code: definitions (OpenSLO v1, Sloth prometheus/v1), burn-rate math, generated Prometheus rules
+and the status the SLO pages and `python -m app.slo` show.
+
+Pages call only:
+- `load_definitions(directory)` → `LoadResult` (definitions, errors)
+- `compute_status(definitions, prom, at)` → `list[SloStatus]`
+- `slo_history(definition, prom, at)` → `SloHistory` (or its parts: `budget_burndown`, `burn_rate_history`,
+  `alert_history`, `compliance_history`)
+"""
+
+from app.slo.loader import DefinitionError, LoadResult, load_definitions
+from app.slo.model import SloDefinition
+from app.slo.status import (
+    AlertStatus,
+    BurnDown,
+    CountingClient,
+    SloHistory,
+    SloStatus,
+    alert_history,
+    alert_thresholds,
+    budget_burndown,
+    burn_rate_history,
+    compliance_history,
+    compute_status,
+    firing_spans,
+    slo_history,
+    sort_worst_first,
+    state_counts,
+)
+
+__all__ = [
+    "AlertStatus",
+    "BurnDown",
+    "CountingClient",
+    "DefinitionError",
+    "LoadResult",
+    "SloDefinition",
+    "SloHistory",
+    "SloStatus",
+    "alert_history",
+    "alert_thresholds",
+    "budget_burndown",
+    "burn_rate_history",
+    "compliance_history",
+    "compute_status",
+    "firing_spans",
+    "load_definitions",
+    "slo_history",
+    "sort_worst_first",
+    "state_counts",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from app.slo.cli import main
+
+sys.exit(main())

@@ -1,0 +1,633 @@
+"""Where the SLO pages and `python -m app.slo status` get their numbers: one code path for both.
+
+`compute_status(definitions, prom, at)` returns one `SloStatus` per definition:
+
+- With the generated recording rules loaded (detected by one query of `slo:objective:ratio`, whose
+  `sextant_hash` label must match the definition), it reads all SLOs with one query per window
+  (7 windows + the period): the request count does not grow with the number of SLOs.
+- SLOs without matching recorded series (rules not loaded, loaded from an older definition, or `at` before
+  Prometheus started evaluating them, e.g. in backfilled history) are computed from the raw series: one
+  query per SLO holding all its windows, run concurrently. Both paths use the same PromQL
+  (`app.slo.promql`), so they agree.
+
+All figures are computed in Python from event counts with `app.slo.math`; alerts are evaluated from the
+burn rates at `at`, so they also answer for past times (Prometheus keeps no `ALERTS` for backfilled data).
+
+The history helpers (`budget_burndown`, `burn_rate_history`, `alert_history`, `compliance_history`,
+`slo_history`) feed the detail page from raw series.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import pandas as pd
+
+from app.slo import math as slo_math
+from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
+from app.slo.model import WINDOWS, SloDefinition, parse_duration
+from app.slo.promql import Part, labelled, period_events, window_events
+from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
+from app.sources.errors import BackendUnavailable, QueryRejected
+
+Source = Literal["rules", "raw"]
+PERIOD_KEY = "period"
+DEFAULT_WORKERS = 8
+
+
+class QueryResultLike(Protocol):
+    frame: pd.DataFrame
+    warnings: tuple[str, ...]
+
+
+class PromQueries(Protocol):
+    """What the SLO code needs of `app.sources.prometheus.PrometheusClient`."""
+
+    def instant(self, query: str, at: datetime | None = None) -> Any: ...
+
+    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> Any: ...
+
+
+class CountingClient:
+    """Wraps a client and counts every request made through it (thread-safe), for benchmarks and tests."""
+
+    def __init__(self, inner: PromQueries) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.queries: list[str] = []
+
+    def _count(self, query: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.queries.append(query)
+
+    def instant(self, query: str, at: datetime | None = None) -> Any:
+        self._count(query)
+        return self.inner.instant(query, at)
+
+    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> Any:
+        self._count(query)
+        return self.inner.range(query, start, end, step)
+
+    def format_query(self, query: str) -> str:
+        self._count(query)
+        return self.inner.format_query(query)  # type: ignore[attr-defined,no-any-return]
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    name: str  # page-1h-5m, …, no-data (the `sextant_alert` label of the generated rule)
+    severity: str
+    firing: bool | None  # None: the SLO has no data at all
+    long_window: str | None = None
+    short_window: str | None = None
+    factor: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "severity": self.severity, "firing": self.firing}
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    definition: SloDefinition
+    at: datetime
+    sli: float | None
+    error_budget_remaining: float | None
+    burn_rates: dict[str, float | None]
+    events: dict[str, float | None]  # total events (or slices) per window and "period"
+    bad_events: dict[str, float | None]
+    state: State
+    alerts: tuple[AlertStatus, ...]
+    low_traffic: bool  # the 1h window holds fewer events than the SLO's min-events
+    forecast: dict[str, datetime | None]  # budget gone at the 1h / 6h / 1d burn rate (None: not in period)
+    budget_exhausted_at: datetime | None
+    period_start: datetime
+    period_end: datetime
+    source: Source
+    error: str | None = None
+
+    name = property(lambda self: self.definition.name)
+    service = property(lambda self: self.definition.service)
+    domain = property(lambda self: self.definition.domain)
+    team = property(lambda self: self.definition.team)
+    target = property(lambda self: self.definition.target)
+    window = property(lambda self: self.definition.window.label)
+
+    @property
+    def firing_alerts(self) -> tuple[AlertStatus, ...]:
+        return tuple(a for a in self.alerts if a.firing)
+
+    @property
+    def budget_consumed(self) -> float | None:
+        return None if self.error_budget_remaining is None else 1.0 - self.error_budget_remaining
+
+    def to_json(self) -> dict[str, Any]:
+        """The object of `python -m app.slo status --json` (null where there is no data)."""
+        return {
+            "name": self.name,
+            "service": self.service,
+            "domain": self.domain,
+            "target": self.target,
+            "window": self.window,
+            "sli": self.sli,
+            "error_budget_remaining": self.error_budget_remaining,
+            "burn_rates": {w: self.burn_rates.get(w) for w in WINDOWS},
+            "state": self.state,
+            "alerts": [a.to_json() for a in self.alerts],
+            "budget_exhausted_at": rfc3339(self.budget_exhausted_at),
+        }
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _utc(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+# -- evaluation from event counts ------------------------------------------------------------------------
+
+
+def evaluate(
+    defn: SloDefinition,
+    at: datetime,
+    bad: dict[str, float | None],
+    total: dict[str, float | None],
+    *,
+    source: Source = "raw",
+    error: str | None = None,
+) -> SloStatus:
+    """Every figure of one SLO from its bad/total event counts per window (keys: WINDOWS and "period")."""
+    at = _utc(at)
+    start, end = slo_math.period_bounds(defn.window, at)
+    has_data = bool(total.get(PERIOD_KEY)) and error is None
+    ratios = {w: slo_math.error_ratio(bad.get(w), total.get(w)) for w in (*WINDOWS, PERIOD_KEY)}
+    burns = {w: slo_math.burn_rate(ratios[w], defn.target) for w in (*WINDOWS, PERIOD_KEY)}
+    remaining = slo_math.budget_remaining(burns[PERIOD_KEY]) if has_data else None
+    min_events = defn.min_events if defn.budgeting == "Occurrences" else 0
+
+    alerts: list[AlertStatus] = []
+    for pair in enabled_pairs(defn):
+        factor = pair.factor(defn.window.nominal)
+        firing: bool | None = None
+        if has_data:
+            firing = slo_math.alert_firing(
+                burns[pair.long_window],
+                burns[pair.short_window],
+                factor,
+                long_events=total.get(pair.long_window),
+                min_events=min_events,
+            )
+        alerts.append(
+            AlertStatus(pair.name, pair.severity, firing, pair.long_window, pair.short_window, factor)
+        )
+    alerts.append(AlertStatus(NO_DATA_NAME, "ticket", total.get("1h") is None))
+
+    state = slo_math.slo_state(
+        remaining,
+        has_data=has_data,
+        ticket_firing=any(a.firing for a in alerts if a.severity == "ticket" and a.name != NO_DATA_NAME),
+        page_firing=any(a.firing for a in alerts if a.severity == "page"),
+    )
+    length = end - start
+    horizon = end if defn.window.is_calendar else at + length
+    forecast = {
+        w: slo_math.forecast_exhaustion(remaining, burns[w], at, length, horizon) for w in FORECAST_WINDOWS
+    }
+    soonest = min((t for t in forecast.values() if t is not None), default=None)
+    low = min_events > 0 and slo_math.is_low_traffic(total.get("1h"), min_events)
+    return SloStatus(
+        definition=defn,
+        at=at,
+        sli=None if remaining is None else slo_math.sli(bad.get(PERIOD_KEY), total.get(PERIOD_KEY)),
+        error_budget_remaining=remaining,
+        burn_rates={w: burns[w] for w in WINDOWS},
+        events={w: total.get(w) for w in (*WINDOWS, PERIOD_KEY)},
+        bad_events={w: bad.get(w) for w in (*WINDOWS, PERIOD_KEY)},
+        state=state,
+        alerts=tuple(alerts),
+        low_traffic=low,
+        forecast=forecast,
+        budget_exhausted_at=soonest,
+        period_start=start,
+        period_end=end,
+        source=source,
+        error=error,
+    )
+
+
+def enabled_pairs(defn: SloDefinition) -> list[AlertWindowPair]:
+    return [p for p in ALERT_PAIRS if (defn.alerting.page if p.severity == "page" else defn.alerting.ticket)]
+
+
+# -- fetching ----------------------------------------------------------------------------------------------
+
+
+def _frame(result: Any) -> pd.DataFrame:
+    return result.frame if hasattr(result, "frame") else result
+
+
+def _value(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if f != f else f  # NaN → None
+
+
+def raw_queries(defn: SloDefinition) -> str:
+    """One query returning all of an SLO's event counts, each series tagged `sextant_key="part:window"`."""
+    parts: dict[str, str] = {}
+    for w in WINDOWS:
+        for part in ("total", "bad"):
+            parts[f"{part}:{w}"] = window_events(defn, part, parse_duration(w))  # type: ignore[arg-type]
+    for part in ("total", "bad"):
+        parts[f"{part}:{PERIOD_KEY}"] = period_events(defn, part)  # type: ignore[arg-type]
+    return labelled(parts, "sextant_key")
+
+
+def _raw_counts(defn: SloDefinition, prom: PromQueries, at: datetime) -> tuple[dict, dict]:
+    frame = _frame(prom.instant(raw_queries(defn), at))
+    bad: dict[str, float | None] = {}
+    total: dict[str, float | None] = {}
+    if "sextant_key" in frame.columns:
+        for key, value in zip(frame["sextant_key"], frame["value"], strict=True):
+            part, _, window = str(key).partition(":")
+            (bad if part == "bad" else total)[window] = _value(value)
+    return bad, total
+
+
+def recorded_slos(prom: PromQueries, at: datetime) -> dict[str, str]:
+    """slo → sextant_hash of the SLOs whose generated rules Prometheus evaluated around `at`."""
+    frame = _frame(prom.instant(OBJECTIVE, at))
+    if frame.empty or "slo" not in frame.columns:
+        return {}
+    hashes = frame["sextant_hash"] if "sextant_hash" in frame.columns else [""] * len(frame)
+    return {str(s): str(h) for s, h in zip(frame["slo"], hashes, strict=True)}
+
+
+def _recorded_window(prom: PromQueries, window: str, at: datetime) -> dict[tuple[str, str], float | None]:
+    w = PERIOD if window == PERIOD_KEY else window
+    query = f"{record_name(TOTAL, w)} or {record_name(BAD, w)}"
+    frame = _frame(prom.instant(query, at))
+    out: dict[tuple[str, str], float | None] = {}
+    if frame.empty or "slo" not in frame.columns:
+        return out
+    for name, slo, value in zip(frame["__name__"], frame["slo"], frame["value"], strict=True):
+        part = "total" if str(name).startswith("slo:sli_events_total") else "bad"
+        out[(str(slo), part)] = _value(value)
+    return out
+
+
+def _pool_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
+    if len(items) <= 1 or workers <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def compute_status(
+    definitions: Iterable[SloDefinition],
+    prom: PromQueries,
+    at: datetime | None = None,
+    *,
+    use_rules: bool | None = None,
+    max_workers: int = DEFAULT_WORKERS,
+) -> list[SloStatus]:
+    """The status of every SLO at `at` (default now), in the order given.
+
+    `use_rules`: None detects the recording rules, False forces raw queries, True uses recorded series
+    only where they match. Raises `BackendUnavailable` when Prometheus cannot be reached; a query that
+    Prometheus rejects for one SLO gives that SLO "no data" with the `error`, not an exception.
+    """
+    defs = list(definitions)
+    at = _utc(at)
+    if not defs:
+        return []
+    recorded: dict[str, str] = {}
+    if use_rules is not False:
+        recorded = recorded_slos(prom, at)
+    from_rules = [d for d in defs if recorded.get(d.name) == d.fingerprint()]
+    from_raw = [d for d in defs if recorded.get(d.name) != d.fingerprint()]
+
+    results: dict[str, SloStatus] = {}
+    if from_rules:
+        windows = [*WINDOWS, PERIOD_KEY]
+        per_window = _pool_map(lambda w: _recorded_window(prom, w, at), windows, max_workers)
+        by_window = dict(zip(windows, per_window, strict=True))
+        for d in from_rules:
+            bad = {w: by_window[w].get((d.name, "bad")) for w in windows}
+            total = {w: by_window[w].get((d.name, "total")) for w in windows}
+            results[d.name] = evaluate(d, at, bad, total, source="rules")
+
+    def raw(d: SloDefinition) -> SloStatus:
+        try:
+            bad, total = _raw_counts(d, prom, at)
+        except QueryRejected as exc:
+            return evaluate(d, at, {}, {}, source="raw", error=str(exc))
+        return evaluate(d, at, bad, total, source="raw")
+
+    for status in _pool_map(raw, from_raw, max_workers):
+        results[status.name] = status
+    return [results[d.name] for d in defs]
+
+
+def sort_worst_first(statuses: Iterable[SloStatus]) -> list[SloStatus]:
+    """By budget remaining, lowest first; no data after exhausted ones (never hidden among the healthy)."""
+
+    def key(s: SloStatus) -> tuple[int, float, str]:
+        if s.error_budget_remaining is None:
+            return (1, 0.0, s.name)
+        return (0 if s.error_budget_remaining <= 0 else 2, s.error_budget_remaining, s.name)
+
+    return sorted(statuses, key=key)
+
+
+def state_counts(statuses: Iterable[SloStatus]) -> dict[str, int]:
+    counts = dict.fromkeys(slo_math.STATES, 0)
+    for s in statuses:
+        counts[s.state] += 1
+    return counts
+
+
+# -- history (detail page) -----------------------------------------------------------------------------------
+
+
+def history_step(start: datetime, end: datetime, target_points: int = 400) -> int:
+    """A step (seconds) that is a multiple of 5 minutes and divides a day, giving about `target_points`."""
+    span = max((end - start).total_seconds(), 300.0)
+    for step in (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+        if span / step <= target_points:
+            return step
+    return 86400
+
+
+def events_query(defn: SloDefinition, window: timedelta) -> str:
+    """Bad and total events in `window`, in one query, tagged `part="bad"` / `part="total"`."""
+    return labelled({part: window_events(defn, part, window) for part in ("bad", "total")})  # type: ignore[misc]
+
+
+def _tiles(defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime, step: int) -> pd.DataFrame:
+    """Bad and total events per step-long tile ending at each timestamp in (start, end]."""
+    tile = timedelta(seconds=step)
+    frame = _frame(prom.range(events_query(defn, tile), start + tile, end, float(step)))
+    if frame.empty or "part" not in frame.columns:
+        return pd.DataFrame(
+            {
+                "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                "bad": pd.Series([], dtype="float64"),
+                "total": pd.Series([], dtype="float64"),
+            }
+        )
+    wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
+    wide = wide.reindex(columns=["bad", "total"]).reset_index()
+    wide["bad"] = wide["bad"].fillna(0.0)
+    return wide.sort_values("timestamp").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class BurnDown:
+    period_start: datetime
+    period_end: datetime
+    frame: pd.DataFrame  # timestamp, budget_remaining, ideal, sli (per tile), sli_period (cumulative)
+
+
+def budget_burndown(
+    defn: SloDefinition, prom: PromQueries, at: datetime | None = None, *, step: int | None = None
+) -> BurnDown:
+    """Budget remaining through the period, against the ideal straight line (1 at the start, 0 at the end).
+
+    The budget is the allowed share of the events of the period so far, so the last point matches the
+    status' `error_budget_remaining` (to within one tile)."""
+    at = _utc(at)
+    start, end = slo_math.period_bounds(defn.window, at)
+    step = step or history_step(start, at)
+    tiles = _tiles(defn, prom, start, at, step)
+    frame = pd.DataFrame({"timestamp": tiles["timestamp"]})
+    total = float(tiles["total"].sum()) if not tiles.empty else 0.0
+    cum_bad = tiles["bad"].cumsum()
+    cum_total = tiles["total"].cumsum()
+    budget = defn.error_budget
+    frame["budget_remaining"] = (1.0 - (cum_bad / total) / budget) if total > 0 else float("nan")
+    length = (end - start).total_seconds()
+    frame["ideal"] = [1.0 - (t - start).total_seconds() / length for t in tiles["timestamp"]]
+    frame["sli"] = 1.0 - tiles["bad"] / tiles["total"].where(tiles["total"] > 0)
+    frame["sli_period"] = 1.0 - cum_bad / cum_total.where(cum_total > 0)
+    return BurnDown(start, end, frame)
+
+
+def burn_rate_history(
+    defn: SloDefinition,
+    prom: PromQueries,
+    start: datetime,
+    end: datetime,
+    *,
+    step: int | None = None,
+    windows: Sequence[str] = WINDOWS,
+    max_workers: int = DEFAULT_WORKERS,
+) -> pd.DataFrame:
+    """Burn rate per window over [start, end]: columns timestamp, window, burn_rate, total, bad.
+
+    One range query per window (bad and total together), run concurrently."""
+    start, end = _utc(start), _utc(end)
+    step = step or history_step(start, end)
+
+    def one(w: str) -> pd.DataFrame:
+        window = parse_duration(w)
+        frame = _frame(prom.range(events_query(defn, window), start, end, float(step)))
+        if frame.empty or "part" not in frame.columns:
+            return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
+        wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
+        wide = wide.reindex(columns=["bad", "total"]).reset_index()
+        wide["window"] = w
+        wide["burn_rate"] = [
+            slo_math.burn_rate(slo_math.error_ratio(_value(b), _value(t)), defn.target)
+            for b, t in zip(wide["bad"], wide["total"], strict=True)
+        ]
+        return wide[["timestamp", "window", "bad", "total", "burn_rate"]]
+
+    frames = [f for f in _pool_map(one, list(windows), max_workers) if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
+    out = pd.concat(frames, ignore_index=True)
+    out["burn_rate"] = pd.to_numeric(out["burn_rate"], errors="coerce")
+    return out.sort_values(["window", "timestamp"]).reset_index(drop=True)
+
+
+def alert_thresholds(defn: SloDefinition) -> dict[str, float]:
+    """Alert name → burn-rate threshold for this SLO's period."""
+    return {p.name: p.factor(defn.window.nominal) for p in enabled_pairs(defn)}
+
+
+def alert_history(defn: SloDefinition, burn_rates: pd.DataFrame) -> pd.DataFrame:
+    """Whether each alert's condition held at each timestamp of `burn_rates` (from `burn_rate_history`):
+    columns timestamp, alert, severity, firing."""
+    if burn_rates.empty:
+        return pd.DataFrame(columns=["timestamp", "alert", "severity", "firing"])
+    burn = burn_rates.pivot_table(index="timestamp", columns="window", values="burn_rate", aggfunc="first")
+    totals = burn_rates.pivot_table(index="timestamp", columns="window", values="total", aggfunc="first")
+    min_events = defn.min_events if defn.budgeting == "Occurrences" else 0
+    rows = []
+    for pair in enabled_pairs(defn):
+        factor = pair.factor(defn.window.nominal)
+        for ts in burn.index:
+            firing = slo_math.alert_firing(
+                _value(burn.at[ts, pair.long_window]) if pair.long_window in burn.columns else None,
+                _value(burn.at[ts, pair.short_window]) if pair.short_window in burn.columns else None,
+                factor,
+                long_events=_value(totals.at[ts, pair.long_window])
+                if pair.long_window in totals.columns
+                else None,
+                min_events=min_events,
+            )
+            rows.append({"timestamp": ts, "alert": pair.name, "severity": pair.severity, "firing": firing})
+    return pd.DataFrame(rows)
+
+
+def firing_spans(history: pd.DataFrame) -> pd.DataFrame:
+    """Contiguous firing intervals per alert: columns alert, severity, start, end (the last firing
+    sample)."""
+    spans = []
+    for alert, group in history.sort_values("timestamp").groupby("alert", sort=False):
+        current: list[Any] | None = None
+        for ts, firing, severity in zip(group["timestamp"], group["firing"], group["severity"], strict=True):
+            if firing and current is None:
+                current = [alert, severity, ts, ts]
+            elif firing and current is not None:
+                current[3] = ts
+            elif not firing and current is not None:
+                spans.append(current)
+                current = None
+        if current is not None:
+            spans.append(current)
+    return pd.DataFrame(spans, columns=["alert", "severity", "start", "end"])
+
+
+def compliance_history(
+    defn: SloDefinition, prom: PromQueries, at: datetime | None = None, *, weeks: int = 12, months: int = 12
+) -> pd.DataFrame:
+    """SLI and objective met per calendar week (Monday) and month for the last `weeks`/`months`, the
+    current ones to date: columns unit, start, end, sli, target, met, total, bad. Daily tiles in UTC."""
+    at = _utc(at)
+    week_start = slo_math.calendar_start(at, "week") - timedelta(days=7 * (weeks - 1))
+    month_start = slo_math.calendar_start(at, "month")
+    for _ in range(months - 1):
+        month_start = slo_math.calendar_previous(month_start, "month")
+    first = min(week_start, month_start)
+    today = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    days = _tiles(defn, prom, first, max(today, first), 86400)
+    if not days.empty:
+        days = days.assign(day=days["timestamp"] - pd.Timedelta(days=1))
+    partial = at - today
+    today_row: dict[str, Any] | None = None
+    if partial >= timedelta(minutes=5):
+        frame = _frame(prom.instant(events_query(defn, partial), at))
+        if not frame.empty and "part" in frame.columns:
+            vals = {str(p): _value(v) for p, v in zip(frame["part"], frame["value"], strict=True)}
+            today_row = {
+                "day": pd.Timestamp(today),
+                "bad": vals.get("bad") or 0.0,
+                "total": vals.get("total"),
+            }
+    if today_row is not None:
+        days = (
+            pd.concat([days, pd.DataFrame([today_row])], ignore_index=True)
+            if not days.empty
+            else pd.DataFrame([today_row])
+        )
+    rows = []
+    for unit, count, begin in (("week", weeks, week_start), ("month", months, month_start)):
+        start = begin
+        for _ in range(count):
+            end = slo_math.calendar_next(start, unit)  # type: ignore[arg-type]
+            if days.empty:
+                bad = total = 0.0
+            else:
+                mask = (days["day"] >= pd.Timestamp(start)) & (days["day"] < pd.Timestamp(end))
+                bad = float(days.loc[mask, "bad"].fillna(0).sum())
+                total = float(days.loc[mask, "total"].fillna(0).sum())
+            value = slo_math.sli(bad, total)
+            rows.append(
+                {
+                    "unit": unit,
+                    "start": start,
+                    "end": min(end, at),
+                    "sli": value,
+                    "target": defn.target,
+                    "met": None if value is None else value >= defn.target,
+                    "total": total,
+                    "bad": bad,
+                }
+            )
+            start = end
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SloHistory:
+    definition: SloDefinition
+    at: datetime
+    burndown: BurnDown
+    burn_rates: pd.DataFrame
+    thresholds: dict[str, float]
+    alerts: pd.DataFrame
+    compliance: pd.DataFrame
+    notes: tuple[str, ...] = field(default=())
+
+
+def slo_history(
+    defn: SloDefinition,
+    prom: PromQueries,
+    at: datetime | None = None,
+    *,
+    start: datetime | None = None,
+    step: int | None = None,
+    max_workers: int = DEFAULT_WORKERS,
+) -> SloHistory:
+    """Everything the detail page draws, fetched concurrently. `start` defaults to the period start."""
+    at = _utc(at)
+    period_start, _ = slo_math.period_bounds(defn.window, at)
+    begin = _utc(start) if start else period_start
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        f_burndown = pool.submit(budget_burndown, defn, prom, at)
+        f_compliance = pool.submit(compliance_history, defn, prom, at)
+        burns = burn_rate_history(defn, prom, begin, at, step=step, max_workers=max_workers)
+        burndown = f_burndown.result()
+        compliance = f_compliance.result()
+    return SloHistory(
+        defn, at, burndown, burns, alert_thresholds(defn), alert_history(defn, burns), compliance
+    )
+
+
+__all__ = [
+    "AlertStatus",
+    "BackendUnavailable",
+    "BurnDown",
+    "CountingClient",
+    "Part",
+    "SloHistory",
+    "SloStatus",
+    "alert_history",
+    "alert_thresholds",
+    "budget_burndown",
+    "burn_rate_history",
+    "compliance_history",
+    "compute_status",
+    "evaluate",
+    "firing_spans",
+    "raw_queries",
+    "slo_history",
+    "sort_worst_first",
+    "state_counts",
+]
