@@ -1,0 +1,97 @@
+"""app/traces.py against the real stack: Jaeger search, trace detail, and the trace's logs in OpenSearch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from app import traces
+from app.sources import Sources
+from app.sources.cache import ResultCache
+from app.sources.jaeger import JaegerClient
+from app.sources.opensearch import OpenSearchClient
+from app.sources.snapshot import Recorder
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def live(live_stack) -> Sources:
+    sources = Sources(
+        prometheus=None,
+        opensearch=OpenSearchClient(live_stack.opensearch_url, timeout=30.0),
+        jaeger=JaegerClient(live_stack.jaeger_url, timeout=30.0),
+        mode="live",
+    )
+    yield sources
+    sources.opensearch.close()
+    sources.jaeger.close()
+
+
+@pytest.fixture(scope="module")
+def outage(live_stack) -> traces.TraceView:
+    start, end = live_stack.anchor - timedelta(hours=60), live_stack.anchor - timedelta(hours=56)
+    return traces.TraceView(service="filing", errors_only=True, start=start, end=end)
+
+
+def test_jaeger_knows_every_service(live):
+    services = traces.load_services(live, ResultCache())
+    assert services.ok
+    assert {"gateway", "ingestion", "extraction", "reconciliation", "filing", "assistant"} <= set(
+        services.value
+    )
+    operations = traces.load_operations(live, "filing", ResultCache())
+    assert {"POST /vat/returns", "POST /itsa/updates", "hmrc.submit"} <= set(operations.value)
+
+
+def test_filing_errors_in_the_hmrc_outage_are_hmrc_503s(live, outage):
+    page = traces.load(live, outage, live.now(), ResultCache())
+    assert page.problems() == []
+    table = page.table
+    assert len(table) > 0 and table["error"].all()
+    assert all(outage.start - timedelta(seconds=30) <= t <= outage.end for t in table["start"])
+
+    slowest = str(table["trace_id"].iloc[0])
+    detail = traces.load(live, replace(outage, trace_id=slowest), live.now(), ResultCache())
+    assert detail.problems() == []
+    rows = detail.detail.rows
+    failed = rows[rows["error"]]
+    hmrc = failed[failed["operation"] == "hmrc.submit"]
+    assert (
+        len(hmrc) == 1 and "SERVICE_UNAVAILABLE" in hmrc["detail"].iloc[0] and "503" in hmrc["detail"].iloc[0]
+    )
+    assert rows["critical_ms"].sum() == pytest.approx(detail.detail.duration_ms, rel=1e-6)
+    assert detail.detail.services["critical_share"].sum() == pytest.approx(1.0)
+
+    lines = detail.logs
+    assert len(lines) >= 1 and set(lines["trace_id"]) == {slowest}
+    assert set(lines["service"]) == {"filing"} and set(lines["level"]) == {"ERROR"}
+    assert lines["message"].str.contains("503 SERVICE_UNAVAILABLE").all()
+    # the logged span is in the trace
+    assert set(lines["span_id"]) <= set(rows["span_id"])
+
+
+def test_error_filter_finds_only_failed_traces_and_the_filter_matters(live, outage):
+    found = live.jaeger.search(**traces.search_kwargs(outage, outage.time_range(live.now())))
+    assert len(found) > 0 and all(t.error for t in found)
+    everything = live.jaeger.search(
+        **traces.search_kwargs(replace(outage, errors_only=False), outage.time_range(live.now()), limit=500)
+    )
+    assert any(not t.error for t in everything)
+
+
+def test_min_duration_and_operation_filters(live, outage):
+    view = replace(outage, operation="POST /vat/returns", min_duration="1s", errors_only=False)
+    page = traces.load(live, view, live.now(), ResultCache())
+    assert page.problems() == [] and len(page.table) > 0
+    assert (page.table["duration_ms"] >= 1000).all()
+
+
+def test_record_all_asks_only_answerable_questions(live):
+    recorder = Recorder()
+    recording = replace(live, opensearch=recorder.wrap(live.opensearch), jaeger=recorder.wrap(live.jaeger))
+    traces.record_all(recording, live.now(), ResultCache())
+    # services, operations, 5 searches, 1 to 5 trace details with their logs
+    assert len(recorder) >= 9
