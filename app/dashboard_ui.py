@@ -1,0 +1,258 @@
+"""Drawing the domain dashboards: variable pickers kept in the URL, then every panel of a `DashboardView`.
+
+Shared by the four domain pages so they stay a few lines each. Backend text (label values, incident titles)
+only reaches the screen through `ui.plain`, chart data, or dataframes, never as markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from app import charts, ui
+from app.config import REPO_ROOT
+from app.dashboards import DashboardView, PanelData, VariableChoices
+from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
+from app.timerange import PRESET_LABELS
+from app.units import format_age, format_value
+
+SLO_PAGE = "pages/3_SLO_detail.py"
+TRACES_PAGE = "pages/10_Traces.py"
+MAX_METRICS = 4  # more figures than this go into a small table
+
+_TABLE_FORMATS = {
+    "ratio": "percent",
+    "seconds": "%.3f s",
+    "count": "localized",
+    "x": "%.2f×",
+}
+
+
+def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[str, str]:
+    """One select box per variable, bound to the URL under the variable's name; returns the picked values.
+
+    A value in the URL that is not on offer (a stale or forged link) falls back to "All"."""
+    if not board.variables:
+        return {}
+    picked: dict[str, str] = {}
+    columns = st.columns(min(len(board.variables), 4))
+    for column, variable in zip(columns, board.variables, strict=False):
+        offered = choices[variable.name].values
+        label = variable.label
+        with column:
+            value = st.selectbox(
+                label,
+                [ALL, *offered],
+                format_func=lambda v, label=label: f"All ({label.lower()}s)" if v == ALL else v,
+                key=variable.name,
+                bind="query-params",
+                help=variable.description or None,
+            )
+            error = choices[variable.name].error
+            if error is not None:
+                st.caption(f":material/warning: Could not list the values: {ui.plain(error.message)}")
+        picked[variable.name] = value if value in offered else ALL
+    return picked
+
+
+def draw(view: DashboardView, preset: str, now: pd.Timestamp | object) -> None:
+    """Problems first (one banner per failing backend), then the sections of panels."""
+    ui.show_problems(view.problems, now)  # type: ignore[arg-type]
+    ui.show_warnings(view.warnings)
+    tr = view.time_range
+    st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
+    _incidents_note(view)
+    slos = known_slos()
+    for section, panels in view.dashboard.sections():
+        if section:
+            st.subheader(section)
+        row: list[PanelData] = []
+        for panel in panels:
+            data = view.panel(panel.id)
+            if panel.width == "full":
+                _flush(row, view, preset, slos)
+                row = []
+                _flush([data], view, preset, slos, columns=1)
+            else:
+                row.append(data)
+                if len(row) == 2:
+                    _flush(row, view, preset, slos)
+                    row = []
+        _flush(row, view, preset, slos)
+
+
+def _incidents_note(view: DashboardView) -> None:
+    if view.incidents_error is not None:
+        st.caption(
+            ":material/warning: Incidents are not marked on the charts: OpenSearch is not answering "
+            f"({ui.plain(view.incidents_error.message)})."
+        )
+        return
+    if view.incidents.empty:
+        return
+    items = [
+        f"{ui.plain(row.title)} ({row.start:%d %b %H:%M} – {row.end:%d %b %H:%M})"
+        for row in view.incidents.itertuples()
+    ]
+    st.caption(":material/flag: Incidents in this range, shaded on the charts: " + "; ".join(items))
+
+
+def _flush(
+    row: list[PanelData], view: DashboardView, preset: str, slos: Mapping[str, str], columns: int = 2
+) -> None:
+    if not row:
+        return
+    for column, data in zip(st.columns(columns), row, strict=False):
+        with column, st.container(border=True):
+            _panel(data, view, preset, slos)
+
+
+def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str, str]) -> None:
+    panel = data.panel
+    st.markdown(f"**{ui.plain(panel.title)}**", help=panel.description)
+    ignored = [
+        v.label.lower()
+        for v in view.dashboard.variables
+        if view.values.get(v.name, ALL) != ALL and not data.applies(v.name)
+    ]
+    if ignored:
+        st.caption(f"Not narrowed by {' or '.join(ignored)}: these figures have no such label.")
+    if data.stale_since is not None:
+        st.caption(
+            f":material/history: Last good data, from {format_age(data.stale_since, view.time_range.end)}."
+        )
+    if data.frame.empty:
+        why = (
+            f"{ui.BACKEND_NAMES.get(panel.backend, panel.backend)} is not answering"
+            if data.error
+            else "no data in this range"
+        )
+        st.caption(f":material/block: No figures: {why}.")
+    elif panel.kind == "line":
+        _figures(data, data.figures)
+        st.altair_chart(
+            charts.timeseries(
+                data.frame,
+                title="",
+                unit=panel.unit,
+                color="legend",
+                thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
+                annotations=view.incidents[["start", "end", "title"]] if not view.incidents.empty else None,
+            )
+        )
+    elif panel.kind == "stat":
+        _figures(data, data.frame)
+    elif panel.kind == "bar":
+        _bars(data)
+    else:
+        _table(data)
+    _links(panel, preset, slos)
+
+
+def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
+    if frame is None or frame.empty:
+        return
+    panel = data.panel
+    when = "now" if data.figures_now else "over the range"
+    if len(frame) > MAX_METRICS:
+        _table(data, frame, caption=f"Figures {when}.")
+        return
+    for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):
+        threshold = next((t for t in panel.thresholds if t.applies(row)), None)
+        delta, colour = None, "normal"
+        if threshold is not None:
+            met = threshold.met(row["value"])
+            delta, colour = (f"{'Meets' if met else 'Misses'}: {threshold.label}", "green" if met else "red")
+        column.metric(
+            row["legend"],
+            format_value(row["value"], panel.unit),
+            delta=delta,
+            delta_color=colour,  # type: ignore[arg-type]
+            delta_arrow="off",
+            help=f"{panel.title}, {when}.",
+        )
+
+
+def _applicable(thresholds: tuple[Threshold, ...], frame: pd.DataFrame) -> list[Threshold]:
+    rows = frame.drop_duplicates("legend").to_dict("records")
+    return [t for t in thresholds if any(t.applies(row) for row in rows)]
+
+
+def _bars(data: PanelData) -> None:
+    panel = data.panel
+    frame = data.frame.copy()
+    color = None
+    threshold = next(iter(_applicable(panel.thresholds, frame)), None)
+    if threshold is not None:
+        frame["status"] = [
+            "meets" if threshold.met(v) else "below" if threshold.good == "above" else "above"
+            for v in frame["value"]
+        ]
+        frame["status"] = frame["status"].map(
+            {"meets": "meets the threshold", "below": "below the threshold", "above": "above the threshold"}
+        )
+        color = "status"
+        missing = int((frame["status"] != "meets the threshold").sum())
+        st.caption(f"{threshold.label}: {missing} of {len(frame)} miss it.")
+    st.altair_chart(charts.bars(frame, x="value", y="legend", title="", unit=panel.unit, color=color))
+
+
+def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | None = None) -> None:
+    panel = data.panel
+    frame = data.frame if frame is None else frame
+    labels = [c for c in frame.columns if c not in {"series", "legend", "value", "timestamp"}]
+    if panel.legend is not None:
+        labels = [c for c in panel.legend if c in frame.columns]
+    named = frame["series"].astype(str).str.len().gt(0).any()
+    if labels:
+        table = frame.assign(**{c: frame[c].fillna("").astype(str) for c in labels})
+        if named:
+            table = table.pivot_table(index=labels, columns="series", values="value", aggfunc="first")
+            table = table.reindex(columns=[s for s, _ in panel.series]).reset_index()
+            value_columns = [s for s, _ in panel.series]
+        else:
+            table = table[[*labels, "value"]]
+            value_columns = ["value"]
+    else:
+        table = frame[["legend", "value"]].rename(columns={"legend": panel.title})
+        value_columns = ["value"]
+    number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
+    config = {
+        c: st.column_config.NumberColumn(c if c != "value" else panel.unit, format=number)
+        for c in value_columns
+    }
+    for label in labels:
+        config[label] = st.column_config.TextColumn(label.replace("_", " ").capitalize())
+    if caption:
+        st.caption(caption)
+    st.dataframe(table, hide_index=True, column_config=config)
+
+
+def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
+    with st.container(horizontal=True, gap="small"):
+        for name in panel.slos:
+            if name in slos:
+                _page_link(SLO_PAGE, f"SLO: {slos[name]}", ":material/target:", {"slo": name})
+        _page_link(
+            TRACES_PAGE,
+            f"Traces: {panel.service}",
+            ":material/timeline:",
+            # Streamlit binds a select box to the URL by its displayed label: the preset's label.
+            {"service": panel.service, "range": PRESET_LABELS.get(preset, preset)},
+        )
+
+
+def _page_link(page: str, label: str, icon: str, query_params: dict[str, str]) -> None:
+    """`st.page_link`, skipped while the target page does not exist yet; where Streamlit cannot resolve
+    pages (a page file run on its own, as AppTest does) a plain link to the same address instead."""
+    if not (REPO_ROOT / page).exists():
+        return
+    try:
+        st.page_link(page, label=label, icon=icon, query_params=query_params)
+    except StreamlitAPIException:
+        path = page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1]
+        st.markdown(f"{icon} [{ui.plain(label)}](/{path}?{urlencode(query_params)})")

@@ -1,0 +1,265 @@
+"""The four domain pages under AppTest: on the shipped snapshot, on a snapshot recorded from fake backends
+(exact figures, variables from the URL, a forged URL), with backends down, and live on the real stack."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import streamlit.config
+from streamlit.testing.v1 import AppTest
+
+from app import dashboards, panels
+from app.config import REPO_ROOT
+from app.panels import variable_regex
+from app.sources import Sources, build_sources
+from app.sources.cache import ResultCache
+from app.sources.snapshot import Recorder
+from app.timerange import PRESET_LABELS, PRESETS, time_range
+from app.units import format_value
+from tests.test_dashboards import FakeOpenSearch, FakePrometheus
+
+PAGES = {
+    "ingestion": ("pages/4_Ingestion.py", "Ingestion"),
+    "extraction": ("pages/5_Extraction.py", "Extraction"),
+    "tax": ("pages/6_Tax.py", "Tax"),
+    "assistant": ("pages/7_Assistant.py", "Assistant"),
+}
+NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+_unique = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def error_details():
+    """Production config hides error text; show it so a failing test says why."""
+    before = streamlit.config.get_option("client.showErrorDetails")
+    streamlit.config.set_option("client.showErrorDetails", "full")
+    yield
+    streamlit.config.set_option("client.showErrorDetails", before)
+
+
+@pytest.fixture
+def snapshot_mode(monkeypatch):
+    for name in BACKEND_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def run(page: str, query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=60)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def chart_text(chart) -> str:
+    """A chart's Vega-Lite spec and the text of its data sets (threshold labels, incident titles)."""
+    data = b"".join(d.data.data for d in chart.proto.datasets).decode("utf-8", errors="ignore")
+    return chart.proto.spec + data
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)])
+
+
+# -- the shipped snapshot ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", PAGES)
+def test_page_on_the_shipped_snapshot(snapshot_mode, domain):
+    page, title = PAGES[domain]
+    at = run(page)
+    assert at.title[0].value == title
+
+
+# -- a snapshot recorded from fake backends: exact figures ---------------------------------------------------
+
+
+class NamedFakePrometheus(FakePrometheus):
+    name = "prometheus"
+
+
+class NamedFakeOpenSearch(FakeOpenSearch):
+    name = "opensearch"
+
+
+@pytest.fixture(scope="module")
+def fake_snapshot(tmp_path_factory) -> Path:
+    """What `make snapshot` would record with every dashboard wired in, from the fake backends, plus the
+    Ingestion page narrowed to one route (a view a link can ask for)."""
+    recorder = Recorder()
+    sources = Sources(
+        prometheus=recorder.wrap(NamedFakePrometheus()),
+        opensearch=recorder.wrap(NamedFakeOpenSearch()),
+        jaeger=None,
+        mode="live",
+    )
+    dashboards.record_all(sources, NOW, ResultCache())
+    board = panels.dashboard("ingestion")
+    dashboards.load(sources, board, time_range("24h", NOW), {"route": "/ingest/document"}, ResultCache())
+    path = tmp_path_factory.mktemp("snap") / f"fake-{next(_unique)}.json.gz"
+    return recorder.save(path, recorded_at=NOW, time_range=(NOW - max(PRESETS.values()), NOW))
+
+
+@pytest.fixture
+def on_fake_snapshot(snapshot_mode, fake_snapshot):
+    snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(fake_snapshot))
+    return fake_snapshot
+
+
+@pytest.mark.parametrize("domain", PAGES)
+def test_page_shows_every_panel_with_its_figures(on_fake_snapshot, domain):
+    page, title = PAGES[domain]
+    at = run(page)
+    assert at.title[0].value == title
+    assert not at.error, [e.value for e in at.error]
+    board = panels.dashboard(domain)
+    shown = {m.value.strip("*") for m in at.markdown}
+    assert {ui_title(p) for p in board.panels} <= shown
+    assert len(at.get("vega_lite_chart")) >= sum(p.kind in ("line", "bar") for p in board.panels)
+    assert [at.selectbox(key=v.name).label for v in board.variables] == [v.label for v in board.variables]
+    assert "Incidents are not marked" not in texts(at)
+
+
+def ui_title(panel) -> str:
+    from app.ui import plain
+
+    return plain(panel.title)
+
+
+def test_ingestion_figures_and_thresholds(on_fake_snapshot):
+    at = run(PAGES["ingestion"][0])
+    # Queue depth and age: one series each, labelled by queue; gauges, so the figures are "now".
+    assert [(m.value, m.delta) for m in at.metric if m.label == "ingestion"] == [
+        ("42", ""),
+        (format_value(40.0, "seconds"), "Meets: SLO: oldest document at most 2 minutes old"),
+    ]
+    # Latency: 3 quantiles x 2 routes is more than a row of metrics: a table with one column per quantile.
+    latency = next(df.value for df in at.dataframe if "p95" in df.value.columns)
+    assert latency.set_index("route").loc["/ingest/document", "p99"] == 2.4
+    # Thresholds are stated in words: the p99 of document uploads against the 2.5 s SLO.
+    assert "SLO: 99.5% of document uploads within 2.5 s" in chart_text(at.get("vega_lite_chart")[0])
+
+
+def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
+    at = run(PAGES["tax"][0], {"range": PRESET_LABELS["7d"]})
+    assert "HMRC API outage" in texts(at) and "VAT deadline backlog" in texts(at)
+    spec = chart_text(at.get("vega_lite_chart")[0])
+    assert "SLA: reconciled within 1 hour" in spec and "incident" in spec
+    figures = metrics(at)
+    assert figures["Fraud-prevention headers complete"] == format_value(3.0, "ratio")
+    missed = [m for m in at.metric if m.label == "Fraud-prevention headers complete"]
+    assert "Meets: HMRC requires 100%" in missed[0].delta
+
+
+def test_extraction_accuracy_against_targets(on_fake_snapshot):
+    at = run(PAGES["extraction"][0])
+    invoice = next(m for m in at.metric if m.label == "invoice")
+    assert invoice.value == format_value(3.0, "ratio")
+    assert invoice.delta.startswith("Meets: SLO: invoices at least 93% correct")
+
+
+def test_a_route_from_the_url_narrows_the_page(on_fake_snapshot):
+    at = run(PAGES["ingestion"][0], {"route": "/ingest/document"})
+    assert at.selectbox(key="route").value == "/ingest/document"
+    figures = metrics(at)  # one route: three latency figures fit in a row of metrics
+    assert figures["p99 · /ingest/document"] == format_value(2.4, "seconds")
+    assert not any("bank-feed" in label for label in figures if label.startswith("p9"))
+    assert "Not narrowed by route" in texts(at)  # the queue panels have no route label
+    assert not at.error
+
+
+def test_a_forged_variable_in_the_url_falls_back_to_all(on_fake_snapshot):
+    at = run(PAGES["ingestion"][0], {"route": '/x"} or vector(1) #', "tenant": ".*"})
+    assert at.selectbox(key="route").value == panels.ALL
+    assert at.selectbox(key="tenant").value == panels.ALL
+    assert not at.error  # the default view, which is recorded
+
+
+def test_picking_a_variable_reruns_the_page(on_fake_snapshot):
+    at = run(PAGES["ingestion"][0])
+    at.selectbox(key="route").select("/ingest/document").run()
+    assert not at.exception and not at.error
+    assert "p99 · /ingest/document" in metrics(at)
+
+
+# -- backends down -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", PAGES)
+def test_page_with_every_backend_down_shows_banners_not_tracebacks(monkeypatch, domain):
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "2")
+    page, title = PAGES[domain]
+    at = run(page)
+    assert at.title[0].value == title
+    assert any("Prometheus is not answering" in e.value for e in at.error)
+    assert "Incidents are not marked on the charts" in texts(at)
+
+
+# -- live, on the real stack ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def live(monkeypatch, live_stack):
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    return live_stack
+
+
+def expected_view(domain: str, values: dict[str, str] | None = None):
+    """The page's figures computed by the loader itself from a fresh cache, at the same minute."""
+    from app.config import load_config
+
+    sources = build_sources(load_config())
+    return dashboards.load(
+        sources, panels.dashboard(domain), time_range("24h", sources.now()), values, ResultCache()
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("domain", PAGES)
+def test_page_live(live, domain):
+    page, title = PAGES[domain]
+    for _ in range(2):  # a minute boundary between page and expectation: ask again
+        at = run(page)
+        view = expected_view(domain)
+        if view.time_range.end.strftime("%d %b %H:%M") in texts(at):
+            break
+    assert at.title[0].value == title
+    assert not at.error, [e.value for e in at.error]
+    shown = metrics(at)
+    checked = 0
+    for data in view.panels:
+        frame = data.figures if data.figures is not None else data.frame
+        if data.panel.kind in ("stat", "line") and frame is not None and 0 < len(frame) <= 4:
+            for row in frame.itertuples():
+                assert shown[row.legend] == format_value(row.value, data.panel.unit), (
+                    data.panel.id,
+                    row.legend,
+                )
+                checked += 1
+    assert checked >= 2
+
+
+@pytest.mark.integration
+def test_live_incidents_and_variables(live):
+    at = run(PAGES["tax"][0], {"range": PRESET_LABELS["7d"]})
+    assert "HMRC API outage" in texts(at)
+    at = run(PAGES["extraction"][0], {"range": PRESET_LABELS["7d"], "document_type": "invoice"})
+    invoice = [m for m in at.metric if m.label == "invoice"]
+    assert invoice and not [m for m in at.metric if m.label == "receipt"]
+    assert "Extraction model regression" in texts(at)
+    assert variable_regex("invoice") == "invoice"
