@@ -8,9 +8,10 @@ a failing Jaeger leaves the trace's logs (OpenSearch) on screen and the other wa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
@@ -22,7 +23,7 @@ from app import logs
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
-from app.sources.jaeger import Trace, TraceList
+from app.sources.jaeger import Trace, TraceList, TraceSummary
 from app.sources.opensearch import SearchResult
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, PRESETS, TimeRange, time_range
 
@@ -30,6 +31,7 @@ PAGE_PATH = "Traces"
 SORTS = ("duration", "time")
 MIN_DURATIONS = ("", "100ms", "250ms", "500ms", "1s", "2s", "5s", "10s")
 SEARCH_LIMIT = 50
+ERRORS_SCAN_LIMIT = 500  # traces scanned for failures when Jaeger's error filter finds none
 PREFERRED_SERVICES = ("gateway",)  # the platform's entry point: every request starts there
 MAX_WINDOW = timedelta(days=31)
 TTL_S = 30.0
@@ -195,6 +197,34 @@ def search_kwargs(view: TraceView, tr: TimeRange, limit: int = SEARCH_LIMIT) -> 
     if not kwargs.get("min_duration"):
         kwargs["min_duration"] = None
     return {"service": service, **kwargs}
+
+
+def search_tasks(view: TraceView, tr: TimeRange) -> dict[str, dict[str, Any]]:
+    """The searches behind the trace list, by name.
+
+    With `errors_only`, Jaeger's own `error=true` tag filter is asked, and so is a wider unfiltered
+    search whose failed traces are kept by `traces_table`: Jaeger 2.x's memory store does not find
+    OTLP spans whose status is ERROR through that tag (jaegertracing/jaeger#8553), other stores do."""
+    tasks = {"search": search_kwargs(view, tr)}
+    if view.errors_only:
+        tasks["search_wide"] = search_kwargs(replace(view, errors_only=False), tr, limit=ERRORS_SCAN_LIMIT)
+    return tasks
+
+
+def merge(*found: TraceList | None) -> TraceList:
+    """Several searches' traces as one list (first occurrence of each id), with all their warnings."""
+    seen: set[str] = set()
+    traces: list[TraceSummary] = []
+    warnings: list[str] = []
+    for result in found:
+        if result is None:
+            continue
+        warnings.extend(result.warnings)
+        for summary in result:
+            if summary.trace_id not in seen:
+                seen.add(summary.trace_id)
+                traces.append(summary)
+    return TraceList(traces, tuple(dict.fromkeys(warnings)))
 
 
 def traces_table(found: TraceList | None, sort: str = "duration", errors_only: bool = False) -> pd.DataFrame:
@@ -500,17 +530,20 @@ class TracesPage:
     outcomes: dict[str, Outcome[Any]] = field(repr=False)
 
     def problems(self, *names: str) -> list[tuple[str, Outcome[Any]]]:
-        backend = {"search": "jaeger", "trace": "jaeger", "logs": "opensearch"}
+        backend = {"search": "jaeger", "search_wide": "jaeger", "trace": "jaeger", "logs": "opensearch"}
+        wanted = set(names) | ({"search_wide"} if "search" in names else set())
         return [
             (backend[n], o)
             for n, o in self.outcomes.items()
-            if o.error is not None and (not names or n in names)
+            if o.error is not None and (not names or n in wanted)
         ]
 
     def warnings(self, *names: str) -> list[str]:
         found: list[str] = []
         for name, outcome in self.outcomes.items():
-            if outcome.value is not None and (not names or name in names):
+            if outcome.value is not None and (
+                not names or name in names or (name == "search_wide" and "search" in names)
+            ):
                 found.extend(getattr(outcome.value, "warnings", ()))
         return found
 
@@ -559,22 +592,22 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
     jaeger, opensearch = sources.jaeger, sources.opensearch
     tasks: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
     if view.service:
-        kwargs = search_kwargs(view, tr)
-        tasks["search"] = (tuple(sorted(kwargs.items())), lambda: jaeger.search(**kwargs))
+        for name, kwargs in search_tasks(view, tr).items():
+            tasks[name] = (tuple(sorted(kwargs.items())), functools.partial(jaeger.search, **kwargs))
     trace_id = normalize_trace_id(view.trace_id)
     if trace_id:
         tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
         tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
     prefix = (sources.mode, jaeger.url, opensearch.url, "traces")
     outcomes = fetch_keyed(tasks, prefix=prefix, ttl_s=TTL_S, cache=cache)
-    search = outcomes.get("search")
+    found = [outcomes[n].value for n in ("search", "search_wide") if n in outcomes]
     trace = outcomes.get("trace")
     found_logs: Outcome[SearchResult] | None = outcomes.get("logs")
     log_result = found_logs.value if found_logs is not None else None
     return TracesPage(
         view=view,
         time_range=tr,
-        table=traces_table(search.value if search else None, view.sort, view.errors_only),
+        table=traces_table(merge(*found), view.sort, view.errors_only),
         detail=detail_of(trace.value) if trace is not None and trace.value is not None else None,
         logs=logs.lines_table(log_result.hits if log_result is not None else None),
         logs_total=log_result.total if log_result is not None else 0,

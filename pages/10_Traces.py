@@ -110,10 +110,12 @@ def show_results(page: traces.TracesPage, services: Outcome[list[str]], shown: s
         return
     if page.table.empty:
         return
-    st.caption(
-        f"{len(page.table)} traces (Jaeger returns at most {traces.SEARCH_LIMIT} per search), "
-        f"{'slowest' if page.view.sort == 'duration' else 'newest'} first. Pick a row to open the trace."
-    )
+    order = "slowest" if page.view.sort == "duration" else "newest"
+    if page.view.errors_only:
+        found = f"{len(page.table)} traces with a failed span (at most {traces.ERRORS_SCAN_LIMIT} scanned)"
+    else:
+        found = f"{len(page.table)} traces (at most {traces.SEARCH_LIMIT} per search)"
+    st.caption(f"{found}, {order} first. Pick a row to open the trace.")
     st.dataframe(
         page.table,
         hide_index=True,

@@ -96,6 +96,22 @@ def test_search_kwargs_refuse_a_duration_that_is_not_one():
         traces.search_kwargs(traces.TraceView(service="s", min_duration="1 OR 1"), time_range("1h", NOW))
 
 
+def test_errors_only_also_scans_a_wider_unfiltered_search():
+    tr = time_range("24h", NOW)
+    tasks = traces.search_tasks(traces.TraceView(service="filing", errors_only=True), tr)
+    assert tasks["search"]["tags"] == {"error": "true"} and tasks["search"]["limit"] == traces.SEARCH_LIMIT
+    assert "tags" not in tasks["search_wide"] and tasks["search_wide"]["limit"] == traces.ERRORS_SCAN_LIMIT
+    assert list(traces.search_tasks(traces.TraceView(service="filing"), tr)) == ["search"]
+
+
+def test_merge_keeps_the_first_of_each_trace_and_every_warning():
+    first = TraceList([summary("aa", 0, 1.0, True)], ("w1",))
+    second = TraceList([summary("aa", 0, 2.0, True), summary("bb", 1, 3.0, False)], ("w2", "w1"))
+    merged = traces.merge(first, None, second)
+    assert [(t.trace_id, t.duration_ms) for t in merged] == [("aa", 1.0), ("bb", 3.0)]
+    assert merged.warnings == ("w1", "w2")
+
+
 def test_explicit_window_replaces_the_preset():
     start, end = NOW - timedelta(hours=60), NOW - timedelta(hours=56)
     tr = traces.TraceView(service="s", preset="7d", start=start, end=end).time_range(NOW)
@@ -478,6 +494,16 @@ def test_not_a_trace_id_asks_nothing():
     jaeger = FakeJaeger()
     page = traces.load(sources(jaeger), traces.TraceView(service="", trace_id="../etc"), NOW, ResultCache())
     assert jaeger.calls == [] and page.detail is None and page.outcomes == {}
+
+
+def test_errors_only_lists_failed_traces_of_both_searches():
+    jaeger = FakeJaeger()
+    page = traces.load(
+        sources(jaeger), traces.TraceView(service="filing", errors_only=True), NOW, ResultCache()
+    )
+    assert sorted(c[0] for c in jaeger.calls) == ["search", "search"]
+    assert list(page.table["trace_id"]) == ["bb", "cc"] and page.problems() == []
+    assert page.warnings("search") == ["one of the spans was dropped"] * 2
 
 
 def test_picking_a_trace_does_not_search_again():
