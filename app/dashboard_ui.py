@@ -23,6 +23,7 @@ from app.units import format_age, format_value
 SLO_PAGE = "pages/3_SLO_detail.py"
 TRACES_PAGE = "pages/10_Traces.py"
 MAX_METRICS = 4  # more figures than this go into a small table
+LEGEND = {"orient": "bottom", "columns": 3, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 220}
 
 _TABLE_FORMATS = {
     "ratio": "percent",
@@ -134,16 +135,16 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         st.caption(f":material/block: No figures: {why}.")
     elif panel.kind == "line":
         _figures(data, data.figures)
-        st.altair_chart(
-            charts.timeseries(
-                data.frame,
-                title="",
-                unit=panel.unit,
-                color="legend",
-                thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
-                annotations=view.incidents[["start", "end", "title"]] if not view.incidents.empty else None,
-            )
+        chart = charts.timeseries(
+            data.frame,
+            title="",
+            unit=panel.unit,
+            color="legend",
+            thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
+            annotations=view.incidents[["start", "end", "title"]] if not view.incidents.empty else None,
         )
+        # Many series in half a page: wrap the legend instead of cutting it off.
+        st.altair_chart(chart.configure_legend(**LEGEND))
     elif panel.kind == "stat":
         _figures(data, data.frame)
     elif panel.kind == "bar":
@@ -163,18 +164,28 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
         return
     for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):
         threshold = next((t for t in panel.thresholds if t.applies(row)), None)
-        delta, colour = None, "normal"
+        delta, colour, help_text = None, "normal", f"{panel.title}, {when}."
         if threshold is not None:
             met = threshold.met(row["value"])
-            delta, colour = (f"{'Meets' if met else 'Misses'}: {threshold.label}", "green" if met else "red")
+            delta = f"{'Meets' if met else 'Misses'} {_short(threshold)}"
+            colour = "green" if met else "red"
+            help_text += f" {threshold.label}."
         column.metric(
             row["legend"],
             format_value(row["value"], panel.unit),
             delta=delta,
             delta_color=colour,  # type: ignore[arg-type]
             delta_arrow="off",
-            help=f"{panel.title}, {when}.",
+            help=help_text,
         )
+
+
+def _short(threshold: Threshold) -> str:
+    """What a threshold is, in two or three words for a metric's delta: "the SLO", "the readiness check"."""
+    kind = threshold.label.split(":", 1)[0].strip() if ":" in threshold.label else ""
+    if not kind or len(kind) > 24:
+        return "the threshold"
+    return "the " + (kind if kind.split()[0].isupper() else kind[0].lower() + kind[1:])
 
 
 def _applicable(thresholds: tuple[Threshold, ...], frame: pd.DataFrame) -> list[Threshold]:
