@@ -334,6 +334,12 @@ def test_repeated_operations_keep_a_row_each():
     assert rows["label"].str.replace("\u200b", "").tolist()[1:] == ["\u00a0\u00a0hmrc.submit (filing)"] * 3
 
 
+def test_a_span_received_twice_is_shown_once():
+    rows = traces.waterfall_rows(pd.concat([TREE, TREE], ignore_index=True))
+    assert list(rows["span_id"]) == ["r", "a", "b", "g", "o"]
+    assert rows["critical_ms"].sum() == 101.0
+
+
 def test_cycles_and_self_parents_do_not_loop():
     rows = traces.waterfall_rows(
         spans(
