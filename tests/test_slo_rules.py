@@ -110,7 +110,7 @@ def test_alerts_carry_severity_runbook_and_a_plain_english_summary():
         "still over the last 5m. At that pace 2% of the 30d budget goes every 1h and all of it within 2.1 "
         "days. Page the on-call engineer."
     )
-    assert "slo:sli_events_total:increase1h{slo=\"api\"} >= 20" in page["expr"]  # low traffic: no page
+    assert 'slo:sli_events_total:increase1h{slo="api"} >= 20' in page["expr"]  # low traffic: no page
     no_data = next(a for a in alerts if a["alert"] == "SLONoData")
     assert no_data["expr"] == 'absent(slo:sli_events_total:increase1h{slo="api"})'
 
