@@ -8,9 +8,12 @@ trace ids again (Jaeger merges spans by id, so traces look the same).
 from __future__ import annotations
 
 import os
+import queue
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import httpx
@@ -42,6 +45,7 @@ AUDIT_MAPPING = {
         "details": {"type": "text"},
     },
 }
+TEMPLATE_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
 INCIDENT_MAPPING = {
     "dynamic": "strict",
     "properties": {
@@ -82,7 +86,23 @@ def _client(url: str):
 
 
 def reset_indices(client, index_names: dict[str, dict]) -> None:
-    """Deletes the simulator's indices and creates ``index_names`` (name -> mapping)."""
+    """Deletes the simulator's indices and creates ``index_names`` (name -> mapping).
+
+    Index templates for ``logs-*`` and ``audit-*`` carry the same mappings, so an index created later by
+    someone else's write gets them too. Creation runs on a few threads: OpenSearch batches the concurrent
+    cluster-state updates, which is several times faster than one index after the other.
+    """
+    for name, pattern, mapping in (
+        ("sextant-logs", "logs-*", LOG_MAPPING),
+        ("sextant-audit", "audit-*", AUDIT_MAPPING),
+    ):
+        client.indices.put_index_template(
+            name=name,
+            body={
+                "index_patterns": [pattern],
+                "template": {"settings": TEMPLATE_SETTINGS, "mappings": mapping},
+            },
+        )
     existing = client.indices.get(
         index="logs-*,audit-*," + INCIDENTS_INDEX,
         allow_no_indices=True,
@@ -90,16 +110,30 @@ def reset_indices(client, index_names: dict[str, dict]) -> None:
         expand_wildcards="all",
     )
     names = sorted(existing)
-    for i in range(0, len(names), 20):
-        client.indices.delete(index=",".join(names[i : i + 20]))
-    for name, mapping in sorted(index_names.items()):
+    if names:
+        with ThreadPoolExecutor(4) as pool:
+            list(
+                pool.map(
+                    lambda i: client.indices.delete(index=",".join(names[i : i + 10])),
+                    range(0, len(names), 10),
+                )
+            )
+
+    def create(item: tuple[str, dict]) -> None:
+        name, mapping = item
         client.indices.create(index=name, body={"settings": INDEX_SETTINGS, "mappings": mapping})
 
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, sorted(index_names.items())))
 
-def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out: list) -> dict:
-    """Bulk-loads the days' logs and audit events; collects the traces into ``traces_out``."""
+
+def load_opensearch(
+    client, gen: events.EventGenerator, days: range, on_traces: Callable[[list], None]
+) -> dict:
+    """Bulk-loads the days' logs and audit events; hands each day's traces to ``on_traces``."""
     from opensearchpy import helpers
 
+    t0 = time.monotonic()
     m = gen.model
     log_indices = {log_index(events.iso_ms((m.t0 + 86400 * d + s) * 1000)) for d in days for s in (0, 86399)}
     audit_indices = {
@@ -109,6 +143,7 @@ def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out:
     wanted.update({name: AUDIT_MAPPING for name in audit_indices})
     wanted[INCIDENTS_INDEX] = INCIDENT_MAPPING
     reset_indices(client, wanted)
+    _log(f"{len(wanted)} indices recreated in {time.monotonic() - t0:.1f} s")
     counts = {"logs": 0, "audit": 0, "incidents": 0}
 
     def actions() -> Iterator[dict]:
@@ -116,7 +151,7 @@ def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out:
             counts["incidents"] += 1
             yield {"_index": INCIDENTS_INDEX, "_id": doc["name"], "_source": doc}
         for _day, ev in gen.days(days.start, days.stop):
-            traces_out.extend(ev.traces)
+            on_traces(ev.traces)
             for doc in ev.logs:
                 counts["logs"] += 1
                 yield {"_index": log_index(doc["@timestamp"]), "_source": doc}
@@ -139,6 +174,7 @@ def load_opensearch(client, gen: events.EventGenerator, days: range, traces_out:
             errors.append(item)
     if errors:
         raise RuntimeError(f"{len(errors)} documents were refused by OpenSearch, e.g. {errors[:3]}")
+    _log(f"bulk done after {time.monotonic() - t0:.1f} s")
     names = ",".join(sorted(wanted))
     client.indices.put_settings(
         index=names, body={"index": {"refresh_interval": "1s", "translog.durability": "request"}}
@@ -196,28 +232,76 @@ def _readable_spans(traces: list[list[events.SpanSpec]]):
             )
 
 
+class TraceSender:
+    """Exports traces on a background thread while OpenSearch loads (OTLP/HTTP, batches of spans)."""
+
+    def __init__(self, otlp_url: str):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        self.url = otlp_url
+        self.exporter = OTLPSpanExporter(endpoint=otlp_url, timeout=60)
+        self.queue: queue.Queue = queue.Queue(maxsize=8)
+        self.traces: list[list[events.SpanSpec]] = []
+        self.spans = 0
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="trace-sender", daemon=True)
+        self.thread.start()
+
+    def put(self, traces: list[list[events.SpanSpec]]) -> None:
+        if self.error:
+            raise RuntimeError(f"OTLP export to {self.url} failed: {self.error}")
+        self.traces.extend(traces)
+        self.queue.put(traces)
+
+    def _run(self) -> None:
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        batch: list = []
+        while True:
+            item = self.queue.get()
+            if self.error is not None:
+                if item is None:
+                    return
+                continue  # drain after a failure
+            try:
+                for span in _readable_spans(item or []):
+                    batch.append(span)
+                    if len(batch) >= SPAN_BATCH:
+                        self._send(batch, SpanExportResult.SUCCESS)
+                        batch = []
+                if item is None:
+                    if batch:
+                        self._send(batch, SpanExportResult.SUCCESS)
+                    return
+            except BaseException as exc:  # noqa: BLE001 (reported by close())
+                self.error = exc
+                if item is None:
+                    return
+
+    def _send(self, batch: list, success) -> None:
+        if self.exporter.export(batch) != success:
+            raise RuntimeError("the exporter reported a failure (see its log above)")
+        self.spans += len(batch)
+
+    def abandon(self) -> None:
+        self.error = self.error or RuntimeError("abandoned")
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+    def close(self) -> int:
+        self.queue.put(None)
+        self.thread.join()
+        self.exporter.shutdown()
+        if self.error:
+            raise RuntimeError(f"OTLP export to {self.url} failed: {self.error}")
+        return self.spans
+
+
 def export_traces(traces: list[list[events.SpanSpec]], otlp_url: str) -> int:
     """Sends every span to the OTLP/HTTP endpoint in batches; raises when a batch is refused."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace.export import SpanExportResult
-
-    exporter = OTLPSpanExporter(endpoint=otlp_url, timeout=60)
-    batch, sent = [], 0
-    try:
-        for span in _readable_spans(traces):
-            batch.append(span)
-            if len(batch) >= SPAN_BATCH:
-                if exporter.export(batch) != SpanExportResult.SUCCESS:
-                    raise RuntimeError(f"OTLP export to {otlp_url} failed (see the exporter's log above)")
-                sent += len(batch)
-                batch = []
-        if batch:
-            if exporter.export(batch) != SpanExportResult.SUCCESS:
-                raise RuntimeError(f"OTLP export to {otlp_url} failed (see the exporter's log above)")
-            sent += len(batch)
-    finally:
-        exporter.shutdown()
-    return sent
+    sender = TraceSender(otlp_url)
+    sender.put(traces)
+    return sender.close()
 
 
 def jaeger_base(otlp_url: str) -> str:
@@ -264,20 +348,27 @@ def load(
     started = time.monotonic()
     days = days or range(0, model.HISTORY_DAYS)
     gen = events.EventGenerator(anchor, seed)
+    sender = TraceSender(otlp_url) if otlp_url else None
     traces: list[list[events.SpanSpec]] = []
+    on_traces = sender.put if sender else traces.extend
     summary: dict = {"anchor": gen.model.anchor.isoformat(), "seed": seed}
-    if opensearch_url:
-        summary.update(load_opensearch(_client(opensearch_url), gen, days, traces))
-        summary["opensearch_seconds"] = round(time.monotonic() - started, 1)
-        _log(f"OpenSearch: {summary}")
-    else:
-        for _day, ev in gen.days(days.start, days.stop):
-            traces.extend(ev.traces)
-    if otlp_url:
-        t0 = time.monotonic()
-        summary["traces"] = len(traces)
-        summary["spans"] = export_traces(traces, otlp_url)
-        verify_jaeger(jaeger_url or jaeger_base(otlp_url), traces)
-        summary["traces_seconds"] = round(time.monotonic() - t0, 1)
+    try:
+        if opensearch_url:
+            summary.update(load_opensearch(_client(opensearch_url), gen, days, on_traces))
+            summary["opensearch_seconds"] = round(time.monotonic() - started, 1)
+            _log(f"OpenSearch: {summary}")
+        else:
+            for _day, ev in gen.days(days.start, days.stop):
+                on_traces(ev.traces)
+    except BaseException:
+        if sender:
+            sender.abandon()
+        raise
+    spans = sender.close() if sender else 0
+    if sender:
+        summary["traces"] = len(sender.traces)
+        summary["spans"] = spans
+        verify_jaeger(jaeger_url or jaeger_base(otlp_url), sender.traces)
+        summary["traces_done_seconds"] = round(time.monotonic() - started, 1)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary
