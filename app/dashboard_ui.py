@@ -22,8 +22,10 @@ from app.units import format_age, format_value
 
 SLO_PAGE = "pages/3_SLO_detail.py"
 TRACES_PAGE = "pages/10_Traces.py"
-MAX_METRICS = 4  # more figures than this go into a small table
-LEGEND = {"orient": "bottom", "columns": 3, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 220}
+MAX_METRICS = {"half": 3, "full": 6}  # more figures than this go into a small table
+LEGEND = {"orient": "bottom", "columns": 2, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 240}
+# Time labels that say the same thing at every tick: hours within a day, days beyond.
+TIME_FORMATS = {"1h": "%H:%M", "6h": "%H:%M", "24h": "%H:%M", "7d": "%a %d %b", "30d": "%d %b"}
 
 _TABLE_FORMATS = {
     "ratio": "percent",
@@ -95,11 +97,28 @@ def _incidents_note(view: DashboardView) -> None:
         return
     if view.incidents.empty:
         return
-    items = [
+    shaded = [
         f"{ui.plain(row.title)} ({row.start:%d %b %H:%M} – {row.end:%d %b %H:%M})"
         for row in view.incidents.itertuples()
+        if not row.ongoing
     ]
-    st.caption(":material/flag: Incidents in this range, shaded on the charts: " + "; ".join(items))
+    standing = [
+        f"{ui.plain(row.title)} (since {row.start:%d %b %H:%M})"
+        for row in view.incidents.itertuples()
+        if row.ongoing
+    ]
+    if shaded:
+        st.caption(
+            ":material/flag: Incidents in this range, shaded on the charts: " + "; ".join(shaded) + "."
+        )
+    if standing:
+        st.caption(":material/flag: Ongoing: " + "; ".join(standing) + ".")
+
+
+def _shaded(view: DashboardView) -> pd.DataFrame | None:
+    """Incidents with a start and an end, as chart annotations; standing conditions are only listed."""
+    windows = view.incidents[~view.incidents["ongoing"].astype(bool)] if not view.incidents.empty else None
+    return None if windows is None or windows.empty else windows[["start", "end", "title"]]
 
 
 def _flush(
@@ -141,10 +160,13 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
             unit=panel.unit,
             color="legend",
             thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
-            annotations=view.incidents[["start", "end", "title"]] if not view.incidents.empty else None,
+            annotations=_shaded(view),
         )
-        # Many series in half a page: wrap the legend instead of cutting it off.
-        st.altair_chart(chart.configure_legend(**LEGEND))
+        # Many series in half a page: wrap the legend instead of cutting it off; one time format per range.
+        chart = chart.configure_legend(**LEGEND).configure_axisTemporal(
+            format=TIME_FORMATS.get(view.time_range.preset, "%d %b %H:%M"), labelOverlap=True
+        )
+        st.altair_chart(chart)
     elif panel.kind == "stat":
         _figures(data, data.frame)
     elif panel.kind == "bar":
@@ -159,7 +181,7 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
         return
     panel = data.panel
     when = "now" if data.figures_now else "over the range"
-    if len(frame) > MAX_METRICS:
+    if len(frame) > MAX_METRICS[panel.width]:
         _table(data, frame, caption=f"Figures {when}.")
         return
     for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):

@@ -153,6 +153,7 @@ def test_ingestion_figures_and_thresholds(on_fake_snapshot):
 def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
     at = run(PAGES["tax"][0], {"range": PRESET_LABELS["7d"]})
     assert "HMRC API outage" in texts(at) and "VAT deadline backlog" in texts(at)
+    assert "Ongoing: Secret rotation overdue (since 21 Nov 02:00)" in texts(at)
     spec = chart_text(at.get("vega_lite_chart")[0])
     assert "SLA: reconciled within 1 hour" in spec and "incident" in spec
     figures = metrics(at)

@@ -287,6 +287,7 @@ def test_incidents_overlapping_the_range_are_clipped_and_filtered_by_service():
     backlog = view.incidents.iloc[2]
     assert backlog["end"] == pd.Timestamp(NOW)  # clipped to the range
     assert view.incidents.iloc[0]["end"] == pd.Timestamp(NOW)  # ongoing: lasts to the end of the range
+    assert view.incidents["ongoing"].tolist() == [True, False, False]
 
     ingestion = dashboards.load(
         make_sources(), panels.dashboard("ingestion"), tr, cache=ResultCache()
