@@ -30,11 +30,18 @@ __all__ = [
 ]
 
 
+PrometheusSource = PrometheusClient | snapshots.SnapshotPrometheusClient | NotConfiguredClient
+OpenSearchSource = OpenSearchClient | snapshots.SnapshotOpenSearchClient | NotConfiguredClient
+JaegerSource = JaegerClient | snapshots.SnapshotJaegerClient | NotConfiguredClient
+
+
 @dataclass(frozen=True)
 class Sources:
-    prometheus: Any  # PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
-    opensearch: Any  # OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
-    jaeger: Any  # JaegerClient | SnapshotJaegerClient | NotConfiguredClient
+    """The three clients (live, replayed, or not configured: same methods) and where their data comes from."""
+
+    prometheus: PrometheusSource
+    opensearch: OpenSearchSource
+    jaeger: JaegerSource
     mode: Literal["live", "snapshot"]
     snapshot_recorded_at: datetime | None = None
 
@@ -46,7 +53,7 @@ class Sources:
             return self.snapshot_recorded_at
         return datetime.now(UTC).replace(second=0, microsecond=0)
 
-    def clients(self) -> tuple[Any, Any, Any]:
+    def clients(self) -> tuple[PrometheusSource, OpenSearchSource, JaegerSource]:
         return (self.prometheus, self.opensearch, self.jaeger)
 
     def health(self) -> list[BackendHealth]:
