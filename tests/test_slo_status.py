@@ -18,7 +18,7 @@ from app.slo import cli
 from app.slo import status as st
 from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
-from app.slo.rules import OBJECTIVE, PERIOD, record_name
+from app.slo.rules import OBJECTIVE, PERIOD
 from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.prometheus import PrometheusClient, QueryResult
 
@@ -204,10 +204,7 @@ class FakePrometheus:
             ]
             return QueryResult(pd.DataFrame(rows))
         for w in (*WINDOWS, PERIOD):
-            if (
-                query == f"{record_name('slo:sli_events_total:increase{w}', w)} or "
-                f"{record_name('slo:sli_events_bad:increase{w}', w)}"
-            ):
+            if query == st.recorded_query("period" if w == PERIOD else w):
                 seconds = D30.total_seconds() if w == PERIOD else parse_duration(w).total_seconds()
                 rows = []
                 for n in self.defs:
@@ -488,6 +485,10 @@ def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
                 "input_series": [
                     {"series": 'test_requests_total{case="exact",code="200"}', "values": "0+105x180"},
                     {"series": 'test_requests_total{case="exact",code="500"}', "values": "0+15x180"},
+                    {"series": 'slo:sli_events_total:increase1h{slo="a"}', "values": "7200x180"},
+                    {"series": 'slo:sli_events_bad:increase1h{slo="a"}', "values": "900x180"},
+                    {"series": 'slo:sli_events_total:increase1h{slo="b"}', "values": "7200x180"},
+                    {"series": 'slo:sli_events_bad:increase1h{slo="b"}', "values": "900x180"},
                 ],
                 "promql_expr_test": [
                     # rounded: total − good and 3-day rates carry float noise in the last digit
@@ -495,6 +496,17 @@ def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
                         "expr": f"round({st.raw_queries(d)}, 0.001)",
                         "eval_time": "2h",
                         "exp_samples": expected,
+                    },
+                    # the status code's one query per window returns both counts of every SLO
+                    {
+                        "expr": st.recorded_query("1h"),
+                        "eval_time": "2h",
+                        "exp_samples": [
+                            {"labels": 'slo:sli_events_total:increase1h{slo="a"}', "value": 7200},
+                            {"labels": 'slo:sli_events_bad:increase1h{slo="a"}', "value": 900},
+                            {"labels": 'slo:sli_events_total:increase1h{slo="b"}', "value": 7200},
+                            {"labels": 'slo:sli_events_bad:increase1h{slo="b"}', "value": 900},
+                        ],
                     },
                     {
                         "expr": f"round({st.events_query(d, timedelta(minutes=30))}, 0.001)",

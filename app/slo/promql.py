@@ -12,7 +12,8 @@ same expressions, so they agree by construction.
   aligned 5-minute tiles (or slices) of the current week/month/quarter: a subquery over the longest such
   period keeps the tiles whose start falls in the current period, selected by the period's index modulo
   3 (at most three periods overlap the range, so they have distinct residues). The unfinished tile
-  since the last 5-minute boundary is added pro rata from the last 5 minutes' rate.
+  since the last 5-minute boundary is added pro rata from the last 5 minutes' rate. A period without any
+  event counts 0 events (which the status reads as "no data"), not an absent series.
 """
 
 from __future__ import annotations
@@ -158,7 +159,10 @@ def calendar_events(defn: SloDefinition, part: Part, *, max_range: timedelta | N
     tiles = "(" + " or ".join(branches) + " or vector(0))"
     if defn.budgeting == "Timeslices":
         return tiles
-    partial = f"({window_events(defn, part, TILE)}) * ((time() % {_secs(TILE)}) / {_secs(TILE)})"
+    # `or vector(0)`: a scrape gap in the last 5 minutes must not blank the whole month
+    partial = (
+        f"(({window_events(defn, part, TILE)}) * ((time() % {_secs(TILE)}) / {_secs(TILE)}) or vector(0))"
+    )
     return f"{tiles} + {partial}"
 
 

@@ -277,10 +277,17 @@ def recorded_slos(prom: PromQueries, at: datetime) -> dict[str, str]:
     return {str(s): str(h) for s, h in zip(frame["slo"], hashes, strict=True)}
 
 
-def _recorded_window(prom: PromQueries, window: str, at: datetime) -> dict[tuple[str, str], float | None]:
+def recorded_query(window: str) -> str:
+    """Both recorded event counts of one window for every SLO, in one query.
+
+    A name regex, not `total or bad`: `or` matches series on their labels without the metric name, so it
+    would drop every `bad` series (same slo/service/domain as its `total`)."""
     w = PERIOD if window == PERIOD_KEY else window
-    query = f"{record_name(TOTAL, w)} or {record_name(BAD, w)}"
-    frame = _frame(prom.instant(query, at))
+    return f'{{__name__=~"{record_name(TOTAL, w)}|{record_name(BAD, w)}"}}'
+
+
+def _recorded_window(prom: PromQueries, window: str, at: datetime) -> dict[tuple[str, str], float | None]:
+    frame = _frame(prom.instant(recorded_query(window), at))
     out: dict[tuple[str, str], float | None] = {}
     if frame.empty or "slo" not in frame.columns:
         return out
