@@ -87,9 +87,12 @@ class TraceView:
         return time_range(self.preset, now)
 
 
-def normalize_trace_id(text: str | None) -> str | None:
-    """A trace id as Jaeger writes it (lower-case hex, at most 32 digits), or None when it is not one."""
-    value = (text or "").strip().lower()
+def normalize_trace_id(text: object) -> str | None:
+    """A trace id as Jaeger writes it (lower-case hex, at most 32 digits), or None when it is not one
+    (anything but text included: a log line without a trace has NaN there)."""
+    if not isinstance(text, str):
+        return None
+    value = text.strip().lower()
     return value if _HEX_ID.match(value) else None
 
 

@@ -54,7 +54,8 @@ def _trace_links(frame: pd.DataFrame, app_url: str | None) -> pd.DataFrame:
         trace_id = traces.normalize_trace_id(row.get("trace_id"))
         if trace_id is None:
             return None
-        view = traces.TraceView(service=str(row.get("service") or ""), trace_id=trace_id)
+        service = row.get("service")
+        view = traces.TraceView(service=service if isinstance(service, str) else "", trace_id=trace_id)
         return traces.trace_link(app_url, view)
 
     if frame.empty:
