@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from app.slo import cli
 from app.slo import status as st
 from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
+from app.slo.promql import calendar_events
 from app.slo.rules import OBJECTIVE, PERIOD
 from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.prometheus import PrometheusClient, QueryResult
@@ -459,6 +461,10 @@ def test_cli_builds_a_client_from_the_environment(monkeypatch):
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+def _calendar(d: SloDefinition, unit: str, part: str) -> str:
+    return calendar_events(replace(d, window=TimeWindow(unit=unit)), part, max_range=timedelta(hours=4))
+
+
 def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
     d = defn(
         "exact",
@@ -491,6 +497,17 @@ def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
                     {"series": 'slo:sli_events_bad:increase1h{slo="b"}', "values": "900x180"},
                 ],
                 "promql_expr_test": [
+                    # calendar periods from 1970-01-01 (a Thursday, in a week that began on Monday 29
+                    # December): at 2:37:30, 2 whole hours + 7 five-minute tiles + 150 s pro rata, at 2/s
+                    *(
+                        {
+                            "expr": f"round({_calendar(d, unit, part)}, 0.001)",
+                            "eval_time": "2h37m30s",
+                            "exp_samples": [{"labels": "{}", "value": value}],
+                        }
+                        for unit in ("week", "month", "quarter")
+                        for part, value in (("total", 18900), ("bad", 2362.5))
+                    ),
                     # rounded: total − good and 3-day rates carry float noise in the last digit
                     {
                         "expr": f"round({st.raw_queries(d)}, 0.001)",

@@ -9,11 +9,11 @@ same expressions, so they agree by construction.
   the slice; a slice is bad when its value misses the threshold. Ranges are shortened by 1 ms so that a
   window of 1h at 1m slices holds exactly 60 slices whether or not the evaluation time is aligned.
 - Calendar periods cannot be a literal range (the month so far changes length every minute), so they sum
-  aligned 5-minute tiles (or slices) of the current week/month/quarter: a subquery over the longest such
-  period keeps the tiles whose start falls in the current period, selected by the period's index modulo
-  3 (at most three periods overlap the range, so they have distinct residues). The unfinished tile
-  since the last 5-minute boundary is added pro rata from the last 5 minutes' rate. A period without any
-  event counts 0 events (which the status reads as "no data"), not an absent series.
+  aligned tiles (whole hours, then 5-minute tiles, or the time slices) of the current week/month/quarter:
+  a subquery over the longest such period keeps the tiles whose start falls in the same period as the
+  evaluation time (read inside the subquery with `@ end()`). The unfinished 5 minutes are added pro rata
+  from the last 5 minutes' rate. A period without any event counts 0 events (which the status reads as
+  "no data"), not an absent series.
 """
 
 from __future__ import annotations
@@ -121,9 +121,14 @@ def window_events(defn: SloDefinition, part: Part, window: timedelta) -> str:
     )
 
 
-def period_index(unit: CalendarUnit, at: str) -> str:
-    """A vector whose value numbers the calendar period holding the Unix time `at` (a scalar expression)."""
-    v = f"vector({at})"
+# The evaluation time inside a subquery: `@ end()` pins the inner subquery to the end of the top-level
+# query, which for an instant query or a recording rule is its evaluation time (floored to the minute
+# here, which never crosses a period boundary: boundaries are whole minutes).
+NOW = "last_over_time(vector(time())[1m:1m] @ end())"
+
+
+def period_index(unit: CalendarUnit, v: str) -> str:
+    """A vector numbering the calendar period holding the Unix time in the one-element vector `v`."""
     if unit == "month":
         return f"(year({v}) * 12 + month({v}))"
     if unit == "quarter":
@@ -131,39 +136,43 @@ def period_index(unit: CalendarUnit, at: str) -> str:
     return f"floor(({v} + {_MONDAY_SHIFT}) / 604800)"
 
 
+def _tiles_in(inner: str, keep: str, rng: str, step: str, fn: str = "sum_over_time") -> str:
+    """fn over the `step`-aligned tiles of the last `rng` for which the vector condition `keep` holds."""
+    return f"{fn}((({inner}) and on() ({keep}))[{rng}:{step}])"
+
+
 def calendar_events(defn: SloDefinition, part: Part, *, max_range: timedelta | None = None) -> str:
     """Events of the current calendar period so far (see the module docstring).
 
+    A tile ending at step τ covers (τ − tile, τ] and belongs to the period when τ − tile falls in the same
+    week/month/quarter as NOW. Occurrences sum whole hours first (744 steps for a month rather than 8,928),
+    then the 5-minute tiles of the current hour, then the unfinished 5 minutes pro rata; time slices sum the
+    slices themselves.
+
     `max_range` caps the subquery range: only for `promtool test rules`, whose engine refuses queries
-    touching more than 10,000 samples (a 31-day range of 5-minute tiles is 8,928 steps per branch). The
-    result is the same as long as the test series are shorter than the cap."""
+    touching more than 10,000 samples. The result is the same while the test series are shorter."""
     unit = defn.window.unit
     assert unit is not None
     longest = min(_LONGEST[unit], max_range) if max_range else _LONGEST[unit]
     rng = format_duration(longest - _ONE_MS)
+    now = period_index(unit, NOW)
+
+    def in_period(tile: timedelta) -> str:
+        return f"{period_index(unit, f'vector(time() - {_secs(tile)})')} == {now}"
+
     if defn.budgeting == "Timeslices":
         assert defn.time_slice_window is not None
         tile = defn.time_slice_window
         inner = bad_slice(defn) if part == "bad" else f"({slice_value(defn)})"
         fn = "sum_over_time" if part == "bad" else "count_over_time"
-    else:
-        tile = TILE
-        inner = window_events(defn, part, TILE)
-        fn = "sum_over_time"
-    t = format_duration(tile)
-    branches = [
-        f"({fn}((({inner}) and on() ({period_index(unit, f'time() - {_secs(tile)}')} % 3 == {k}))"
-        f"[{rng}:{t}]) and on() ({period_index(unit, 'time()')} % 3 == {k}))"
-        for k in range(3)
-    ]
-    tiles = "(" + " or ".join(branches) + " or vector(0))"
-    if defn.budgeting == "Timeslices":
-        return tiles
-    # `or vector(0)`: a scrape gap in the last 5 minutes must not blank the whole month
-    partial = (
-        f"(({window_events(defn, part, TILE)}) * ((time() % {_secs(TILE)}) / {_secs(TILE)}) or vector(0))"
-    )
-    return f"{tiles} + {partial}"
+        return f"({_tiles_in(inner, in_period(tile), rng, format_duration(tile), fn)} or vector(0))"
+    hour = timedelta(hours=1)
+    hours = _tiles_in(window_events(defn, part, hour), in_period(hour), rng, "1h")
+    this_hour = f"floor(vector(time() - {_secs(TILE)}) / 3600) == floor({NOW} / 3600)"
+    fives = _tiles_in(window_events(defn, part, TILE), this_hour, format_duration(hour - _ONE_MS), "5m")
+    # `or vector(0)` on each part: a scrape gap in the last minutes must not blank the whole month
+    partial = f"({window_events(defn, part, TILE)}) * ((time() % {_secs(TILE)}) / {_secs(TILE)})"
+    return f"({hours} or vector(0)) + ({fives} or vector(0)) + ({partial} or vector(0))"
 
 
 def period_events(defn: SloDefinition, part: Part, *, max_range: timedelta | None = None) -> str:
