@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: venv
-	$(BIN)/streamlit run streamlit_app.py
+	$(BIN)/streamlit run Overview.py
 
 lint: venv
 	$(BIN)/ruff check .
@@ -51,7 +51,7 @@ rules: venv
 
 # The stack with the live simulator, and the app pointed at it.
 demo: stack-up
-	$(LIVE_ENV) $(BIN)/streamlit run streamlit_app.py
+	$(LIVE_ENV) $(BIN)/streamlit run Overview.py
 
 # Re-records snapshots/demo.json.gz from the running stack: every named query of every page.
 snapshot: venv

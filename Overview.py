@@ -28,10 +28,10 @@ def body() -> None:
                 headline.label,
                 headline.display_value,
                 delta=headline.delta_text,
-                delta_color="normal" if overview.RISE_IS_GOOD[headline.key] else "inverse",
+                delta_color=headline.delta_colour,
                 border=True,
             )
-            with st.popover("Where does this come from?", icon=":material/info:"):
+            with st.popover("Where from?", icon=":material/info:", help="Where does this number come from?"):
                 st.markdown(headline.explanation)
 
     st.subheader("Domains")

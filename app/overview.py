@@ -71,12 +71,21 @@ class Headline:
     def delta_text(self) -> str | None:
         if self.delta is None:
             return None
+        if self.delta == 0:
+            return "no change vs last week"
         unit = " points" if self.unit == "points" else ""
         return (
             f"{self.delta:+.0f}{unit} vs last week"
             if self.unit == "count"
             else f"{self.delta:+.1f}{unit} vs last week"
         )
+
+    @property
+    def delta_colour(self) -> str:
+        """For st.metric: green when the change is good news, red when bad, grey when nothing moved."""
+        if not self.delta:
+            return "off"
+        return "normal" if RISE_IS_GOOD[self.key] else "inverse"
 
     @property
     def good_news(self) -> bool | None:
@@ -141,7 +150,7 @@ def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
     left = worst.error_budget_remaining
     if worst.state == "no data":
         return f"{name}: no data in {period}, so its health is unknown."
-    after = incident_phrase(worst, incidents)
+    after = incident_phrase(worst, incidents) if worst.state != "healthy" else ""
     if worst.state == "exhausted":
         return f"{name}: error budget overspent ({left:.0%} left in {period}){after}."
     firing = [a.name for a in worst.firing_alerts]
@@ -190,9 +199,16 @@ def incident_lines(incidents: pd.DataFrame, at: datetime) -> list[str]:
         else incidents
     )
     return [
-        f"Incident: {row['title']} ({row['start']:%a %d %b %H:%M}–{row['end']:%H:%M} UTC)."
+        f"Incident: {row['title']} ({span(row['start'], row['end'])})."
         for _, row in recent.sort_values("start").iterrows()
     ]
+
+
+def span(start: datetime, end: datetime) -> str:
+    """`Wed 25 Nov 14:00–18:00 UTC`, or with both dates when it crosses midnight."""
+    if start.date() == end.date():
+        return f"{start:%a %d %b %H:%M}–{end:%H:%M} UTC"
+    return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} UTC"
 
 
 def slo_headlines(
@@ -253,13 +269,15 @@ def trend_frame(points: list[readiness.ReadinessScore]) -> pd.DataFrame:
 
 def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
     """Each upcoming deadline with the entities due and ready for its obligation (VAT, MTD quarterly)."""
-    rows = []
+    rows, seen = [], set()
     for d in deadlines:
         due = ready = None
-        if not obligations.empty and d.kind in set(obligations["obligation"]):
+        # The gauges count entities for the *next* deadline of each obligation only.
+        if d.kind not in seen and not obligations.empty and d.kind in set(obligations["obligation"]):
             mine = obligations[obligations["obligation"] == d.kind]
             due = float(mine.loc[mine["what"] == "due", "value"].sum())
             ready = float(mine.loc[mine["what"] == "ready", "value"].sum())
+        seen.add(d.kind)
         rows.append(DeadlineRow(d, due, ready))
     return rows
 

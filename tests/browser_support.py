@@ -34,10 +34,10 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served_app(env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free loopback port; yields its base URL."""
+    """`streamlit run Overview.py` on a free loopback port; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)],
+        [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -30,7 +30,7 @@ def test_tile_colour_is_the_worst_state_and_no_data_is_never_healthy():
 
 
 def test_reason_names_the_budget_left_and_the_incident_behind_it():
-    hmrc = status("hmrc-submissions", 0.0124)  # 62% of the budget spent, burning 0.62×
+    hmrc = status("hmrc-submissions", 0.016)  # 80% of the budget spent: at risk
     incidents = pd.DataFrame(
         {
             "start": [AT - timedelta(days=2, hours=3)],
@@ -40,8 +40,10 @@ def test_reason_names_the_budget_left_and_the_incident_behind_it():
         }
     )
     assert overview.reason_for([hmrc], incidents) == (
-        "HMRC submissions is healthy, with 38% of its budget left after Tuesday's HMRC API outage."
+        "HMRC submissions: 20% of its 30d window's error budget left after Tuesday's HMRC API outage."
     )
+    healthy = overview.reason_for([status("hmrc-submissions", 0.0124)], incidents)
+    assert healthy == "HMRC submissions is healthy, with 38% of its budget left."  # no blame where no harm
     spent = overview.reason_for([status("hmrc-submissions", 0.05)], NO_INCIDENTS)
     assert spent.startswith("HMRC submissions: error budget overspent (-150% left")
 
