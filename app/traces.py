@@ -236,13 +236,13 @@ def traces_table(found: TraceList | None, sort: str = "duration", errors_only: b
     filter let them through."""
     columns = [
         "start",
-        "trace_id",
+        "duration_ms",
+        "error",
         "root_service",
         "root_operation",
-        "duration_ms",
         "span_count",
         "services",
-        "error",
+        "trace_id",
     ]
     if not found:
         return pd.DataFrame(
@@ -293,7 +293,8 @@ def _detail(tags: Any) -> str:
         if value not in (None, "", False) and str(value).lower() != "error":  # "error" says nothing new
             parts.append(str(value))
     code = tags.get("http.status_code", tags.get("http.response.status_code"))
-    if code not in (None, ""):
+    failed = tags.get("error") in (True, "true") or str(tags.get("otel.status_code", "")).upper() == "ERROR"
+    if code not in (None, "") and (failed or str(code)[:1] in "45"):  # a success code says nothing new
         parts.append(f"HTTP {code}")
     return "; ".join(dict.fromkeys(parts))
 

@@ -222,7 +222,7 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
         else:
             shown = len(page.logs)
             st.caption(
-                f"{page.logs_total:,} lines"
+                f"{page.logs_total:,} line{'s' if page.logs_total != 1 else ''}"
                 + (f", the first {shown:,} shown" if shown < page.logs_total else "")
             )
             st.dataframe(

@@ -272,6 +272,30 @@ def test_waterfall_rows_are_depth_first_with_children_by_start():
     assert list(rows["error"]) == [False, False, True, True, False]
 
 
+def test_detail_names_failures_not_successes():
+    rows = traces.waterfall_rows(
+        spans(
+            ("ok", None, "filing", "POST /vat/returns", 0, 10, False, {"http.status_code": 200}),
+            (
+                "bad",
+                "ok",
+                "filing",
+                "hmrc.submit",
+                1,
+                5,
+                True,
+                {
+                    "http.status_code": 503,
+                    "hmrc.error_code": "SERVICE_UNAVAILABLE",
+                    "otel.status_description": "error",
+                },
+            ),
+            ("rej", "ok", "filing", "hmrc.submit", 6, 1, False, {"http.status_code": 400}),
+        )
+    ).set_index("span_id")
+    assert rows["detail"].to_dict() == {"ok": "", "bad": "SERVICE_UNAVAILABLE; HTTP 503", "rej": "HTTP 400"}
+
+
 def test_self_time_removes_the_union_of_children():
     rows = traces.waterfall_rows(TREE).set_index("span_id")
     # root 100 ms minus [10,90] covered by its overlapping children
