@@ -103,3 +103,34 @@ def compliance(frame: pd.DataFrame, *, title: str, target: float) -> alt.Chart |
     )
     rule = alt.Chart(pd.DataFrame({"value": [target]})).mark_rule(strokeDash=[6, 4], color="#1B2430")
     return _style(alt.layer(bars_, rule.encode(y="value:Q")), title)
+
+
+def score_trend(frame: pd.DataFrame, *, title: str) -> alt.Chart | alt.LayerChart:
+    """A 0–100 score per period (columns timestamp, series, value, label), one line and dot per `series`.
+
+    Periods without a score are not drawn as a value: the line breaks there and a grey dashed rule marks
+    the period as "no data", so a missing score can never read as a good (or a zero) one.
+    """
+    scale = alt.Scale(domain=[0, 100])
+    x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount="week"))
+    tooltip = [
+        alt.Tooltip("timestamp:T", title="week to", format="%d %b %Y %H:%M"),
+        alt.Tooltip("series:N", title="for"),
+        alt.Tooltip("label:N", title="score"),
+    ]
+    color = alt.Color("series:N", title=None)
+    base = alt.Chart(frame).encode(x=x, color=color, tooltip=tooltip)
+    line = base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(
+        y=alt.Y("value:Q", title="score", scale=scale)
+    )
+    dots = base.mark_point(filled=True, size=60).encode(y=alt.Y("value:Q", scale=scale))
+    missing = frame[frame["value"].isna()].drop_duplicates("timestamp")
+    layers: list[alt.Chart] = [line, dots]
+    if not missing.empty:
+        layers.insert(
+            0,
+            alt.Chart(missing.assign(label="no data"))
+            .mark_rule(strokeDash=[4, 4], color="#9AA5B1", strokeWidth=2)
+            .encode(x=x, tooltip=[alt.Tooltip("timestamp:T", title="week to", format="%d %b"), "label:N"]),
+        )
+    return _style(alt.layer(*layers), title)

@@ -1,0 +1,175 @@
+"""Filing readiness: the score, its cap or gate, each check, per domain and per tenant, the 12-week trend and
+what moved it. `?tenant=<name>` narrows the checks to one tenant. All figures come from app.readiness_view."""
+
+import streamlit as st
+
+from app import charts, ui
+from app import readiness_view as rv
+
+ctx = ui.page_setup("Filing readiness", ":material/fact_check:")
+
+ALL_TENANTS = "All tenants"
+
+
+def where_from(view: rv.ReadinessView) -> None:
+    info = rv.provenance(view)
+    if info is None:
+        return
+    with st.popover("Where does this number come from?", icon=":material/help:"):
+        st.markdown(info.rules)
+        st.caption(
+            f"Evaluated at {info.evaluated_at:%d %b %Y %H:%M} UTC from `{info.definition_file}` (this "
+            f"repository); {info.requests} Prometheus queries for the score and its trend (week ends "
+            f"{info.trend_times[0]:%d %b} to {info.trend_times[-1]:%d %b %H:%M} UTC, one week apart)."
+        )
+        st.markdown("**Queries** (Prometheus instant queries at the evaluation time)")
+        for item, query in zip(info.queries["item"], info.queries["query"], strict=True):
+            st.caption(ui.plain(item))
+            if query:
+                st.code(query, language="promql", wrap_lines=True)
+        st.markdown("**Inputs** (what each query gave, per tenant)")
+        st.dataframe(
+            info.inputs.style.map(rv.status_colour, subset=["status"]),
+            hide_index=True,
+            column_config={"check": "Check", "tenant": "Tenant", "figure": "Figure", "status": "Status"},
+        )
+        st.markdown("**Filing SLO states** (as on the SLOs page, at the same time)")
+        if info.slo_states.empty:
+            st.caption("Not available.")
+        else:
+            st.dataframe(
+                info.slo_states,
+                hide_index=True,
+                column_config={"slo": "SLO", "state": "State"},
+            )
+        for note in info.notes:
+            st.caption(ui.plain(note))
+
+
+@st.fragment(run_every=ctx.refresh_s)
+def body() -> None:
+    at = ctx.sources.now()
+    view = rv.load(ctx.sources, at)
+    ui.show_problems(view.problems, at)
+    if view.definition is None:
+        st.error("The readiness definition is invalid, so there is no score:", icon=":material/rule:")
+        for problem in view.definition_errors:
+            st.caption(ui.plain(problem))
+        return
+    definition = view.definition
+    ui.show_warnings(view.warnings)
+    st.caption(
+        f"{ui.plain(definition.description)} Evaluated at {at:%d %b %Y %H:%M} UTC; the trend compares the "
+        "same time in each of the last 12 weeks."
+    )
+    result = view.score
+    # A tenant from the URL is kept as a choice even if it is not in the data, so a shared link never
+    # silently falls back to "all tenants"; its rows then say "no data".
+    asked = st.query_params.get("tenant")
+    choices = sorted(set(rv.tenant_choices(result)) | ({asked} if asked else set()))
+
+    headline = rv.headline(result, definition)
+    delta = rv.week_delta(view)
+    score_col, tenant_col, why_col = st.columns([1.3, 1.1, 2.6])
+    score_col.metric(
+        rv.HEADLINE_LABEL,
+        headline.value,
+        delta=rv.delta_text(delta),
+        delta_color="off" if delta is not None and round(delta, 1) == 0 else "normal",
+        border=True,
+        help="Out of 100: 100 when every check passes. See “Where does this number come from?”",
+    )
+    tenant = tenant_col.selectbox(
+        "Tenant", choices, index=None, placeholder=ALL_TENANTS, key="tenant", bind="query-params"
+    )
+    tenant_score = None
+    if tenant and view.evaluation is not None:
+        tenant_score = rv.for_tenant(definition, view.evaluation.inputs, tenant)
+        tenant_col.metric(f"Tenant {tenant}", rv.format_score(tenant_score.score), border=True)
+    with why_col:
+        for line in headline.lines:
+            st.markdown(f"- {ui.plain(line)}")
+        where_from(view)
+
+    if result is not None:
+        st.subheader("By domain")
+        domains = rv.domain_scores(result, definition)
+        for column, domain in zip(st.columns(max(len(domains), 1)), domains, strict=False):
+            column.metric(domain.domain, domain.value, border=True, help=domain.help)
+
+        shown = tenant_score if tenant_score is not None else result
+        st.subheader(f"Checks for tenant {tenant}" if tenant else "Checks")
+        rows = rv.check_rows(shown, tenant)
+        st.dataframe(
+            rows.style.map(rv.status_colour, subset=["status"]),
+            hide_index=True,
+            column_order=[c for c in rows.columns if not (tenant and c == "tenants_passing")],
+            column_config={
+                "check": st.column_config.TextColumn("Check", pinned=True),
+                "domain": "Domain",
+                "status": "Status",
+                "figure": st.column_config.TextColumn(
+                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure"
+                ),
+                "target": "Threshold",
+                "tenants_passing": st.column_config.TextColumn(
+                    "Tenants passing", help="Tenants that pass, of the tenants with data"
+                ),
+                "weight": st.column_config.TextColumn(
+                    "Weight", help="A gate has no weight: when it fails it caps the score"
+                ),
+                "points": st.column_config.TextColumn(
+                    "Points",
+                    help="What the check adds to the score, of what it would add if every tenant passed. "
+                    "A gate that caps the score: the points it cuts.",
+                ),
+                "why": st.column_config.TextColumn("In words", width="large"),
+            },
+        )
+        for sentence in rv.attention(shown):
+            st.markdown(f"- {ui.plain(sentence)}")
+
+        st.subheader("By tenant")
+        st.dataframe(
+            rv.tenant_table(result, definition),
+            hide_index=True,
+            column_config={
+                "tenant": st.column_config.TextColumn("Tenant", pinned=True),
+                "score": st.column_config.ProgressColumn(
+                    "Score", format="%.1f", min_value=0.0, max_value=100.0, help="Empty: no score (no data)"
+                ),
+                "held_back_by": "Held back by",
+                "failing": "Failing checks",
+                "coverage": st.column_config.NumberColumn(
+                    "Data coverage", format="percent", help="Share of the applicable weight with data"
+                ),
+                "capped_at": st.column_config.TextColumn("Capped at", help="By a failed gate"),
+            },
+        )
+        st.caption("Click a column header to sort. Worst first; tenants without a score come first.")
+
+    st.subheader("Trend, week by week")
+    if not rv.has_trend(view):
+        st.info(
+            "No trend to show: the scores of the last 12 weeks could not be fetched.", icon=":material/info:"
+        )
+        return
+    trend, moved = st.columns([3, 2])
+    frame = rv.trend_frame(view, tenant)
+    trend.altair_chart(charts.score_trend(frame, title="Filing readiness at the same time each week"))
+    if frame["value"].isna().any():
+        trend.caption("Grey dashed lines: weeks without a score (no data), never drawn as a value.")
+    with moved:
+        weeks = rv.weekly_moves(view)
+        latest = weeks[0]
+        st.markdown(f"**What moved: {ui.plain(latest.heading)}**")
+        for sentence in latest.sentences:
+            st.markdown(f"- {ui.plain(sentence)}")
+        with st.expander("Earlier weeks"):
+            for week in weeks[1:]:
+                st.markdown(f"**{ui.plain(week.heading)}**")
+                for sentence in week.sentences:
+                    st.markdown(f"- {ui.plain(sentence)}")
+
+
+body()

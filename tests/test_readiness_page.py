@@ -1,0 +1,216 @@
+"""The Filing readiness page under AppTest: on the shipped snapshot, on a snapshot recorded from a fake
+Prometheus (exact figures, the tenant filter from the URL), with Prometheus down, and live on the real stack
+(the score shown is the one app.readiness computes for the same time)."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import streamlit.config
+from streamlit.testing.v1 import AppTest
+
+from app import readiness_view as rv
+from app import slo_view
+from app.config import REPO_ROOT, load_config
+from app.readiness import gather_inputs, load_definition, score
+from app.sources import Sources, build_sources
+from app.sources.cache import ResultCache
+from app.sources.snapshot import Recorder
+from app.sources.unconfigured import NotConfiguredClient
+from tests.test_readiness_view import AT, FakePrometheus
+
+PAGE = str(REPO_ROOT / "pages" / "8_Readiness.py")
+TITLE = "Filing readiness"
+BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+_unique = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def error_details():
+    """Production config hides error text; show it so a failing test says why."""
+    before = streamlit.config.get_option("client.showErrorDetails")
+    streamlit.config.set_option("client.showErrorDetails", "full")
+    yield
+    streamlit.config.set_option("client.showErrorDetails", before)
+
+
+@pytest.fixture
+def snapshot_mode(monkeypatch):
+    for name in BACKEND_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def run(query_params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in (query_params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)])
+
+
+def headline(at: AppTest) -> str:
+    return metrics(at)[rv.HEADLINE_LABEL]
+
+
+def trend_points(at: AppTest) -> pd.DataFrame:
+    """The trend chart's data as sent to the browser (the largest of its Arrow datasets)."""
+    (chart,) = at.get("vega_lite_chart")
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    return max(frames, key=len)
+
+
+# -- the shipped snapshot ------------------------------------------------------------------------------------
+
+
+def test_page_on_the_shipped_snapshot(snapshot_mode):
+    at = run()
+    assert at.title[0].value == TITLE
+
+
+# -- a snapshot recorded from a fake Prometheus: exact figures ----------------------------------------------
+
+
+class NamedFakePrometheus(FakePrometheus):
+    name = "prometheus"
+
+
+@pytest.fixture(scope="module")
+def fake_snapshot(tmp_path_factory) -> Path:
+    """What `make snapshot` records once record_all is wired in, from the fake Prometheus."""
+    recorder = Recorder()
+    sources = Sources(
+        prometheus=recorder.wrap(NamedFakePrometheus()),
+        opensearch=NotConfiguredClient("opensearch"),
+        jaeger=NotConfiguredClient("jaeger"),
+        mode="live",
+    )
+    rv.record_all(sources, AT, ResultCache())
+    path = tmp_path_factory.mktemp("snap") / f"readiness-{next(_unique)}.json.gz"
+    return recorder.save(path, recorded_at=AT)
+
+
+@pytest.fixture
+def on_fake_snapshot(snapshot_mode, fake_snapshot):
+    snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(fake_snapshot))
+    return fake_snapshot
+
+
+def expected_on_fake():
+    """The same loader on the fake directly, with no snapshot in between."""
+    prom = NamedFakePrometheus()
+    return rv.load(
+        Sources(prom, NotConfiguredClient("o"), NotConfiguredClient("j"), "live"), AT, ResultCache()
+    )
+
+
+def test_page_shows_the_score_checks_domains_tenants_and_trend(on_fake_snapshot):
+    at = run()
+    assert at.title[0].value == TITLE
+    assert not at.error, [e.value for e in at.error]
+    view = expected_on_fake()
+    assert headline(at) == rv.format_score(view.score.score) != "no data"
+    shown = metrics(at)
+    for domain in rv.domain_scores(view.score, view.definition):
+        assert shown[domain.domain] == domain.value
+    frames = [d.value for d in at.dataframe]
+    checks = next(f for f in frames if "why" in f.columns)
+    assert list(checks["check"]) == [c.display_name for c in view.definition.items]
+    # The filing SLOs have no data in this world: shown as no data, never as healthy.
+    assert checks.set_index("check").loc["Filing SLOs healthy", "status"] == "no data"
+    tenants = next(f for f in frames if "held_back_by" in f.columns)
+    # cobalt has nothing due and the SLO states have no data: too little data for a score, listed first.
+    assert list(tenants["tenant"]) == ["cobalt", "bright", "acme"]
+    assert pd.isna(tenants["score"].iloc[0]) and tenants["held_back_by"].iloc[0].startswith("no data")
+    points = trend_points(at)
+    assert len(points) == 12
+    assert points["label"].iloc[-1] == headline(at)
+    words = texts(at)
+    assert "Approved by the accountant fell from pass to fail for 1 tenant \\(bright\\)" in words
+    assert "Held back most by “Approved by the accountant”" in words
+    assert [p.proto.popover.label for p in at.get("popover")] == ["Where does this number come from?"]
+    assert "Evaluated at 28 Nov 2026 02:00 UTC" in words
+
+
+def test_tenant_from_the_url_narrows_the_checks(on_fake_snapshot):
+    at = run({"tenant": "bright"})
+    assert at.selectbox(key="tenant").value == "bright"
+    view = expected_on_fake()
+    alone = rv.for_tenant(view.definition, view.evaluation.inputs, "bright")
+    assert (
+        metrics(at)["Tenant bright"]
+        == rv.format_score(alone.score)
+        == rv.format_score(view.score.tenant("bright").score)
+    )
+    assert "Checks for tenant bright" in [s.value for s in at.subheader]
+    checks = next(d.value for d in at.dataframe if "why" in d.value.columns).set_index("check")
+    assert checks.loc["Approved by the accountant", "figure"] == "50.00%"
+    assert headline(at) == rv.format_score(view.score.score)  # the overall score is unchanged
+    assert set(trend_points(at)["series"]) == {"all tenants", "bright"}
+
+
+def test_prometheus_down_is_a_banner_and_no_data(monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once we leave: nothing listens there
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "2")
+    monkeypatch.delenv("SEXTANT_OPENSEARCH_URL", raising=False)
+    monkeypatch.delenv("SEXTANT_JAEGER_URL", raising=False)
+    at = run()
+    assert at.title[0].value == TITLE
+    assert any("Prometheus is not answering" in e.value for e in at.error)
+    assert headline(at) == "no data"
+    assert not at.get("vega_lite_chart")  # no blank chart: the page says there is no trend
+    assert any("No trend to show" in i.value for i in at.info)
+
+
+# -- live, on the real stack -------------------------------------------------------------------------------
+
+
+def _minute() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0)
+
+
+def computed_by_app_readiness(at_time: datetime):
+    """app.readiness on its own at `at_time`, with the filing SLO states of the SLO board at that time."""
+    sources = build_sources(load_config())
+    board = slo_view.load_board(sources, at_time, ResultCache())
+    states = {s.name: s.state for s in board.statuses if s.domain == "filing"}
+    definition = load_definition()
+    return score(definition, gather_inputs(definition, sources.prometheus, at_time, states))
+
+
+@pytest.mark.integration
+def test_live_page_shows_what_app_readiness_computes(live_stack, monkeypatch):
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    for _ in range(3):  # the page evaluates at the current minute: retry if the minute turned meanwhile
+        before = _minute()
+        at = run()
+        if _minute() == before:
+            break
+    assert at.title[0].value == TITLE
+    assert not at.error, [e.value for e in at.error]
+    expected = computed_by_app_readiness(before)
+    assert headline(at) == rv.format_score(expected.score)
+    assert expected.score is not None  # the simulated platform has data
+    tenants = next(d.value for d in at.dataframe if "held_back_by" in d.value.columns)
+    assert sorted(tenants["tenant"]) == sorted(r.key for r in expected.tenants)
+    assert len(trend_points(at)) == 12
