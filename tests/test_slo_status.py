@@ -401,7 +401,7 @@ def test_cli_status_json(monkeypatch):
     defs = load_definitions(REPO / "slo_definitions").definitions
     fake = FakePrometheus(defs, {d.name: (5.0, 0.0001) for d in defs})
     fake.url = "http://fake"
-    monkeypatch.setattr(cli, "_client", lambda url: fake)
+    monkeypatch.setattr(cli, "_client", lambda url, timeout=None: fake)
     code, out, err = run_cli("status", "--json", "--at", "2026-11-28T02:00:00Z")
     assert code == 0, err
     doc = json.loads(out)
@@ -416,7 +416,7 @@ def test_cli_status_exits_2_on_invalid_definitions_or_unreachable_prometheus(tmp
     (tmp_path / "bad.yaml").write_text("version: prometheus/v1\nservice: x\nslos: []\n")
     code, _, err = run_cli("status", "--json", "--definitions", str(tmp_path), "--prometheus-url", "http://x")
     assert code == 2 and "bad.yaml: slos: must be a non-empty list" in err
-    code, _, err = run_cli("status", "--json", "--prometheus-url", "http://127.0.0.1:9")
+    code, _, err = run_cli("status", "--json", "--prometheus-url", "http://127.0.0.1:9", "--timeout", "2")
     assert code == 2 and "did not answer" in err and "127.0.0.1:9" in err
     monkeypatch.delenv("SEXTANT_PROMETHEUS_URL", raising=False)
     code, _, err = run_cli("status", "--json")
@@ -455,6 +455,7 @@ def test_cli_builds_a_client_from_the_environment(monkeypatch):
     client = cli._client(None)
     assert isinstance(client, PrometheusClient) and client.url.startswith("http://127.0.0.1:19090")
     assert cli._client("http://other:9090").url.startswith("http://other:9090")
+    assert cli._client("http://other:9090", 5.0)._query_timeout == "4.5"  # asks Prometheus to stop first
 
 
 # -- the PromQL itself, evaluated by Prometheus's engine (promtool) ------------------------------------

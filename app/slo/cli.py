@@ -24,8 +24,14 @@ from app.sources.errors import BackendError
 EXIT_INVALID = 2
 
 
-def _client(url: str | None) -> Any:
-    """A PrometheusClient for `url`, or for SEXTANT_PROMETHEUS_URL with its auth/TLS settings."""
+CLI_TIMEOUT_S = 60.0
+
+
+def _client(url: str | None, timeout: float | None = None) -> Any:
+    """A PrometheusClient for `url`, or for SEXTANT_PROMETHEUS_URL with its auth/TLS settings.
+
+    The timeout is `timeout`, else SEXTANT_PROMETHEUS_TIMEOUT when set, else 60 s: the command line may
+    wait longer than a page (a status in backfilled history reads 30-day windows of raw series)."""
     from app.config import load_config
     from app.sources.prometheus import PrometheusClient
 
@@ -36,7 +42,7 @@ def _client(url: str | None) -> Any:
         return None
     return PrometheusClient(
         base,
-        timeout=p.timeout_s,
+        timeout=timeout or (p.timeout_s if os.environ.get("SEXTANT_PROMETHEUS_TIMEOUT") else CLI_TIMEOUT_S),
         headers=p.request_headers(),
         auth=p.basic_auth(),
         verify=p.verify,
@@ -85,7 +91,7 @@ def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     validator = None
-    client = _client(args.prometheus_url)
+    client = _client(args.prometheus_url, args.timeout)
     if client is not None:
         validator = prometheus_validator(client)
         if validator is None:
@@ -124,7 +130,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if result.errors:
         _report_errors(result, err)
         return EXIT_INVALID
-    client = _client(args.prometheus_url)
+    client = _client(args.prometheus_url, args.timeout)
     if client is None:
         print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
         return EXIT_INVALID
@@ -169,11 +175,13 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate the definitions (PromQL by Prometheus when reachable)")
     common(check)
     check.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
+    check.add_argument("--timeout", type=float, default=None, help="seconds per request (default 60)")
     check.set_defaults(func=cmd_check)
 
     status = sub.add_parser("status", help="SLO status at a time")
     common(status)
     status.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
+    status.add_argument("--timeout", type=float, default=None, help="seconds per request (default 60)")
     status.add_argument("--at", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(func=cmd_status)

@@ -1,0 +1,338 @@
+"""Golden SLO figures on the real stack: what the simulator's seed implies, exactly.
+
+The simulator's model (`stack.simulator.model`) knows every event of the 30-day history. At whole minutes
+inside the history, Prometheus's rates need no extrapolation (samples sit on the window edges), so the
+SLO figures Sextant computes must equal the model's to float precision, and the alert firing times to the
+minute:
+
+- HMRC outage ([A-60h, A-56h), 85% of submissions fail): `hmrc-submissions` (98%, 30 days);
+- extraction regression ([A-6d, A-4d), invoice 97% → 88%, receipt 95% → 90%): `extraction-accuracy`
+  (95% of documents) and `extraction-invoice-accuracy` (time slices over the accuracy gauge).
+
+Then the CLI, `compute_status` and Prometheus evaluating the generated rules must agree within 0.5%.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from app.slo.loader import load_definitions
+from app.slo.math import ALERT_PAIRS
+from app.slo.model import WINDOWS, parse_duration
+from app.slo.rules import render_rules
+from app.slo.status import (
+    alert_history,
+    burn_rate_history,
+    compute_status,
+    firing_spans,
+    recorded_query,
+    rfc3339,
+)
+from app.sources.prometheus import PrometheusClient
+from stack.simulator import model as simulator
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[1]
+DEFS = load_definitions(REPO / "slo_definitions").by_name()
+MINUTE = timedelta(minutes=1)
+
+# The counters behind the golden SLOs, as the simulator's model names them.
+COUNTERS = {
+    "hmrc-submissions": (("hmrc_submissions_total", {"result": "error"}), ("hmrc_submissions_total", None)),
+    "extraction-accuracy": (
+        ("extraction_documents_total", {"outcome": "incorrect"}),
+        ("extraction_documents_total", None),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def prom(live_stack):
+    client = PrometheusClient(live_stack.prometheus_url, timeout=120)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def sim(live_stack):
+    return simulator.get_model(live_stack.anchor, live_stack.seed)
+
+
+class Expected:
+    """Exact event counts of an Occurrences SLO from the model's per-minute increments."""
+
+    def __init__(self, sim, name: str, start: datetime, end: datetime):
+        (bad_metric, bad_labels), (total_metric, total_labels) = COUNTERS[name]
+        self.t0 = datetime.fromtimestamp(sim.t0, UTC)
+        self.begin = max(self.t0, start - timedelta(days=31))
+        self.bad = sim.increments(bad_metric, bad_labels, self.begin, end)
+        self.total = sim.increments(total_metric, total_labels, self.begin, end)
+        self.target = DEFS[name].target
+
+    def counts(self, at: datetime, window: timedelta) -> tuple[float, float]:
+        """Events in [at − window, at) (clipped to the history), as Prometheus counts them at `at`."""
+        i = int((at - self.begin) / MINUTE)
+        j = max(0, int((at - window - self.begin) / MINUTE))
+        return float(self.bad[j:i].sum()), float(self.total[j:i].sum())
+
+    def burn(self, at: datetime, window: timedelta) -> float:
+        bad, total = self.counts(at, window)
+        return bad / total / (1 - self.target)
+
+    def firing(self, pair, at: datetime, min_events: int) -> bool:
+        """Whether the alert's condition holds at `at`, from exact counts."""
+        factor = pair.factor(timedelta(days=30))
+        bl, tl = self.counts(at, parse_duration(pair.long_window))
+        bs, ts = self.counts(at, parse_duration(pair.short_window))
+        budget = 1 - self.target
+        return tl >= min_events and ts > 0 and bl / tl / budget > factor and bs / ts / budget > factor
+
+    def firing_spans(
+        self, start: datetime, end: datetime, min_events: int
+    ) -> dict[str, tuple[datetime, datetime]]:
+        """First and last minute in [start, end] at which each alert's condition holds."""
+        spans = {}
+        for pair in ALERT_PAIRS:
+            hits = []
+            t = start
+            while t <= end:
+                if self.firing(pair, t, min_events):
+                    hits.append(t)
+                t += MINUTE
+            if hits:
+                spans[pair.name] = (hits[0], hits[-1])
+        return spans
+
+
+def status_of(prom, name: str, at: datetime):
+    (status,) = compute_status([DEFS[name]], prom, at, use_rules=False)
+    return status
+
+
+def assert_matches_model(status, expected: Expected, at: datetime, period: timedelta = timedelta(days=30)):
+    bad, total = expected.counts(at, period)
+    assert status.events["period"] == pytest.approx(total, rel=1e-9)
+    assert status.bad_events["period"] == pytest.approx(bad, rel=1e-9)
+    assert status.sli == pytest.approx(1 - bad / total, rel=1e-9)
+    assert status.error_budget_remaining == pytest.approx(1 - bad / total / (1 - expected.target), rel=1e-9)
+    for w in WINDOWS:
+        assert status.burn_rates[w] == pytest.approx(expected.burn(at, parse_duration(w)), rel=1e-9), w
+
+
+# -- HMRC outage ---------------------------------------------------------------------------------------------
+
+
+def test_hmrc_outage_budget_and_burn_rates(prom, sim, live_stack):
+    outage = simulator.scenario("hmrc_outage", live_stack.anchor)
+    expected = Expected(sim, "hmrc-submissions", outage.start, outage.end + timedelta(hours=12))
+    before = status_of(prom, "hmrc-submissions", outage.start)
+    after = status_of(prom, "hmrc-submissions", outage.end)
+    assert_matches_model(before, expected, outage.start)
+    assert_matches_model(after, expected, outage.end)
+    # the outage alone spent this share of the 30-day budget (seed 7, anchor 02:00: 66%)
+    consumed = before.error_budget_remaining - after.error_budget_remaining
+    bad_before, total_before = expected.counts(outage.start, timedelta(days=30))
+    bad_after, total_after = expected.counts(outage.end, timedelta(days=30))
+    assert consumed == pytest.approx((bad_after / total_after - bad_before / total_before) / 0.02, rel=1e-9)
+    bad_in, total_in = expected.counts(outage.end, outage.end - outage.start)
+    assert bad_in / total_in > 0.8  # 85% of submissions failed during the outage
+    print(
+        f"\nHMRC outage: budget {before.error_budget_remaining:.4f} → {after.error_budget_remaining:.4f} "
+        f"(consumed {consumed:.2%}); 1h burn at the end {after.burn_rates['1h']:.2f}"
+    )
+    assert after.burn_rates["1h"] > 14.4 and after.state in ("at risk", "exhausted")
+    assert {a.name for a in after.firing_alerts} == {
+        "page-1h-5m",
+        "page-6h-30m",
+        "ticket-1d-2h",
+        "ticket-3d-6h",
+    }
+
+
+def test_hmrc_outage_alert_firing_times(prom, sim, live_stack):
+    outage = simulator.scenario("hmrc_outage", live_stack.anchor)
+    start, end = outage.start - timedelta(hours=1), outage.end + timedelta(hours=8)
+    expected = Expected(sim, "hmrc-submissions", start, end)
+    defn = DEFS["hmrc-submissions"]
+    burns = burn_rate_history(defn, prom, start, end, step=60)
+    spans = firing_spans(alert_history(defn, burns))
+    measured = {row.alert: (row.start.to_pydatetime(), row.end.to_pydatetime()) for row in spans.itertuples()}
+    model = expected.firing_spans(start, end, defn.min_events)
+    print("\nHMRC outage alerts (fired, last firing minute):")
+    for name, (first, last) in model.items():
+        after = (first - outage.start) / MINUTE
+        print(f"  {name}: {first:%H:%M} – {last:%H:%M} ({after:.0f} min after the start)")
+    assert measured == model
+    assert set(model) == {"page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"}
+    history = alert_history(defn, burns)
+    by_name = {p.name: p for p in ALERT_PAIRS}
+    for row in history.itertuples():
+        assert row.firing == expected.firing(
+            by_name[row.alert], row.timestamp.to_pydatetime(), defn.min_events
+        )
+    # the fast page fires within half an hour of the start and stops within minutes of the end
+    first, last = model["page-1h-5m"]
+    assert outage.start < first <= outage.start + timedelta(minutes=30)
+    assert outage.end <= last <= outage.end + timedelta(minutes=10)
+
+
+# -- extraction regression ---------------------------------------------------------------------------------
+
+
+def test_extraction_regression_accuracy_budget_and_ticket(prom, sim, live_stack):
+    regression = simulator.scenario("extraction_regression", live_stack.anchor)
+    start, end = regression.start, regression.end + timedelta(hours=6)
+    expected = Expected(sim, "extraction-accuracy", start - timedelta(days=3), end)
+    at = regression.end
+    status = status_of(prom, "extraction-accuracy", at)
+    assert_matches_model(status, expected, at)
+    assert status.burn_rates["1d"] > 1.4  # ~8% of documents wrong against a 5% budget
+    defn = DEFS["extraction-accuracy"]
+    burns = burn_rate_history(defn, prom, start, end, step=300, windows=("6h", "3d"))
+    history = alert_history(defn, burns)
+    ticket = history[history["alert"] == "ticket-3d-6h"]
+    pair = next(p for p in ALERT_PAIRS if p.name == "ticket-3d-6h")
+    # every 5-minute step of the regression and the 6 hours after it: firing exactly when the model says
+    measured = [
+        (ts.to_pydatetime(), bool(f)) for ts, f in zip(ticket["timestamp"], ticket["firing"], strict=True)
+    ]
+    assert len(measured) == (end - start) // timedelta(minutes=5) + 1
+    assert measured == [(t, expected.firing(pair, t, defn.min_events)) for t, _ in measured]
+    first = next(t for t, f in measured if f)
+    model = expected.firing_spans(start, end, defn.min_events)["ticket-3d-6h"]
+    assert model[0] <= first < model[0] + timedelta(minutes=5)
+    print(
+        f"\nExtraction regression: 1d burn {status.burn_rates['1d']:.2f} at the rollback, budget left "
+        f"{status.error_budget_remaining:.2%}; ticket-3d-6h from {model[0]:%Y-%m-%d %H:%M} "
+        f"({(model[0] - regression.start) / timedelta(hours=1):.1f} h after the release), "
+        f"{sum(f for _, f in measured) * 5} min firing in all"
+    )
+
+
+def _bad_slices(sim, at: datetime, window: timedelta, threshold: float = 0.93) -> tuple[int, int]:
+    """Bad and total 5-minute slices of the invoice-accuracy gauge in (at − window, at], as the generated
+    PromQL counts them: a slice ending at τ averages the samples at τ−5m … τ (both ends included)."""
+    start = at - window - timedelta(minutes=5)
+    values = sim.gauge_series("extraction_accuracy_ratio", {"document_type": "invoice"}, start, at + MINUTE)
+    bad = total = 0
+    for k in range(1, int(window / timedelta(minutes=5)) + 1):
+        tau = at - window + k * timedelta(minutes=5)
+        i = int((tau - start) / MINUTE)
+        total += 1
+        bad += float(np.mean(values[i - 5 : i + 1])) < threshold
+    return bad, total
+
+
+def test_extraction_regression_time_slices(prom, sim, live_stack):
+    regression = simulator.scenario("extraction_regression", live_stack.anchor)
+    at = regression.start + timedelta(hours=12)  # a 5-minute boundary
+    status = status_of(prom, "extraction-invoice-accuracy", at)
+    for w in ("5m", "1h", "6h", "1d", "3d"):
+        bad, total = _bad_slices(sim, at, parse_duration(w))
+        assert (status.bad_events[w], status.events[w]) == (bad, total), w
+        assert status.burn_rates[w] == pytest.approx(bad / total / 0.1, rel=1e-9)
+    assert status.burn_rates["6h"] == pytest.approx(10.0)  # every slice bad: 100% against a 10% budget
+    assert {a.name for a in status.firing_alerts} >= {"page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"}
+    print(
+        f"\nInvoice accuracy slices 12 h into the regression: burn 1d {status.burn_rates['1d']:.2f}, "
+        f"budget left {status.error_budget_remaining:.2%}, state {status.state}"
+    )
+
+
+# -- agreement: CLI, compute_status, Prometheus evaluating the generated rules -------------------------------
+
+
+def _close(a: float | None, b: float | None, rel: float = 0.005, floor: float = 1e-9) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= max(rel * abs(b), floor)
+
+
+def test_cli_and_compute_status_agree(prom, live_stack):
+    at = simulator.scenario("hmrc_outage", live_stack.anchor).end
+    env = {
+        **os.environ,
+        "SEXTANT_PROMETHEUS_URL": live_stack.prometheus_url,
+        "SEXTANT_PROMETHEUS_TIMEOUT": "120",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "app.slo", "status", "--json", "--at", rfc3339(at)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    cli = {s["name"]: s for s in json.loads(run.stdout)["slos"]}
+    statuses = compute_status(DEFS.values(), prom, at)
+    assert set(cli) == {s.name for s in statuses}
+    for s in statuses:
+        doc = s.to_json()
+        for key in ("sli", "error_budget_remaining"):
+            assert _close(cli[s.name][key], doc[key]), (s.name, key)
+        for w in WINDOWS:
+            assert _close(cli[s.name]["burn_rates"][w], doc["burn_rates"][w]), (s.name, w)
+        assert cli[s.name]["state"] == doc["state"] and cli[s.name]["alerts"] == doc["alerts"], s.name
+
+
+def test_the_generated_rules_evaluated_by_prometheus_agree_with_compute_status(prom, live_stack):
+    """At a time in the backfilled history (no recorded series there), Prometheus evaluates each generated
+    recording rule's expression; the event counts must match what compute_status used."""
+    at = simulator.scenario("hmrc_outage", live_stack.anchor).end
+    rules = yaml.safe_load(render_rules(DEFS.values()))
+    statuses = {s.name: s for s in compute_status(DEFS.values(), prom, at, use_rules=False)}
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            record = rule.get("record", "")
+            if not record.startswith("slo:sli_events_"):
+                continue
+            window = record.rsplit("increase", 1)[1]
+            key = "period" if window == "_period" else window
+            frame = prom.instant(rule["expr"], at).frame
+            value = float(frame["value"].iloc[0]) if len(frame) else None
+            status = statuses[rule["labels"]["slo"]]
+            mine = (status.events if "_total:" in record else status.bad_events)[key]
+            assert _close(value, mine), (rule["labels"]["slo"], record, value, mine)
+
+
+def test_recorded_series_agree_with_raw_queries_now(prom, live_stack):
+    """Where Prometheus has evaluated the loaded rules (since the stack started), the recorded figures and
+    its alerts agree with compute_status computing from the raw series at the same instant."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    stamps = prom.instant("timestamp(slo:objective:ratio)", now).frame
+    if stamps.empty:
+        pytest.skip("the generated rules are not loaded in this Prometheus")
+    checked = 0
+    for name, stamp in zip(stamps["slo"], stamps["value"], strict=True):
+        if name not in DEFS:
+            continue
+        at = datetime.fromtimestamp(float(stamp), UTC)
+        recorded = {}
+        for w in (*WINDOWS, "period"):
+            frame = prom.instant(recorded_query(w), at).frame
+            for record, slo, value in zip(frame["__name__"], frame["slo"], frame["value"], strict=True):
+                if slo == name:
+                    recorded[(w, "total" if "_total:" in record else "bad")] = float(value)
+        (raw,) = compute_status([DEFS[name]], prom, at, use_rules=False)
+        for w in (*WINDOWS, "period"):
+            assert _close(recorded.get((w, "total")), raw.events[w], floor=1e-6), (name, w)
+            assert _close(recorded.get((w, "bad")), raw.bad_events[w], floor=1e-6), (name, w)
+        (via_rules,) = compute_status([DEFS[name]], prom, at)
+        assert via_rules.source == "rules"
+        assert _close(via_rules.error_budget_remaining, raw.error_budget_remaining, floor=1e-6)
+        alerts = prom.instant(f'ALERTS{{alertstate="firing",slo="{name}"}}', at).frame
+        firing = set(alerts["sextant_alert"]) if len(alerts) else set()
+        assert firing == {a.name for a in raw.firing_alerts}, name
+        checked += 1
+    assert checked == len(DEFS)
