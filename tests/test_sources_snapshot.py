@@ -319,3 +319,14 @@ def test_build_sources_live_with_one_backend_missing():
     with pytest.raises(AttributeError):
         sources.jaeger._private  # noqa: B018
     sources.close()
+
+
+def test_command_line_verify_and_info(live, tmp_path, capsys):
+    path = tmp_path / "s.json.gz"
+    record(live, path)
+    assert snap.main(["verify", str(path)]) == 0
+    assert "SHA-256 ok, 9 calls recorded at 2024-03-01 12:00:00+00:00" in capsys.readouterr().out
+    assert snap.main(["info", str(path)]) == 0
+    assert "prometheus  instant       2" in capsys.readouterr().out
+    assert snap.main(["verify", str(tmp_path / "missing.json.gz")]) == 1
+    assert "no snapshot at" in capsys.readouterr().err

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
-from app.sources import snapshot as snapshots
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
@@ -30,9 +29,13 @@ __all__ = [
 ]
 
 
-PrometheusSource = PrometheusClient | snapshots.SnapshotPrometheusClient | NotConfiguredClient
-OpenSearchSource = OpenSearchClient | snapshots.SnapshotOpenSearchClient | NotConfiguredClient
-JaegerSource = JaegerClient | snapshots.SnapshotJaegerClient | NotConfiguredClient
+if TYPE_CHECKING:
+    # Imported lazily at run time: `python -m app.sources.snapshot` must not find it already imported.
+    from app.sources.snapshot import SnapshotJaegerClient, SnapshotOpenSearchClient, SnapshotPrometheusClient
+
+    PrometheusSource = PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
+    OpenSearchSource = OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
+    JaegerSource = JaegerClient | SnapshotJaegerClient | NotConfiguredClient
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ def build_sources(config: Config) -> Sources:
             jaeger=JaegerClient(j.url, **_http_options(j)) if j.url else NotConfiguredClient("jaeger"),
             mode="live",
         )
+    from app.sources import snapshot as snapshots
+
     try:
         recorded = snapshots.load(config.snapshot_path)
     except (FileNotFoundError, snapshots.SnapshotFormatError) as exc:

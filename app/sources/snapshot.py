@@ -16,12 +16,14 @@ snapshot to a few MB.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import gzip
 import hashlib
 import inspect
 import json
+import sys
 import threading
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -541,3 +543,34 @@ class SnapshotJaegerClient(_ReplayClient):
 
     def health(self) -> BackendHealth:
         return self._health(None)
+
+
+# -- command line ----------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m app.sources.snapshot verify|info PATH`: exit status 1 when the file cannot be trusted."""
+    parser = argparse.ArgumentParser(prog="python -m app.sources.snapshot", description=main.__doc__)
+    parser.add_argument("command", choices=["verify", "info"])
+    parser.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        recorded = load(args.path)
+    except (FileNotFoundError, SnapshotFormatError) as exc:
+        print(f"{args.path}: {exc}", file=sys.stderr)
+        return 1
+    size_mb = args.path.stat().st_size / 1e6
+    calls = len(recorded.entries)
+    print(f"{args.path}: SHA-256 ok, {calls} calls recorded at {recorded.recorded_at}, {size_mb:.2f} MB")
+    if args.command == "info":
+        counts: dict[tuple[str, str], int] = {}
+        for entry in recorded.entries.values():
+            key = (entry["backend"], entry["method"])
+            counts[key] = counts.get(key, 0) + 1
+        for (backend, method), count in sorted(counts.items()):
+            print(f"  {backend:<11} {method:<13} {count}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
