@@ -4,7 +4,7 @@
 #   down.sh NAME...          stop only those (prometheus alertmanager opensearch jaeger simulator)
 #   down.sh --started        stop only what the last stack/up.sh started (listed in $RUN/started)
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_TAG=down
 

@@ -5,7 +5,7 @@
 #   Jaeger v2 built once from the Go module into $CACHE/bin/jaeger-1.76.0
 #   the system user that runs OpenSearch (it refuses to run as root)
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_TAG=install
 
@@ -85,6 +85,7 @@ go_env() {
 ensure_jaeger() {
   local dir src
   [[ -x $JAEGER_BIN ]] && return 0
+  command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
   command -v go >/dev/null || die "Go is missing (Jaeger $JAEGER_VERSION needs Go >= 1.24)"
   go_env
   log "building Jaeger $JAEGER_VERSION (cold: downloads modules and compiles, a few minutes)"

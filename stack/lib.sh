@@ -3,6 +3,7 @@
 # Shared helpers for stack/install.sh, stack/up.sh and stack/down.sh. Source it; do not run it.
 # Every setting below can be overridden from the environment.
 
+HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}"
 STACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$STACK_DIR/.." && pwd)"
 CONFIG_DIR="$STACK_DIR/config"
@@ -77,15 +78,22 @@ cmdline_marker() {
   esac
 }
 
-# service_pid NAME: print the PID if its PID file names a live process of that service.
+# Every service is started with SEXTANT_STACK_RUN=$RUN in its environment: with the command line, it
+# tells our process from another stack's (another RUN) or from a stranger that got the PID.
+STACK_ENV_MARK="SEXTANT_STACK_RUN=$RUN"
+
+# service_pid NAME: print the PID if its PID file names a live process of that service and RUN.
 service_pid() {
-  local pf pid
+  local pf pid env
   pf=$(pid_file "$1")
   [[ -s $pf ]] || return 1
   pid=$(<"$pf")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$(cmdline_marker "$1")" || return 1
+  env=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null) || return 1
+  # Processes started before the mark existed have none: the command line decides for them.
+  if grep -q '^SEXTANT_STACK_RUN=' <<<"$env"; then grep -qxF -- "$STACK_ENV_MARK" <<<"$env" || return 1; fi
   printf '%s' "$pid"
 }
 
@@ -97,7 +105,7 @@ spawn() {
   local name=$1
   shift
   mkdir -p "$RUN/pids" "$RUN/logs"
-  setsid "$@" >>"$(log_file "$name")" 2>&1 </dev/null 9>&- &
+  setsid env "$STACK_ENV_MARK" "$@" >>"$(log_file "$name")" 2>&1 </dev/null 9>&- &
   printf '%s\n' "$!" >"$(pid_file "$name")"
 }
 
@@ -125,6 +133,32 @@ lock_stack() {
   mkdir -p "$RUN" "$RUN/logs" "$RUN/pids"
   exec 9>"$RUN/lock"
   flock -w "${SEXTANT_LOCK_TIMEOUT:-900}" 9 || die "another stack/up.sh or down.sh holds $RUN/lock"
+}
+
+# service_ports NAME: the TCP ports the service listens on.
+service_ports() {
+  case $1 in
+    prometheus) echo "$PROMETHEUS_PORT" ;;
+    alertmanager) echo "$ALERTMANAGER_PORT" ;;
+    opensearch) echo "$OPENSEARCH_PORT $OPENSEARCH_TRANSPORT_PORT" ;;
+    jaeger) echo "$JAEGER_QUERY_PORT $JAEGER_QUERY_GRPC_PORT $OTLP_GRPC_PORT $OTLP_HTTP_PORT $JAEGER_HEALTH_PORT" ;;
+    simulator) echo "$SIMULATOR_PORT" ;;
+  esac
+}
+
+port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# check_ports_free NAME...: fail before starting anything if another process holds a port.
+check_ports_free() {
+  local s p
+  for s in "$@"; do
+    for p in $(service_ports "$s"); do
+      port_busy "$p" || continue
+      ss -ltnpH "sport = :$p" >&2 2>/dev/null || true
+      die "port $HOST:$p ($s) is taken by a process this RUN ($RUN) did not start, e.g. a stack" \
+        "with another SEXTANT_CACHE/SEXTANT_RUN: stop it, or move $s with its SEXTANT_*_PORT"
+    done
+  done
 }
 
 http_ok() { curl -fsS -o /dev/null --max-time 3 "$1" 2>/dev/null; }

@@ -9,7 +9,7 @@
 # empty data dir, Jaeger keeps traces in memory. OpenSearch and Jaeger are started and loaded
 # together: if either is down, or the data set was not loaded yet (load not skipped), both restart.
 set -euo pipefail
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_TAG=up
 
@@ -62,10 +62,10 @@ wait_healthy() {
   while ((${#pending[@]})); do
     left=()
     for s in "${pending[@]}"; do
-      if healthy "$s"; then
-        log "$s healthy after $(elapsed "$t0") s"
-      elif ! is_running "$s"; then
+      if ! is_running "$s"; then
         fail_service "$s" "exited during start-up"
+      elif healthy "$s"; then
+        log "$s healthy after $(elapsed "$t0") s"
       else
         left+=("$s")
       fi
@@ -124,6 +124,7 @@ plan() {
   fi
   if have_simulator; then reuse_or_plan simulator; fi
   log "to start: ${TO_START[*]:-nothing}"
+  check_ports_free "${TO_START[@]}"
 }
 
 # ---- step 3: backfill -----------------------------------------------------------------------
@@ -134,7 +135,9 @@ backfill() {
   mkdir -p "$data"
   have_simulator || { log "no stack/simulator/__main__.py: no backfill"; return 0; }
   log "backfill into $data (log: $logf)"
-  if ! "$PYTHON" -m stack.simulator backfill --anchor "$ANCHOR" --seed "$SEED" --out "$data" >"$logf" 2>&1; then
+  # --instance: the backfilled series carry the label that the live scrapes will have.
+  if ! "$PYTHON" -m stack.simulator backfill --anchor "$ANCHOR" --seed "$SEED" --out "$data" \
+    --instance "$HOST:$SIMULATOR_PORT" >"$logf" 2>&1; then
     tail -n 40 "$logf" >&2
     die "simulator backfill failed (log: $logf)"
   fi
@@ -225,7 +228,7 @@ start_opensearch() {
   mkdir -p "$RUN/logs" "$RUN/pids"
   ln -sfn "$dir/logs/sextant.log" "$RUN/logs/opensearch.log"
   # -d daemonizes; OpenSearch writes its own PID file, copied into $RUN/pids below.
-  if ! setsid runuser -u "$SERVICE_USER" -- env \
+  if ! setsid runuser -u "$SERVICE_USER" -- env "$STACK_ENV_MARK" \
     JAVA_HOME="$java" OPENSEARCH_JAVA_HOME="$java" \
     OPENSEARCH_PATH_CONF="$dir/config" OPENSEARCH_TMPDIR="$dir/tmp" \
     OPENSEARCH_JAVA_OPTS="-Xms512m -Xmx512m" \
@@ -285,7 +288,8 @@ load_data() {
   log "loading logs and traces (log: $logf)"
   if ! "$PYTHON" -m stack.simulator load --anchor "$ANCHOR" --seed "$SEED" \
     --opensearch-url "http://$HOST:$OPENSEARCH_PORT" \
-    --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" >"$logf" 2>&1; then
+    --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
+    --jaeger-url "http://$HOST:$JAEGER_QUERY_PORT" >"$logf" 2>&1; then
     tail -n 40 "$logf" >&2
     die "simulator load failed (log: $logf)"
   fi
@@ -320,7 +324,7 @@ main() {
   if have_simulator; then check+=(simulator); fi
   timed "7 health checks" wait_healthy "${check[@]}"
   timed "8 load logs and traces" load_data
-  log "started by this run: $(paste -sd' ' "$RUN/started" || true) (see $RUN/started)"
+  log "started by this run: $(paste -sd' ' "$RUN/started" | grep . || echo nothing) (see $RUN/started)"
   log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \
     "opensearch :$OPENSEARCH_PORT jaeger :$JAEGER_QUERY_PORT otlp :$OTLP_GRPC_PORT/:$OTLP_HTTP_PORT"
 }
