@@ -29,6 +29,7 @@ def body() -> None:
                 headline.display_value,
                 delta=headline.delta_text,
                 delta_color=headline.delta_colour,
+                delta_arrow="auto" if headline.delta else "off",
                 border=True,
             )
             with st.popover("Where from?", icon=":material/info:", help="Where does this number come from?"):

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app import queries, readiness
+from app import queries, readiness, readiness_view, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
-from app.slo.loader import DEFAULT_DIRECTORY
 from app.slo.math import worst_state
 from app.slo.status import SloStatus, compute_status, raw_queries, sort_worst_first, state_counts
 from app.slo_view import definitions
@@ -22,7 +21,6 @@ from app.sources.prometheus import QueryResult
 TTL_S = 60.0
 TIMEOUT_S = 25.0
 WEEK = timedelta(days=7)
-READINESS_FILE = DEFAULT_DIRECTORY / "readiness.yaml"
 
 DOMAINS: dict[str, tuple[str, str]] = {
     # domain -> (title, page that shows it)
@@ -239,7 +237,7 @@ def slo_headlines(
     return headlines
 
 
-def readiness_headline(trend: list[readiness.ReadinessScore], at: datetime) -> Headline:
+def readiness_headline(trend: list[readiness.ReadinessScore | None], at: datetime) -> Headline:
     now = trend[-1] if trend else None
     prev = trend[-2] if len(trend) > 1 else None
     lines = [
@@ -260,9 +258,10 @@ def readiness_headline(trend: list[readiness.ReadinessScore], at: datetime) -> H
     )
 
 
-def trend_frame(points: list[readiness.ReadinessScore]) -> pd.DataFrame:
+def trend_frame(points: list[tuple[datetime, readiness.ReadinessScore | None]]) -> pd.DataFrame:
+    """Week ends and their scores; a week without a score is a gap (NaN), not zero."""
     return pd.DataFrame(
-        {"timestamp": [p.at for p in points], "value": [p.score for p in points]},
+        {"timestamp": [t for t, _ in points], "value": [p.score if p else None for _, p in points]},
         columns=["timestamp", "value"],
     )
 
@@ -308,15 +307,14 @@ def _obligations(due: Outcome[QueryResult], ready: Outcome[QueryResult]) -> pd.D
 
 
 def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> Overview:
-    """Two rounds of concurrent fetches: SLO states now and a week ago, incidents and obligations;
-    then the readiness trend, which needs the filing SLOs' states."""
-    prom, loaded = sources.prometheus, definitions()
-    slos = loaded.definitions
-    prefix = (sources.mode, prom.url, "overview", at)
-    first = fetch_all(
+    """Everything at once: the SLO board (shared with the SLOs page), the SLOs a week ago, the readiness view
+    (shared with the Readiness page, so both show the same score), incidents and filing obligations."""
+    prom = sources.prometheus
+    parts = fetch_all(
         {
-            "slos_now": lambda: compute_status(slos, prom, at),
-            "slos_week_ago": lambda: compute_status(slos, prom, at - WEEK),
+            "board": lambda: slo_view.load_board(sources, at, cache),
+            "readiness": lambda: readiness_view.load(sources, at, cache),
+            "slos_week_ago": lambda: compute_status(definitions().definitions, prom, at - WEEK),
             "incidents": lambda: sources.opensearch.search(
                 "incidents", queries.render("overview", "incidents")
             ),
@@ -326,42 +324,38 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
-        key_prefix=prefix,
+        key_prefix=(sources.mode, prom.url, "overview", at),
     )
-    now, before = first["slos_now"].value or [], first["slos_week_ago"].value or []
-    filing_states = {
-        moment: {s.name: s.state for s in statuses if s.domain == "filing"} if statuses else None
-        for moment, statuses in ((at, now), (at - WEEK, before))
-    }
-    definition = readiness.load_definition(READINESS_FILE)
-    second = fetch_all(
-        {"readiness": lambda: readiness.weekly_trend(definition, prom, at, 12, filing_states.get)},
-        cache=cache,
-        ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=prefix,
-    )
-    trend = list(second["readiness"].value.points) if second["readiness"].value else []
-    incidents = _incidents(first["incidents"])
-    moved = second["readiness"].value.moved() if second["readiness"].value else []
+    board: slo_view.SloBoard | None = parts["board"].value
+    ready: readiness_view.ReadinessView | None = parts["readiness"].value
+    now_outcome = board.outcome if board else parts["board"]
+    now, before = now_outcome.value, parts["slos_week_ago"].value
+    trend = [score for _, score in ready.trend] if ready else []
+    incidents = _incidents(parts["incidents"])
+    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness")} | {"slos_now": now_outcome}
+    outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}
     return Overview(
         at=at,
-        tiles=domain_tiles(now, incidents),
-        headlines=[
-            readiness_headline(trend, at),
-            *slo_headlines(first["slos_now"].value, first["slos_week_ago"].value, at),
-        ],
-        attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
+        tiles=domain_tiles(now or [], incidents),
+        headlines=[readiness_headline(trend, at), *slo_headlines(now, before, at)],
+        attention=[s for s in sort_worst_first(now or []) if s.state != "healthy"],
         readiness_now=trend[-1] if trend else None,
-        readiness_trend=trend_frame(trend),
+        readiness_trend=trend_frame(ready.trend if ready else []),
         deadlines=deadline_rows(
-            upcoming_deadlines(at), _obligations(first["obligations_due"], first["obligations_ready"])
+            upcoming_deadlines(at), _obligations(parts["obligations_due"], parts["obligations_ready"])
         ),
-        changes=state_changes(before, now)
+        changes=state_changes(before or [], now or [])
         + incident_lines(incidents, at)
-        + [f"Readiness: {m.text}." for m in moved],
-        outcomes={**first, **second},
+        + [f"Readiness: {m.text}." for m in readiness_moves(trend)],
+        outcomes=outcomes,
     )
+
+
+def readiness_moves(trend: list[readiness.ReadinessScore | None]) -> list[readiness.Movement]:
+    """What moved the readiness score over the last week, when both weeks have a score."""
+    if len(trend) < 2 or trend[-1] is None or trend[-2] is None:
+        return []
+    return readiness.what_moved(trend[-2], trend[-1])
 
 
 def where_from(status: SloStatus) -> str:

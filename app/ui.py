@@ -49,20 +49,23 @@ def page_setup(title: str, icon: str) -> PageContext:
     st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
     sources = _sources(load_config())
     with st.sidebar:
+        # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the
+        # formatted label, so `?range=7d` would be dropped if "7d" were shown as "Last 7 days".
         preset = st.selectbox(
-            "Time range",
+            "Time range (last …)",
             list(PRESET_LABELS),
             index=list(PRESET_LABELS).index(DEFAULT_PRESET),
-            format_func=PRESET_LABELS.__getitem__,
             key="range",
             bind="query-params",
+            help="How far back the charts and figures look: "
+            + ", ".join(f"{k} = {v.lower()}" for k, v in PRESET_LABELS.items()),
         )
         refresh = st.selectbox(
-            "Auto-refresh",
+            "Auto-refresh every",
             list(REFRESH_CHOICES),
-            format_func=lambda k: "Off" if k == "off" else f"Every {k}",
             key="refresh",
             bind="query-params",
+            help="Reloads the page's data on a timer; off by default.",
         )
     st.title(title)
     if sources.mode == "snapshot":

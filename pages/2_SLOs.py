@@ -7,7 +7,12 @@ from app.slo.status import state_counts
 
 ctx = ui.page_setup("SLOs", ":material/target:")
 
-STATE_ICONS = {"healthy": "🟢", "at risk": "🟠", "exhausted": "🔴", "no data": "⚪"}
+STATE_ICONS = {
+    "healthy": ":material/check_circle:",
+    "at risk": ":material/warning:",
+    "exhausted": ":material/error:",
+    "no data": ":material/help:",
+}
 
 
 @st.fragment(run_every=ctx.refresh_s)
@@ -23,7 +28,7 @@ def body() -> None:
 
     counts = state_counts(board.statuses)
     for column, state in zip(st.columns(len(STATE_ICONS)), STATE_ICONS, strict=True):
-        column.metric(f"{STATE_ICONS[state]} {state.capitalize()}", f"{counts[state]} SLOs", border=True)
+        column.metric(state.capitalize(), f"{counts[state]} SLOs", icon=STATE_ICONS[state], border=True)
 
     search, domain, team, state, label = st.columns([2, 1, 1, 1, 1])
     text = search.text_input("Search by name", key="q", bind="query-params", placeholder="e.g. hmrc")
@@ -40,6 +45,7 @@ def body() -> None:
     st.dataframe(
         slo_view.board_table(shown),
         hide_index=True,
+        height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
         column_config={
             "slo": st.column_config.TextColumn("SLO", pinned=True),
             "domain": "Domain",

@@ -16,7 +16,6 @@ if not by_name:
 name = st.selectbox(
     "SLO",
     sorted(by_name),
-    format_func=lambda n: f"{by_name[n].display_name or n} ({n})",
     key="slo",
     bind="query-params",
 )
