@@ -80,7 +80,10 @@ wait_healthy() {
 # ---- step 2: data set and plan --------------------------------------------------------------
 decide_dataset() {
   local previous
-  ANCHOR="${SEXTANT_ANCHOR:-$(date -u +%Y-%m-%dT%H:00:00Z)}"
+  ANCHOR="${SEXTANT_ANCHOR:-}"
+  # keep: the recorded anchor, so that a running stack is not rebuilt when the hour turns.
+  if [[ $ANCHOR == keep ]]; then ANCHOR=$(cat "$RUN/anchor" 2>/dev/null || true); fi
+  ANCHOR="${ANCHOR:-$(date -u +%Y-%m-%dT%H:00:00Z)}"
   SEED="${SEXTANT_SEED:-7}"
   date -u -d "$ANCHOR" +%s >/dev/null 2>&1 || die "SEXTANT_ANCHOR is not a date: $ANCHOR"
   previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
