@@ -319,7 +319,7 @@ def _terms(result: SearchResult | None, name: str) -> list[str]:
     if result is None:
         return []
     frame = buckets_frame(result.aggregations, name)
-    return sorted(str(v) for v in frame[name].dropna()) if name in frame.columns else []
+    return sorted({str(v) for v in frame[name].dropna()}) if name in frame.columns else []
 
 
 def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> Facets:
@@ -434,6 +434,8 @@ class AuditPage:
     latest: pd.DataFrame  # lines_table of audit events, newest first
     total: int | None
     outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+    tenants: list[str] = field(default_factory=list)  # seen in the window, for the pickers
+    actions: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
@@ -485,6 +487,8 @@ def load_audit(
         latest=lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
         total=summary.total if summary is not None else None,
         outcomes=outcomes,
+        tenants=_terms(summary, "tenants"),
+        actions=_terms(summary, "action"),
     )
 
 

@@ -1,7 +1,9 @@
 """Logs: what the platform's services logged, and the audit trail.
 
-URL: service, level, tenant, q (free text), trace_id, range, tab. Log messages are masked for PII by
-the platform and are shown as plain table cells, never rendered as markdown or HTML.
+URL: range and tab; on the log lines tab service, level, tenant, q (free text) and trace_id; on the audit
+tab tenant and action. Each tab has its own filters: switching tabs drops the other's from the URL. Log
+messages are masked for PII by the platform and are shown as plain table cells, never rendered as
+markdown or HTML.
 """
 
 import pandas as pd
@@ -125,14 +127,20 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         )
 
 
-def audit_tab(tenant: str) -> None:
+def audit_tab() -> None:
     tr = ctx.time_range()
-    view = logs.load_audit(ctx.sources, tr, tenant)
+    everything = logs.load_audit(ctx.sources, tr)
+    tenant_col, action_col = st.columns(2)
+    with tenant_col:
+        tenant = _picker("Tenant", everything.tenants, "tenant", "All tenants")
+    with action_col:
+        action = _picker("Action", everything.actions, "action", "All actions")
+    view = logs.load_audit(ctx.sources, tr, tenant, action) if tenant or action else everything
     ui.show_problems(view.problems, ctx.sources.now())
     ui.show_warnings(view.warnings)
     st.caption(
-        f"Logins, role changes, config and rulepack edits, assistant actions and exports. {tr.label}"
-        + (", one tenant." if tenant else ".")
+        f"Logins, role changes, config and rulepack edits, assistant actions and exports. {tr.label}: "
+        f"{tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC."
     )
     if view.total is None:
         return
@@ -168,15 +176,14 @@ def audit_tab(tenant: str) -> None:
 
 @st.fragment(run_every=ctx.refresh_s)
 def body() -> None:
-    facets = logs.load_facets(ctx.sources, ctx.time_range())
-    f = filters(facets)
     lines, audit = st.tabs(["Log lines", "Audit events"], key="tab", bind="query-params", on_change="rerun")
     if lines.open:
         with lines:
-            lines_tab(f, facets)
+            facets = logs.load_facets(ctx.sources, ctx.time_range())
+            lines_tab(filters(facets), facets)
     if audit.open:
         with audit:
-            audit_tab(f.tenant)
+            audit_tab()
 
 
 body()

@@ -223,6 +223,7 @@ def test_audit_counts_by_action_and_outcome():
         },
         total=110,
     )
+    result.aggregations["tenants"] = {"buckets": [{"key": "elm-street", "doc_count": 9}]}
     counts = logs.audit_counts(result)
     assert counts.values.tolist() == [
         ["export", "success", 60],
@@ -230,6 +231,34 @@ def test_audit_counts_by_action_and_outcome():
         ["login", "failure", 5],
     ]
     assert logs.audit_counts(None).empty
+
+
+def test_audit_pickers_list_each_action_and_tenant_once():
+    client = FakeOpenSearch(3)
+    aggregations = {
+        "action": {
+            "buckets": [
+                {
+                    "key": "login.failure",
+                    "doc_count": 5,
+                    "outcome": {"buckets": [{"key": "failure", "doc_count": 5}]},
+                },
+                {
+                    "key": "data.export",
+                    "doc_count": 2,
+                    "outcome": {
+                        "buckets": [{"key": "success", "doc_count": 1}, {"key": "denied", "doc_count": 1}]
+                    },
+                },
+            ]
+        },
+        "tenants": {
+            "buckets": [{"key": "greyfriars", "doc_count": 4}, {"key": "elm-street", "doc_count": 3}]
+        },
+    }
+    client.search = lambda index, body: SearchResult(hits=hits_frame([]), aggregations=aggregations, total=7)  # type: ignore[method-assign]
+    view = logs.load_audit(sources(client), TR, cache=ResultCache())
+    assert view.actions == ["data.export", "login.failure"] and view.tenants == ["elm-street", "greyfriars"]
 
 
 def test_stacked_bars_colours_known_levels():

@@ -74,7 +74,7 @@ def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
             "tenant": "elm-street",
             "q": '"503" hmrc',
             "trace_id": "AB12",
-            "range": "Last 7 days",
+            "range": "7d",
         }
     )
     assert not at.exception
@@ -94,6 +94,9 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
     at = page({"tab": "Audit events"})
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["Audit events"] == "12"
+    # the audit tab has its own filters: no service, level, text or trace pickers
+    assert [s.label for s in at.selectbox if s.key in ("tenant", "action")] == ["Tenant", "Action"]
+    assert not [w for w in at.text_input if w.key in ("q", "trace_id")]
 
 
 # -- live: the real stack --------------------------------------------------------------------------------
@@ -101,13 +104,13 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_lines_of_a_trace_share_its_trace_id(live_mode):  # noqa: F811
-    at = page({"range": "Last 24 hours", "level": "ERROR"})
+    at = page({"range": "24h", "level": "ERROR"})
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     assert len(lines) > 0 and set(lines["level"]) == {"ERROR"}
     traced = lines.dropna(subset=["trace_id"])
     trace_id = str(traced["trace_id"].iloc[0])
-    at = page({"trace_id": trace_id, "range": "Last 24 hours"})
+    at = page({"trace_id": trace_id, "range": "24h"})
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     assert len(lines) >= 1 and set(lines["trace_id"]) == {trace_id}
@@ -115,7 +118,7 @@ def test_live_lines_of_a_trace_share_its_trace_id(live_mode):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
-    at = page({"range": "Last 7 days", "service": "filing", "level": "ERROR", "q": "SERVICE_UNAVAILABLE"})
+    at = page({"range": "7d", "service": "filing", "level": "ERROR", "q": "SERVICE_UNAVAILABLE"})
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
@@ -125,7 +128,17 @@ def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_audit_counts_by_action(live_mode):  # noqa: F811
-    at = page({"tab": "Audit events", "range": "Last 7 days"})
+    at = page({"tab": "Audit events", "range": "7d"})
     assert not at.exception and not at.error
     by_action = at.dataframe[0].value
     assert {"login.success", "login.failure", "data.export"} <= set(by_action["action"])
+    at = page(
+        {"tab": "Audit events", "range": "7d", "action": "data.export", "tenant": "elm-street"}
+    )
+    assert not at.exception and not at.error
+    latest = at.dataframe[-1].value
+    assert (
+        len(latest) > 0
+        and set(latest["action"]) == {"data.export"}
+        and set(latest["tenant"]) == {"elm-street"}
+    )

@@ -198,7 +198,7 @@ def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mod
 
 @pytest.mark.integration
 def test_live_default_view_has_traces(live_mode):
-    at = page({"range": "Last 24 hours"})
+    at = page({"range": "24h"})
     assert not at.exception and not at.error
     assert at.selectbox(key="service").value == "gateway"
     assert len(at.dataframe[0].value) > 0
