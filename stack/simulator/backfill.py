@@ -1,7 +1,7 @@
 """30 days of history as Prometheus TSDB blocks: one OpenMetrics file per day, promtool two at a time.
 
 The parent process generates every day's data (about a second with numpy) and the counters' values at the
-start of each day; forked workers then each format a day as OpenMetrics (into /dev/shm when it exists) and
+start of each day; forked workers then each format a day as OpenMetrics (into /dev/shm when it has room) and
 run ``promtool tsdb create-blocks-from openmetrics`` on it, so formatting and promtool overlap on both cores.
 """
 
@@ -83,8 +83,10 @@ def backfill(
     work = Path(tempfile.mkdtemp(prefix=".simulator-backfill-", dir=out))
     blocks = work / "blocks"
     blocks.mkdir()
+    # a day is about 52 MB of text: use memory when /dev/shm has room for a few (containers often give 64 MB)
     shm = Path("/dev/shm")
-    text_dir = Path(tempfile.mkdtemp(prefix="simulator-om-", dir=shm)) if shm.is_dir() else work
+    roomy = shm.is_dir() and shutil.disk_usage(shm).free > (workers + 2) * 80 * 2**20
+    text_dir = Path(tempfile.mkdtemp(prefix="simulator-om-", dir=shm)) if roomy else work
     try:
         # counters' values at the start of each day, from the day totals
         counters = [s for s in model.catalogue() if s.kind == "counter"]
