@@ -234,6 +234,11 @@ def histogram_frame(result: SearchResult | None, by: str = "level", agg: str = "
     return merged
 
 
+def time_format(interval: str) -> str:
+    """Axis labels: the hour for bars under an hour wide, else the day."""
+    return "%H:%M" if INTERVALS.get(interval, timedelta(0)) < timedelta(hours=1) else "%d %b"
+
+
 def stacked_bars(
     frame: pd.DataFrame, *, by: str, title: str, interval: str, colors: Mapping[str, str]
 ) -> alt.Chart:
@@ -250,7 +255,7 @@ def stacked_bars(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("time:T", title=None),
+            x=alt.X("time:T", title=None, axis=alt.Axis(format=time_format(interval))),
             x2="end:T",
             y=alt.Y("sum(count):Q", title=f"per {interval}", stack="zero"),
             color=alt.Color(f"{by}:N", title=None, scale=scale),

@@ -233,6 +233,13 @@ def test_audit_counts_by_action_and_outcome():
     assert logs.audit_counts(None).empty
 
 
+@pytest.mark.parametrize(
+    ("interval", "fmt"), [("1m", "%H:%M"), ("30m", "%H:%M"), ("1h", "%d %b"), ("6h", "%d %b")]
+)
+def test_time_axis_shows_hours_or_days(interval, fmt):
+    assert logs.time_format(interval) == fmt
+
+
 def test_audit_pickers_list_each_action_and_tenant_once():
     client = FakeOpenSearch(3)
     aggregations = {
