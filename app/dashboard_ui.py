@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -17,12 +18,14 @@ from app import charts, ui
 from app.config import REPO_ROOT
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
-from app.timerange import PRESET_LABELS
 from app.units import format_age, format_value
 
 SLO_PAGE = "pages/3_SLO_detail.py"
 TRACES_PAGE = "pages/10_Traces.py"
-MAX_METRICS = {"half": 3, "full": 6}  # more figures than this go into a small table
+GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
+BAR_ROW_PX = 34
+TABLE_ROW_PX, MAX_TABLE_ROWS = 35, 20
+MAX_METRICS = {"half": 2, "full": 6}  # more figures than this go into a small table
 LEGEND = {"orient": "bottom", "columns": 2, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 240}
 # Time labels that say the same thing at every tick: hours within a day, days beyond.
 TIME_FORMATS = {"1h": "%H:%M", "6h": "%H:%M", "24h": "%H:%M", "7d": "%a %d %b", "30d": "%d %b"}
@@ -103,7 +106,7 @@ def _incidents_note(view: DashboardView) -> None:
         if not row.ongoing
     ]
     standing = [
-        f"{ui.plain(row.title)} (since {row.start:%d %b %H:%M})"
+        f"{ui.plain(row.title)} (since {row.since:%d %b %H:%M})"
         for row in view.incidents.itertuples()
         if row.ongoing
     ]
@@ -113,6 +116,15 @@ def _incidents_note(view: DashboardView) -> None:
         )
     if standing:
         st.caption(":material/flag: Ongoing: " + "; ".join(standing) + ".")
+
+
+def _zoomed(chart: alt.Chart | alt.LayerChart) -> alt.Chart | alt.LayerChart:
+    """The value axis fitted to the lines (and thresholds) instead of starting at zero."""
+    for layer in getattr(chart, "layer", None) or [chart]:
+        mark = layer.mark if isinstance(layer.mark, str) else getattr(layer.mark, "type", None)
+        if mark == "line":
+            layer.encoding.y.scale = alt.Scale(zero=False)
+    return chart
 
 
 def _shaded(view: DashboardView) -> pd.DataFrame | None:
@@ -162,6 +174,8 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
             thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
             annotations=_shaded(view),
         )
+        if not panel.zero:
+            chart = _zoomed(chart)
         # Many series in half a page: wrap the legend instead of cutting it off; one time format per range.
         chart = chart.configure_legend(**LEGEND).configure_axisTemporal(
             format=TIME_FORMATS.get(view.time_range.preset, "%d %b %H:%M"), labelOverlap=True
@@ -216,22 +230,22 @@ def _applicable(thresholds: tuple[Threshold, ...], frame: pd.DataFrame) -> list[
 
 
 def _bars(data: PanelData) -> None:
+    """Bars largest first; with a threshold, each bar green when it meets it and red when it misses."""
     panel = data.panel
     frame = data.frame.copy()
-    color = None
     threshold = next(iter(_applicable(panel.thresholds, frame)), None)
+    color = None
     if threshold is not None:
-        frame["status"] = [
-            "meets" if threshold.met(v) else "below" if threshold.good == "above" else "above"
-            for v in frame["value"]
-        ]
-        frame["status"] = frame["status"].map(
-            {"meets": "meets the threshold", "below": "below the threshold", "above": "above the threshold"}
-        )
+        meets, misses = f"meets {_short(threshold)}", f"misses {_short(threshold)}"
+        frame["status"] = [meets if threshold.met(v) else misses for v in frame["value"]]
         color = "status"
-        missing = int((frame["status"] != "meets the threshold").sum())
-        st.caption(f"{threshold.label}: {missing} of {len(frame)} miss it.")
-    st.altair_chart(charts.bars(frame, x="value", y="legend", title="", unit=panel.unit, color=color))
+        st.caption(f"{threshold.label}: {int((frame['status'] == misses).sum())} of {len(frame)} miss it.")
+    chart = charts.bars(frame, x="value", y="legend", title="", unit=panel.unit, color=color)
+    if color is not None:
+        scale = alt.Scale(domain=[meets, misses], range=[GOOD_COLOUR, BAD_COLOUR])
+        chart = chart.encode(color=alt.Color("status:N", title=None, scale=scale))
+    # One readable row per bar (the shared height fits about six).
+    st.altair_chart(chart.properties(height=max(charts.HEIGHT, BAR_ROW_PX * len(frame))))
 
 
 def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | None = None) -> None:
@@ -253,6 +267,8 @@ def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | No
     else:
         table = frame[["legend", "value"]].rename(columns={"legend": panel.title})
         value_columns = ["value"]
+    if panel.unit == "count":  # increase() extrapolates: 47.02 submissions are 47
+        table = table.assign(**{c: table[c].round(0) for c in value_columns})
     number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
     config = {
         c: st.column_config.NumberColumn(c if c != "value" else panel.unit, format=number)
@@ -262,7 +278,9 @@ def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | No
         config[label] = st.column_config.TextColumn(label.replace("_", " ").capitalize())
     if caption:
         st.caption(caption)
-    st.dataframe(table, hide_index=True, column_config=config)
+    # Every row visible without scrolling, up to a long list.
+    height = TABLE_ROW_PX * (min(len(table), MAX_TABLE_ROWS) + 1) + 3
+    st.dataframe(table, hide_index=True, column_config=config, height=height)
 
 
 def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
@@ -274,8 +292,7 @@ def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
             TRACES_PAGE,
             f"Traces: {panel.service}",
             ":material/timeline:",
-            # Streamlit binds a select box to the URL by its displayed label: the preset's label.
-            {"service": panel.service, "range": PRESET_LABELS.get(preset, preset)},
+            {"service": panel.service, "range": preset},
         )
 
 

@@ -29,7 +29,8 @@ DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
 TTL_S = 30.0
 TIMEOUT_S = 15.0
 INCIDENT_COLUMNS = ["name", "title", "start", "end", "services", "description"]
-# + `ongoing`: no end (a standing condition such as an overdue secret rotation), not a window to shade
+# + `ongoing`: no end (a standing condition such as an overdue secret rotation), not a window to shade;
+# + `since`: the start before clipping to the range
 _NOT_LABELS = {"timestamp", "value", "series", "legend", "__name__"}
 
 
@@ -282,7 +283,7 @@ def _search_frame(result: Any) -> pd.DataFrame:
 def incident_frame(outcome: Outcome[Any] | None, services: tuple[str, ...], tr: TimeRange) -> pd.DataFrame:
     """The incidents touching `services` that overlap the range, clipped to it; an ongoing one (no end)
     lasts until the end of the range and is flagged `ongoing`."""
-    empty = pd.DataFrame(columns=[*INCIDENT_COLUMNS, "ongoing"])
+    empty = pd.DataFrame(columns=[*INCIDENT_COLUMNS, "ongoing", "since"])
     if outcome is None or outcome.value is None:
         return empty
     hits = outcome.value.hits
@@ -294,6 +295,7 @@ def incident_frame(outcome: Outcome[Any] | None, services: tuple[str, ...], tr: 
     frame = frame.dropna(subset=["start"])
     start, end = pd.Timestamp(tr.start), pd.Timestamp(tr.end)
     frame["ongoing"] = frame["end"].isna()
+    frame["since"] = frame["start"]
     frame["end"] = frame["end"].fillna(end)
     frame["title"] = frame["title"].fillna(frame["name"]).astype(str)
 

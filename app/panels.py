@@ -32,6 +32,7 @@ A domain file is an ordinary query file (see `app.queries`, whose catalogue skip
           thresholds: [{label: "SLO: 1 s", value: 1, good: below, where: {route: /x, series: p99}}]
           slos: [ingestion-document-latency]   # SLOs this panel feeds (links to the SLO detail page)
           summary: true                   # line panels (default): one figure per series over the range
+          zero: true                      # line panels (default): value axis from zero; false: near the data
 
 Query parameters are filled in this order: `window` (a `rate()` window fitted to the chart step for `line`
 panels, the whole range otherwise), `start` and `end` (the range), a page variable of the same name, the
@@ -70,7 +71,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # fmt: off
 _PANEL_KEYS = {
     "id", "title", "description", "section", "backend", "query", "expr", "body", "index", "params",
-    "series", "args", "legend", "kind", "unit", "thresholds", "slos", "service", "width", "summary",
+    "series", "args", "legend", "kind", "unit", "thresholds", "slos", "service", "width", "summary", "zero",
 }
 # fmt: on
 _DASHBOARD_KEYS = {"title", "description", "service", "services", "incidents", "variables", "panels"}
@@ -123,6 +124,7 @@ class Panel:
     width: Literal["half", "full"] = "half"
     variables: tuple[str, ...] = ()  # page variables that narrow this panel
     summary: bool = True  # line panels: also one figure per series over the whole range (or now)
+    zero: bool = True  # line panels: the value axis starts at zero (false: near the data, e.g. accuracy)
 
     @property
     def ranged(self) -> bool:
@@ -359,8 +361,9 @@ def _panel(
     if width not in ("half", "full"):
         raise fail("width must be half or full")
     summary = spec.get("summary", kind == "line")
-    if not isinstance(summary, bool):
-        raise fail("summary must be true or false")
+    zero = spec.get("zero", True)
+    if not isinstance(summary, bool) or not isinstance(zero, bool):
+        raise fail("summary and zero must be true or false")
     return Panel(
         id=panel_id,
         title=spec["title"].strip(),
@@ -378,6 +381,7 @@ def _panel(
         width=width,
         variables=used,
         summary=summary,
+        zero=zero,
     )
 
 
