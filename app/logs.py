@@ -22,7 +22,7 @@ from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.opensearch import SearchResult, buckets_frame
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
 
 GROUP = "logs"
 PAGE_SIZE = 100
@@ -123,6 +123,25 @@ _FILTERS = {
     "q": ("filter_text", "q"),
     "trace_id": ("filter_trace", "trace_id"),
 }
+
+
+def link_params(filters: LogFilters, preset: str) -> dict[str, str]:
+    """The Logs page's URL parameters for these filters and range preset, defaults left out (the
+    Traces page's `build_link` turns them into a link)."""
+    params = {
+        name: value
+        for name, value in (
+            ("service", filters.service),
+            ("level", filters.level),
+            ("tenant", filters.tenant),
+            ("q", filters.q),
+            ("trace_id", filters.trace_id),
+        )
+        if value
+    }
+    if preset != DEFAULT_PRESET and preset in PRESETS:
+        params["range"] = preset
+    return params
 
 
 def filter_clauses(filters: LogFilters) -> list[dict[str, Any]]:

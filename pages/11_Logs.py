@@ -78,7 +78,12 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
     view = logs.load(ctx.sources, f, tr, pages)
     ui.show_problems([("opensearch", facets.outcome), *view.problems], ctx.sources.now())
     ui.show_warnings(view.warnings)
-    st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
+    st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Link to these lines:")
+    st.code(
+        traces.build_link(traces.page_url(st.context.url, "Logs"), logs.link_params(f, tr.preset)),
+        language=None,
+        wrap_lines=True,
+    )
     if view.total is not None:
         columns = st.columns(min(len(view.levels), 5) + 1)
         columns[0].metric("Matching lines", f"{view.total:,}")

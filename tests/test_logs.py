@@ -34,6 +34,19 @@ def test_no_filter_gives_the_time_range_only():
     assert body["sort"] == [{"@timestamp": "desc"}, {"_id": "desc"}]
 
 
+def test_link_params_leave_out_defaults():
+    assert logs.link_params(logs.LogFilters(), "24h") == {}
+    f = logs.LogFilters(service="filing", level="ERROR", tenant="elm-street", q='"503" hmrc', trace_id="ab")
+    assert logs.link_params(f, "7d") == {
+        "service": "filing",
+        "level": "ERROR",
+        "tenant": "elm-street",
+        "q": '"503" hmrc',
+        "trace_id": "ab",
+        "range": "7d",
+    }
+
+
 def test_every_filter_is_one_typed_clause():
     filters = logs.LogFilters(
         service="filing", level="error", tenant="cobalt-cpa", q="hmrc 503", trace_id="abc"

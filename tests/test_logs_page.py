@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import logs
+from app import logs, traces
 from app.config import REPO_ROOT
 from app.sources.cache import ResultCache
 from app.timerange import time_range
@@ -84,6 +85,17 @@ def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
     assert len(at.dataframe[0].value) == 20
 
 
+def test_the_link_reproduces_the_view(snapshot_mode):  # noqa: F811
+    f = logs.LogFilters(
+        service="filing", level="ERROR", tenant="elm street & co", q='"503" -retry', trace_id="ab12"
+    )
+    link = traces.build_link("/Logs", logs.link_params(f, "7d"))
+    at = page(dict(parse_qsl(urlsplit(link).query)))
+    assert not at.exception
+    assert at.code[0].value == link
+    assert at.text_input(key="q").value == '"503" -retry'
+
+
 def test_audit_tab(fake_snapshot):  # noqa: F811
     def record(s):
         tr = time_range("24h", NOW)
@@ -132,9 +144,7 @@ def test_live_audit_counts_by_action(live_mode):  # noqa: F811
     assert not at.exception and not at.error
     by_action = at.dataframe[0].value
     assert {"login.success", "login.failure", "data.export"} <= set(by_action["action"])
-    at = page(
-        {"tab": "Audit events", "range": "7d", "action": "data.export", "tenant": "elm-street"}
-    )
+    at = page({"tab": "Audit events", "range": "7d", "action": "data.export", "tenant": "elm-street"})
     assert not at.exception and not at.error
     latest = at.dataframe[-1].value
     assert (
