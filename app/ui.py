@@ -12,7 +12,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from app.config import Config, load_config
+from app.config import Config, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
@@ -47,7 +47,7 @@ def _sources(config: Config) -> Sources:
 def page_setup(title: str, icon: str) -> PageContext:
     """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
     st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
-    sources = _sources(load_config())
+    sources = _sources(current_config())
     with st.sidebar:
         # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the
         # formatted label, so `?range=7d` would be dropped if "7d" were shown as "Last 7 days".

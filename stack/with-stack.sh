@@ -3,7 +3,7 @@
 # then stops only what this call started, and exits with the command's status.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-run_dir=${SEXTANT_RUN:-${XDG_CACHE_HOME:-$HOME/.cache}/sextant/run}
+run_dir=${SEXTANT_RUN:-${SEXTANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sextant}/run}
 
 bash "$here/up.sh"
 started=$(cat "$run_dir/started" 2>/dev/null || true)

@@ -61,11 +61,17 @@ def served_app(env: dict[str, str]) -> Iterator[str]:
 
 def snapshot_env() -> dict[str, str]:
     """The environment with no backend configured: the app serves the shipped snapshot."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("SEXTANT_") or k in ("SEXTANT_RUN", "SEXTANT_CACHE")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SEXTANT_") or k in ("SEXTANT_RUN", "SEXTANT_CACHE")
+    }
 
 
 def wait_for_app(page, timeout_ms: int = 60_000) -> None:
     """Wait as Streamlit's own e2e suite does: connected, script finished, no skeletons left."""
-    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms
+    )
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
     page.wait_for_function("!document.querySelector(\"[data-testid='stSkeleton']\")", timeout=timeout_ms)

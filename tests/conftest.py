@@ -10,7 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-RUN_DIR = Path(os.environ.get("SEXTANT_RUN", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant" / "run"))
+RUN_DIR = Path(
+    os.environ.get(
+        "SEXTANT_RUN", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant" / "run"
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,11 @@ def live_stack() -> LiveStack:
     )
     missing = [
         url
-        for url in (stack.prometheus_url + "/-/ready", stack.opensearch_url, stack.jaeger_url + "/api/services")
+        for url in (
+            stack.prometheus_url + "/-/ready",
+            stack.opensearch_url,
+            stack.jaeger_url + "/api/services",
+        )
         if not _reachable(url)
     ]
     if missing or not (RUN_DIR / "anchor").exists():

@@ -47,7 +47,9 @@ class FakePrometheus:
         if self.fail:
             raise BackendUnavailable("prometheus", "connection refused")
         stamps = pd.date_range(start, end, periods=3, tz=UTC)
-        return QueryResult(pd.DataFrame({"service": "filing", "timestamp": stamps, "value": self._value(query)}))
+        return QueryResult(
+            pd.DataFrame({"service": "filing", "timestamp": stamps, "value": self._value(query)})
+        )
 
 
 def sources(prom) -> Sources:
@@ -60,7 +62,13 @@ def test_summary_has_one_row_per_service_with_every_figure():
     assert len(prom.calls) == 8
     assert list(view.summary["service"]) == ["filing", "gateway"]
     row = view.summary.iloc[0]
-    assert (row["request_rate"], row["error_ratio"], row["p50"], row["p95"], row["p99"]) == (12.5, 0.001, 0.1, 0.4, 0.9)
+    assert (row["request_rate"], row["error_ratio"], row["p50"], row["p95"], row["p99"]) == (
+        12.5,
+        0.001,
+        0.1,
+        0.4,
+        0.9,
+    )
     assert set(view.latency_p95["value"]) == {0.4}
     assert view.problems == [] and view.warnings == ["partial answer"]
     # The figures cover the whole range; the curves use a rate window fitted to the chart step.

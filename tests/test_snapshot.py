@@ -49,4 +49,3 @@ def test_every_page_query_is_in_the_shipped_snapshot():
     )
     record.run_all_pages(counting, replay.now())
     assert misses == [], f"{len(misses)} questions missing from the snapshot, e.g. {misses[:3]}"
-
