@@ -274,7 +274,13 @@ def stacked_bars(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X("time:T", title=None, axis=alt.Axis(format=time_format(interval))),
+            x=alt.X(
+                "time:T",
+                title=None,
+                axis=alt.Axis(format=time_format(interval), tickCount="day")
+                if time_format(interval) == "%d %b"
+                else alt.Axis(format=time_format(interval)),
+            ),
             x2="end:T",
             y=alt.Y("sum(count):Q", title=f"per {interval}", stack="zero"),
             color=alt.Color(f"{by}:N", title=None, scale=scale),

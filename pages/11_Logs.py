@@ -119,7 +119,12 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         column_config={
             "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS"),
             "message": st.column_config.TextColumn("Message", width="large"),
-            "trace": st.column_config.LinkColumn("Trace", display_text=r"trace=([0-9a-f]+)"),
+            "trace": st.column_config.LinkColumn(
+                "Trace",
+                display_text=r"trace=([0-9a-f]{12})",
+                width="medium",
+                help="Open the trace on the Traces page",
+            ),
             "trace_id": None,
         },
     )
