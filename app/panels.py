@@ -500,6 +500,9 @@ def known_slos(directory: str | Path = SLO_DIR) -> dict[str, str]:
     cached = _slo_cache.get(path)
     if cached is None or cached[0] != stamp:
         loaded = load_definitions(path) if path.is_dir() else None
-        titles = {d.name: d.title for d in loaded.definitions} if loaded is not None else {}
+        # A display name without a space is a bare slug ("availability", from a Sloth file): the full
+        # SLO name says more on a link.
+        definitions = loaded.definitions if loaded is not None else ()
+        titles = {d.name: d.title if " " in d.title else d.name for d in definitions}
         cached = _slo_cache[path] = (stamp, titles)
     return dict(cached[1])
