@@ -41,7 +41,7 @@ def body() -> None:
             st.markdown(f"**{tile.title}**")
             st.badge(tile.state, icon=STATE_ICONS[tile.state], color=STATE_COLOURS[tile.state])
             st.write(tile.reason)
-            st.page_link(tile.page, label=f"Open {tile.title}", icon=":material/arrow_forward:")
+            ui.page_link(tile.page, f"Open {tile.title}", ":material/arrow_forward:")
 
     left, right = st.columns(2)
     with left:

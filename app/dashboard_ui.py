@@ -7,12 +7,10 @@ only reaches the screen through `ui.plain`, chart data, or dataframes, never as 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 import altair as alt
 import pandas as pd
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from app import charts, ui
 from app.config import REPO_ROOT
@@ -152,7 +150,7 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         if view.values.get(v.name, ALL) != ALL and not data.applies(v.name)
     ]
     if ignored:
-        st.caption(f"Not narrowed by {' or '.join(ignored)}: these figures have no such label.")
+        st.caption(f":material/filter_alt_off: Not narrowed by {' or '.join(ignored)} (no such label).")
     if data.stale_since is not None:
         st.caption(
             f":material/history: Last good data, from {format_age(data.stale_since, view.time_range.end)}."
@@ -271,7 +269,7 @@ def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | No
         table = table.assign(**{c: table[c].round(0) for c in value_columns})
     number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
     config = {
-        c: st.column_config.NumberColumn(c if c != "value" else panel.unit, format=number)
+        c: st.column_config.NumberColumn(c if c != "value" else panel.title, format=number)
         for c in value_columns
     }
     for label in labels:
@@ -297,12 +295,6 @@ def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
 
 
 def _page_link(page: str, label: str, icon: str, query_params: dict[str, str]) -> None:
-    """`st.page_link`, skipped while the target page does not exist yet; where Streamlit cannot resolve
-    pages (a page file run on its own, as AppTest does) a plain link to the same address instead."""
-    if not (REPO_ROOT / page).exists():
-        return
-    try:
-        st.page_link(page, label=label, icon=icon, query_params=query_params)
-    except StreamlitAPIException:
-        path = page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1]
-        st.markdown(f"{icon} [{ui.plain(label)}](/{path}?{urlencode(query_params)})")
+    """A link to another page, skipped while the target page does not exist yet."""
+    if (REPO_ROOT / page).exists():
+        ui.page_link(page, label, icon, query_params)

@@ -324,7 +324,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
-        key_prefix=(sources.mode, prom.url, "overview", at),
+        key_prefix=(sources.cache_key, "overview", at),
     )
     board: slo_view.SloBoard | None = parts["board"].value
     ready: readiness_view.ReadinessView | None = parts["readiness"].value

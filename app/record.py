@@ -8,6 +8,7 @@ every call that each page's loader makes, for every time-range preset, at one fi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -19,8 +20,9 @@ from app import dashboards, data_sources, logs, overview, readiness_view, servic
 from app.config import load_config
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
+from app.sources.errors import BackendError
 from app.sources.snapshot import Recorder
-from app.timerange import DEFAULT_PRESET, PRESETS, time_range
+from app.timerange import PRESETS, time_range
 
 PageLoader = Callable[[Sources, datetime, ResultCache], object]
 
@@ -31,7 +33,11 @@ def _service_health(sources: Sources, now: datetime, cache: ResultCache) -> None
 
 
 def _data_sources(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The page probes each backend; replayed, the probes answer with the recorded versions."""
     data_sources.load(sources)
+    for probe in (sources.prometheus.buildinfo, sources.opensearch.info, sources.jaeger.services):
+        with contextlib.suppress(BackendError):
+            probe()
 
 
 def _overview(sources: Sources, now: datetime, cache: ResultCache) -> None:
@@ -43,9 +49,10 @@ def _slos(sources: Sources, now: datetime, cache: ResultCache) -> None:
 
 
 def _slo_details(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """Every SLO's detail page at the default range, the one a pasted link opens unless it says otherwise."""
+    """Every SLO's detail page at every range: links pasted into a chat carry any of them."""
     for definition in slo_view.definitions().definitions:
-        slo_view.load_detail(sources, definition, now, time_range(DEFAULT_PRESET, now), cache)
+        for preset in PRESETS:
+            slo_view.load_detail(sources, definition, now, time_range(preset, now), cache)
 
 
 PAGE_LOADERS: dict[str, PageLoader] = {

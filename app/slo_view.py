@@ -201,7 +201,7 @@ def load_detail(
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
-        key_prefix=(sources.mode, prom.url, "slo_detail", definition.name, at, tr),
+        key_prefix=(sources.cache_key, "slo_detail", definition.name, at, tr),
     )
     return SloDetail(
         definition=definition,

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app.config import Config, current_config
 from app.sources import Sources, build_sources
@@ -110,3 +112,14 @@ def show_warnings(warnings: Iterable[str]) -> None:
     """Partial results (Prometheus warnings, OpenSearch shard failures) are shown, never dropped."""
     for text in dict.fromkeys(warnings):
         st.caption(f":material/warning: {plain(text)}")
+
+
+def page_link(page: str, label: str, icon: str, query_params: dict[str, str] | None = None) -> None:
+    """`st.page_link`; where Streamlit cannot resolve pages (a page file run on its own, as AppTest does),
+    a plain Markdown link to the same address, so the page still renders and the link still works."""
+    try:
+        st.page_link(page, label=label, icon=icon, query_params=query_params)
+    except StreamlitAPIException:
+        path = "" if "/" not in page else page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1]
+        query = f"?{urlencode(query_params)}" if query_params else ""
+        st.markdown(f"{icon} [{plain(label)}](/{path}{query})")

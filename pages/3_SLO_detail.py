@@ -130,17 +130,17 @@ def body() -> None:
         right.altair_chart(
             charts.timeseries(service["p95"], title="p95 latency", unit="seconds", annotations=incidents)
         )
-    st.page_link(
+    ui.page_link(
         "pages/10_Traces.py",
-        label="Traces of this service",
-        icon=":material/timeline:",
-        query_params={"service": definition.service, "range": tr.preset},
+        "Traces of this service",
+        ":material/timeline:",
+        {"service": definition.service, "range": tr.preset},
     )
-    st.page_link(
+    ui.page_link(
         "pages/11_Logs.py",
-        label="Error logs of this service",
-        icon=":material/article:",
-        query_params={"service": definition.service, "level": "ERROR", "range": tr.preset},
+        "Error logs of this service",
+        ":material/article:",
+        {"service": definition.service, "level": "ERROR", "range": tr.preset},
     )
 
     if history is not None:

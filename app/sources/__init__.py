@@ -56,6 +56,17 @@ class Sources:
             return self.snapshot_recorded_at
         return datetime.now(UTC).replace(second=0, microsecond=0)
 
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """What a cached answer depends on besides the question: the mode and every backend's address."""
+        return (
+            self.mode,
+            self.prometheus.url,
+            self.opensearch.url,
+            self.jaeger.url,
+            self.snapshot_recorded_at,
+        )
+
     def clients(self) -> tuple[PrometheusSource, OpenSearchSource, JaegerSource]:
         return (self.prometheus, self.opensearch, self.jaeger)
 

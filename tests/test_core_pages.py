@@ -1,0 +1,164 @@
+"""AppTest of the overview, Service health, SLOs, SLO detail and Data sources pages, on the shipped
+snapshot (figures checked against the simulator's model) and live on the real stack."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import streamlit.config
+from streamlit.testing.v1 import AppTest
+
+from app.sources import snapshot
+from stack.simulator import model
+from tests.browser_support import ROOT
+
+SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
+SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def show_errors():
+    """The production config hides error details; tests must see them."""
+    streamlit.config.set_option("client.showErrorDetails", "full")
+
+
+@pytest.fixture
+def snapshot_mode(monkeypatch):
+    for name in (
+        "SEXTANT_PROMETHEUS_URL",
+        "SEXTANT_OPENSEARCH_URL",
+        "SEXTANT_JAEGER_URL",
+        "SEXTANT_SNAPSHOT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def live_mode(monkeypatch, live_stack):
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    return live_stack
+
+
+def run(page: str, **params: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def table(at: AppTest, index: int = 0):
+    return at.dataframe[index].value
+
+
+def model_rate(service: str, start, end, anchor) -> float:
+    count = model.counter_increase("http_requests_total", {"service": service}, start, end, anchor, SEED)
+    return count / (end - start).total_seconds()
+
+
+# -- on the shipped snapshot -----------------------------------------------------------------------------
+
+
+def test_service_health_on_the_snapshot_matches_the_model(snapshot_mode):
+    at = run("pages/1_Service_health.py", range="24h")
+    assert not at.error and any("Demo snapshot recorded" in m.value for m in at.markdown)
+    summary = table(at).set_index("service")
+    assert set(summary.index) == set(model.SERVICES)
+    end = SHIPPED.recorded_at
+    for service in ("gateway", "filing"):
+        expected = model_rate(service, end - timedelta(hours=24), end, SHIPPED.anchor)
+        assert summary.loc[service, "request_rate"] == pytest.approx(expected, rel=0.01)
+    assert (summary["p95"] > summary["p50"]).all() and (summary["p99"] >= summary["p95"]).all()
+    assert len(at.get("vega_lite_chart")) == 3
+
+
+def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapshot_mode):
+    at = run("pages/2_SLOs.py")
+    assert not at.error
+    counts = {m.label: int(m.value.split()[0]) for m in at.metric}
+    assert sum(counts.values()) == 19
+    rows = table(at).set_index("slo")
+    end, anchor = SHIPPED.recorded_at, SHIPPED.anchor
+    total = model.counter_increase("hmrc_submissions_total", {}, end - timedelta(days=30), end, anchor, SEED)
+    bad = model.counter_increase(
+        "hmrc_submissions_total", {"result": "error"}, end - timedelta(days=30), end, anchor, SEED
+    )
+    expected_left = 1 - (bad / total) / (1 - 0.98)
+    assert rows.loc["HMRC submissions", "budget_remaining"] == pytest.approx(expected_left, abs=0.005)
+    # Worst first: the budget column never goes up down the table.
+    left = rows["budget_remaining"].dropna().tolist()
+    assert left == sorted(left)
+
+
+def test_slos_page_filters_come_from_the_url(snapshot_mode):
+    at = run("pages/2_SLOs.py", domain="filing", q="hmrc")
+    assert list(table(at)["slo"]) == ["HMRC submissions"]
+
+
+def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
+    at = run("pages/3_SLO_detail.py", slo="hmrc-submissions", range="7d")
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Objective"] == "98.00%"
+    slos = run("pages/2_SLOs.py")
+    row = table(slos).set_index("slo").loc["HMRC submissions"]
+    assert metrics["Error budget left"] == f"{row['budget_remaining'] * 100:.2f}%"
+    alerts = table(at).set_index("alert")
+    assert list(alerts.index) == ["page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h", "no-data"]
+    # The HMRC outage (A-60h to A-56h) burned far above 14.4×: the page alert fired then.
+    outage = model.scenario("hmrc_outage", SHIPPED.anchor)
+    assert outage.start <= alerts.loc["page-1h-5m", "last_fired"] <= outage.end + timedelta(hours=1)
+    assert any("SLO_detail?slo=hmrc-submissions&range=7d" in c.value for c in at.code)
+
+
+def test_overview_on_the_snapshot(snapshot_mode):
+    at = run("Overview.py")
+    assert not at.error
+    labels = [m.label for m in at.metric]
+    assert labels == ["Filing readiness", "SLOs healthy", "SLOs at risk", "SLOs exhausted", "SLOs no data"]
+    assert sum(int(m.value) for m in at.metric[1:]) == 19
+    texts = " ".join(m.value for m in at.markdown)
+    assert "ML extraction" in texts and "HMRC filing" in texts
+    assert "HMRC API outage" in texts
+
+
+def test_data_sources_on_the_snapshot_names_the_recorded_versions(snapshot_mode):
+    at = run("pages/20_Data_sources.py")
+    versions = [m.value for m in at.metric if m.label == "Version"]
+    assert versions[0].startswith("2.42") and versions[1] == "2.19.6"
+
+
+# -- live, on the real stack -----------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_service_health_live_matches_the_model(live_mode):
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    at = run("pages/1_Service_health.py", range="6h")
+    assert not at.error
+    summary = table(at).set_index("service")
+    assert set(summary.index) == set(model.SERVICES)
+    for service in ("gateway", "assistant"):
+        expected = model_rate(service, end - timedelta(hours=6), end, live_mode.anchor)
+        assert summary.loc[service, "request_rate"] == pytest.approx(expected, rel=0.02)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "page", ["Overview.py", "pages/2_SLOs.py", "pages/3_SLO_detail.py", "pages/20_Data_sources.py"]
+)
+def test_pages_live_without_errors(live_mode, page):
+    at = run(page)
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.integration
+def test_overview_with_opensearch_down_keeps_prometheus_panels(live_mode, monkeypatch):
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    at = run("Overview.py")
+    banners = [e.value for e in at.error]
+    assert any("OpenSearch is not answering" in b for b in banners)
+    assert not any("Prometheus" in b for b in banners)
+    assert sum(int(m.value) for m in at.metric[1:]) == 19  # SLO counts still there
