@@ -26,3 +26,25 @@ def test_service_health_renders_figures_and_charts(browser_page):
     page.wait_for_selector("[data-testid='stVegaLiteChart']")
     assert page.locator("[data-testid='stVegaLiteChart']").count() == 3
     assert "Demo snapshot recorded" in page.inner_text("body")
+
+
+def test_overview_tile_click_lands_on_the_domain_page(browser_page):
+    base, page = browser_page
+    page.goto(f"{base}/")
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("[data-testid='stMetric']").count() == 5
+    page.locator("[data-testid='stPageLink'] a", has_text="Open ML extraction").click()
+    page.wait_for_url(f"{base}/Extraction*")
+    wait_for_app(page)
+    assert page.locator("h1", has_text="Extraction").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.wait_for_selector("[data-testid='stVegaLiteChart']")
+
+
+def test_slo_deep_link_reproduces_the_view(browser_page):
+    base, page = browser_page
+    page.goto(f"{base}/SLO_detail?slo=hmrc-submissions&range=7d")
+    wait_for_app(page)
+    assert page.locator("h3", has_text="HMRC submissions").count() == 1
+    assert "SLO_detail?slo=hmrc-submissions&range=7d" in page.inner_text("[data-testid='stCode']")
