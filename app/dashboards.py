@@ -64,7 +64,7 @@ def variable_choices(
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
-        key_prefix=(sources.mode, prom.url, "dashboard-variables", board.name, tr),
+        key_prefix=(sources.cache_key, "dashboard-variables", board.name, tr),
     )
     choices = {}
     for variable in board.variables:
@@ -178,15 +178,7 @@ def load(
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
-        key_prefix=(
-            sources.mode,
-            sources.prometheus.url,
-            getattr(sources.opensearch, "url", None),
-            "dashboard",
-            board.name,
-            tr,
-            tuple(sorted(picked.items())),
-        ),
+        key_prefix=(sources.cache_key, "dashboard", board.name, tr, tuple(sorted(picked.items()))),
     )
     datas = []
     for panel in board.panels:

@@ -19,7 +19,7 @@ from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS, time_range
 from app.units import format_value
-from tests.test_dashboards import FakeOpenSearch, FakePrometheus
+from tests.test_dashboards import FakeJaeger, FakeOpenSearch, FakePrometheus
 
 PAGES = {
     "ingestion": ("pages/4_Ingestion.py", "Ingestion"),
@@ -100,7 +100,7 @@ def fake_snapshot(tmp_path_factory) -> Path:
     sources = Sources(
         prometheus=recorder.wrap(NamedFakePrometheus()),
         opensearch=recorder.wrap(NamedFakeOpenSearch()),
-        jaeger=None,
+        jaeger=FakeJaeger(),
         mode="live",
     )
     dashboards.record_all(sources, NOW, ResultCache())

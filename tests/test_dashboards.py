@@ -137,9 +137,17 @@ class FakeOpenSearch:
         return SearchResult(hits=hits_frame(hits), aggregations={}, total=len(hits))
 
 
+class FakeJaeger:
+    url = "fake://jaeger"
+    name = "jaeger"
+
+
 def make_sources(prom=None, search=None) -> Sources:
     return Sources(
-        prometheus=prom or FakePrometheus(), opensearch=search or FakeOpenSearch(), jaeger=None, mode="live"
+        prometheus=prom or FakePrometheus(),
+        opensearch=search or FakeOpenSearch(),
+        jaeger=FakeJaeger(),
+        mode="live",
     )
 
 
