@@ -1,0 +1,95 @@
+"""Page render times against the live stack: the overview (cold and warm cache) and the other pages.
+
+Prints, per page: render time with an empty cache and again warm, the backend requests the cold render
+made, the slowest single backend request among them, and the ratio of the cold render to that slowest
+request (queries run concurrently, so a page should take little more than its slowest query).
+Run with the stack up: `make bench` (or `python bench/bench_pages.py`).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app.config import current_config  # noqa: E402
+from app.sources.cache import default_cache  # noqa: E402
+from app.ui import _sources  # noqa: E402
+
+PAGES = [
+    ("Overview", "Overview.py"),
+    ("Service health", "pages/1_Service_health.py"),
+    ("SLOs", "pages/2_SLOs.py"),
+    ("SLO detail", "pages/3_SLO_detail.py"),
+    ("Ingestion", "pages/4_Ingestion.py"),
+    ("Tax", "pages/6_Tax.py"),
+    ("Readiness", "pages/8_Readiness.py"),
+]
+
+
+class RequestTimer:
+    """Times every HTTP request the three clients send (wrapping their shared transport layer)."""
+
+    def __init__(self, sources) -> None:
+        self.durations: list[float] = []
+        self._lock = threading.Lock()
+        for client in sources.clients():
+            http = getattr(client, "_http", None)
+            if http is not None:
+                http.request = self._timed(http.request)
+
+    def _timed(self, send):
+        def request(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return send(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.durations.append(time.perf_counter() - started)
+
+        return request
+
+    def take(self) -> list[float]:
+        with self._lock:
+            taken, self.durations = self.durations, []
+        return taken
+
+
+def render(page: str) -> float:
+    started = time.perf_counter()
+    at = AppTest.from_file(str(ROOT / page), default_timeout=300).run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise SystemExit(f"{page}: {at.exception[0].value}")
+    return elapsed
+
+
+def main() -> None:
+    os.environ.setdefault("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:19090")
+    os.environ.setdefault("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:19200")
+    os.environ.setdefault("SEXTANT_JAEGER_URL", "http://127.0.0.1:16686")
+    timer = RequestTimer(_sources(current_config()))
+    print(f"{'page':16} {'cold s':>7} {'warm s':>7} {'requests':>9} {'slowest s':>10} {'cold/slowest':>13}")
+    for name, page in PAGES:
+        default_cache.clear()
+        timer.take()
+        cold = render(page)
+        durations = timer.take()
+        warm = render(page)
+        slowest = max(durations, default=0.0)
+        ratio = f"{cold / slowest:.2f}×" if slowest else "—"
+        print(f"{name:16} {cold:7.2f} {warm:7.2f} {len(durations):9d} {slowest:10.3f} {ratio:>13}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
