@@ -24,7 +24,7 @@ def _style(chart: alt.Chart | alt.LayerChart, title: str) -> alt.Chart | alt.Lay
         chart.properties(title=title, height=HEIGHT)
         .configure_axis(**_AXIS)
         .configure_title(**_TITLE)
-        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12)
+        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=3, symbolLimit=0)
         .configure_view(strokeWidth=0)
     )
 

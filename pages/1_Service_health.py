@@ -30,6 +30,7 @@ def body() -> None:
             "p99": st.column_config.NumberColumn("p99 latency", format="%.3f s"),
         },
     )
+    st.subheader("Over time")
     left, middle, right = st.columns(3)
     left.altair_chart(
         charts.timeseries(view.request_rate, title="Request rate", unit="req/s", color="service")
