@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import charts, ui
+from app import charts, dashboards, panels, ui
 from app.config import REPO_ROOT
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
@@ -71,11 +71,11 @@ def draw(view: DashboardView, preset: str, now: pd.Timestamp | object) -> None:
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
     _incidents_note(view)
     slos = known_slos()
-    for section, panels in view.dashboard.sections():
+    for section, section_panels in view.dashboard.sections():
         if section:
             st.subheader(section)
         row: list[PanelData] = []
-        for panel in panels:
+        for panel in section_panels:
             data = view.panel(panel.id)
             if panel.width == "full":
                 _flush(row, view, preset, slos)
@@ -298,3 +298,18 @@ def _page_link(page: str, label: str, icon: str, query_params: dict[str, str]) -
     """A link to another page, skipped while the target page does not exist yet."""
     if (REPO_ROOT / page).exists():
         ui.page_link(page, label, icon, query_params)
+
+
+def render_page(domain: str, title: str, icon: str) -> None:
+    """A whole domain page: set-up, the URL-bound pickers, then every panel, refreshed as the sidebar says."""
+    ctx = ui.page_setup(title, icon)
+    board = panels.dashboard(domain)
+    st.caption(board.description)
+    values = pickers(board, dashboards.variable_choices(ctx.sources, board, ctx.time_range()))
+
+    @st.fragment(run_every=ctx.refresh_s)
+    def body() -> None:
+        view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
+        draw(view, ctx.preset, ctx.sources.now())
+
+    body()
