@@ -1,0 +1,351 @@
+"""Benchmark the SLOs page's data: 10, 100 and 1,000 SLO definitions over the simulator's metrics.
+
+For each size it prints the time `compute_status` takes (what the SLOs page calls), the number of
+Prometheus requests it makes and the peak memory (RSS) of a fresh process doing it, both with the
+generated recording rules loaded (one query per window, whatever the number of SLOs) and without them
+(the fallback: one query per SLO, run concurrently).
+
+The generated SLOs' rules must be loaded in a Prometheus, so by default the benchmark starts its own
+throwaway Prometheus (Debian's `prometheus`, on a free loopback port, data in a temporary directory)
+that scrapes the live simulator (127.0.0.1:19100, from `make stack-up`) and loads the generated rule
+file; it stops that process (by its PID) at the end. `--prometheus-url URL` measures against an existing
+server instead (the fallback path unless it has loaded the same rules).
+
+    .venv/bin/python bench/bench_slos.py [--sizes 10 100 1000] [--simulator 127.0.0.1:19100]
+
+Reuse: `generate_definitions(n, directory)` writes the SLO files; `measure(fn)` times any callable taking
+`(definitions, counting_client)` (e.g. a page render) and reports its requests; `private_prometheus(...)`
+is the throwaway server as a context manager.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app.slo.loader import load_definitions  # noqa: E402
+from app.slo.model import SloDefinition  # noqa: E402
+from app.slo.rules import render_rules  # noqa: E402
+from app.slo.status import CountingClient, compute_status  # noqa: E402
+from app.sources.prometheus import PrometheusClient  # noqa: E402
+
+ROUTES = (
+    ("gateway", "/api/upload", "ingestion"),
+    ("gateway", "/api/filings", "filing"),
+    ("ingestion", "/ingest/document", "ingestion"),
+    ("ingestion", "/ingest/bank-feed", "ingestion"),
+    ("extraction", "/extract", "extraction"),
+    ("reconciliation", "/reconcile", "reconciliation"),
+    ("filing", "/vat/returns", "filing"),
+    ("filing", "/itsa/updates", "filing"),
+    ("assistant", "/assistant/answer", "assistant"),
+)
+LE = ("0.5", "1", "2.5", "5")
+TARGETS = (0.99, 0.995, 0.999, 0.98, 0.95)
+WINDOWS = ("30d", "28d", "7d")
+DOCUMENT_TYPES = ("invoice", "receipt", "bank_statement", "payslip")
+QUEUES = ("ingestion", "extraction", "reconciliation", "filing")
+
+
+def _ratio(bad: str | None, good: str | None, total: str) -> dict[str, Any]:
+    def metric(query: str) -> dict[str, Any]:
+        return {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
+
+    ratio: dict[str, Any] = {"counter": True, "total": metric(total)}
+    if bad:
+        ratio["bad"] = metric(bad)
+    if good:
+        ratio["good"] = metric(good)
+    return {"ratioMetric": ratio}
+
+
+def _slo(i: int) -> dict[str, Any]:
+    """The i-th generated SLO: a mix of availability, latency, accuracy, HMRC, calendar and gauge SLOs."""
+    service, route, domain = ROUTES[i % len(ROUTES)]
+    sel = f'service="{service}",route="{route}"'
+    kind = i % 6
+    window: dict[str, Any] = {"duration": WINDOWS[i % len(WINDOWS)], "isRolling": True}
+    budgeting, objective = "Occurrences", {"target": TARGETS[i % len(TARGETS)]}
+    if kind == 0:
+        spec = _ratio(
+            f'sum(rate(http_requests_total{{{sel},code=~"5.."}}[{{{{.window}}}}]))',
+            None,
+            f"sum(rate(http_requests_total{{{sel}}}[{{{{.window}}}}]))",
+        )
+    elif kind == 1:
+        le = LE[i % len(LE)]
+        spec = _ratio(
+            None,
+            f'sum(rate(http_request_duration_seconds_bucket{{{sel},le="{le}"}}[{{{{.window}}}}]))',
+            f"sum(rate(http_request_duration_seconds_count{{{sel}}}[{{{{.window}}}}]))",
+        )
+    elif kind == 2:
+        doc = DOCUMENT_TYPES[i % len(DOCUMENT_TYPES)]
+        domain = "extraction"
+        spec = _ratio(
+            f'sum(rate(extraction_documents_total{{document_type="{doc}",outcome="incorrect"}}[{{{{.window}}}}]))',
+            None,
+            f'sum(rate(extraction_documents_total{{document_type="{doc}"}}[{{{{.window}}}}]))',
+        )
+        objective = {"target": 0.9}
+    elif kind == 3:
+        hmrc_kind = ("vat", "itsa")[i % 2]
+        domain = "filing"
+        spec = _ratio(
+            f'sum(rate(hmrc_submissions_total{{kind="{hmrc_kind}",result="error"}}[{{{{.window}}}}]))',
+            None,
+            f'sum(rate(hmrc_submissions_total{{kind="{hmrc_kind}"}}[{{{{.window}}}}]))',
+        )
+        window = {"duration": "1M", "isRolling": False}  # calendar month
+        objective = {"target": 0.98}
+    elif kind == 4:
+        queue = QUEUES[i % len(QUEUES)]
+        domain = "reconciliation" if queue == "reconciliation" else domain
+        spec = {
+            "thresholdMetric": {
+                "metricSource": {
+                    "type": "Prometheus",
+                    "spec": {
+                        "query": "max_over_time(queue_oldest_item_age_seconds"
+                        f'{{queue="{queue}"}}[{{{{.window}}}}])'
+                    },
+                }
+            }
+        }
+        budgeting = "Timeslices"
+        objective = {"target": 0.98, "op": "lte", "value": 900 + 60 * (i % 10), "timeSliceWindow": "5m"}
+    else:
+        domain = "assistant"
+        spec = _ratio(
+            'sum(rate(assistant_feedback_total{rating="negative"}[{{.window}}]))',
+            None,
+            "sum(rate(assistant_feedback_total[{{.window}}]))",
+        )
+        objective = {"target": 0.75}
+    return {
+        "apiVersion": "openslo/v1",
+        "kind": "SLO",
+        "metadata": {"name": f"bench-{i:05d}", "labels": {"domain": domain, "team": f"team-{i % 7}"}},
+        "spec": {
+            "service": service,
+            "budgetingMethod": budgeting,
+            "timeWindow": [window],
+            "indicator": {"metadata": {"name": f"bench-{i:05d}-sli"}, "spec": spec},
+            "objectives": [objective],
+        },
+    }
+
+
+def generate_definitions(n: int, directory: Path, per_file: int = 100) -> Path:
+    """Write `n` SLO definitions (OpenSLO v1, `per_file` documents a file) into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for start in range(0, n, per_file):
+        docs = [_slo(i) for i in range(start, min(n, start + per_file))]
+        (directory / f"bench-{start // per_file:03d}.yaml").write_text(
+            yaml.safe_dump_all(docs, sort_keys=False)
+        )
+    return directory
+
+
+@dataclass(frozen=True)
+class Measurement:
+    slos: int
+    seconds: float
+    requests: int
+    peak_rss_mb: float
+    source: str
+
+
+def measure(
+    fn: Callable[[list[SloDefinition], CountingClient], Any], definitions: list[SloDefinition], prom: Any
+) -> tuple[float, int, Any]:
+    """Run `fn(definitions, counting_client)`: wall time in seconds, Prometheus requests, its result."""
+    client = CountingClient(prom)
+    started = time.perf_counter()
+    result = fn(definitions, client)
+    return time.perf_counter() - started, client.requests, result
+
+
+def _child(directory: Path, url: str, use_rules: bool) -> None:
+    """One measurement in this (fresh) process, printed as JSON: the peak RSS is this process's."""
+    definitions = list(load_definitions(directory).definitions)
+    prom = PrometheusClient(url, timeout=300)
+    seconds, requests, statuses = measure(
+        lambda d, c: compute_status(d, c, use_rules=None if use_rules else False), definitions, prom
+    )
+    sources = sorted({s.source for s in statuses})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    print(json.dumps(asdict(Measurement(len(definitions), seconds, requests, peak, "+".join(sources)))))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def private_prometheus(rules_file: Path, scrape_target: str, workdir: Path) -> Iterator[str]:
+    """A throwaway Prometheus that scrapes `scrape_target` every 15 s and loads `rules_file`."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise SystemExit(
+            "no `prometheus` binary: install Debian's prometheus package, or pass --prometheus-url"
+        )
+    port = _free_port()
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+                "rule_files": [str(rules_file)],
+                "scrape_configs": [
+                    {"job_name": "simulator", "static_configs": [{"targets": [scrape_target]}]}
+                ],
+            }
+        )
+    )
+    log = (workdir / "prometheus.log").open("w")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--storage.tsdb.retention.time=1d",
+            "--web.enable-lifecycle",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise SystemExit(f"the benchmark's Prometheus did not start; see {workdir / 'prometheus.log'}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def load_rules(url: str, rules_file: Path, definitions: list[SloDefinition], timeout_s: float = 300) -> float:
+    """Write the definitions' rules where the private Prometheus reads them, reload it, and wait until every
+    SLO's rule group has been evaluated (its `slo:objective:ratio` exists): seconds waited."""
+    rules_file.write_text(render_rules(definitions))
+    httpx.post(f"{url}/-/reload", timeout=60).raise_for_status()
+    started = time.monotonic()
+    names = {d.name for d in definitions}
+    while time.monotonic() - started < timeout_s:
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
+            body = httpx.get(
+                f"{url}/api/v1/query", params={"query": "slo:objective:ratio"}, timeout=30
+            ).json()
+            if names <= {r["metric"]["slo"] for r in body["data"]["result"]}:
+                return time.monotonic() - started
+        time.sleep(2)
+    raise SystemExit(
+        f"the generated rules of {len(names)} SLOs were not all evaluated within {timeout_s:.0f} s"
+    )
+
+
+def run_child(directory: Path, url: str, use_rules: bool) -> Measurement:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(directory), "--prometheus-url", url]
+        + ([] if use_rules else ["--no-rules"]),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    return Measurement(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _simulator_up(target: str) -> bool:
+    try:
+        return httpx.get(f"http://{target}/metrics", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--simulator", default="127.0.0.1:19100", help="scrape target of the private Prometheus"
+    )
+    parser.add_argument("--prometheus-url", default=None, help="measure against this server instead")
+    parser.add_argument("--warmup", type=float, default=75.0, help="seconds of scraping before measuring")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-rules", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, args.prometheus_url, not args.no_rules)
+        return 0
+
+    rows: list[tuple[str, Measurement]] = []
+    with tempfile.TemporaryDirectory(prefix="sextant-bench-slos-") as tmp:
+        root = Path(tmp)
+        sets = {}
+        for n in args.sizes:
+            directory = generate_definitions(n, root / f"defs-{n}")
+            loaded = load_definitions(directory)
+            if loaded.errors:
+                raise SystemExit(f"generated definitions are invalid: {loaded.errors[0]}")
+            sets[n] = (directory, list(loaded.definitions))
+        if args.prometheus_url:
+            for directory, _ in sets.values():
+                rows.append(("given server", run_child(directory, args.prometheus_url, True)))
+        else:
+            if not _simulator_up(args.simulator):
+                raise SystemExit(f"the simulator is not reachable at {args.simulator}: run `make stack-up`")
+            rules = root / "rules.yml"
+            rules.write_text("groups: []\n")
+            work = root / "prometheus"
+            work.mkdir()
+            with private_prometheus(rules, args.simulator, work) as url:
+                print(
+                    f"[private Prometheus at {url}: scraping the simulator for {args.warmup:.0f} s]",
+                    file=sys.stderr,
+                )
+                time.sleep(args.warmup)  # a few scrapes, so the short windows have rates
+                for n, (directory, definitions) in sets.items():
+                    waited = load_rules(url, rules, definitions)
+                    print(f"[{n} SLOs: rules loaded and evaluated after {waited:.0f} s]", file=sys.stderr)
+                    rows.append(("with rules", run_child(directory, url, True)))
+                    rows.append(("without rules", run_child(directory, url, False)))
+    print(f"{'SLOs':>6} {'path':14} {'compute_status':>15} {'requests':>9} {'peak RSS':>9}")
+    for label, m in rows:
+        print(f"{m.slos:>6} {label:14} {m.seconds:>13.2f} s {m.requests:>9} {m.peak_rss_mb:>6.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
