@@ -619,7 +619,7 @@ def _sloth(
                 alerting=alerting,
                 source=source,
                 source_format="sloth",
-                display_name=short,
+                display_name="",  # the title is the full name: "availability" alone says too little
             )
         )
     return out
