@@ -391,6 +391,7 @@ def test_duplicate_names_across_files_reject_the_later_file(tmp_path):
 def test_missing_directory(tmp_path):
     result = load_definitions(tmp_path / "nope")
     assert not result.definitions and "is not a directory" in str(result.errors[0])
+    assert load_definitions(None).files == load_definitions().files  # None: slo_definitions/
 
 
 def test_local_query_checks():

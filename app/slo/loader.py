@@ -780,14 +780,15 @@ def definition_files(directory: Path) -> list[Path]:
 
 
 def load_definitions(
-    directory: Path | str = DEFAULT_DIRECTORY, *, validator: Validator | None = None
+    directory: Path | str | None = DEFAULT_DIRECTORY, *, validator: Validator | None = None
 ) -> LoadResult:
-    """Every SLO of `directory/*.yaml|yml`, sorted by name, and every problem found.
+    """Every SLO of `directory/*.yaml|yml` (None: `slo_definitions/`), sorted by name, and every problem
+    found.
 
     A file with a problem contributes nothing; a name already taken by an earlier file (in file-name
     order) is a problem of the later file.
     """
-    directory = Path(directory)
+    directory = Path(directory if directory is not None else DEFAULT_DIRECTORY)
     if not directory.is_dir():
         return LoadResult((), (DefinitionError(directory, "", "is not a directory"),))
     definitions: dict[str, SloDefinition] = {}
