@@ -19,7 +19,7 @@ from app.slo import cli
 from app.slo import status as st
 from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
-from app.slo.promql import calendar_events
+from app.slo.promql import calendar_events, window_events
 from app.slo.rules import OBJECTIVE, PERIOD
 from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.prometheus import PrometheusClient, QueryResult
@@ -539,6 +539,68 @@ def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
         ],
     }
     path = tmp_path / "raw_test.yml"
+    path.write_text(yaml.safe_dump(test))
+    run = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+def test_time_slice_queries_in_promtool(tmp_path):
+    """Ratio slices (good and bad forms) and a calendar period of gauge slices, counted by Prometheus."""
+    five = timedelta(minutes=5)
+    common = dict(budgeting="Timeslices", time_slice_window=five, threshold=0.9, target=0.9)
+    bad_form = defn("bad-form", **common)  # req_total{slo="bad-form"} / {code="500"}
+    good_form = defn(
+        "good-form",
+        indicator=Indicator(
+            total='sum(rate(req_total{slo="bad-form"}[{{.window}}]))',
+            good='sum(rate(req_total{slo="bad-form",code="200"}[{{.window}}]))',
+        ),
+        **common,
+    )
+    gauge = defn(
+        "gauge",
+        budgeting="Timeslices",
+        time_slice_window=timedelta(minutes=1),
+        threshold=10.0,
+        op="lte",
+        window=TimeWindow(unit="month"),
+        indicator=Indicator(query="max_over_time(age_seconds[{{.window}}])"),
+    )
+    hour = timedelta(hours=1)
+    cases = []
+    for d in (bad_form, good_form):
+        # 25% errors (ratio 0.75 < 0.9) for the first hour, none after: 12 bad slices of 12, then 0 of 12
+        for at, bad in (("1h", 12), ("2h", 0)):
+            cases.append(
+                {"expr": window_events(d, "bad", hour), "eval_time": at, "exp_samples": [{"value": bad}]}
+            )
+            cases.append(
+                {"expr": window_events(d, "total", hour), "eval_time": at, "exp_samples": [{"value": 12}]}
+            )
+    # gauge over 10 s for minutes 60-120; January so far at 3h: slices ending at minutes 1-180 (the one
+    # ending at 0 began in December), 62 bad
+    for part, value in (("bad", 62), ("total", 180)):
+        expr = calendar_events(gauge, part, max_range=timedelta(hours=4))
+        cases.append({"expr": expr, "eval_time": "3h", "exp_samples": [{"value": value}]})
+    for case in cases:
+        case["exp_samples"][0]["labels"] = "{}"
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": 'req_total{slo="bad-form",code="200"}', "values": "0+90x60 5400+120x120"},
+                    {"series": 'req_total{slo="bad-form",code="500"}', "values": "0+30x60 1800+0x120"},
+                    {"series": "age_seconds", "values": "5x59 20x60 5x60"},
+                ],
+                "promql_expr_test": cases,
+            }
+        ],
+    }
+    path = tmp_path / "slices_test.yml"
     path.write_text(yaml.safe_dump(test))
     run = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
