@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,14 +55,20 @@ class SloBoard:
         )
 
 
-def definitions(directory: Path = DEFAULT_DIRECTORY) -> LoadResult:
-    return load_definitions(directory)
+def definitions_directory() -> Path:
+    """`slo_definitions/`, or `SEXTANT_SLO_DEFINITIONS` (another set of SLOs, e.g. for the benchmark)."""
+    return Path(os.environ.get("SEXTANT_SLO_DEFINITIONS") or DEFAULT_DIRECTORY)
+
+
+def definitions(directory: Path | None = None) -> LoadResult:
+    return load_definitions(directory or definitions_directory())
 
 
 def load_board(
-    sources: Sources, at: datetime, cache: ResultCache = default_cache, directory: Path = DEFAULT_DIRECTORY
+    sources: Sources, at: datetime, cache: ResultCache = default_cache, directory: Path | None = None
 ) -> SloBoard:
     """Every SLO's status at `at`; one Prometheus request per window when the recording rules are loaded."""
+    directory = directory or definitions_directory()
     loaded = definitions(directory)
     counting = CountingClient(sources.prometheus)
     outcome = cache.fetch(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import shutil
 import socket
@@ -172,6 +173,8 @@ class Measurement:
     requests: int
     peak_rss_mb: float
     source: str
+    page_seconds: float | None = None  # the SLOs page rendered (AppTest) on the same SLOs, cache empty
+    page_requests: int | None = None
 
 
 def measure(
@@ -192,8 +195,35 @@ def _child(directory: Path, url: str, use_rules: bool) -> None:
         lambda d, c: compute_status(d, c, use_rules=None if use_rules else False), definitions, prom
     )
     sources = sorted({s.source for s in statuses})
+    page_seconds, page_requests = render_slos_page(directory, url)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    print(json.dumps(asdict(Measurement(len(definitions), seconds, requests, peak, "+".join(sources)))))
+    print(
+        json.dumps(
+            asdict(
+                Measurement(
+                    len(definitions), seconds, requests, peak, "+".join(sources), page_seconds, page_requests
+                )
+            )
+        )
+    )
+
+
+def render_slos_page(directory: Path, url: str) -> tuple[float, int]:
+    """Render pages/2_SLOs.py on these SLOs with an empty cache: seconds, and Prometheus requests made."""
+    from streamlit.testing.v1 import AppTest
+
+    from app.config import current_config
+    from app.ui import _sources
+
+    os.environ.update(SEXTANT_SLO_DEFINITIONS=str(directory), SEXTANT_PROMETHEUS_URL=url)
+    prom = _sources(current_config()).prometheus
+    before = prom.stats.snapshot().calls
+    started = time.perf_counter()
+    at = AppTest.from_file(str(REPO / "pages" / "2_SLOs.py"), default_timeout=600).run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise SystemExit(f"SLOs page failed: {at.exception[0].value}")
+    return elapsed, prom.stats.snapshot().calls - before
 
 
 def _free_port() -> int:
@@ -341,9 +371,15 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[{n} SLOs: rules loaded and evaluated after {waited:.0f} s]", file=sys.stderr)
                     rows.append(("with rules", run_child(directory, url, True)))
                     rows.append(("without rules", run_child(directory, url, False)))
-    print(f"{'SLOs':>6} {'path':14} {'compute_status':>15} {'requests':>9} {'peak RSS':>9}")
+    print(
+        f"{'SLOs':>6} {'path':14} {'compute_status':>15} {'requests':>9} {'page render':>12} "
+        f"{'page requests':>14} {'peak RSS':>9}"
+    )
     for label, m in rows:
-        print(f"{m.slos:>6} {label:14} {m.seconds:>13.2f} s {m.requests:>9} {m.peak_rss_mb:>6.0f} MB")
+        print(
+            f"{m.slos:>6} {label:14} {m.seconds:>13.2f} s {m.requests:>9} {m.page_seconds:>10.2f} s "
+            f"{m.page_requests:>14} {m.peak_rss_mb:>6.0f} MB"
+        )
     return 0
 
 

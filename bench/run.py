@@ -1,0 +1,11 @@
+"""`make bench`: every benchmark, one after the other, on the running stack (with-stack.sh starts it)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+for script in ("bench_pages.py", "bench_slos.py"):
+    print(f"\n== {script}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script)], check=True)
