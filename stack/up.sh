@@ -299,6 +299,20 @@ load_data() {
   printf '%s %s\n' "$ANCHOR" "$SEED" >"$RUN/loaded"
 }
 
+# ---- step 9: live data flowing ----------------------------------------------------------------
+# The backfill ends at the anchor; live samples start at Prometheus's first scrape of the simulator,
+# up to one scrape interval after it starts. Until then every window that reaches "now" is short of its
+# newest data, so the stack is not ready before that first scrape has landed.
+wait_first_scrape() {
+  have_simulator || return 0
+  local query="http://$HOST:$PROMETHEUS_PORT/api/v1/query?query=up%7Bjob%3D%22simulator%22%7D%3D%3D1"
+  local deadline=$((SECONDS + 90))
+  until curl -fsS --max-time 3 "$query" 2>/dev/null | grep -q '"value"'; do
+    ((SECONDS < deadline)) || die "Prometheus has not scraped the simulator within 90 s"
+    sleep 1
+  done
+}
+
 check_python() {
   have_simulator || [[ -f $REPO_ROOT/app/slo/__main__.py ]] || return 0
   [[ -x $PYTHON ]] || die "no Python at $PYTHON (create the venv first, or set SEXTANT_PYTHON)"
@@ -327,6 +341,7 @@ main() {
   if have_simulator; then check+=(simulator); fi
   timed "7 health checks" wait_healthy "${check[@]}"
   timed "8 load logs and traces" load_data
+  timed "9 first live scrape" wait_first_scrape
   log "started by this run: $(paste -sd' ' "$RUN/started" | grep . || echo nothing) (see $RUN/started)"
   log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \
     "opensearch :$OPENSEARCH_PORT jaeger :$JAEGER_QUERY_PORT otlp :$OTLP_GRPC_PORT/:$OTLP_HTTP_PORT"
