@@ -21,13 +21,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from app import slo_view
+from app import queries, slo_view
 from app.readiness import (
     DEFAULT_PATH,
     NOT_APPLICABLE,
@@ -52,6 +52,7 @@ from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BackendError, BackendUnavailable
+from app.sources.prometheus import QueryResult
 from app.units import format_value
 
 TTL_S = 60.0
@@ -164,15 +165,42 @@ def evaluate(definition: ReadinessDefinition, prom: Any, at: datetime, slo_state
     return Evaluation(inputs, score(definition, inputs), slo_states)
 
 
+def first_data(prom: Any, at: datetime) -> datetime | None:
+    """When readiness data starts (None: none in the trend's span), so that week ends before Prometheus's
+    retention cost no queries: with 30 days kept, 8 of the 11 earlier weeks would only answer "no data"."""
+    result = prom.instant(queries.render("readiness", "first_data"), at)
+    if result.frame.empty:
+        return None
+    return datetime.fromtimestamp(float(result.frame["value"].iloc[0]), tz=UTC) - timedelta(days=1)
+
+
+class _NoData:
+    """Answers every query with nothing: how week ends before the first data are scored, without asking."""
+
+    def instant(self, query: str, at: datetime | None = None) -> QueryResult:
+        return QueryResult(pd.DataFrame({"value": pd.Series([], dtype="float64")}))
+
+
 def earlier_weeks(definition: ReadinessDefinition, prom: Any, at: datetime, states_at: SloStatesAt) -> Trend:
-    """The score at each of the TREND_WEEKS - 1 week ends before `at`, oldest first."""
+    """The score at each of the TREND_WEEKS - 1 week ends before `at`, oldest first. Week ends before the
+    first readiness data score "no data" without a query (Prometheus keeps 30 days; the trend is 12 weeks)."""
+    first = first_data(prom, at)
     times = week_ends(at, TREND_WEEKS)[:-1]
-    with ThreadPoolExecutor(max_workers=SLO_WORKERS, thread_name_prefix="readiness-slo") as pool:
-        states = dict(zip(times, pool.map(states_at, times), strict=True))
-    watched = _Watched(prom)
-    trend = weekly_trend(definition, watched, times[-1], len(times), states.get)
-    watched.raise_if_down()
-    return trend
+    empty = [t for t in times if first is None or t < first]
+    asked = [t for t in times if t not in empty]
+    points: list[ReadinessScore] = []
+    if empty:
+        points += weekly_trend(definition, _NoData(), empty[-1], len(empty), lambda _: None).points
+    requests = 1
+    if asked:
+        with ThreadPoolExecutor(max_workers=SLO_WORKERS, thread_name_prefix="readiness-slo") as pool:
+            states = dict(zip(asked, pool.map(states_at, asked), strict=True))
+        watched = _Watched(prom)
+        trend = weekly_trend(definition, watched, asked[-1], len(asked), states.get)
+        watched.raise_if_down()
+        points += trend.points
+        requests += trend.requests
+    return Trend(tuple(points), requests)
 
 
 @dataclass(frozen=True)

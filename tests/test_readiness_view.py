@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from app import queries
 from app import readiness_view as rv
 from app.readiness import Status, gather_inputs, load_definition, score
 from app.sources import Sources
@@ -21,6 +22,8 @@ AT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 DEFINITION = load_definition()
 TENANTS_QUERY = DEFINITION.tenants_query
 QUERY = {c.name: c.query for c in DEFINITION.items if c.query}
+FIRST_DATA = queries.render("readiness", "first_data")
+WEEKS_WITH_DATA = 4  # world() has data from 3 weeks ago
 THROUGHPUT = DEFINITION.item("backlog_before_deadline").throughput_query
 HEALTHY_SLOS = {"hmrc-submissions": "healthy", "filing-latency": "healthy"}
 COMPONENTS = ("documents_ingested", "extracted_above_target", "reconciled_within_sla", "approved")
@@ -45,6 +48,7 @@ def world(at: datetime) -> dict[str, list[dict]]:
         return {}
     approved_bright = 0.5 if ago == 0 else 0.9
     table = {
+        FIRST_DATA: [{"value": (AT - timedelta(weeks=3, hours=1)).timestamp()}],
         TENANTS_QUERY: [
             {"tenant": "acme", "value": 10},
             {"tenant": "bright", "value": 5},
@@ -118,14 +122,17 @@ def test_one_query_per_check_and_week_all_cached_under_mode_url_and_time():
     cache = ResultCache()
     view = load(prom, cache)
     per_evaluation = 9  # tenants + 7 Prometheus checks and gates + the backlog's throughput
-    assert len(prom.calls) == per_evaluation * rv.TREND_WEEKS == view.requests
-    assert {at for _, at in prom.calls} == set(view.trend_times)
+    # The world's data starts 3 weeks ago: 4 week ends are asked, the 8 before cost nothing, plus the one
+    # query that finds where the data starts.
+    asked = per_evaluation * WEEKS_WITH_DATA + 1
+    assert len(prom.calls) == asked == view.requests
+    assert {at for _, at in prom.calls} == set(view.trend_times[-WEEKS_WITH_DATA:])
     load(prom, cache)
-    assert len(prom.calls) == per_evaluation * rv.TREND_WEEKS  # served from the cache
+    assert len(prom.calls) == asked  # served from the cache
     load(prom, cache, at=AT + timedelta(minutes=1))
-    assert len(prom.calls) == 2 * per_evaluation * rv.TREND_WEEKS  # another time: asked again
+    assert len(prom.calls) == 2 * asked  # another time: asked again
     rv.load(sources(prom, mode="snapshot"), AT, cache, slo_states_at=healthy_states)
-    assert len(prom.calls) == 3 * per_evaluation * rv.TREND_WEEKS  # another mode: not mixed up
+    assert len(prom.calls) == 3 * asked  # another mode: not mixed up
 
 
 def test_trend_has_twelve_weeks_ending_with_the_current_score():
@@ -296,7 +303,7 @@ def test_where_the_number_comes_from_lists_queries_inputs_and_time():
     info = rv.provenance(view)
     assert info.evaluated_at == AT and info.definition_file == "slo_definitions/readiness.yaml"
     assert set(info.queries["query"]) >= {q for q in QUERY.values()} | {TENANTS_QUERY, THROUGHPUT}
-    assert info.requests == 9 * rv.TREND_WEEKS
+    assert info.requests == 9 * WEEKS_WITH_DATA + 1
     assert "Score = 100 ×" in info.rules and "50%" in info.rules
     bright = info.inputs[
         (info.inputs["check"] == "Approved by the accountant") & (info.inputs["tenant"] == "bright")
@@ -328,7 +335,7 @@ def test_record_all_asks_every_question_of_the_default_view():
     prom = FakePrometheus()
     rv.record_all(sources(prom), AT, ResultCache())
     readiness = {(q, at) for q, at in prom.calls if q in set(QUERY.values()) | {TENANTS_QUERY, THROUGHPUT}}
-    assert len(readiness) == 9 * rv.TREND_WEEKS
+    assert len(readiness) == 9 * WEEKS_WITH_DATA
 
 
 def test_an_invalid_definition_is_reported_not_raised(tmp_path):
