@@ -336,8 +336,16 @@ def test_recorded_series_agree_with_raw_queries_now(prom, live_stack):
                     recorded[(w, "total" if "_total:" in record else "bad")] = float(value)
         (raw,) = compute_status([DEFS[name]], prom, at, use_rules=False)
         for w in (*WINDOWS, "period"):
-            assert _close(recorded.get((w, "total")), raw.events[w], floor=1e-6), (name, w)
-            assert _close(recorded.get((w, "bad")), raw.bad_events[w], floor=1e-6), (name, w)
+            # A scrape stamped just before the rule's evaluation may be appended just after it: the rule
+            # then misses one minute of events that the later raw query sees. Allow exactly that much.
+            minutes = (
+                (raw.period_end - raw.period_start).total_seconds() / 60
+                if w == "period"
+                else (parse_duration(w).total_seconds() / 60)
+            )
+            one_scrape = 1.5 * (raw.events[w] or 0.0) / max(minutes, 1.0)
+            assert _close(recorded.get((w, "total")), raw.events[w], floor=max(1e-6, one_scrape)), (name, w)
+            assert _close(recorded.get((w, "bad")), raw.bad_events[w], floor=max(1e-6, one_scrape)), (name, w)
         (via_rules,) = compute_status([DEFS[name]], prom, at)
         assert via_rules.source == "rules"
         assert _close(via_rules.error_budget_remaining, raw.error_budget_remaining, floor=1e-6)
