@@ -60,3 +60,35 @@ def live_stack() -> LiveStack:
             pytest.fail(message)
         pytest.skip(message)
     return stack
+
+
+BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+
+
+@pytest.fixture(autouse=True)
+def error_details():
+    """Production config hides error text; show it so a failing test says why."""
+    import streamlit.config
+
+    before = streamlit.config.get_option("client.showErrorDetails")
+    streamlit.config.set_option("client.showErrorDetails", "full")
+    yield
+    streamlit.config.set_option("client.showErrorDetails", before)
+
+
+@pytest.fixture
+def snapshot_mode(monkeypatch):
+    """No backend configured: pages replay the shipped snapshot."""
+    for name in (*BACKEND_VARS, "SEXTANT_SNAPSHOT"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def live_mode(live_stack, monkeypatch):
+    """Pages read the real stack."""
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
+    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
+    return live_stack

@@ -4,7 +4,6 @@ snapshot (figures checked against the simulator's model) and live on the real st
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import streamlit.config
 from streamlit.testing.v1 import AppTest
 
 from app.sources import snapshot
@@ -13,31 +12,6 @@ from tests.browser_support import ROOT
 
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
 SEED = 7
-
-
-@pytest.fixture(autouse=True)
-def show_errors():
-    """The production config hides error details; tests must see them."""
-    streamlit.config.set_option("client.showErrorDetails", "full")
-
-
-@pytest.fixture
-def snapshot_mode(monkeypatch):
-    for name in (
-        "SEXTANT_PROMETHEUS_URL",
-        "SEXTANT_OPENSEARCH_URL",
-        "SEXTANT_JAEGER_URL",
-        "SEXTANT_SNAPSHOT",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def live_mode(monkeypatch, live_stack):
-    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
-    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
-    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
-    return live_stack
 
 
 def run(page: str, **params: str) -> AppTest:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import streamlit.config
 from streamlit.testing.v1 import AppTest
 
 from app import dashboard_ui, dashboards, panels
@@ -28,24 +27,8 @@ PAGES = {
     "assistant": ("pages/7_Assistant.py", "Assistant"),
 }
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
-BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+
 _unique = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def error_details():
-    """Production config hides error text; show it so a failing test says why."""
-    before = streamlit.config.get_option("client.showErrorDetails")
-    streamlit.config.set_option("client.showErrorDetails", "full")
-    yield
-    streamlit.config.set_option("client.showErrorDetails", before)
-
-
-@pytest.fixture
-def snapshot_mode(monkeypatch):
-    for name in BACKEND_VARS:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 def run(page: str, query_params: dict[str, str] | None = None) -> AppTest:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-import streamlit.config
 from streamlit.testing.v1 import AppTest
 
 from app import readiness_view as rv
@@ -27,24 +26,8 @@ from tests.test_readiness_view import AT, FakePrometheus
 
 PAGE = str(REPO_ROOT / "pages" / "8_Readiness.py")
 TITLE = "Filing readiness"
-BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+
 _unique = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def error_details():
-    """Production config hides error text; show it so a failing test says why."""
-    before = streamlit.config.get_option("client.showErrorDetails")
-    streamlit.config.set_option("client.showErrorDetails", "full")
-    yield
-    streamlit.config.set_option("client.showErrorDetails", before)
-
-
-@pytest.fixture
-def snapshot_mode(monkeypatch):
-    for name in BACKEND_VARS:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 def run(query_params: dict[str, str] | None = None) -> AppTest:

@@ -46,15 +46,6 @@ def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, ope
     return recorder.save(path, recorded_at=NOW)
 
 
-@pytest.fixture
-def snapshot_mode(monkeypatch):
-    """No backend URL: the app replays a snapshot (SEXTANT_SNAPSHOT when a test sets it)."""
-    for name in URL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
-    return monkeypatch
-
-
 def page(query_params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
     for key, value in (query_params or {}).items():
@@ -160,15 +151,6 @@ def test_the_link_reproduces_the_view(snapshot_mode, view):
 
 
 # -- live: the real stack --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def live_mode(live_stack, monkeypatch):
-    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
-    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
-    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
-    monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
-    return live_stack
 
 
 @pytest.mark.integration
