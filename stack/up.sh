@@ -299,18 +299,30 @@ load_data() {
   printf '%s %s\n' "$ANCHOR" "$SEED" >"$RUN/loaded"
 }
 
-# ---- step 9: live data flowing ----------------------------------------------------------------
-# The backfill ends at the anchor; live samples start at Prometheus's first scrape of the simulator,
-# up to one scrape interval after it starts. Until then every window that reaches "now" is short of its
-# newest data, so the stack is not ready before that first scrape has landed.
+# ---- step 7b and 9: live data flowing --------------------------------------------------------
+# The backfill ends at the anchor; live samples start at Prometheus's first scrape of the simulator.
+# Pages evaluate at "now" floored to the minute, so the stack is ready once that floored minute is
+# after the first scrape: before, every instant query at "now" would find nothing newer than the anchor.
+FIRST_SCRAPE_AT=0
 wait_first_scrape() {
   have_simulator || return 0
+  grep -qx prometheus "$RUN/started" 2>/dev/null || return 0 # a running Prometheus has scraped long since
   local query="http://$HOST:$PROMETHEUS_PORT/api/v1/query?query=up%7Bjob%3D%22simulator%22%7D%3D%3D1"
   local deadline=$((SECONDS + 90))
   until curl -fsS --max-time 3 "$query" 2>/dev/null | grep -q '"value"'; do
     ((SECONDS < deadline)) || die "Prometheus has not scraped the simulator within 90 s"
     sleep 1
   done
+  FIRST_SCRAPE_AT=$(date +%s)
+}
+
+wait_minute_after_first_scrape() {
+  local now
+  ((FIRST_SCRAPE_AT > 0)) || return 0
+  now=$(date +%s)
+  if ((now / 60 == FIRST_SCRAPE_AT / 60)); then
+    sleep $((60 - now % 60 + 1))
+  fi
 }
 
 check_python() {
@@ -340,8 +352,9 @@ main() {
   local check=(prometheus alertmanager opensearch jaeger)
   if have_simulator; then check+=(simulator); fi
   timed "7 health checks" wait_healthy "${check[@]}"
+  timed "7b first live scrape" wait_first_scrape
   timed "8 load logs and traces" load_data
-  timed "9 first live scrape" wait_first_scrape
+  timed "9 a whole minute of live data" wait_minute_after_first_scrape
   log "started by this run: $(paste -sd' ' "$RUN/started" | grep . || echo nothing) (see $RUN/started)"
   log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \
     "opensearch :$OPENSEARCH_PORT jaeger :$JAEGER_QUERY_PORT otlp :$OTLP_GRPC_PORT/:$OTLP_HTTP_PORT"

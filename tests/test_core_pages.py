@@ -93,6 +93,10 @@ def test_overview_on_the_snapshot(snapshot_mode):
     labels = [m.label for m in at.metric]
     assert labels == ["Filing readiness", "SLOs healthy", "SLOs at risk", "SLOs exhausted", "SLOs no data"]
     assert sum(int(m.value) for m in at.metric[1:]) == 19
+    readiness = at.metric[0].value
+    assert readiness != "no data"
+    page = run("pages/8_Readiness.py")
+    assert page.metric[0].value.split()[0] == readiness  # the overview and its page never disagree
     texts = " ".join(m.value for m in at.markdown)
     assert "ML extraction" in texts and "HMRC filing" in texts
     assert "HMRC API outage" in texts
