@@ -15,7 +15,7 @@ from app.config import REPO_ROOT
 from app.sources.cache import ResultCache
 from app.timerange import time_range
 from tests.test_traces import NOW
-from tests.test_traces_page import NamedOpenSearch, fake_snapshot, live_mode, snapshot_mode  # noqa: F401
+from tests.test_traces_page import NamedOpenSearch, fake_snapshot  # noqa: F401
 
 PAGE = str(REPO_ROOT / "pages" / "11_Logs.py")
 
