@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
+from app.sources.stats import CallStats
 
 Auth = tuple[str, str] | httpx.Auth | None
 Verify = bool | str | ssl.SSLContext
@@ -113,3 +114,35 @@ class HttpBackend:
 
     def close(self) -> None:
         self._client.close()
+
+
+class BackendClient:
+    """What every live client has: one pooled HTTP layer, its backend's name, its address (without any
+    password) and the record of its calls for the Data sources page."""
+
+    name: str  # set by each client class
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        auth: Auth = None,
+        verify: Verify = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = HttpBackend(
+            self.name,
+            base_url,
+            timeout=timeout,
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            transport=transport,
+        )
+        self.url = self._http.url
+        self.stats = CallStats()
+
+    def close(self) -> None:
+        self._http.close()

@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pandas as pd
 
-from app.sources._http import Auth, HttpBackend, Verify, json_or_none, status_error
+from app.sources._http import BackendClient, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.stats import BackendHealth, CallStats, probe, tracked
+from app.sources.stats import BackendHealth, probe, tracked
 
 NAME = "jaeger"
 
@@ -140,25 +139,10 @@ def summarize(trace: Mapping[str, Any]) -> TraceSummary:
     )
 
 
-class JaegerClient:
+class JaegerClient(BackendClient):
     """Read-only client for one Jaeger query service."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 10.0,
-        headers: Mapping[str, str] | None = None,
-        auth: Auth = None,
-        verify: Verify = True,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._http = HttpBackend(
-            NAME, base_url, timeout=timeout, headers=headers, auth=auth, verify=verify, transport=transport
-        )
-        self.name = NAME
-        self.url = self._http.url
-        self.stats = CallStats()
+    name = NAME
 
     @tracked
     def services(self) -> list[str]:
@@ -215,9 +199,6 @@ class JaegerClient:
     def health(self) -> BackendHealth:
         # The v1 API does not report Jaeger's version.
         return probe(NAME, self.url, self.services, lambda _: None)
-
-    def close(self) -> None:
-        self._http.close()
 
     def _call(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[Any, tuple[str, ...]]:
         response = self._http.request("GET", path, params=params)

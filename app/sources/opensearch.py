@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pandas as pd
 
-from app.sources._http import Auth, HttpBackend, Verify, json_or_none, status_error
+from app.sources._http import BackendClient, json_or_none, status_error
 from app.sources.errors import BackendError
-from app.sources.stats import BackendHealth, CallStats, probe, tracked
+from app.sources.stats import BackendHealth, probe, tracked
 
 NAME = "opensearch"
 
@@ -123,25 +122,10 @@ def _sort_field(entry: Any) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
-class OpenSearchClient:
+class OpenSearchClient(BackendClient):
     """Read-only client for one OpenSearch cluster."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 10.0,
-        headers: Mapping[str, str] | None = None,
-        auth: Auth = None,
-        verify: Verify = True,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._http = HttpBackend(
-            NAME, base_url, timeout=timeout, headers=headers, auth=auth, verify=verify, transport=transport
-        )
-        self.name = NAME
-        self.url = self._http.url
-        self.stats = CallStats()
+    name = NAME
 
     @tracked
     def search(self, index: str, body: Mapping[str, Any]) -> SearchResult:
@@ -231,9 +215,6 @@ class OpenSearchClient:
 
     def health(self) -> BackendHealth:
         return probe(NAME, self.url, self.info, lambda info: info.get("version", {}).get("number"))
-
-    def close(self) -> None:
-        self._http.close()
 
     def _delete_pit(self, pit_id: str) -> None:
         """Best effort: an undeleted point in time expires by itself after its keep_alive."""

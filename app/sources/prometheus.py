@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from app.sources._http import Auth, HttpBackend, Verify, json_or_none, status_error
+from app.sources._http import Auth, BackendClient, Verify, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.stats import BackendHealth, CallStats, probe, tracked
+from app.sources.stats import BackendHealth, probe, tracked
 
 NAME = "prometheus"
 
@@ -114,8 +114,10 @@ def to_frame(data: Mapping[str, Any]) -> pd.DataFrame:
     raise BackendError(NAME, f"unexpected resultType {kind!r}")
 
 
-class PrometheusClient:
+class PrometheusClient(BackendClient):
     """Read-only client for one Prometheus server (or a compatible API such as Mimir with `org_id`)."""
+
+    name = NAME
 
     def __init__(
         self,
@@ -131,18 +133,9 @@ class PrometheusClient:
         all_headers = dict(headers or {})
         if org_id:
             all_headers["X-Scope-OrgID"] = org_id
-        self._http = HttpBackend(
-            NAME,
-            base_url,
-            timeout=timeout,
-            headers=all_headers,
-            auth=auth,
-            verify=verify,
-            transport=transport,
+        super().__init__(
+            base_url, timeout=timeout, headers=all_headers, auth=auth, verify=verify, transport=transport
         )
-        self.name = NAME
-        self.url = self._http.url
-        self.stats = CallStats()
         # Ask Prometheus to give up a little before we do, so its JSON 503 arrives instead of a socket error.
         self._query_timeout = f"{max(timeout - min(1.0, timeout * 0.1), 0.1):g}"
 
@@ -215,9 +208,6 @@ class PrometheusClient:
 
     def health(self) -> BackendHealth:
         return probe(NAME, self.url, self.buildinfo, lambda info: info.get("version"))
-
-    def close(self) -> None:
-        self._http.close()
 
     # -- plumbing ----------------------------------------------------------------------------------------
 
