@@ -27,7 +27,7 @@ class BackendStatus:
 
 def load(sources: Sources) -> list[BackendStatus]:
     """Probe the three backends at once (a probe never raises) and join each with its call record."""
-    clients = [sources.prometheus, sources.opensearch, sources.jaeger]
+    clients = sources.clients()
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         healths = list(pool.map(lambda client: client.health(), clients))
     statuses = []

@@ -11,7 +11,7 @@ import pandas as pd
 from app import queries, readiness, readiness_view, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.slo.math import worst_state
-from app.slo.status import SloStatus, compute_status, raw_queries, sort_worst_first, state_counts
+from app.slo.status import SloStatus, compute_status, sort_worst_first, state_counts
 from app.slo_view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
@@ -357,10 +357,6 @@ def readiness_moves(trend: list[readiness.ReadinessScore | None]) -> list[readin
         return []
     return readiness.what_moved(trend[-2], trend[-1])
 
-
-def where_from(status: SloStatus) -> str:
-    """The queries behind one SLO's figures, for the "where does this come from" popover."""
-    return raw_queries(status.definition)
 
 
 def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:

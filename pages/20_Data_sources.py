@@ -24,7 +24,9 @@ for status in data_sources.load(ctx.sources):
         else:
             state.error("Unreachable", icon=":material/error:")
         version, probe, last_query, calls = st.columns(4)
-        version.metric("Version", status.version or "unknown")
+        version.metric(
+            "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
+        )
         probe.metric(
             "Probe latency", format_seconds(status.probe_latency_s) if status.probe_latency_s else "—"
         )
