@@ -55,7 +55,9 @@ import yaml
 
 from app import queries
 from app.config import REPO_ROOT
+from app.filecache import FileCache
 from app.queries import CatalogueError, NamedQuery, ParamError
+from app.slo.loader import cached_definitions
 
 DASHBOARD_KEY = "dashboard"
 KINDS = ("line", "bar", "stat", "table")
@@ -209,17 +211,12 @@ def dashboard_files(directory: str | Path = queries.QUERIES_DIR) -> list[Path]:
     return [p for p in sorted(Path(directory).glob("*.yaml")) if is_dashboard_file(p)]
 
 
-_cache: dict[Path, tuple[int, Dashboard]] = {}
+_dashboards = FileCache(load_file)
 
 
 def dashboard(name: str, directory: str | Path = queries.QUERIES_DIR) -> Dashboard:
     """The dashboard of `queries/<name>.yaml`, re-read when the file changes."""
-    path = Path(directory) / f"{name}.yaml"
-    stamp = path.stat().st_mtime_ns
-    cached = _cache.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = _cache[path] = (stamp, load_file(path))
-    return cached[1]
+    return _dashboards.get(Path(directory) / f"{name}.yaml")
 
 
 def _dashboard(path: Path, spec: dict[str, Any], named: dict[str, NamedQuery]) -> Dashboard:
@@ -486,23 +483,17 @@ def _threshold(spec: Any, fail: Any) -> Threshold:
 # -- linked SLOs -----------------------------------------------------------------------------------------
 
 SLO_DIR = REPO_ROOT / "slo_definitions"
-_slo_cache: dict[Path, tuple[tuple[tuple[str, int], ...], dict[str, str]]] = {}
+
+
+def _slo_titles(directory: Path) -> dict[str, str]:
+    # A display name without a space is a bare slug ("availability", from a Sloth file): the full SLO
+    # name says more on a link.
+    loaded = cached_definitions(directory)
+    return {d.name: d.title if " " in d.title else d.name for d in loaded.definitions}
 
 
 def known_slos(directory: str | Path = SLO_DIR) -> dict[str, str]:
     """Name → title of every SLO defined in `slo_definitions/` that loads without error: the SLOs a panel
     can link to. Re-read when a file there changes."""
-    from app.slo.loader import load_definitions
-
     path = Path(directory)
-    files = sorted(path.glob("*.y*ml")) if path.is_dir() else []
-    stamp = tuple((f.name, f.stat().st_mtime_ns) for f in files)
-    cached = _slo_cache.get(path)
-    if cached is None or cached[0] != stamp:
-        loaded = load_definitions(path) if path.is_dir() else None
-        # A display name without a space is a bare slug ("availability", from a Sloth file): the full
-        # SLO name says more on a link.
-        definitions = loaded.definitions if loaded is not None else ()
-        titles = {d.name: d.title if " " in d.title else d.name for d in definitions}
-        cached = _slo_cache[path] = (stamp, titles)
-    return dict(cached[1])
+    return _slo_titles(path) if path.is_dir() else {}

@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from app.config import REPO_ROOT
+from app.filecache import FileCache
 
 QUERIES_DIR = REPO_ROOT / "queries"
 
@@ -381,17 +382,12 @@ def _check_structure(fail: Any, query: Any, params: Mapping[str, Param]) -> None
     _check_used(fail, used, params)
 
 
-_cache: dict[Path, tuple[tuple[tuple[str, int], ...], Catalogue]] = {}
+_catalogues = FileCache(load_catalogue, suffixes=(".yaml",))
 
 
 def catalogue(directory: str | Path = QUERIES_DIR) -> Catalogue:
     """The catalogue of `directory`, re-read when a file there changes (cheap: one stat per file)."""
-    path = Path(directory)
-    stamp = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(path.glob("*.yaml")))
-    cached = _cache.get(path)
-    if cached is None or cached[0] != stamp:
-        cached = _cache[path] = (stamp, load_catalogue(path))
-    return cached[1]
+    return _catalogues.get(directory)
 
 
 def render(group: str, name: str, /, **params: Any) -> Any:

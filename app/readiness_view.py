@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from app import queries, slo_view
+from app.filecache import FileCache
 from app.readiness import (
     DEFAULT_PATH,
     NOT_APPLICABLE,
@@ -61,6 +62,7 @@ TIMEOUT_S = 30.0
 TREND_WEEKS = 12
 FILING_DOMAIN = "filing"
 SLO_WORKERS = 4
+_definitions = FileCache(load_definition)  # parsed once, again when the file changes
 
 SloStates = Mapping[str, str] | None
 SloStatesAt = Callable[[datetime], SloStates]
@@ -271,7 +273,7 @@ def load(
     """
     at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     try:
-        definition = load_definition(path)
+        definition = _definitions.get(path)
     except ReadinessDefinitionError as exc:
         missing = _unavailable("the readiness definition is invalid")
         return ReadinessView(at, None, missing, missing, definition_errors=tuple(exc.problems))

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pandas as pd
 
 from app import queries
-from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, load_definitions
+from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import SloDefinition
 from app.slo.rules import runbook_url
 from app.slo.status import (
@@ -61,7 +61,7 @@ def definitions_directory() -> Path:
 
 
 def definitions(directory: Path | None = None) -> LoadResult:
-    return load_definitions(directory or definitions_directory())
+    return cached_definitions(directory or definitions_directory())
 
 
 def load_board(

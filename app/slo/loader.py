@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from app.filecache import FileCache
 from app.slo.model import (
     DEFAULT_MIN_EVENTS,
     DOMAINS,
@@ -809,3 +810,12 @@ def load_definitions(
             continue
         definitions.update((s.name, s) for s in found)
     return LoadResult(tuple(sorted(definitions.values(), key=lambda d: d.name)), tuple(errors), tuple(files))
+
+
+_loaded = FileCache(load_definitions)
+
+
+def cached_definitions(directory: Path | str | None = DEFAULT_DIRECTORY) -> LoadResult:
+    """`load_definitions(directory)` (without a validator), parsed again only when a file there changes:
+    the pages ask for the definitions several times a run."""
+    return _loaded.get(Path(directory if directory is not None else DEFAULT_DIRECTORY))
