@@ -11,7 +11,7 @@ import pandas as pd
 from app import queries, readiness, readiness_view, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.slo.math import worst_state
-from app.slo.status import SloStatus, compute_status, sort_worst_first, state_counts
+from app.slo.status import SloStatus, sort_worst_first, state_counts
 from app.slo_view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
@@ -314,7 +314,9 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         {
             "board": lambda: slo_view.load_board(sources, at, cache),
             "readiness": lambda: readiness_view.load(sources, at, cache),
-            "slos_week_ago": lambda: compute_status(definitions().definitions, prom, at - WEEK),
+            "slos_week_ago": lambda: slo_view.past_statuses(
+                sources, definitions().definitions, at - WEEK, cache
+            ),
             "incidents": lambda: sources.opensearch.search(
                 "incidents", queries.render("overview", "incidents")
             ),
@@ -356,7 +358,6 @@ def readiness_moves(trend: list[readiness.ReadinessScore | None]) -> list[readin
     if len(trend) < 2 or trend[-1] is None or trend[-2] is None:
         return []
     return readiness.what_moved(trend[-2], trend[-1])
-
 
 
 def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:

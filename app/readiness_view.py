@@ -48,7 +48,6 @@ from app.readiness import (
     weekly_trend,
     what_moved,
 )
-from app.slo.status import compute_status
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -139,15 +138,13 @@ def current_slo_states(sources: Sources, at: datetime, cache: ResultCache) -> tu
 
 
 def past_slo_states(sources: Sources, at: datetime, cache: ResultCache) -> SloStates:
-    """The filing SLOs' states at a past week end: the same `compute_status`, on the filing SLOs only
-    (in backfilled history there are no recording rules, so each SLO costs a query of its own)."""
+    """The filing SLOs' states at a past week end (`slo_view.past_statuses`: computed once for this
+    page and the overview's week-ago board)."""
     filing = [d for d in slo_view.definitions().definitions if d.domain == FILING_DOMAIN]
-    outcome = cache.fetch(
-        (sources.mode, sources.prometheus.url, "readiness_slo_states", at),
-        lambda: filing_states(compute_status(filing, sources.prometheus, at)),
-        TTL_S,
-    )
-    return None if outcome.error is not None else outcome.value
+    try:
+        return filing_states(slo_view.past_statuses(sources, filing, at, cache))
+    except BackendError:
+        return None
 
 
 @dataclass(frozen=True)

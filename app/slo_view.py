@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,25 @@ def definitions_directory() -> Path:
 
 def definitions(directory: Path | None = None) -> LoadResult:
     return cached_definitions(directory or definitions_directory())
+
+
+def past_statuses(
+    sources: Sources, slos: Sequence[SloDefinition], at: datetime, cache: ResultCache = default_cache
+) -> list[SloStatus]:
+    """`compute_status` at a past instant with each SLO computed from raw series cached on its own.
+
+    Backfilled history has no recording rules, so every SLO costs a query over its whole period. The
+    overview's week-ago board and the readiness trend's filing SLOs ask for the same instant: this way
+    the filing SLOs are computed once for both. Raises the backend's error when Prometheus fails.
+    """
+
+    def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
+        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, TTL_S)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value  # type: ignore[return-value]  # no error: the value compute() returned
+
+    return compute_status(slos, sources.prometheus, at, memo=memo)
 
 
 def load_board(

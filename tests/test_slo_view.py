@@ -1,12 +1,14 @@
 """The SLO pages' view logic: filters, the table, links, forecasts, alert rows."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pandas as pd
 
 from app import slo_view
-from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
-from app.sources.cache import Outcome
+from app.slo.status import PERIOD_KEY, WINDOWS, CountingClient, SloHistory, evaluate
+from app.sources.cache import Outcome, ResultCache
+from tests.test_slo_status import FakePrometheus
 
 AT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 DEFS = slo_view.definitions().by_name()
@@ -110,3 +112,20 @@ def test_runbooks_of_every_slo_are_files_here():
     for defn in DEFS.values():
         text = slo_view.runbook_text(defn)
         assert not text.startswith("Runbook:") and len(text) > 200, defn.name
+
+
+def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
+    """The overview's week-ago board (every SLO) and the readiness trend (the filing SLOs) at one instant:
+    the filing SLOs' raw queries are sent once."""
+    defs = list(DEFS.values())
+    filing = [d for d in defs if d.domain == "filing"]
+    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
+    prom = CountingClient(fake)
+    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
+    cache = ResultCache()
+    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    board = slo_view.past_statuses(sources, defs, at, cache)
+    assert prom.requests == 1 + len(defs)
+    again = slo_view.past_statuses(sources, filing, at, cache)
+    assert prom.requests == 1 + len(defs) + 1  # the presence check only
+    assert again == [s for s in board if s.domain == "filing"] and len(again) == 4

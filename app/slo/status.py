@@ -20,7 +20,7 @@ The history helpers (`budget_burndown`, `burn_rate_history`, `alert_history`, `c
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +36,8 @@ from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_na
 from app.sources.errors import BackendUnavailable, QueryRejected
 
 Source = Literal["rules", "raw"]
+# memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
+Memo = Callable[[Hashable, Callable[[], "SloStatus"]], "SloStatus"]
 PERIOD_KEY = "period"
 DEFAULT_WORKERS = 8
 
@@ -311,12 +313,15 @@ def compute_status(
     *,
     use_rules: bool | None = None,
     max_workers: int = DEFAULT_WORKERS,
+    memo: Memo | None = None,
 ) -> list[SloStatus]:
     """The status of every SLO at `at` (default now), in the order given.
 
     `use_rules`: None detects the recording rules, False forces raw queries, True uses recorded series
-    only where they match. Raises `BackendUnavailable` when Prometheus cannot be reached; a query that
-    Prometheus rejects for one SLO gives that SLO "no data" with the `error`, not an exception.
+    only where they match. `memo` keeps each SLO computed from raw series under (name, fingerprint, at),
+    so that callers asking for overlapping sets of SLOs at one instant share those queries. Raises
+    `BackendUnavailable` when Prometheus cannot be reached; a query that Prometheus rejects for one SLO
+    gives that SLO "no data" with the `error`, not an exception.
     """
     defs = list(definitions)
     at = _utc(at)
@@ -345,7 +350,10 @@ def compute_status(
             return evaluate(d, at, {}, {}, source="raw", error=str(exc))
         return evaluate(d, at, bad, total, source="raw")
 
-    for status in _pool_map(raw, from_raw, max_workers):
+    def remembered(d: SloDefinition) -> SloStatus:
+        return memo((d.name, d.fingerprint(), at), lambda: raw(d)) if memo else raw(d)
+
+    for status in _pool_map(remembered, from_raw, max_workers):
         results[status.name] = status
     return [results[d.name] for d in defs]
 
