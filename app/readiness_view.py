@@ -192,10 +192,12 @@ def earlier_weeks(definition: ReadinessDefinition, prom: Any, at: datetime, stat
         points += weekly_trend(definition, _NoData(), empty[-1], len(empty), lambda _: None).points
     requests = 1
     if asked:
+        # The SLO states and the checks' own queries do not depend on each other: both run at once, and
+        # each week waits for its states only when it is scored.
         with ThreadPoolExecutor(max_workers=SLO_WORKERS, thread_name_prefix="readiness-slo") as pool:
-            states = dict(zip(asked, pool.map(states_at, asked), strict=True))
-        watched = _Watched(prom)
-        trend = weekly_trend(definition, watched, asked[-1], len(asked), states.get)
+            states = {t: pool.submit(states_at, t) for t in asked}
+            watched = _Watched(prom)
+            trend = weekly_trend(definition, watched, asked[-1], len(asked), lambda t: states[t].result())
         watched.raise_if_down()
         points += trend.points
         requests += trend.requests
