@@ -2,7 +2,10 @@
 
 Prints, per page: render time with an empty result cache and again warm, the backend requests the cold
 render made, the slowest single backend request among them, and the ratio of the cold render to that
-slowest request (queries run concurrently, so a page should take little more than its slowest query).
+slowest request (queries run concurrently, so a page should take little more than its slowest query),
+the sum of all its requests' times (what the page would take if it asked one question at a time), and
+the CPU time the stack's Prometheus spent on the cold render: on a machine with few cores that, not
+the slowest query, is the floor of a page that asks many questions.
 Every page is rendered once before measuring, as a running server would have: modules imported and
 definition files parsed. Run with the stack up: `make bench` (or `python bench/bench_pages.py`).
 """
@@ -64,6 +67,20 @@ class RequestTimer:
         return taken
 
 
+def prometheus_cpu_s() -> float | None:
+    """User + system CPU seconds of the stack's Prometheus so far (None when its PID is not known here)."""
+    cache = Path(
+        os.environ.get("SEXTANT_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sextant"
+    )
+    pid_file = Path(os.environ.get("SEXTANT_RUN") or cache / "run") / "pids" / "prometheus.pid"
+    try:
+        fields = Path(f"/proc/{pid_file.read_text().split()[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def render(page: str) -> float:
     started = time.perf_counter()
     at = AppTest.from_file(str(ROOT / page), default_timeout=300).run()
@@ -80,16 +97,25 @@ def main() -> None:
     timer = RequestTimer(_sources(current_config()))
     for _, page in PAGES:  # a running server has imported everything and parsed its files once
         render(page)
-    print(f"{'page':16} {'cold s':>7} {'warm s':>7} {'requests':>9} {'slowest s':>10} {'cold/slowest':>13}")
+    print(
+        f"{'page':16} {'cold s':>7} {'warm s':>7} {'requests':>9} {'slowest s':>10} {'cold/slowest':>13}"
+        f" {'sum of requests s':>18} {'Prometheus CPU s':>17}"
+    )
     for name, page in PAGES:
         default_cache.clear()
         timer.take()
+        cpu_before = prometheus_cpu_s()
         cold = render(page)
+        cpu_after = prometheus_cpu_s()
         durations = timer.take()
         warm = render(page)
         slowest = max(durations, default=0.0)
         ratio = f"{cold / slowest:.2f}×" if slowest else "—"
-        print(f"{name:16} {cold:7.2f} {warm:7.2f} {len(durations):9d} {slowest:10.3f} {ratio:>13}")
+        cpu = f"{cpu_after - cpu_before:.2f}" if cpu_before is not None and cpu_after is not None else "—"
+        print(
+            f"{name:16} {cold:7.2f} {warm:7.2f} {len(durations):9d} {slowest:10.3f} {ratio:>13}"
+            f" {sum(durations):18.2f} {cpu:>17}"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak_mb:.0f} MB")
 
