@@ -38,49 +38,31 @@ def body() -> None:
     st.subheader("Domains")
     for column, tile in zip(st.columns(len(view.tiles)), view.tiles, strict=True):
         with column.container(border=True, height="stretch"):
-            st.markdown(f"**{tile.title}**")
+            # The title is the click-through: a separate "Open …" link was cut off in narrow tiles.
+            ui.page_link(tile.page, tile.title, ":material/arrow_forward:")
             st.badge(tile.state, icon=STATE_ICONS[tile.state], color=STATE_COLOURS[tile.state])
             st.write(tile.reason)
-            ui.page_link(tile.page, f"Open {tile.title}", ":material/arrow_forward:")
 
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Needs attention")
-        if view.attention:
-            st.dataframe(
-                slo_view.board_table(view.attention)[
-                    ["slo", "domain", "budget_remaining", "state", "firing", "link"]
-                ],
-                hide_index=True,
-                column_config={
-                    "slo": "SLO",
-                    "domain": "Domain",
-                    "budget_remaining": st.column_config.ProgressColumn(
-                        "Budget left", format="percent", min_value=0.0, max_value=1.0
-                    ),
-                    "state": "State",
-                    "firing": "Firing alerts",
-                    "link": st.column_config.LinkColumn("Detail", display_text="open"),
-                },
-            )
-        else:
-            st.success("Every SLO is healthy.", icon=":material/check_circle:")
-    with right:
-        st.subheader("Upcoming filing deadlines")
+    st.subheader("Needs attention")
+    if view.attention:
         st.dataframe(
-            overview.deadline_table(view.deadlines),
+            slo_view.board_table(view.attention)[
+                ["slo", "domain", "budget_remaining", "state", "firing", "link"]
+            ],
             hide_index=True,
             column_config={
-                "deadline": "Deadline",
-                "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-                "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-                "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
-                "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
-                "ready_share": st.column_config.ProgressColumn(
-                    "Ready", format="percent", min_value=0.0, max_value=1.0
+                "slo": "SLO",
+                "domain": "Domain",
+                "budget_remaining": st.column_config.ProgressColumn(
+                    "Budget left", format="percent", min_value=0.0, max_value=1.0
                 ),
+                "state": "State",
+                "firing": "Firing alerts",
+                "link": st.column_config.LinkColumn("Detail", display_text="open"),
             },
         )
+    else:
+        st.success("Every SLO is healthy.", icon=":material/check_circle:")
 
     left, right = st.columns(2)
     with left:
@@ -98,6 +80,25 @@ def body() -> None:
             st.markdown("\n".join(f"- {ui.plain(line)}" for line in view.changes))
         else:
             st.write("Nothing changed state since last week.")
+
+    st.subheader("Upcoming filing deadlines")
+    st.dataframe(
+        overview.deadline_table(view.deadlines),
+        hide_index=True,
+        column_config={
+            "deadline": "Deadline",
+            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
+            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
+            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
+            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
+            "ready_share": st.column_config.ProgressColumn(
+                "Ready", format="percent", min_value=0.0, max_value=1.0
+            ),
+        },
+    )
+    st.caption(
+        "Entities are counted for the next deadline of each kind of return; later deadlines show none yet."
+    )
 
 
 body()

@@ -69,14 +69,11 @@ class Headline:
     def delta_text(self) -> str | None:
         if self.delta is None:
             return None
+        # Short enough for five tiles across a laptop screen; the page says what the change is against.
         if self.delta == 0:
-            return "no change vs last week"
+            return "no change"
         unit = " points" if self.unit == "points" else ""
-        return (
-            f"{self.delta:+.0f}{unit} vs last week"
-            if self.unit == "count"
-            else f"{self.delta:+.1f}{unit} vs last week"
-        )
+        return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 
     @property
     def delta_colour(self) -> str:

@@ -103,7 +103,14 @@ def test_overview_on_the_snapshot(snapshot_mode):
     page = run("pages/8_Readiness.py")
     assert page.metric[0].value.split()[0] == readiness  # the overview and its page never disagree
     texts = " ".join(m.value for m in at.markdown)
-    assert "ML extraction" in texts and "HMRC filing" in texts
+    tiles = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    assert tiles == [
+        ("Ingestion", "Ingestion"),
+        ("ML extraction", "Extraction"),
+        ("Reconciliation", "Tax"),
+        ("HMRC filing", "Tax"),
+        ("Assistant", "Assistant"),
+    ]
     assert "HMRC API outage" in texts
     left = re.search(r"the tightest, HMRC submissions, has (\d+)% of its budget left", texts)
     assert left and int(left[1]) == round(hmrc_budget_left() * 100)

@@ -62,7 +62,7 @@ def test_headline_deltas_know_which_way_is_good():
     heads = {h.key: h for h in overview.slo_headlines(now, week_ago, AT)}
     assert (heads["healthy"].value, heads["healthy"].previous, heads["healthy"].good_news) == (1, 2, False)
     assert (heads["exhausted"].delta, heads["exhausted"].good_news) == (1, False)
-    assert heads["exhausted"].delta_text == "+1 vs last week"
+    assert heads["exhausted"].delta_text == "+1"
     assert heads["at risk"].good_news is None  # no change
     assert "`hmrc-submissions`" in heads["exhausted"].explanation
     unknown = overview.slo_headlines(None, None, AT)
