@@ -18,7 +18,7 @@ from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
 from app.units import format_age, format_value
 
-SLO_PAGE = "pages/3_SLO_detail.py"
+SLO_PAGE = "pages/2_SLOs.py"
 TRACES_PAGE = "pages/10_Traces.py"
 GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
 BAR_ROW_PX = 34

@@ -16,7 +16,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app import dashboards, data_sources, logs, overview, readiness_view, service_health, slo_view, traces
+from app import (
+    dashboards,
+    data_sources,
+    logs,
+    overview,
+    readiness_view,
+    security,
+    service_health,
+    slo_view,
+    traces,
+)
 from app.config import load_config
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
@@ -62,6 +72,7 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "SLO detail": _slo_details,
     "Domain dashboards": dashboards.record_all,
     "Readiness": readiness_view.record_all,
+    "Security": security.record_all,
     "Traces": traces.record_all,
     "Logs": logs.record_all,
     "Data sources": _data_sources,

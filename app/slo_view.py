@@ -131,7 +131,7 @@ def label_choices(statuses: Iterable[SloStatus]) -> list[str]:
 def detail_link(name: str, preset: str | None = None) -> str:
     """The relative URL of an SLO's detail page, for tables and chat links."""
     params = {"slo": name} | ({"range": preset} if preset else {})
-    return f"/SLO_detail?{urlencode(params)}"
+    return f"/SLOs?{urlencode(params)}"
 
 
 def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
@@ -302,8 +302,7 @@ def incident_annotations(outcome: Outcome[Any]) -> pd.DataFrame:
 def share_link(base_url: str | None, name: str, preset: str) -> str:
     """The absolute link to paste into a chat; the page's own address when Streamlit tells us."""
     base = (base_url or "").split("?", 1)[0].rstrip("/")
-    for suffix in ("/SLO_detail",):
-        base = base.removesuffix(suffix)
+    base = base.removesuffix("/SLOs")
     return f"{base}{detail_link(name, preset)}"
 
 

@@ -44,7 +44,7 @@ def test_overview_tile_click_lands_on_the_domain_page(browser_page):
 
 def test_slo_deep_link_reproduces_the_view(browser_page):
     base, page = browser_page
-    page.goto(f"{base}/SLO_detail?slo=hmrc-submissions&range=7d")
+    page.goto(f"{base}/SLOs?slo=hmrc-submissions&range=7d")
     wait_for_app(page)
     assert page.locator("h3", has_text="HMRC submissions").count() == 1
-    assert "SLO_detail?slo=hmrc-submissions&range=7d" in page.inner_text("[data-testid='stCode']")
+    assert "SLOs?slo=hmrc-submissions&range=7d" in page.inner_text("[data-testid='stCode']")

@@ -77,7 +77,7 @@ def test_slos_page_filters_come_from_the_url(snapshot_mode):
 
 
 def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
-    at = run("pages/3_SLO_detail.py", slo="hmrc-submissions", range="7d")
+    at = run("pages/2_SLOs.py", slo="hmrc-submissions", range="7d")
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Objective"] == "98.00%"
@@ -89,7 +89,7 @@ def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
     # The HMRC outage (A-60h to A-56h) burned far above 14.4×: the page alert fired then.
     outage = model.scenario("hmrc_outage", SHIPPED.anchor)
     assert outage.start <= alerts.loc["page-1h-5m", "last_fired"] <= outage.end + timedelta(hours=1)
-    assert any("SLO_detail?slo=hmrc-submissions&range=7d" in c.value for c in at.code)
+    assert any("SLOs?slo=hmrc-submissions&range=7d" in c.value for c in at.code)
 
 
 def test_overview_on_the_snapshot(snapshot_mode):
@@ -158,10 +158,16 @@ def test_service_health_live_matches_the_model(live_mode):
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    "page", ["Overview.py", "pages/2_SLOs.py", "pages/3_SLO_detail.py", "pages/20_Data_sources.py"]
+    ("page", "params"),
+    [
+        ("Overview.py", {}),
+        ("pages/2_SLOs.py", {}),
+        ("pages/2_SLOs.py", {"slo": "extraction-queue-age"}),
+        ("pages/20_Data_sources.py", {}),
+    ],
 )
-def test_pages_live_without_errors(live_mode, page):
-    at = run(page)
+def test_pages_live_without_errors(live_mode, page, params):
+    at = run(page, **params)
     assert not at.error, [e.value for e in at.error]
 
 

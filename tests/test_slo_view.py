@@ -62,16 +62,16 @@ def test_board_table_keeps_order_and_figures():
         and abs(first["budget_remaining"] - 0.5) < 1e-12
         and abs(first["burn_1h"] - 0.5) < 1e-12
     )
-    assert first["link"] == "/SLO_detail?slo=hmrc-submissions"
+    assert first["link"] == "/SLOs?slo=hmrc-submissions"
     assert table.iloc[1]["firing"] == "—"
 
 
 def test_share_link_reproduces_the_view():
     assert (
-        slo_view.share_link("http://sextant.example/SLO_detail?slo=x", "hmrc-submissions", "7d")
-        == "http://sextant.example/SLO_detail?slo=hmrc-submissions&range=7d"
+        slo_view.share_link("http://sextant.example/SLOs?slo=x", "hmrc-submissions", "7d")
+        == "http://sextant.example/SLOs?slo=hmrc-submissions&range=7d"
     )
-    assert slo_view.share_link(None, "a b", "1h") == "/SLO_detail?slo=a+b&range=1h"
+    assert slo_view.share_link(None, "a b", "1h") == "/SLOs?slo=a+b&range=1h"
 
 
 def test_forecasts_in_words():

@@ -1,0 +1,415 @@
+"""The Security page: secrets rotation, backups, sign-ins and audit coverage against a written policy.
+
+- `load_policy(path)`: `slo_definitions/security.yaml`, validated (errors name the file and the field).
+- `assess_*`: pure functions from query results to `Check`s: a state ("ok", "attention", "failing" or
+  "no data"; missing data is never ok), the figure behind it, the policy it is held to, and one line in
+  plain words.
+- `load(sources, tr, cache)`: the queries of `queries/security.yaml`, concurrently and cached; Prometheus
+  (secrets, backups, sign-in counts) and OpenSearch (the audit log) fail on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from app import queries
+from app.config import REPO_ROOT
+from app.filecache import FileCache
+from app.service_health import rate_window
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.sources.opensearch import SearchResult
+from app.sources.prometheus import QueryResult, auto_step
+from app.timerange import PRESETS, TimeRange, time_range
+from app.units import format_seconds
+
+DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "security.yaml"
+API_VERSION = "sextant/v1"
+KIND = "SecurityPolicy"
+GROUP = "security"
+TTL_S = 30.0
+TIMEOUT_S = 20.0
+STATES = ("failing", "attention", "no data", "ok")  # worst first
+
+
+class SecurityPolicyError(ValueError):
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class Policy:
+    secret_max_age: timedelta
+    secret_due_soon: timedelta
+    backup_max_age: dict[str, timedelta]  # target -> newest backup at most this old
+    max_failure_share: float
+    max_failures_from_one_source: int
+    required_actions: tuple[str, ...]
+
+
+def _duration(value: Any, where: str, problems: list[str]) -> timedelta:
+    try:
+        return queries.duration_timedelta(str(value))
+    except (ValueError, TypeError):
+        problems.append(f"{where}: {value!r} is not a duration such as 90d, 20m or 26h")
+        return timedelta(0)
+
+
+def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
+    problems: list[str] = []
+
+    def fail(where: str, message: str) -> None:
+        problems.append(f"{source}: {where}: {message}")
+
+    if not isinstance(raw, Mapping) or raw.get("apiVersion") != API_VERSION or raw.get("kind") != KIND:
+        raise SecurityPolicyError([f"{source}: must be apiVersion {API_VERSION}, kind {KIND}"])
+    spec = raw.get("spec")
+    if not isinstance(spec, Mapping):
+        raise SecurityPolicyError([f"{source}: spec: must be a mapping"])
+    secrets, logins, audit = (spec.get(k) or {} for k in ("secrets", "logins", "audit"))
+    where_problems: list[str] = []
+    max_age = _duration(secrets.get("maxAge"), f"{source}: spec.secrets.maxAge", where_problems)
+    due_soon = _duration(secrets.get("dueSoon", "0d"), f"{source}: spec.secrets.dueSoon", where_problems)
+    backups: dict[str, timedelta] = {}
+    for i, item in enumerate(spec.get("backups") or []):
+        if not isinstance(item, Mapping) or not isinstance(item.get("target"), str):
+            fail(f"spec.backups[{i}]", "needs a target (a name) and a maxAge")
+            continue
+        backups[item["target"]] = _duration(
+            item.get("maxAge"), f"{source}: spec.backups[{i}].maxAge", where_problems
+        )
+    share = logins.get("maxFailureShare")
+    if not isinstance(share, int | float) or not 0 <= share <= 1:
+        fail("spec.logins.maxFailureShare", f"must be a share between 0 and 1, got {share!r}")
+    per_source = logins.get("maxFailuresFromOneSource")
+    if not isinstance(per_source, int) or per_source < 1:
+        fail(
+            "spec.logins.maxFailuresFromOneSource",
+            f"must be a whole number of at least 1, got {per_source!r}",
+        )
+    actions = audit.get("requiredActions")
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        fail("spec.audit.requiredActions", "must be a list of action names")
+        actions = []
+    problems += where_problems
+    if problems:
+        raise SecurityPolicyError(problems)
+    return Policy(max_age, due_soon, backups, float(share), int(per_source), tuple(actions))
+
+
+def load_policy(path: str | Path = DEFAULT_PATH) -> Policy:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SecurityPolicyError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise SecurityPolicyError([f"{path}: not valid YAML: {exc}"]) from exc
+    return parse_policy(raw, str(path))
+
+
+_policies = FileCache(load_policy)
+
+
+# -- checks (pure) ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # what is checked, in words ("Secrets rotation")
+    state: str  # one of STATES
+    value: str  # the big number ("1 of 5"), short enough for a narrow tile
+    label: str  # what it counts, in words ("overdue")
+    reason: str  # one line: why this state
+    policy: str  # what it is held to
+    detail: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    @property
+    def figure(self) -> str:
+        """The figure in words: "1 of 5 overdue"."""
+        return f"{self.value} {self.label}".strip()
+
+
+def worst(states: Sequence[str]) -> str:
+    return min(states, key=STATES.index) if states else "no data"
+
+
+def _days(delta: timedelta) -> str:
+    return f"{delta.total_seconds() / 86400:.0f} days"
+
+
+def assess_secrets(frame: pd.DataFrame | None, policy: Policy, now: datetime) -> Check:
+    """Each secret's age against the rotation policy: overdue is failing, due soon is attention."""
+    rule = (
+        f"Rotated at least every {_days(policy.secret_max_age)}; "
+        f"flagged {_days(policy.secret_due_soon)} before."
+    )
+    if frame is None or frame.empty or "secret" not in frame.columns:
+        return Check(
+            "Secrets rotation", "no data", "no data", "", "No secret reports when it was last rotated.", rule
+        )
+    rows = []
+    for secret, stamp in sorted(zip(frame["secret"], frame["value"], strict=True)):
+        rotated = datetime.fromtimestamp(float(stamp), tz=UTC)
+        age = now - rotated
+        left = policy.secret_max_age - age
+        state = "failing" if left < timedelta(0) else "attention" if left <= policy.secret_due_soon else "ok"
+        rows.append(
+            {
+                "secret": secret,
+                "last_rotated": rotated,
+                "age_days": age.total_seconds() / 86400,
+                "days_left": left.total_seconds() / 86400,
+                "state": state,
+            }
+        )
+    detail = pd.DataFrame(rows).sort_values(["days_left", "secret"], ignore_index=True)
+    overdue = detail[detail["state"] == "failing"]
+    soon = detail[detail["state"] == "attention"]
+    if not overdue.empty:
+        top = overdue.iloc[0]
+        reason = (
+            f"{top['secret']} was last rotated {top['age_days']:.0f} days ago, "
+            f"{-top['days_left']:.0f} days past the {policy.secret_max_age.days}-day limit."
+        )
+        figure = (f"{len(overdue)} of {len(detail)}", "overdue")
+    elif not soon.empty:
+        top = soon.iloc[0]
+        reason = f"{top['secret']} is due for rotation in {top['days_left']:.0f} days."
+        figure = (f"{len(soon)} of {len(detail)}", "due soon")
+    else:
+        reason = f"Every secret was rotated within the last {detail['age_days'].max():.0f} days."
+        figure = (f"{len(detail)} of {len(detail)}", "current")
+    return Check("Secrets rotation", worst(list(detail["state"])), *figure, reason, rule, detail)
+
+
+def assess_backups(frame: pd.DataFrame | None, policy: Policy, now: datetime) -> Check:
+    """The newest backup of each target the policy names against its maximum age; a target the policy
+    names that reports nothing is failing (no backup is known)."""
+    rule = (
+        "Newest backup at most: "
+        + ", ".join(
+            f"{target} {format_seconds(limit.total_seconds())}"
+            for target, limit in policy.backup_max_age.items()
+        )
+        + "."
+    )
+    if frame is None or frame.empty or "target" not in frame.columns:
+        return Check("Backups", "no data", "no data", "", "No backup target reports its last success.", rule)
+    seen = {str(t): float(v) for t, v in zip(frame["target"], frame["value"], strict=True)}
+    rows = []
+    for target, limit in policy.backup_max_age.items():
+        if target not in seen:
+            rows.append(
+                {
+                    "target": target,
+                    "last_success": pd.NaT,
+                    "age_s": None,
+                    "max_age_s": limit.total_seconds(),
+                    "state": "failing",
+                }
+            )
+            continue
+        done = datetime.fromtimestamp(seen[target], tz=UTC)
+        age = (now - done).total_seconds()
+        rows.append(
+            {
+                "target": target,
+                "last_success": done,
+                "age_s": age,
+                "max_age_s": limit.total_seconds(),
+                "state": "failing" if age > limit.total_seconds() else "ok",
+            }
+        )
+    detail = pd.DataFrame(rows)
+    late = detail[detail["state"] != "ok"]
+    if late.empty:
+        oldest = detail.assign(share=detail["age_s"] / detail["max_age_s"]).sort_values("share").iloc[-1]
+        reason = (
+            f"Every target backed up on time; the closest to its limit is {oldest['target']}, "
+            f"{format_seconds(oldest['age_s'])} ago."
+        )
+    else:
+        top = late.iloc[0]
+        when = (
+            "has no successful backup on record"
+            if pd.isna(top["last_success"])
+            else (f"last backed up {format_seconds(top['age_s'])} ago")
+        )
+        reason = f"{top['target']} {when} (limit {format_seconds(top['max_age_s'])})."
+    value = f"{len(detail) - len(late)} of {len(detail)}"
+    return Check("Backups", worst(list(detail["state"])), value, "on time", reason, rule, detail)
+
+
+def assess_logins(
+    counts: pd.DataFrame | None, sources: pd.DataFrame | None, policy: Policy, tr: TimeRange
+) -> Check:
+    """Failed sign-ins over the range: their share of all sign-ins, and any one source address with more
+    failures than the policy allows (password guessing)."""
+    rule = (
+        f"At most {policy.max_failure_share:.0%} of sign-ins failing, and at most "
+        f"{policy.max_failures_from_one_source:,} failures from one address, over the range."
+    )
+    by_result: dict[str, float] = {}
+    if counts is not None and not counts.empty and "result" in counts.columns:
+        by_result = {str(r): float(v) for r, v in zip(counts["result"], counts["value"], strict=True)}
+    total = sum(by_result.values())
+    if not total:
+        return Check(
+            "Sign-ins", "no data", "no data", "", f"No sign-in was counted in the {tr.label.lower()}.", rule
+        )
+    failed = by_result.get("failure", 0.0)
+    share = failed / total
+    noisy = (
+        sources[sources["failures"] > policy.max_failures_from_one_source]
+        if sources is not None and not sources.empty
+        else pd.DataFrame()
+    )
+    value, label = f"{failed:,.0f}", f"failed ({share:.1%})"
+    if not noisy.empty:
+        top = noisy.iloc[0]
+        reason = (
+            f"{top['failures']:,} failed sign-ins from {top['source_ip']} "
+            f"between {top['first']:%a %d %b %H:%M} and {top['last']:%H:%M} UTC: password guessing?"
+        )
+    elif share > policy.max_failure_share:
+        reason = f"{share:.1%} of sign-ins failed, above the {policy.max_failure_share:.0%} limit."
+    else:
+        reason = f"{share:.1%} of {total:,.0f} sign-ins failed; no address stands out."
+    state = "attention" if not noisy.empty or share > policy.max_failure_share else "ok"
+    return Check(
+        "Sign-ins", state, value, label, reason, rule, sources if sources is not None else pd.DataFrame()
+    )
+
+
+def assess_audit(actions: pd.DataFrame | None, policy: Policy, tr: TimeRange) -> Check:
+    """Whether every required kind of event reached the audit log in the range."""
+    rule = "Audited: " + ", ".join(policy.required_actions) + "."
+    if actions is None:
+        return Check("Audit log", "no data", "no data", "", "The audit log could not be read.", rule)
+    counts = actions.groupby("action")["count"].sum() if not actions.empty else pd.Series(dtype="int64")
+    missing = [a for a in policy.required_actions if counts.get(a, 0) == 0]
+    present = len(policy.required_actions) - len(missing)
+    value = f"{present} of {len(policy.required_actions)}"
+    if missing:
+        reason = f"No {', '.join(missing)} event in the {tr.label.lower()}: quiet, or no longer audited?"
+    else:
+        reason = f"{int(counts.sum()):,} events in the {tr.label.lower()}, every required kind among them."
+    return Check(
+        "Audit log", "attention" if missing else "ok", value, "kinds recorded", reason, rule, actions
+    )
+
+
+# -- loading ---------------------------------------------------------------------------------------------
+
+
+def failing_sources(result: SearchResult | None) -> pd.DataFrame:
+    """Addresses with the most failed sign-ins: source_ip, failures, first, last, tenants."""
+    columns = ["source_ip", "failures", "first", "last", "tenants"]
+    buckets = (((result.aggregations if result else {}).get("failed_logins") or {}).get("source") or {}).get(
+        "buckets", []
+    )
+    rows = [
+        {
+            "source_ip": b["key"],
+            "failures": int(b["doc_count"]),
+            "first": pd.Timestamp(b["first"]["value"], unit="ms", tz="UTC"),
+            "last": pd.Timestamp(b["last"]["value"], unit="ms", tz="UTC"),
+            "tenants": int(b["tenants"]["value"]),
+        }
+        for b in buckets
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def audit_actions(result: SearchResult | None) -> pd.DataFrame | None:
+    """action, outcome, count; None when the audit log could not be read."""
+    if result is None:
+        return None
+    rows = [
+        {"action": a["key"], "outcome": o["key"], "count": int(o["doc_count"])}
+        for a in (result.aggregations.get("action") or {}).get("buckets", [])
+        for o in (a.get("outcome") or {}).get("buckets", [])
+    ]
+    return pd.DataFrame(rows, columns=["action", "outcome", "count"])
+
+
+@dataclass(frozen=True)
+class Posture:
+    time_range: TimeRange
+    checks: list[Check]
+    failed_logins: pd.DataFrame  # timestamp, value (failed sign-ins per minute)
+    outcomes: dict[str, Outcome[Any]] = field(repr=False)
+    policy_errors: tuple[str, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return worst([c.state for c in self.checks])
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[Any]]]:
+        backend = {"audit": "opensearch"}
+        return [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
+
+
+def _frame(outcome: Outcome[QueryResult]) -> pd.DataFrame | None:
+    return outcome.value.frame if outcome.value is not None else None
+
+
+def load(
+    sources: Sources, tr: TimeRange, cache: ResultCache = default_cache, path: Path = DEFAULT_PATH
+) -> Posture:
+    try:
+        policy = _policies.get(path)
+    except SecurityPolicyError as exc:
+        return Posture(tr, [], pd.DataFrame(columns=["timestamp", "value"]), {}, exc.problems)
+    prom, search = sources.prometheus, sources.opensearch
+    step = auto_step(tr.start, tr.end)
+    audit = queries.render_query(GROUP, "audit_posture", start=tr.start, end=tr.end)
+    out = fetch_all(
+        {
+            "secrets": lambda: prom.instant(queries.render(GROUP, "secret_last_rotated"), tr.end),
+            "backups": lambda: prom.instant(queries.render(GROUP, "backup_last_success"), tr.end),
+            "logins": lambda: prom.instant(queries.render(GROUP, "logins", window=tr.promql_window), tr.end),
+            "failed_logins": lambda: prom.range(
+                queries.render(GROUP, "failed_logins_per_minute", window=rate_window(step)),
+                tr.start,
+                tr.end,
+                step,
+            ),
+            "audit": lambda: search.search(str(audit.index), audit.query),
+        },
+        cache=cache,
+        ttl_s=TTL_S,
+        timeout_s=TIMEOUT_S,
+        key_prefix=(sources.cache_key, GROUP, tr),
+    )
+    audit_result: SearchResult | None = out["audit"].value
+    now = tr.end
+    checks = [
+        assess_secrets(_frame(out["secrets"]), policy, now),
+        assess_backups(_frame(out["backups"]), policy, now),
+        assess_logins(
+            _frame(out["logins"]), failing_sources(audit_result) if audit_result else None, policy, tr
+        ),
+        assess_audit(audit_actions(audit_result), policy, tr),
+    ]
+    chart = _frame(out["failed_logins"])
+    return Posture(
+        tr, checks, chart if chart is not None else pd.DataFrame(columns=["timestamp", "value"]), out
+    )
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The page at every range preset, for the snapshot."""
+    for preset in PRESETS:
+        load(sources, time_range(preset, now), cache)

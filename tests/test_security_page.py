@@ -1,0 +1,105 @@
+"""The Security page under AppTest: golden figures on the shipped snapshot (from the simulator's model),
+live on the real stack, and with OpenSearch down."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from app.sources import snapshot
+from stack.simulator import model
+from tests.browser_support import ROOT
+from tests.test_dashboard_pages import run
+
+PAGE = "pages/9_Security.py"
+SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
+SEED = 7
+END = SHIPPED.recorded_at
+START = END - timedelta(hours=24)  # the default range
+
+
+def figures(at) -> dict[str, str]:
+    """Each check's figure as the page shows it: the big value and the words under it."""
+    words = [md.value.strip("*").replace("\\", "") for md in at.markdown if md.value.startswith("**")]
+    labels = iter(w for w in words if w not in CHECK_TITLES)
+    return {m.label: f"{m.value} {next(labels)}" if m.value != "no data" else m.value for m in at.metric}
+
+
+CHECK_TITLES = {
+    "Secrets rotation",
+    "Backups",
+    "Sign-ins",
+    "Audit log",
+    "Addresses with the most failed sign-ins",
+}
+
+
+def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
+    at = run(PAGE)
+    assert not at.error
+    shown = figures(at)
+    m = model.get_model(SHIPPED.anchor, SEED)
+
+    # Secrets: the seed's HMRC client secret is past the 90-day policy; the others rotate monthly.
+    secrets = at.dataframe[0].value.set_index("secret")
+    assert set(secrets.index) == set(model.SECRETS)
+    for secret in model.SECRETS:
+        rotated = m.gauge_value("secret_last_rotated_timestamp_seconds", {"secret": secret}, END)
+        assert secrets.loc[secret, "age_days"] == pytest.approx((END.timestamp() - rotated) / 86400, abs=1e-6)
+    assert secrets.loc["hmrc-oauth-client-secret", "state"] == "failing"
+    assert shown["Secrets rotation"] == "1 of 5 overdue"
+
+    # Backups: each target's last success is the model's, a minute either way (the last scrape's).
+    backups = at.dataframe[1].value.set_index("target")
+    for target in model.BACKUPS:
+        candidates = {
+            END.timestamp() - m.gauge_value("backup_last_success_timestamp_seconds", {"target": target}, t)
+            for t in (END - timedelta(minutes=1), END)
+        }
+        assert min(abs(backups.loc[target, "age_min"] * 60 - c) for c in candidates) < 1e-6, target
+    assert shown["Backups"] == "3 of 3 on time"
+
+    # Sign-ins: failures over the range from the counter, and the burst's address with exactly the
+    # failures the seed put in it (40 a minute for 30 minutes).
+    failed = model.counter_increase(
+        "auth_logins_total", {"result": "failure"}, START, END, SHIPPED.anchor, SEED
+    )
+    total = model.counter_increase("auth_logins_total", {}, START, END, SHIPPED.anchor, SEED)
+    number, share = shown["Sign-ins"].removesuffix("%)").split(" failed (")
+    assert float(number.replace(",", "")) == pytest.approx(failed, rel=0.01)
+    assert float(share) / 100 == pytest.approx(failed / total, abs=0.002)
+    minutes = np.arange(int(START.timestamp()) // 60 * 60, int(END.timestamp()), 60)
+    burst = int(m.burst_failures(minutes).sum())
+    assert burst == 1200
+    sources = at.dataframe[2].value
+    assert sources.iloc[0]["source_ip"] == "198.51.100.66" and sources.iloc[0]["failures"] == burst
+    assert any("1,200 failed sign-ins from 198.51.100.66" in md.value.replace("\\", "") for md in at.markdown)
+
+    # Audit: every required kind of event is there.
+    assert shown["Audit log"] == "7 of 7 kinds recorded"
+    assert set(at.dataframe[3].value["action"]) >= {"data.export", "rulepack.edit", "role.change"}
+
+
+@pytest.mark.integration
+def test_security_live(live_mode):
+    at = run(PAGE, {"range": "7d"})
+    assert not at.error, [e.value for e in at.error]
+    shown = figures(at)
+    assert shown["Secrets rotation"] == "1 of 5 overdue"
+    assert shown["Backups"] == "3 of 3 on time"
+    assert shown["Audit log"] == "7 of 7 kinds recorded"
+    assert at.dataframe[2].value.iloc[0]["source_ip"] == "198.51.100.66"  # the burst is in the last 7 days
+
+
+@pytest.mark.integration
+def test_security_with_opensearch_down_keeps_the_prometheus_checks(live_mode, monkeypatch):
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    at = run(PAGE)
+    banners = [e.value for e in at.error]
+    assert any("OpenSearch" in b for b in banners) and not any("Prometheus" in b for b in banners)
+    shown = figures(at)
+    assert shown["Secrets rotation"] == "1 of 5 overdue" and shown["Backups"] == "3 of 3 on time"
+    assert shown["Audit log"] == "no data"
+    assert shown["Sign-ins"] != "no data"  # the counts come from Prometheus
