@@ -4,14 +4,6 @@ import streamlit as st
 
 from app import charts, overview, slo_view, ui
 
-STATE_COLOURS = {"healthy": "green", "at risk": "orange", "exhausted": "red", "no data": "gray"}
-STATE_ICONS = {
-    "healthy": ":material/check_circle:",
-    "at risk": ":material/warning:",
-    "exhausted": ":material/error:",
-    "no data": ":material/help:",
-}
-
 ctx = ui.page_setup("Overview", ":material/dashboard:")
 
 
@@ -40,7 +32,7 @@ def body() -> None:
         with column.container(border=True, height="stretch"):
             # The title is the click-through: a separate "Open …" link was cut off in narrow tiles.
             ui.page_link(tile.page, tile.title, ":material/arrow_forward:")
-            st.badge(tile.state, icon=STATE_ICONS[tile.state], color=STATE_COLOURS[tile.state])
+            ui.state_badge(tile.state)
             st.write(tile.reason)
 
     st.subheader("Needs attention")

@@ -22,6 +22,26 @@ from app.units import format_age
 
 BACKEND_NAMES = {"prometheus": "Prometheus", "opensearch": "OpenSearch", "jaeger": "Jaeger"}
 _MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~:$"
+# How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
+# Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
+STATE_STYLES: dict[str, tuple[str, str]] = {
+    "healthy": ("green", ":material/check_circle:"),
+    "ok": ("green", ":material/check_circle:"),
+    "at risk": ("orange", ":material/warning:"),
+    "attention": ("orange", ":material/warning:"),
+    "exhausted": ("red", ":material/error:"),
+    "failing": ("red", ":material/error:"),
+    "no data": ("gray", ":material/help:"),
+}
+
+
+def state_icon(state: str) -> str:
+    return STATE_STYLES[state][1]
+
+
+def state_badge(state: str) -> None:
+    colour, icon = STATE_STYLES[state]
+    st.badge(state, icon=icon, color=colour)
 
 
 def plain(text: object) -> str:

@@ -10,13 +10,7 @@ from app.slo.status import state_counts
 from app.units import format_value
 
 ALL = "All SLOs"
-STATE_ICONS = {
-    "healthy": ":material/check_circle:",
-    "at risk": ":material/warning:",
-    "exhausted": ":material/error:",
-    "no data": ":material/help:",
-}
-
+SLO_STATES = ("healthy", "at risk", "exhausted", "no data")  # the order of the counts and filter
 ctx = ui.page_setup("SLOs", ":material/target:")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
@@ -38,8 +32,8 @@ def board() -> None:
     st.caption(f"Status at {at:%d %b %Y %H:%M} UTC, each SLO over its own period (rolling or calendar).")
 
     counts = state_counts(board.statuses)
-    for column, state in zip(st.columns(len(STATE_ICONS)), STATE_ICONS, strict=True):
-        column.metric(state.capitalize(), f"{counts[state]} SLOs", icon=STATE_ICONS[state], border=True)
+    for column, state in zip(st.columns(len(SLO_STATES)), SLO_STATES, strict=True):
+        column.metric(state.capitalize(), f"{counts[state]} SLOs", icon=ui.state_icon(state), border=True)
 
     search, domain, team, state, label = st.columns([2, 1, 1, 1, 1])
     text = search.text_input("Search by name", key="q", bind="query-params", placeholder="e.g. hmrc")
@@ -48,7 +42,7 @@ def board() -> None:
         "Domain", sorted({s.domain for s in statuses}), key="domain", bind="query-params"
     )
     teams = team.multiselect("Team", sorted({s.team for s in statuses}), key="team", bind="query-params")
-    states = state.multiselect("State", list(STATE_ICONS), key="state", bind="query-params")
+    states = state.multiselect("State", list(SLO_STATES), key="state", bind="query-params")
     labels = label.multiselect("Label", slo_view.label_choices(statuses), key="label", bind="query-params")
     shown = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels

@@ -5,14 +5,6 @@ import streamlit as st
 
 from app import charts, security, ui
 
-STATE_COLOURS = {"ok": "green", "attention": "orange", "failing": "red", "no data": "gray"}
-STATE_ICONS = {
-    "ok": ":material/check_circle:",
-    "attention": ":material/warning:",
-    "failing": ":material/error:",
-    "no data": ":material/help:",
-}
-
 ctx = ui.page_setup("Security", ":material/shield:")
 
 
@@ -33,7 +25,7 @@ def body() -> None:
     for column, check in zip(st.columns(len(view.checks)), view.checks, strict=True):
         with column.container(border=True, height="stretch"):
             st.markdown(f"**{check.name}**")
-            st.badge(check.state, icon=STATE_ICONS[check.state], color=STATE_COLOURS[check.state])
+            ui.state_badge(check.state)
             st.metric(check.name, check.value, label_visibility="collapsed")
             if check.label:
                 st.markdown(f"**{ui.plain(check.label)}**")
