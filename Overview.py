@@ -35,6 +35,12 @@ def body() -> None:
             ui.state_badge(tile.state)
             st.write(tile.reason)
 
+    if view.posture is not None:
+        with st.container(border=True):
+            ui.page_link("pages/9_Security.py", "Security posture", ":material/shield:")
+            ui.state_badge(view.posture.state)
+            st.write(ui.plain(overview.security_line(view.posture)))
+
     st.subheader("Needs attention")
     if view.attention:
         st.dataframe(

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app import queries, readiness, readiness_view, slo_view
+from app import queries, readiness, readiness_view, security, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.slo.math import worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts
@@ -17,10 +17,12 @@ from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.prometheus import QueryResult
+from app.timerange import time_range
 
 TTL_S = 60.0
 TIMEOUT_S = 25.0
 WEEK = timedelta(days=7)
+SECURITY_RANGE = "24h"  # the overview's security line: sign-ins and the audit log over the last day
 
 DOMAINS: dict[str, tuple[str, str]] = {
     # domain -> (title, page that shows it)
@@ -108,11 +110,13 @@ class Overview:
     deadlines: list[DeadlineRow]
     changes: list[str]
     outcomes: dict[str, Outcome] = field(repr=False)
+    posture: security.Posture | None = None  # the security checks, for one line
 
     @property
     def problems(self) -> list[tuple[str, Outcome]]:
         backend = {"incidents": "opensearch"}
-        return [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
+        own = [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
+        return own + (self.posture.problems if self.posture else [])
 
 
 # -- pure pieces -----------------------------------------------------------------------------------------
@@ -263,6 +267,19 @@ def trend_frame(points: list[tuple[datetime, readiness.ReadinessScore | None]]) 
     )
 
 
+def security_line(posture: security.Posture) -> str:
+    """The security posture in one line: the worst check's reason, and which others need a look."""
+    if not posture.checks:
+        return "The security policy could not be read."
+    ranked = sorted(posture.checks, key=lambda c: security.STATES.index(c.state))
+    worst = ranked[0]
+    if worst.state == "ok":
+        return "Every check passes: " + ", ".join(c.name.lower() for c in ranked) + "."
+    others = [c.name for c in ranked[1:] if c.state != "ok"]
+    also = f" Also to look at: {', '.join(others)}." if others else ""
+    return f"{worst.name}: {worst.reason}{also}"
+
+
 def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
     """Each upcoming deadline with the entities due and ready for its obligation (VAT, MTD quarterly)."""
     rows, seen = [], set()
@@ -319,6 +336,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
             ),
             "obligations_due": lambda: prom.instant(queries.render("overview", "obligations_due"), at),
             "obligations_ready": lambda: prom.instant(queries.render("overview", "obligations_ready"), at),
+            "security": lambda: security.load(sources, time_range(SECURITY_RANGE, at), cache),
         },
         cache=cache,
         ttl_s=TTL_S,
@@ -331,7 +349,8 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
     now, before = now_outcome.value, parts["slos_week_ago"].value
     trend = [score for _, score in ready.trend] if ready else []
     incidents = _incidents(parts["incidents"])
-    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness")} | {"slos_now": now_outcome}
+    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security")}
+    outcomes["slos_now"] = now_outcome
     outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}
     return Overview(
         at=at,
@@ -347,6 +366,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         + incident_lines(incidents, at)
         + [f"Readiness: {m.text}." for m in readiness_moves(trend)],
         outcomes=outcomes,
+        posture=parts["security"].value,
     )
 
 

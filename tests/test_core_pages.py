@@ -110,7 +110,13 @@ def test_overview_on_the_snapshot(snapshot_mode):
         ("Reconciliation", "Tax"),
         ("HMRC filing", "Tax"),
         ("Assistant", "Assistant"),
+        ("Security posture", "Security"),
     ]
+    # The security line: the seed's overdue HMRC client secret is the worst check.
+    assert any(
+        "Secrets rotation: hmrc-oauth-client-secret was last rotated" in m.value.replace("\\", "")
+        for m in at.markdown
+    )
     assert "HMRC API outage" in texts
     left = re.search(r"the tightest, HMRC submissions, has (\d+)% of its budget left", texts)
     assert left and int(left[1]) == round(hmrc_budget_left() * 100)

@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from app import overview, slo_view
+from app import overview, security, slo_view
 from app.deadlines import Deadline
 from app.slo.status import PERIOD_KEY, WINDOWS, evaluate
+from app.timerange import time_range
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday
 DEFS = slo_view.definitions().by_name()
@@ -84,3 +85,20 @@ def test_deadlines_join_entities_due_and_ready_by_obligation():
     table = overview.deadline_table(overview.deadline_rows(deadlines, obligations))
     assert table.iloc[0][["entities_due", "entities_ready", "ready_share"]].tolist() == [40.0, 30.0, 0.75]
     assert pd.isna(table.iloc[1]["entities_due"])  # no metric for the final declaration: unknown, not zero
+
+
+def posture(*states: str) -> security.Posture:
+    names = ["Secrets rotation", "Backups", "Sign-ins", "Audit log"]
+    checks = [
+        security.Check(name, state, "1", "x", f"{name} reason.", "policy")
+        for name, state in zip(names, states, strict=False)
+    ]
+    return security.Posture(time_range("24h", AT), checks, pd.DataFrame(), {})
+
+
+def test_security_line_leads_with_the_worst_check_and_names_the_others():
+    line = overview.security_line(posture("failing", "ok", "attention", "ok"))
+    assert line == "Secrets rotation: Secrets rotation reason. Also to look at: Sign-ins."
+    assert overview.security_line(posture("ok", "ok", "ok", "ok")).startswith("Every check passes: ")
+    assert overview.security_line(posture("ok", "no data")) == "Backups: Backups reason."
+    assert overview.security_line(posture()) == "The security policy could not be read."
