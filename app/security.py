@@ -56,37 +56,41 @@ class Policy:
     required_actions: tuple[str, ...]
 
 
-def _duration(value: Any, where: str, problems: list[str]) -> timedelta:
-    try:
-        return queries.duration_timedelta(str(value))
-    except (ValueError, TypeError):
-        problems.append(f"{where}: {value!r} is not a duration such as 90d, 20m or 26h")
-        return timedelta(0)
-
-
 def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
+    """Validate a parsed policy document; SecurityPolicyError lists every problem with its field."""
     problems: list[str] = []
 
     def fail(where: str, message: str) -> None:
         problems.append(f"{source}: {where}: {message}")
+
+    def section(name: str) -> Mapping[str, Any]:
+        value = spec.get(name) or {}
+        if not isinstance(value, Mapping):
+            fail(f"spec.{name}", "must be a mapping")
+            return {}
+        return value
+
+    def duration(where: str, value: Any) -> timedelta:
+        try:
+            return queries.duration_timedelta(str(value))
+        except (ValueError, TypeError):
+            fail(where, f"{value!r} is not a duration such as 90d, 20m or 26h")
+            return timedelta(0)
 
     if not isinstance(raw, Mapping) or raw.get("apiVersion") != API_VERSION or raw.get("kind") != KIND:
         raise SecurityPolicyError([f"{source}: must be apiVersion {API_VERSION}, kind {KIND}"])
     spec = raw.get("spec")
     if not isinstance(spec, Mapping):
         raise SecurityPolicyError([f"{source}: spec: must be a mapping"])
-    secrets, logins, audit = (spec.get(k) or {} for k in ("secrets", "logins", "audit"))
-    where_problems: list[str] = []
-    max_age = _duration(secrets.get("maxAge"), f"{source}: spec.secrets.maxAge", where_problems)
-    due_soon = _duration(secrets.get("dueSoon", "0d"), f"{source}: spec.secrets.dueSoon", where_problems)
+    secrets, logins, audit = section("secrets"), section("logins"), section("audit")
+    max_age = duration("spec.secrets.maxAge", secrets.get("maxAge"))
+    due_soon = duration("spec.secrets.dueSoon", secrets.get("dueSoon", "0d"))
     backups: dict[str, timedelta] = {}
     for i, item in enumerate(spec.get("backups") or []):
         if not isinstance(item, Mapping) or not isinstance(item.get("target"), str):
             fail(f"spec.backups[{i}]", "needs a target (a name) and a maxAge")
             continue
-        backups[item["target"]] = _duration(
-            item.get("maxAge"), f"{source}: spec.backups[{i}].maxAge", where_problems
-        )
+        backups[item["target"]] = duration(f"spec.backups[{i}].maxAge", item.get("maxAge"))
     share = logins.get("maxFailureShare")
     if not isinstance(share, int | float) or not 0 <= share <= 1:
         fail("spec.logins.maxFailureShare", f"must be a share between 0 and 1, got {share!r}")
@@ -100,7 +104,6 @@ def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
     if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
         fail("spec.audit.requiredActions", "must be a list of action names")
         actions = []
-    problems += where_problems
     if problems:
         raise SecurityPolicyError(problems)
     return Policy(max_age, due_soon, backups, float(share), int(per_source), tuple(actions))

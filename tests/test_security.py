@@ -34,13 +34,14 @@ def test_an_invalid_policy_names_the_file_and_every_field(tmp_path: Path):
     raw["spec"]["secrets"]["maxAge"] = "ninety days"
     raw["spec"]["logins"]["maxFailureShare"] = 5
     raw["spec"]["backups"].append({"maxAge": "1h"})
+    raw["spec"]["audit"] = ["login.success"]
     path = tmp_path / "security.yaml"
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(SecurityPolicyError) as info:
         security.load_policy(path)
     problems = "\n".join(info.value.problems)
     assert str(path) in problems
-    for field in ("spec.secrets.maxAge", "spec.logins.maxFailureShare", "spec.backups[3]"):
+    for field in ("spec.secrets.maxAge", "spec.logins.maxFailureShare", "spec.backups[3]", "spec.audit:"):
         assert field in problems, field
 
 
