@@ -103,3 +103,14 @@ def test_security_with_opensearch_down_keeps_the_prometheus_checks(live_mode, mo
     assert shown["Secrets rotation"] == "1 of 5 overdue" and shown["Backups"] == "3 of 3 on time"
     assert shown["Audit log"] == "no data"
     assert shown["Sign-ins"] != "no data"  # the counts come from Prometheus
+
+
+def test_security_with_every_backend_down_shows_banners_and_no_data_not_tracebacks(monkeypatch):
+    for backend in ("PROMETHEUS", "OPENSEARCH", "JAEGER"):
+        monkeypatch.setenv(f"SEXTANT_{backend}_URL", "http://127.0.0.1:9")  # nothing listens there
+    at = run(PAGE)
+    banners = " ".join(e.value for e in at.error)
+    assert "Prometheus is not answering" in banners and "OpenSearch is not answering" in banners
+    assert {m.label: m.value for m in at.metric} == dict.fromkeys(
+        ("Secrets rotation", "Backups", "Sign-ins", "Audit log"), "no data"
+    )
