@@ -3,16 +3,30 @@
 import streamlit as st
 
 from app import charts, overview, slo_view, ui
+from app.timerange import pinned_time
 
 ctx = ui.page_setup("Overview", ":material/dashboard:")
+pinned = st.query_params.get("at")  # a frozen report: `?at=2026-11-23T09:00Z`
 
 
 @st.fragment(run_every=ctx.refresh_s)
 def body() -> None:
-    at = ctx.sources.now()
+    now = ctx.sources.now()
+    try:
+        frozen = pinned_time(pinned, now)
+    except ValueError as exc:
+        st.warning(f"Showing now instead of `at`: {ui.plain(exc)}", icon=":material/schedule:")
+        frozen = None
+    at = frozen or now
     view = overview.load(ctx.sources, at)
     ui.show_problems(view.problems, at)
-    st.caption(f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against the same time a week earlier.")
+    if frozen is not None:
+        st.caption(
+            f"Frozen at {at:%A %d %B %Y, %H:%M} UTC: this page shows the figures of that moment whenever it "
+            "is opened. Changes are against the same time a week earlier."
+        )
+    else:
+        st.caption(f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against the same time a week earlier.")
 
     for column, headline in zip(st.columns(len(view.headlines)), view.headlines, strict=True):
         with column:
@@ -96,6 +110,20 @@ def body() -> None:
     )
     st.caption(
         "Entities are counted for the next deadline of each kind of return; later deadlines show none yet."
+    )
+
+    st.subheader("Share this report")
+    st.caption(
+        "For the weekly review: this link shows the figures of this moment whenever it is opened (Prometheus "
+        "keeps 30 days), and the download holds the same report as a document."
+    )
+    st.code(overview.frozen_link(st.context.url, at), language=None)
+    st.download_button(
+        "Download the report (Markdown)",
+        overview.report_markdown(view),
+        file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
+        mime="text/markdown",
+        icon=":material/download:",
     )
 
 

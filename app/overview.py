@@ -17,7 +17,7 @@ from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.prometheus import QueryResult
-from app.timerange import time_range
+from app.timerange import pinned_text, time_range
 
 TTL_S = 60.0
 TIMEOUT_S = 25.0
@@ -63,9 +63,16 @@ class Headline:
 
     @property
     def display_value(self) -> str:
-        if self.value is None:
+        return self._display(self.value)
+
+    @property
+    def display_previous(self) -> str:
+        return self._display(self.previous)
+
+    def _display(self, value: float | None) -> str:
+        if value is None:
             return "no data"
-        return f"{self.value:.0f}" if self.unit == "count" else f"{self.value:.1f}"
+        return f"{value:.0f}" if self.unit == "count" else f"{value:.1f}"
 
     @property
     def delta_text(self) -> str | None:
@@ -203,8 +210,11 @@ def incident_lines(incidents: pd.DataFrame, at: datetime) -> list[str]:
     ]
 
 
-def span(start: datetime, end: datetime) -> str:
-    """`Wed 25 Nov 14:00–18:00 UTC`, or with both dates when it crosses midnight."""
+def span(start: datetime, end: datetime | None) -> str:
+    """`Wed 25 Nov 14:00–18:00 UTC`, with both dates when it crosses midnight, or `since Sat 21 Nov
+    05:00 UTC, ongoing` for a standing condition (an incident without an end)."""
+    if end is None or pd.isna(end):
+        return f"since {start:%a %d %b %H:%M} UTC, ongoing"
     if start.date() == end.date():
         return f"{start:%a %d %b %H:%M}–{end:%H:%M} UTC"
     return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} UTC"
@@ -393,3 +403,60 @@ def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:
         ],
         columns=["deadline", "due", "days_left", "entities_due", "entities_ready", "ready_share"],
     )
+
+
+# -- the frozen report -----------------------------------------------------------------------------------
+
+
+def frozen_link(page_url: str | None, at: datetime) -> str:
+    """The overview's address pinned at `at`: whoever opens it later sees the same figures (Prometheus
+    keeps 30 days). Relative when Streamlit does not tell us the page's own address."""
+    base = (page_url or "").split("?", 1)[0].rstrip("/")
+    return f"{base}/?at={pinned_text(at)}"
+
+
+def report_markdown(view: Overview) -> str:
+    """The overview as a Markdown document for the weekly review: headlines with their change over the
+    week, the domains, security, what needs attention, deadlines and what changed."""
+    lines = [
+        f"# Sextant weekly report, {view.at:%A %d %B %Y %H:%M} UTC",
+        "",
+        "Changes are against the same time a week earlier.",
+        "",
+        "## Headlines",
+        "",
+        "| figure | now | a week earlier | change |",
+        "|---|---|---|---|",
+    ]
+    for h in view.headlines:
+        verdict = {True: " (better)", False: " (worse)", None: ""}[h.good_news]
+        lines.append(
+            f"| {h.label} | {h.display_value} | {h.display_previous} | {h.delta_text or '—'}{verdict} |"
+        )
+    lines += ["", "## Domains", ""]
+    lines += [f"- **{t.title}** ({t.state}): {t.reason}" for t in view.tiles]
+    if view.posture is not None:
+        lines += ["", "## Security", "", f"- **{view.posture.state}**: {security_line(view.posture)}"]
+    lines += ["", "## Needs attention", ""]
+    lines += [
+        f"- {s.definition.display_name or s.name} ({s.domain}): {s.state}, "
+        + (
+            f"{s.error_budget_remaining:.0%} of the budget left"
+            if s.error_budget_remaining is not None
+            else "no data"
+        )
+        + (f"; firing: {', '.join(a.name for a in s.firing_alerts)}" if s.firing_alerts else "")
+        for s in view.attention
+    ] or ["- Every SLO is healthy."]
+    lines += ["", "## Upcoming filing deadlines", ""]
+    for row in view.deadlines:
+        d = row.deadline
+        ready = (
+            f"; {row.ready_entities:,.0f} of {row.due_entities:,.0f} entities ready"
+            if row.due_entities
+            else ""
+        )
+        lines.append(f"- {d.label}: due {d.due:%a %d %b %Y} ({d.days_left} days){ready}")
+    lines += ["", "## What changed since last week", ""]
+    lines += [f"- {c}" for c in view.changes] or ["- Nothing changed state."]
+    return "\n".join(lines) + "\n"

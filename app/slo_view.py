@@ -289,14 +289,15 @@ def forecast_sentences(status: SloStatus) -> list[str]:
 
 
 def incident_annotations(outcome: Outcome[Any]) -> pd.DataFrame:
-    """Incident documents as chart annotations: start, end, title."""
+    """Incident documents as chart annotations: start, end, title (a standing condition without an end
+    has no window to shade and is left out)."""
     frame = getattr(outcome.value, "hits", None)
     if frame is None or frame.empty or not {"start", "end", "title"} <= set(frame.columns):
         return pd.DataFrame(columns=["start", "end", "title"])
     out = frame[["start", "end", "title"]].copy()
     out["start"] = pd.to_datetime(out["start"], utc=True)
     out["end"] = pd.to_datetime(out["end"], utc=True)
-    return out
+    return out.dropna(subset=["end"]).reset_index(drop=True)
 
 
 def share_link(base_url: str | None, name: str, preset: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 PRESETS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -52,3 +52,26 @@ def time_range(preset: str, now: datetime) -> TimeRange:
         preset = DEFAULT_PRESET
     end = now.replace(second=0, microsecond=0)
     return TimeRange(preset=preset, start=end - PRESETS[preset], end=end)
+
+
+def pinned_time(text: str | None, now: datetime) -> datetime | None:
+    """The time of a frozen view (`?at=2026-11-23T09:00Z`), floored to the minute; None without one.
+
+    Raises ValueError, in words for the page, when the text is not an ISO 8601 time or lies after `now`.
+    A time without a zone is taken as UTC.
+    """
+    if not text:
+        return None
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time such as 2026-11-23T09:00Z") from None
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+    if at > now:
+        raise ValueError(f"{at:%d %b %Y %H:%M} UTC is in the future")
+    return at
+
+
+def pinned_text(at: datetime) -> str:
+    """`at` as the `?at=` value that pins it: 2026-11-23T09:00Z."""
+    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%MZ}"

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.sources import snapshot
+from app import overview
+from app.config import load_config
+from app.sources import build_sources, snapshot
+from app.sources.cache import ResultCache
+from app.timerange import pinned_text
 from stack.simulator import model
 from tests.browser_support import ROOT
 
@@ -141,6 +145,30 @@ def test_overview_on_the_snapshot(snapshot_mode):
         assert row[f"entities_{what}"] in candidates, (what, row[f"entities_{what}"], candidates)
 
 
+def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(snapshot_mode):
+    now = run("Overview.py")
+    stamp = pinned_text(SHIPPED.recorded_at)
+    assert [c.value for c in now.code] == [f"/?at={stamp}"]
+    assert now.get("download_button")[0].proto.label == "Download the report (Markdown)"
+    frozen = run("Overview.py", at=stamp)
+    assert any("Frozen at Saturday 28 November 2026" in c.value for c in frozen.caption)
+    assert [(m.label, m.value, m.delta) for m in frozen.metric] == [
+        (m.label, m.value, m.delta) for m in now.metric
+    ]
+    bad = run("Overview.py", at="last tuesday")
+    assert any("Showing now instead" in w.value for w in bad.warning)
+    assert [m.value for m in bad.metric] == [m.value for m in now.metric]
+
+    sources = build_sources(load_config(environ={}))
+    report = overview.report_markdown(overview.load(sources, sources.now(), ResultCache()))
+    readiness = now.metric[0]
+    assert f"| Filing readiness | {readiness.value} |" in report
+    assert f"{readiness.delta} (worse)" in report  # the seed's readiness fell over the week
+    for heading in ("## Domains", "## Security", "## Needs attention", "## Upcoming filing deadlines"):
+        assert heading in report
+    assert "- Incident: HMRC API outage" in report
+
+
 def test_data_sources_on_the_snapshot_names_the_recorded_versions(snapshot_mode):
     at = run("pages/20_Data_sources.py")
     versions = [m.value for m in at.metric if m.label == "Version"]
@@ -185,3 +213,15 @@ def test_overview_with_opensearch_down_keeps_prometheus_panels(live_mode, monkey
     assert any("OpenSearch is not answering" in b for b in banners)
     assert not any("Prometheus" in b for b in banners)
     assert sum(int(m.value) for m in at.metric[1:]) == 19  # SLO counts still there
+
+
+@pytest.mark.integration
+def test_overview_frozen_at_a_past_time_live(live_mode):
+    """A pinned overview shows the figures of that moment: the same as computing them afresh for it."""
+    at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    page = run("Overview.py", at=pinned_text(at))
+    assert not page.error, [e.value for e in page.error]
+    assert any(f"Frozen at {at:%A %d %B %Y, %H:%M} UTC" in c.value for c in page.caption)
+    view = overview.load(build_sources(load_config()), at, ResultCache())
+    assert [m.value for m in page.metric] == [h.display_value for h in view.headlines]
+    assert [m.delta for m in page.metric] == [h.delta_text for h in view.headlines]

@@ -102,3 +102,20 @@ def test_security_line_leads_with_the_worst_check_and_names_the_others():
     assert overview.security_line(posture("ok", "ok", "ok", "ok")).startswith("Every check passes: ")
     assert overview.security_line(posture("ok", "no data")) == "Backups: Backups reason."
     assert overview.security_line(posture()) == "The security policy could not be read."
+
+
+def test_incident_lines_of_the_week_including_a_standing_condition_without_an_end():
+    incidents = pd.DataFrame(
+        {
+            "start": pd.to_datetime(
+                ["2026-11-25T14:00Z", "2026-11-21T05:00Z", "2026-11-10T00:00Z"], utc=True
+            ),
+            "end": pd.to_datetime(["2026-11-25T18:00Z", None, "2026-11-10T01:00Z"], utc=True),
+            "title": ["HMRC API outage", "HMRC client secret overdue", "Too old"],
+            "services": [["filing"], ["filing"], ["filing"]],
+        }
+    )
+    assert overview.incident_lines(incidents, AT) == [
+        "Incident: HMRC client secret overdue (since Sat 21 Nov 05:00 UTC, ongoing).",
+        "Incident: HMRC API outage (Wed 25 Nov 14:00–18:00 UTC).",
+    ]

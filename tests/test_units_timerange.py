@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.timerange import DEFAULT_PRESET, time_range
+from app.timerange import DEFAULT_PRESET, pinned_text, pinned_time, time_range
 from app.units import format_age, format_seconds, format_value
 
 NOW = datetime(2026, 11, 28, 2, 17, 42, 123, tzinfo=UTC)
@@ -46,3 +46,17 @@ def test_time_range_floors_to_the_minute_and_falls_back_to_the_default():
     assert tr.duration == timedelta(hours=6)
     assert tr.label == "Last 6 hours" and tr.promql_window == "6h"
     assert time_range("'; drop", NOW).preset == DEFAULT_PRESET
+
+
+def test_a_pinned_time_is_a_past_minute_in_utc():
+    now = datetime(2026, 11, 28, 5, 9, tzinfo=UTC)
+    assert pinned_time(None, now) is None and pinned_time("", now) is None
+    assert pinned_time("2026-11-23T09:00Z", now) == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert pinned_time("2026-11-23T09:00:42", now) == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # naive is UTC
+    assert pinned_time("2026-11-23T10:00+01:00", now) == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    with pytest.raises(ValueError, match="is in the future"):
+        pinned_time("2026-11-28T06:00Z", now)
+    with pytest.raises(ValueError, match="is not a time"):
+        pinned_time("last tuesday", now)
+    assert pinned_text(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) == "2026-11-23T09:00Z"
+    assert pinned_time(pinned_text(now), now) == now
