@@ -11,9 +11,10 @@ without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`):
     SEXTANT_<B>_VERIFY    TLS verification: true, false, or a CA bundle path
     SEXTANT_<B>_TIMEOUT   seconds (default 10)
 
-plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants) and
+plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants),
 `SEXTANT_SNAPSHOT`, the snapshot file replayed when no backend URL is set (default
-`snapshots/demo.json.gz` in the repository).
+`snapshots/demo.json.gz` in the repository), and who may see the app (`app.auth`): `SEXTANT_ALLOWED_EMAILS`
+(addresses, or `@domain` for a whole domain) and `SEXTANT_ALLOWED_GROUPS`, comma-separated; unset, anyone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from app.auth import AccessPolicy, parse_list
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SNAPSHOT = REPO_ROOT / "snapshots" / "demo.json.gz"
@@ -71,6 +74,7 @@ class Config:
     jaeger: BackendConfig
     prometheus_org_id: str | None = None
     snapshot_path: Path = DEFAULT_SNAPSHOT
+    access: AccessPolicy = AccessPolicy()
 
     @property
     def mode(self) -> Literal["live", "snapshot"]:
@@ -99,6 +103,9 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
         jaeger=backends["jaeger"],
         prometheus_org_id=get("SEXTANT_PROMETHEUS_ORG_ID"),
         snapshot_path=Path(snapshot) if snapshot else DEFAULT_SNAPSHOT,
+        access=AccessPolicy(
+            emails=parse_list(get("SEXTANT_ALLOWED_EMAILS")), groups=parse_list(get("SEXTANT_ALLOWED_GROUPS"))
+        ),
     )
 
 

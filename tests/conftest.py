@@ -76,6 +76,13 @@ def error_details():
     streamlit.config.set_option("client.showErrorDetails", before)
 
 
+@pytest.fixture(autouse=True)
+def open_access(monkeypatch):
+    """Pages are open unless a test sets an access policy (tests/test_auth.py), whatever the shell has."""
+    for name in ("SEXTANT_ALLOWED_EMAILS", "SEXTANT_ALLOWED_GROUPS"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def snapshot_mode(monkeypatch):
     """No backend configured: pages replay the shipped snapshot."""
