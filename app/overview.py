@@ -18,6 +18,7 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.prometheus import QueryResult
 from app.timerange import pinned_text, time_range
+from app.units import format_span
 
 TTL_S = 60.0
 TIMEOUT_S = 25.0
@@ -205,19 +206,9 @@ def incident_lines(incidents: pd.DataFrame, at: datetime) -> list[str]:
         else incidents
     )
     return [
-        f"Incident: {row['title']} ({span(row['start'], row['end'])})."
+        f"Incident: {row['title']} ({format_span(row['start'], row['end'])})."
         for _, row in recent.sort_values("start").iterrows()
     ]
-
-
-def span(start: datetime, end: datetime | None) -> str:
-    """`Wed 25 Nov 14:00–18:00 UTC`, with both dates when it crosses midnight, or `since Sat 21 Nov
-    05:00 UTC, ongoing` for a standing condition (an incident without an end)."""
-    if end is None or pd.isna(end):
-        return f"since {start:%a %d %b %H:%M} UTC, ongoing"
-    if start.date() == end.date():
-        return f"{start:%a %d %b %H:%M}–{end:%H:%M} UTC"
-    return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} UTC"
 
 
 def slo_headlines(

@@ -29,7 +29,7 @@ from app.sources.concurrent import fetch_all
 from app.sources.opensearch import SearchResult
 from app.sources.prometheus import QueryResult, auto_step
 from app.timerange import PRESETS, TimeRange, time_range
-from app.units import format_seconds
+from app.units import format_seconds, format_span
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "security.yaml"
 API_VERSION = "sextant/v1"
@@ -254,7 +254,7 @@ def assess_backups(frame: pd.DataFrame | None, policy: Policy, now: datetime) ->
 
 
 def assess_logins(
-    counts: pd.DataFrame | None, sources: pd.DataFrame | None, policy: Policy, tr: TimeRange
+    counts: pd.DataFrame | None, by_address: pd.DataFrame | None, policy: Policy, tr: TimeRange
 ) -> Check:
     """Failed sign-ins over the range: their share of all sign-ins, and any one source address with more
     failures than the policy allows (password guessing)."""
@@ -273,8 +273,8 @@ def assess_logins(
     failed = by_result.get("failure", 0.0)
     share = failed / total
     noisy = (
-        sources[sources["failures"] > policy.max_failures_from_one_source]
-        if sources is not None and not sources.empty
+        by_address[by_address["failures"] > policy.max_failures_from_one_source]
+        if by_address is not None and not by_address.empty
         else pd.DataFrame()
     )
     value, label = f"{failed:,.0f}", f"failed ({share:.1%})"
@@ -282,16 +282,15 @@ def assess_logins(
         top = noisy.iloc[0]
         reason = (
             f"{top['failures']:,} failed sign-ins from {top['source_ip']} "
-            f"between {top['first']:%a %d %b %H:%M} and {top['last']:%H:%M} UTC: password guessing?"
+            f"({format_span(top['first'], top['last'])}): password guessing?"
         )
     elif share > policy.max_failure_share:
         reason = f"{share:.1%} of sign-ins failed, above the {policy.max_failure_share:.0%} limit."
     else:
         reason = f"{share:.1%} of {total:,.0f} sign-ins failed; no address stands out."
     state = "attention" if not noisy.empty or share > policy.max_failure_share else "ok"
-    return Check(
-        "Sign-ins", state, value, label, reason, rule, sources if sources is not None else pd.DataFrame()
-    )
+    detail = by_address if by_address is not None else pd.DataFrame()
+    return Check("Sign-ins", state, value, label, reason, rule, detail)
 
 
 def assess_audit(actions: pd.DataFrame | None, policy: Policy, tr: TimeRange) -> Check:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+import pandas as pd
+
 
 def format_value(value: float | None, unit: str) -> str:
     """`0.0123, "ratio"` → `1.23%`; `0.25, "seconds"` → `250 ms`; `None` → `no data`."""
@@ -43,3 +45,13 @@ def format_age(then: datetime, now: datetime) -> str:
     if delta.total_seconds() < 60:
         return "just now"
     return f"{format_seconds(delta.total_seconds())} ago"
+
+
+def format_span(start: datetime, end: datetime | None) -> str:
+    """`Wed 25 Nov 14:00–18:00 UTC`, with both dates when it crosses midnight, or `since Sat 21 Nov
+    05:00 UTC, ongoing` for a standing condition (an incident without an end)."""
+    if end is None or pd.isna(end):
+        return f"since {start:%a %d %b %H:%M} UTC, ongoing"
+    if start.date() == end.date():
+        return f"{start:%a %d %b %H:%M}–{end:%H:%M} UTC"
+    return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} UTC"

@@ -100,7 +100,7 @@ def test_sign_ins_flag_a_guessing_source_or_a_high_failure_share():
     counts = pd.DataFrame({"result": ["success", "failure"], "value": [1000.0, 1225.0]})
     check = security.assess_logins(counts, failures(("198.51.100.66", 1200), ("198.51.100.4", 3)), POLICY, TR)
     assert (check.state, check.figure) == ("attention", "1,225 failed (55.1%)")
-    assert "1,200 failed sign-ins from 198.51.100.66 between Fri 27 Nov 22:00 and 22:29 UTC" in check.reason
+    assert "1,200 failed sign-ins from 198.51.100.66 (Fri 27 Nov 22:00–22:29 UTC)" in check.reason
     quiet = pd.DataFrame({"result": ["success", "failure"], "value": [1000.0, 20.0]})
     assert security.assess_logins(quiet, failures(("198.51.100.4", 3)), POLICY, TR).state == "ok"
     many = pd.DataFrame({"result": ["success", "failure"], "value": [100.0, 20.0]})
