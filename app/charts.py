@@ -61,10 +61,11 @@ def timeseries(
             .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("title:N", title="incident")])
         )
     layers.append(alt.Chart(frame).mark_line(strokeWidth=2, interpolate="monotone").encode(**encoding))
-    for label, level in thresholds or []:
-        rule = pd.DataFrame({"value": [level], "label": [label]})
+    if thresholds:
+        # One layer for every threshold: each Altair layer costs milliseconds to encode and serialise.
+        rules = pd.DataFrame(thresholds, columns=["label", "value"])
         layers.append(
-            alt.Chart(rule)
+            alt.Chart(rules)
             .mark_rule(strokeDash=[6, 4], color="#C44E52")
             .encode(y="value:Q", tooltip=["label:N"])
         )
