@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,7 @@ from app import readiness_view as rv
 from app import slo_view
 from app.config import REPO_ROOT, load_config
 from app.readiness import gather_inputs, load_definition, score
-from app.sources import Sources, build_sources
+from app.sources import Sources, build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.sources.unconfigured import NotConfiguredClient
@@ -64,6 +64,47 @@ def trend_points(at: AppTest) -> pd.DataFrame:
 def test_page_on_the_shipped_snapshot(snapshot_mode):
     at = run()
     assert at.title[0].value == TITLE
+
+
+COMPONENT_CHECKS = {  # the four per-tenant checks that read the simulator's component gauges
+    "Documents ingested": "documents_ingested",
+    "Extracted above accuracy target": "extracted_above_target",
+    "Reconciled within SLA": "reconciled_within_sla",
+    "Approved by the accountant": "approved",
+}
+
+
+def test_the_snapshot_shows_each_tenants_figures_the_model_implies(snapshot_mode):
+    """Per tenant and check, the figure shown is the model's gauge (the minute before the snapshot, or its
+    own: an instant query sees the last scrape), its pass/fail follows the definition's threshold, and the
+    checks table counts the tenants passing."""
+    from stack.simulator import model
+
+    shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
+    m = model.get_model(shipped.anchor, 7)
+    definition = load_definition()
+    at = run()
+    per_tenant = at.dataframe[0].value
+    checks = at.dataframe[2].value.set_index("check")
+    for title, component in COMPONENT_CHECKS.items():
+        rows = per_tenant[per_tenant["check"] == title].set_index("tenant")
+        assert set(rows.index) == set(model.TENANTS), title
+        target = definition.item(component).threshold
+        passing = 0
+        for tenant in model.TENANTS:
+            labels = {"tenant": tenant, "component": component}
+            candidates = [
+                m.gauge_value(
+                    "filing_readiness_component_ratio", labels, shipped.recorded_at - timedelta(minutes=k)
+                )
+                for k in (1, 0)
+            ]
+            shown = float(rows.loc[tenant, "figure"].rstrip("%")) / 100
+            value = min(candidates, key=lambda c: abs(shown - c))  # the scrape the page saw
+            assert abs(shown - value) < 0.00006, (title, tenant, shown, candidates)
+            assert rows.loc[tenant, "status"] == ("pass" if value >= target else "fail"), (title, tenant)
+            passing += value >= target
+        assert checks.loc[title, "tenants_passing"] == f"{passing} of {len(model.TENANTS)}"
 
 
 # -- a snapshot recorded from a fake Prometheus: exact figures ----------------------------------------------
