@@ -33,6 +33,21 @@ def test_page_runs_on_the_shipped_snapshot(snapshot_mode):  # noqa: F811
     assert at.title[0].value == "Logs"
 
 
+def test_error_lines_on_the_snapshot_are_the_models_server_errors(snapshot_mode):  # noqa: F811
+    """Every 5xx the simulator serves writes one ERROR line; logs run up to the stack's anchor."""
+    from app.sources import snapshot
+    from stack.simulator import model
+
+    shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
+    start = shipped.recorded_at - timedelta(hours=24)  # the default range
+    errors = model.counter_increase(
+        "http_requests_total", {"code": "500"}, start, shipped.anchor, shipped.anchor, 7
+    )
+    at = page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["ERROR"].replace(",", "")) == errors > 100
+
+
 def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: F811
     fake_snapshot(lambda s: logs.record_all(s, NOW, ResultCache()), opensearch=NamedOpenSearch(250))
     at = page()
