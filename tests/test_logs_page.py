@@ -12,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import logs, traces
 from app.config import REPO_ROOT
+from app.sources import snapshot
 from app.sources.cache import ResultCache
 from app.timerange import time_range
+from stack.simulator import model
 from tests.test_traces import NOW
 from tests.test_traces_page import NamedOpenSearch, fake_snapshot  # noqa: F401
 
@@ -35,9 +37,6 @@ def test_page_runs_on_the_shipped_snapshot(snapshot_mode):  # noqa: F811
 
 def test_error_lines_on_the_snapshot_are_the_models_server_errors(snapshot_mode):  # noqa: F811
     """Every 5xx the simulator serves writes one ERROR line; logs run up to the stack's anchor."""
-    from app.sources import snapshot
-    from stack.simulator import model
-
     shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
     start = shipped.recorded_at - timedelta(hours=24)  # the default range
     errors = model.counter_increase(

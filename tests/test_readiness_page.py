@@ -22,6 +22,7 @@ from app.sources import Sources, build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.sources.unconfigured import NotConfiguredClient
+from stack.simulator import model
 from tests.test_readiness_view import AT, FakePrometheus
 
 PAGE = str(REPO_ROOT / "pages" / "8_Readiness.py")
@@ -78,8 +79,6 @@ def test_the_snapshot_shows_each_tenants_figures_the_model_implies(snapshot_mode
     """Per tenant and check, the figure shown is the model's gauge (the minute before the snapshot, or its
     own: an instant query sees the last scrape), its pass/fail follows the definition's threshold, and the
     checks table counts the tenants passing."""
-    from stack.simulator import model
-
     shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
     m = model.get_model(shipped.anchor, 7)
     definition = load_definition()
