@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import logs, traces
 from app.config import REPO_ROOT
-from app.sources import Sources
+from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
+from stack.simulator import events, model
 from tests.test_logs import FakeOpenSearch
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
@@ -63,6 +64,30 @@ def test_page_runs_on_the_shipped_snapshot(snapshot_mode):
     at = page()
     assert not at.exception
     assert at.title[0].value == "Traces"
+
+
+def test_traces_on_the_snapshot_are_the_ones_the_simulator_sent(snapshot_mode):
+    """Every trace listed has the root, span count, duration and error flag of the trace the simulator
+    generated with that id (seed 7, the snapshot's anchor)."""
+    shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
+    generator = events.EventGenerator(shipped.anchor, 7)
+    last_day = model.get_model(shipped.anchor, 7).minute(shipped.anchor) // model.DAY_MINUTES
+    sent = {
+        f"{spans[0].trace_id:032x}": spans
+        for day in (last_day - 2, last_day - 1, last_day)
+        for spans in generator.day(day, with_audit=False).traces
+    }
+    table = page().dataframe[0].value
+    assert len(table) > 10
+    for row in table.itertuples():
+        spans = sent[row.trace_id]
+        root = next(s for s in spans if s.parent_id is None)
+        assert (row.root_service, row.root_operation) == (root.service, root.name)
+        assert row.span_count == len(spans)
+        duration_ms = (max(s.end_ns for s in spans) - min(s.start_ns for s in spans)) / 1e6
+        assert row.duration_ms == pytest.approx(duration_ms, abs=0.001)
+        assert row.error == any(s.error for s in spans)
+        assert set(row.services.split(", ")) == {s.service for s in spans}
 
 
 @pytest.fixture
