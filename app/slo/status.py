@@ -39,7 +39,9 @@ Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
 Memo = Callable[[Hashable, Callable[[], "SloStatus"]], "SloStatus"]
 PERIOD_KEY = "period"
-DEFAULT_WORKERS = 8
+# As many questions in flight as Prometheus evaluates at once by default (--query.max-concurrency=20):
+# with fewer, a page's last SLOs wait for a free worker of ours instead of being evaluated alongside.
+DEFAULT_WORKERS = 20
 
 
 class QueryResultLike(Protocol):
