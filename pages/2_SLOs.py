@@ -15,7 +15,7 @@ ctx = ui.page_setup("SLOs", ":material/target:")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
 # where Streamlit folds it): the picker is bound to `?slo=`, which the list's links and chat links set.
-picked = st.selectbox(
+picked = st.columns([2, 3])[0].selectbox(
     "SLO", [ALL, *sorted(by_name)], key="slo", bind="query-params", help="Pick one SLO to see it in detail"
 )
 
@@ -83,7 +83,6 @@ def board() -> None:
     st.caption(
         f"{len(shown)} of {len(statuses)} SLOs shown; {board.requests} Prometheus requests for this view."
     )
-
 
 
 @st.fragment(run_every=ctx.refresh_s)
@@ -222,7 +221,6 @@ def detail(definition: SloDefinition) -> None:
 
     st.caption("Link to this view, to paste into a chat:")
     st.code(slo_view.share_link(st.context.url, definition.name, tr.preset), language=None)
-
 
 
 if picked == ALL:
