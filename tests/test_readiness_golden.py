@@ -173,7 +173,10 @@ def test_vat_backlog_pulls_the_score_down_by_what_the_seed_implies(live_stack) -
     assert before.score is not None and during.score is not None
     assert want_before.score is not None and want_during.score is not None
     assert before.score - during.score == pytest.approx(want_before.score - want_during.score)
-    assert during.score < before.score
+    # The backlog always costs points before the gates; a gate may cap either score (at anchors 11:00 and
+    # 12:00 incomplete fraud-prevention headers cap the score before the backlog at 50, below the 77.5
+    # during it), so compare the scores the checks give.
+    assert during.uncapped < before.uncapped
 
 
 def test_the_expectation_on_a_fixed_anchor() -> None:

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def test_hmrc_outage_budget_and_burn_rates(prom, sim, live_stack):
     after = status_of(prom, "hmrc-submissions", outage.end)
     assert_matches_model(before, expected, outage.start)
     assert_matches_model(after, expected, outage.end)
-    # the outage alone spent this share of the 30-day budget (seed 7, anchor 02:00: 66%)
+    # the outage alone spent this share of the 30-day budget (seed 7: 66% at anchor 02:00, 12% at 06:00)
     consumed = before.error_budget_remaining - after.error_budget_remaining
     bad_before, total_before = expected.counts(outage.start, timedelta(days=30))
     bad_after, total_after = expected.counts(outage.end, timedelta(days=30))
@@ -151,12 +152,11 @@ def test_hmrc_outage_budget_and_burn_rates(prom, sim, live_stack):
         f"(consumed {consumed:.2%}); 1h burn at the end {after.burn_rates['1h']:.2f}"
     )
     assert after.burn_rates["1h"] > 14.4 and after.state in ("at risk", "exhausted")
-    assert {a.name for a in after.firing_alerts} == {
-        "page-1h-5m",
-        "page-6h-30m",
-        "ticket-1d-2h",
-        "ticket-3d-6h",
-    }
+    # Both pages fire whatever the anchor; the tickets too when the outage falls in busy hours (anchors
+    # 17:00-05:00), when its failures weigh more in the day's events: exactly the alerts the model implies.
+    defn = DEFS["hmrc-submissions"]
+    implied = {p.name for p in ALERT_PAIRS if expected.firing(p, outage.end, defn.min_events)}
+    assert {a.name for a in after.firing_alerts} == implied >= {"page-1h-5m", "page-6h-30m"}
 
 
 def test_hmrc_outage_alert_firing_times(prom, sim, live_stack):
@@ -173,7 +173,7 @@ def test_hmrc_outage_alert_firing_times(prom, sim, live_stack):
         after = (first - outage.start) / MINUTE
         print(f"  {name}: {first:%H:%M} – {last:%H:%M} ({after:.0f} min after the start)")
     assert measured == model
-    assert set(model) == {"page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"}
+    assert set(model) >= {"page-1h-5m", "page-6h-30m"}  # the tickets as well in busy hours (see above)
     history = alert_history(defn, burns)
     by_name = {p.name: p for p in ALERT_PAIRS}
     for row in history.itertuples():
@@ -306,14 +306,26 @@ def test_the_generated_rules_evaluated_by_prometheus_agree_with_compute_status(p
             assert _close(value, mine), (rule["labels"]["slo"], record, value, mine)
 
 
+def _recorded_stamps(prom: PrometheusClient, wait_s: float = 90.0):
+    """When each SLO's rules last ran; right after a start, waits (up to `wait_s`) until every rule group
+    has run once: groups start at staggered offsets within their 1-minute interval."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        now = datetime.now(UTC).replace(microsecond=0)
+        stamps = prom.instant("timestamp(slo:objective:ratio)", now).frame
+        evaluated = set(stamps["slo"]) if not stamps.empty else set()
+        if stamps.empty or set(DEFS) <= evaluated or time.monotonic() > deadline:
+            return stamps
+        time.sleep(5)
+
+
 def test_recorded_series_agree_with_raw_queries_now(prom, live_stack):
     """Where Prometheus has evaluated the loaded rules (since the stack started), the recorded figures and
     its alerts agree with compute_status computing from the raw series at the same instant."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    stamps = prom.instant("timestamp(slo:objective:ratio)", now).frame
+    stamps = _recorded_stamps(prom)
     if stamps.empty:
         pytest.skip("the generated rules are not loaded in this Prometheus")
-    loaded = prom.instant("slo:objective:ratio", now).frame
+    loaded = prom.instant("slo:objective:ratio", datetime.now(UTC).replace(microsecond=0)).frame
     stale = sorted(
         n
         for n, h in zip(loaded["slo"], loaded["sextant_hash"], strict=True)
