@@ -427,7 +427,8 @@ def report_markdown(view: Overview) -> str:
     lines += ["", "## Domains", ""]
     lines += [f"- **{t.title}** ({t.state}): {t.reason}" for t in view.tiles]
     if view.posture is not None:
-        lines += ["", "## Security", "", f"- **{view.posture.state}**: {security_line(view.posture)}"]
+        lines += ["", f"## Security ({view.posture.state})", ""]
+        lines += [f"- **{c.name}** ({c.state}): {c.figure}. {c.reason}" for c in view.posture.checks]
     lines += ["", "## Needs attention", ""]
     lines += [
         f"- {s.definition.display_name or s.name} ({s.domain}): {s.state}, "

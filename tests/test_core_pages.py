@@ -164,8 +164,14 @@ def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(sn
     readiness = now.metric[0]
     assert f"| Filing readiness | {readiness.value} |" in report
     assert f"{readiness.delta} (worse)" in report  # the seed's readiness fell over the week
-    for heading in ("## Domains", "## Security", "## Needs attention", "## Upcoming filing deadlines"):
+    for heading in (
+        "## Domains",
+        "## Security (failing)",
+        "## Needs attention",
+        "## Upcoming filing deadlines",
+    ):
         assert heading in report
+    assert "- **Secrets rotation** (failing): 1 of 5 overdue. hmrc-oauth-client-secret" in report
     assert "- Incident: HMRC API outage" in report
 
 
