@@ -173,7 +173,7 @@ def test_timeslices_over_a_gauge_and_over_a_ratio(tmp_path):
         "objectives: [{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 5m}]",
     )
     (d,), errors = load_file(write(tmp_path, "r.yaml", ratio))
-    assert errors == [] and d.indicator.is_ratio and d.threshold == 0.95
+    assert errors == [] and d.indicator.total is not None and d.threshold == 0.95
 
 
 def test_target_percent_and_multi_document_files_and_lists(tmp_path):

@@ -67,7 +67,6 @@ def test_healthy_slo_figures():
     assert s.state == "healthy"
     assert s.sli == pytest.approx(0.9999)
     assert s.error_budget_remaining == pytest.approx(0.9)
-    assert s.budget_consumed == pytest.approx(0.1)
     assert all(b == pytest.approx(0.1) for b in s.burn_rates.values())
     assert [a.firing for a in s.alerts] == [False] * 5
     assert s.forecast == {"1h": None, "6h": None, "1d": None}  # 270 days at 0.1×: not within the period

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from app.slo.model import CalendarUnit, TimeWindow, format_duration, parse_duration
+from app.slo.model import CalendarUnit, TimeWindow, parse_duration
 
 State = Literal["healthy", "at risk", "exhausted", "no data"]
 Severity = Literal["page", "ticket"]
@@ -209,14 +209,3 @@ def period_bounds(window: TimeWindow, at: datetime) -> tuple[datetime, datetime]
     assert window.duration is not None
     return at - window.duration, at
 
-
-def period_length(window: TimeWindow, at: datetime) -> timedelta:
-    """The real length of the period at `at` (a 28-day February, a 92-day quarter)."""
-    start, end = period_bounds(window, at)
-    return end - start
-
-
-def elapsed_window(window: TimeWindow, at: datetime) -> str:
-    """The range to read at `at` for the period so far, as a Prometheus duration (`30d`, `9d4h12m`)."""
-    start, _ = period_bounds(window, at)
-    return format_duration(_utc(at) - start)

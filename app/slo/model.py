@@ -102,10 +102,6 @@ class Indicator:
     bad: str | None = None
     query: str | None = None  # gauge (threshold metric)
 
-    @property
-    def is_ratio(self) -> bool:
-        return self.total is not None
-
     def queries(self) -> dict[str, str]:
         return {
             k: v
@@ -156,10 +152,6 @@ class SloDefinition:
     @property
     def error_budget(self) -> float:
         return 1.0 - self.target
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
 
     def fingerprint(self) -> str:
         """Short hash of everything that changes the recorded numbers: status compares it with the

@@ -31,9 +31,9 @@ import pandas as pd
 from app.slo import math as slo_math
 from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
 from app.slo.model import WINDOWS, SloDefinition, parse_duration
-from app.slo.promql import Part, labelled, period_events, window_events
+from app.slo.promql import labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
-from app.sources.errors import BackendUnavailable, QueryRejected
+from app.sources.errors import QueryRejected
 
 Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
@@ -42,11 +42,6 @@ PERIOD_KEY = "period"
 # As many questions in flight as Prometheus evaluates at once by default (--query.max-concurrency=20):
 # with fewer, a page's last SLOs wait for a free worker of ours instead of being evaluated alongside.
 DEFAULT_WORKERS = 20
-
-
-class QueryResultLike(Protocol):
-    frame: pd.DataFrame
-    warnings: tuple[str, ...]
 
 
 class PromQueries(Protocol):
@@ -126,10 +121,6 @@ class SloStatus:
     @property
     def firing_alerts(self) -> tuple[AlertStatus, ...]:
         return tuple(a for a in self.alerts if a.firing)
-
-    @property
-    def budget_consumed(self) -> float | None:
-        return None if self.error_budget_remaining is None else 1.0 - self.error_budget_remaining
 
     def to_json(self) -> dict[str, Any]:
         """The object of `python -m app.slo status --json` (null where there is no data)."""
@@ -626,25 +617,3 @@ def slo_history(
         defn, at, burndown, burns, alert_thresholds(defn), alert_history(defn, burns), compliance
     )
 
-
-__all__ = [
-    "AlertStatus",
-    "BackendUnavailable",
-    "BurnDown",
-    "CountingClient",
-    "Part",
-    "SloHistory",
-    "SloStatus",
-    "alert_history",
-    "alert_thresholds",
-    "budget_burndown",
-    "burn_rate_history",
-    "compliance_history",
-    "compute_status",
-    "evaluate",
-    "firing_spans",
-    "raw_queries",
-    "slo_history",
-    "sort_worst_first",
-    "state_counts",
-]
