@@ -337,7 +337,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
             ),
             "obligations_due": lambda: prom.instant(queries.render("overview", "obligations_due"), at),
             "obligations_ready": lambda: prom.instant(queries.render("overview", "obligations_ready"), at),
-            "security": lambda: security.load(sources, time_range(SECURITY_RANGE, at), cache),
+            "security": lambda: security.load(sources, time_range(SECURITY_RANGE, at), cache, chart=False),
         },
         cache=cache,
         ttl_s=TTL_S,

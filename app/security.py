@@ -22,6 +22,7 @@ import yaml
 from app import queries
 from app.config import REPO_ROOT
 from app.filecache import FileCache
+from app.logs import audit_counts
 from app.service_health import rate_window
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
@@ -335,14 +336,7 @@ def failing_sources(result: SearchResult | None) -> pd.DataFrame:
 
 def audit_actions(result: SearchResult | None) -> pd.DataFrame | None:
     """action, outcome, count; None when the audit log could not be read."""
-    if result is None:
-        return None
-    rows = [
-        {"action": a["key"], "outcome": o["key"], "count": int(o["doc_count"])}
-        for a in (result.aggregations.get("action") or {}).get("buckets", [])
-        for o in (a.get("outcome") or {}).get("buckets", [])
-    ]
-    return pd.DataFrame(rows, columns=["action", "outcome", "count"])
+    return None if result is None else audit_counts(result)
 
 
 @dataclass(frozen=True)
@@ -368,8 +362,15 @@ def _frame(outcome: Outcome[QueryResult]) -> pd.DataFrame | None:
 
 
 def load(
-    sources: Sources, tr: TimeRange, cache: ResultCache = default_cache, path: Path = DEFAULT_PATH
+    sources: Sources,
+    tr: TimeRange,
+    cache: ResultCache = default_cache,
+    path: Path = DEFAULT_PATH,
+    *,
+    chart: bool = True,
 ) -> Posture:
+    """The four checks over `tr` and, with `chart`, failed sign-ins per minute (the overview, which only
+    shows the checks, passes False and saves that range query)."""
     try:
         policy = _policies.get(path)
     except SecurityPolicyError as exc:
@@ -377,19 +378,22 @@ def load(
     prom, search = sources.prometheus, sources.opensearch
     step = auto_step(tr.start, tr.end)
     audit = queries.render_query(GROUP, "audit_posture", start=tr.start, end=tr.end)
+    tasks = {
+        "secrets": lambda: prom.instant(queries.render(GROUP, "secret_last_rotated"), tr.end),
+        "backups": lambda: prom.instant(queries.render(GROUP, "backup_last_success"), tr.end),
+        "logins": lambda: prom.instant(queries.render(GROUP, "logins", window=tr.promql_window), tr.end),
+        "failed_logins": lambda: prom.range(
+            queries.render(GROUP, "failed_logins_per_minute", window=rate_window(step)),
+            tr.start,
+            tr.end,
+            step,
+        ),
+        "audit": lambda: search.search(str(audit.index), audit.query),
+    }
+    if not chart:
+        del tasks["failed_logins"]
     out = fetch_all(
-        {
-            "secrets": lambda: prom.instant(queries.render(GROUP, "secret_last_rotated"), tr.end),
-            "backups": lambda: prom.instant(queries.render(GROUP, "backup_last_success"), tr.end),
-            "logins": lambda: prom.instant(queries.render(GROUP, "logins", window=tr.promql_window), tr.end),
-            "failed_logins": lambda: prom.range(
-                queries.render(GROUP, "failed_logins_per_minute", window=rate_window(step)),
-                tr.start,
-                tr.end,
-                step,
-            ),
-            "audit": lambda: search.search(str(audit.index), audit.query),
-        },
+        tasks,
         cache=cache,
         ttl_s=TTL_S,
         timeout_s=TIMEOUT_S,
@@ -405,9 +409,12 @@ def load(
         ),
         assess_audit(audit_actions(audit_result), policy, tr),
     ]
-    chart = _frame(out["failed_logins"])
+    per_minute = _frame(out["failed_logins"]) if chart else None
     return Posture(
-        tr, checks, chart if chart is not None else pd.DataFrame(columns=["timestamp", "value"]), out
+        tr,
+        checks,
+        per_minute if per_minute is not None else pd.DataFrame(columns=["timestamp", "value"]),
+        out,
     )
 
 
