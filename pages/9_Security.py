@@ -41,7 +41,7 @@ def body() -> None:
             hide_index=True,
             column_config={
                 "secret": "Secret",
-                "last_rotated": st.column_config.DatetimeColumn("Last rotated", format="D MMM YYYY HH:mm"),
+                "last_rotated": st.column_config.DatetimeColumn("Last rotated", format="D MMM YYYY"),
                 "age_days": st.column_config.NumberColumn("Age", format="%.0f days"),
                 "days_left": st.column_config.NumberColumn(
                     "Days left", format="%.0f", help="Days until the rotation limit; negative: overdue"
@@ -74,28 +74,38 @@ def body() -> None:
             charts.timeseries(view.failed_logins, title="Failed sign-ins per minute", unit="count")
         )
         st.markdown("**Addresses with the most failed sign-ins**")
-        st.dataframe(
-            logins.detail,
-            hide_index=True,
-            column_config={
-                "source_ip": "Source address",
-                "failures": st.column_config.NumberColumn("Failed sign-ins", format="%d"),
-                "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
-                "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
-                "tenants": st.column_config.NumberColumn("Client firms tried", format="%d"),
-            },
-        )
+        if logins.detail.empty:  # an empty table without headers says nothing: say why there is none
+            st.caption(
+                "Not known: the audit log could not be read."
+                if audit.state == "no data"
+                else "No failed sign-in in this range."
+            )
+        else:
+            st.dataframe(
+                logins.detail,
+                hide_index=True,
+                column_config={
+                    "source_ip": "Source address",
+                    "failures": st.column_config.NumberColumn("Failed sign-ins", format="%d"),
+                    "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
+                    "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
+                    "tenants": st.column_config.NumberColumn("Client firms tried", format="%d"),
+                },
+            )
     with right:
         st.subheader("Audit log")
-        st.dataframe(
-            audit.detail,
-            hide_index=True,
-            column_config={
-                "action": "Action",
-                "outcome": "Outcome",
-                "count": st.column_config.NumberColumn("Events", format="%d"),
-            },
-        )
+        if audit.detail.empty:
+            st.caption(ui.plain(audit.reason))
+        else:
+            st.dataframe(
+                audit.detail,
+                hide_index=True,
+                column_config={
+                    "action": "Action",
+                    "outcome": "Outcome",
+                    "count": st.column_config.NumberColumn("Events", format="%d"),
+                },
+            )
         ui.page_link("pages/11_Logs.py", "The events themselves, on the Logs page", ":material/receipt_long:")
 
 
