@@ -14,7 +14,7 @@ Every page calls the gate itself: a deep link runs the page file without the ent
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from typing import Any
 class AccessPolicy:
     emails: tuple[str, ...] = ()  # exact addresses, or "@example.com" for a whole domain
     groups: tuple[str, ...] = ()
+    oidc: bool = False  # an [auth] section in secrets: Streamlit can sign visitors in itself
 
     @property
     def enabled(self) -> bool:
@@ -57,11 +58,7 @@ def allowed(policy: AccessPolicy, email: str | None, groups: Iterable[str] = ())
     return bool(groups_of(list(groups)) & set(policy.groups))
 
 
-def _oidc_configured(secrets: Mapping[str, Any]) -> bool:
-    return isinstance(secrets.get("auth"), Mapping)
-
-
-def gate(policy: AccessPolicy, secrets: Mapping[str, Any]) -> None:
+def gate(policy: AccessPolicy) -> None:
     """Stop the page (st.stop) unless the visitor is allowed; a no-op when the policy is off."""
     if not policy.enabled:
         return
@@ -72,7 +69,7 @@ def gate(policy: AccessPolicy, secrets: Mapping[str, Any]) -> None:
     if allowed(policy, email, groups_of(user.get("groups"))):
         return
     if not email:
-        if _oidc_configured(secrets):
+        if policy.oidc:
             st.info("Sign in to see Sextant.", icon=":material/lock:")
             st.button("Sign in", on_click=st.login, icon=":material/login:")
         else:

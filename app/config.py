@@ -104,7 +104,9 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
         prometheus_org_id=get("SEXTANT_PROMETHEUS_ORG_ID"),
         snapshot_path=Path(snapshot) if snapshot else DEFAULT_SNAPSHOT,
         access=AccessPolicy(
-            emails=parse_list(get("SEXTANT_ALLOWED_EMAILS")), groups=parse_list(get("SEXTANT_ALLOWED_GROUPS"))
+            oidc=isinstance((secrets or {}).get("auth"), Mapping),
+            emails=parse_list(get("SEXTANT_ALLOWED_EMAILS")),
+            groups=parse_list(get("SEXTANT_ALLOWED_GROUPS")),
         ),
     )
 

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app import auth
-from app.config import Config, current_config, streamlit_secrets
+from app.config import Config, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
@@ -71,7 +71,7 @@ def page_setup(title: str, icon: str) -> PageContext:
     """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
     st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
     config = current_config()
-    auth.gate(config.access, streamlit_secrets())  # before anything is drawn or fetched
+    auth.gate(config.access)  # before anything is drawn or fetched
     sources = _sources(config)
     with st.sidebar:
         # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the

@@ -44,13 +44,16 @@ def test_the_policy_comes_from_the_environment_or_secrets():
     assert config.access == AccessPolicy(("alice@example.com", "@ops.example.com"), ("sre",))
     assert parse_list(" , a,, b ") == ("a", "b")
     assert not load_config({}).access.enabled
+    assert load_config({}, {"auth": {"client_id": "x"}}).access.oidc  # Streamlit's own sign-in is set up
 
 
-def page_as(monkeypatch, user: dict, **env: str):
+def page_as(monkeypatch, user: dict, secrets: dict | None = None, **env: str):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_file(str(REPO_ROOT / "pages/2_SLOs.py"), default_timeout=60)
     at.user = user
+    for key, value in (secrets or {}).items():
+        at.secrets[key] = value
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -73,3 +76,11 @@ def test_the_gate_lets_an_allowed_visitor_through(snapshot_mode):
     snapshot_mode.delenv("SEXTANT_ALLOWED_GROUPS")
     open_page = page_as(snapshot_mode, {"email": "anyone@example.net"})  # no policy: open
     assert not open_page.error and open_page.dataframe
+
+
+def test_with_oidc_set_up_an_anonymous_visitor_is_offered_streamlits_sign_in(snapshot_mode):
+    oidc = {"auth": {"client_id": "sextant", "server_metadata_url": "https://id.example.com/.well-known"}}
+    at = page_as(snapshot_mode, {"is_logged_in": False}, oidc, SEXTANT_ALLOWED_GROUPS="sre")
+    assert any("Sign in to see Sextant" in i.value for i in at.info)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.dataframe and not at.error
