@@ -17,7 +17,6 @@ it raises the backend's error, and the cache serves the last good score marked s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -48,6 +47,7 @@ from app.readiness import (
     weekly_trend,
     what_moved,
 )
+from app.slo.status import CountingClient
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -92,20 +92,16 @@ RULES = (
 # -- loading -----------------------------------------------------------------------------------------------
 
 
-class _Watched:
-    """Forwards `instant` to the Prometheus client and remembers the backend errors it raised."""
+class _Watched(CountingClient):
+    """Counts the Prometheus requests (CountingClient) and remembers the backend errors they raised."""
 
     def __init__(self, prom: Any) -> None:
-        self._prom = prom
-        self._lock = threading.Lock()
-        self.calls = 0
+        super().__init__(prom)
         self.errors: list[BackendError] = []
 
     def instant(self, query: str, at: datetime | None = None) -> Any:
-        with self._lock:
-            self.calls += 1
         try:
-            return self._prom.instant(query, at)
+            return super().instant(query, at)
         except BackendError as exc:
             with self._lock:
                 self.errors.append(exc)
@@ -116,7 +112,7 @@ class _Watched:
         for error in self.errors:
             if isinstance(error, BackendUnavailable):
                 raise error
-        if self.errors and len(self.errors) == self.calls:
+        if self.errors and len(self.errors) == self.requests:
             raise self.errors[0]
 
 
