@@ -486,10 +486,7 @@ SLO_DIR = REPO_ROOT / "slo_definitions"
 
 
 def _slo_titles(directory: Path) -> dict[str, str]:
-    # A display name without a space is a bare slug ("availability", from a Sloth file): the full SLO
-    # name says more on a link.
-    loaded = cached_definitions(directory)
-    return {d.name: d.title if " " in d.title else d.name for d in loaded.definitions}
+    return {d.name: d.title for d in cached_definitions(directory).definitions}
 
 
 def known_slos(directory: str | Path = SLO_DIR) -> dict[str, str]:
