@@ -209,6 +209,7 @@ def test_service_health_live_matches_the_model(live_mode):
 def test_pages_live_without_errors(live_mode, page, params):
     at = run(page, **params)
     assert not at.error, [e.value for e in at.error]
+    assert at.metric and at.metric[0].value != "no data"  # the page shows figures, not only a frame
 
 
 @pytest.mark.integration

@@ -23,8 +23,12 @@ START = END - timedelta(hours=24)  # the default range
 def figures(at) -> dict[str, str]:
     """Each check's figure as the page shows it: the big value and the words under it."""
     words = [md.value.strip("*").replace("\\", "") for md in at.markdown if md.value.startswith("**")]
-    labels = iter(w for w in words if w not in CHECK_TITLES)
-    return {m.label: f"{m.value} {next(labels)}" if m.value != "no data" else m.value for m in at.metric}
+    labels = [w for w in words if w not in CHECK_TITLES]
+    with_words = [m for m in at.metric if m.value != "no data"]
+    # Paired in page order: exactly one line of words per figure that has some, or the pairing is off.
+    assert len(labels) == len(with_words), (labels, [m.label for m in with_words])
+    pairs = dict(zip((m.label for m in with_words), labels, strict=True))
+    return {m.label: f"{m.value} {pairs[m.label]}" if m.label in pairs else m.value for m in at.metric}
 
 
 CHECK_TITLES = {

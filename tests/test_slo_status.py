@@ -258,22 +258,27 @@ class FakePrometheus:
 def test_with_recording_rules_requests_do_not_grow_with_slos():
     for n in (2, 40):
         defs = [defn(f"s{i}") for i in range(n)]
-        prom = st.CountingClient(FakePrometheus(defs, {d.name: (10.0, 0.0001) for d in defs}))
+        # each SLO its own error ratio, so that figures attached to the wrong SLO show
+        rates = {d.name: (10.0, 0.0001 * (i % 9 + 1)) for i, d in enumerate(defs)}
+        prom = st.CountingClient(FakePrometheus(defs, rates))
         result = st.compute_status(defs, prom, AT)
         assert prom.requests == 1 + len(WINDOWS) + 1  # presence + one per window + the period
         assert {s.source for s in result} == {"rules"}
         assert [s.name for s in result] == [d.name for d in defs]
-        assert result[0].error_budget_remaining == pytest.approx(0.9)
+        left = [s.error_budget_remaining for s in result]
+        assert left == pytest.approx([1 - 0.1 * (i % 9 + 1) for i in range(n)])
 
 
 def test_without_rules_each_slo_is_one_concurrent_raw_query():
     defs = [defn(f"s{i}") for i in range(5)]
-    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
+    fake = FakePrometheus(
+        defs, {d.name: (10.0, 0.0001 * (i + 1)) for i, d in enumerate(defs)}, recorded=False
+    )
     prom = st.CountingClient(fake)
     result = st.compute_status(defs, prom, AT)
     assert prom.requests == 1 + 5
     assert {s.source for s in result} == {"raw"}
-    assert result[3].error_budget_remaining == pytest.approx(0.5)
+    assert [s.error_budget_remaining for s in result] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
     forced = st.CountingClient(fake)
     st.compute_status(defs, forced, AT, use_rules=False)
     assert forced.requests == 5  # no presence check
