@@ -47,15 +47,16 @@ def body() -> None:
             # The title is the click-through: a separate "Open …" link was cut off in narrow tiles.
             ui.page_link(tile.page, tile.title, ":material/arrow_forward:")
             ui.state_badge(tile.state)
-            st.write(tile.reason)
+            st.markdown(ui.plain(tile.reason))
 
-    if view.posture is not None:
-        with st.container(border=True):
-            ui.page_link("pages/9_Security.py", "Security posture", ":material/shield:")
-            ui.state_badge(view.posture.state)
-            st.write(ui.plain(overview.security_line(view.posture)))
+    with st.container(border=True):
+        ui.page_link("pages/9_Security.py", "Security posture", ":material/shield:")
+        ui.state_badge(view.posture.state if view.posture else "no data")
+        st.markdown(ui.plain(overview.security_line(view.posture)))
 
     st.subheader("Needs attention")
+    if view.unknown_note:
+        st.warning(ui.plain(view.unknown_note), icon=":material/help:")
     if view.attention:
         st.dataframe(
             slo_view.board_table(view.attention)[
@@ -73,7 +74,7 @@ def body() -> None:
                 "link": st.column_config.LinkColumn("Detail", display_text="open"),
             },
         )
-    else:
+    if view.all_healthy:
         st.success("Every SLO is healthy.", icon=":material/check_circle:")
 
     left, right = st.columns(2)

@@ -11,11 +11,12 @@ import pandas as pd
 from app import queries, readiness, readiness_view, security, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.slo.math import worst_state
-from app.slo.status import SloStatus, sort_worst_first, state_counts
+from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
 from app.slo_view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
 from app.timerange import pinned_text, time_range
 from app.units import format_span
@@ -119,6 +120,13 @@ class Overview:
     changes: list[str]
     outcomes: dict[str, Outcome] = field(repr=False)
     posture: security.Posture | None = None  # the security checks, for one line
+    slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
+    unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
+
+    @property
+    def all_healthy(self) -> bool:
+        """Every defined SLO was fetched and is healthy: the only case that may say so."""
+        return self.slo_count > 0 and not self.attention and self.unknown_note is None
 
     @property
     def problems(self) -> list[tuple[str, Outcome]]:
@@ -146,29 +154,41 @@ def incident_phrase(status: SloStatus, incidents: pd.DataFrame) -> str:
 
 
 def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
-    """The domain's one-line reason: its worst SLO in words, or that all are healthy."""
+    """The domain's one-line reason: the SLO that sets its state, in words; never "healthy" while any SLO
+    of the domain is unknown."""
     if not statuses:
         return "No SLO is defined for this domain yet."
-    worst = sort_worst_first(statuses)[0]
-    name = worst.definition.display_name or worst.name
+    worst = sort_worst_first(statuses)[0]  # its state is the domain's
+    missing = [s for s in statuses if s.error is not None]
+    name = worst.definition.title
     period = (
         f"the {worst.window} period" if worst.definition.window.is_calendar else f"its {worst.window} window"
     )
     left = worst.error_budget_remaining
+    also = (
+        f" {len(missing)} other SLO{'s' if len(missing) > 1 else ''}: no data."
+        if missing and worst.state in ("exhausted", "at risk")
+        else ""
+    )
     if worst.state == "no data":
+        if missing:
+            count = (
+                f"{len(missing)} of {len(statuses)} SLOs"
+                if len(missing) < len(statuses)
+                else ("All its SLOs" if len(statuses) > 1 else name)
+            )
+            return f"{count}: no data — {slo_view.unknown_reason(missing[0].error)}."
         return f"{name}: no data in {period}, so its health is unknown."
     after = incident_phrase(worst, incidents) if worst.state != "healthy" else ""
     if worst.state == "exhausted":
-        return f"{name}: error budget overspent ({left:.0%} left in {period}){after}."
+        return f"{name}: error budget overspent ({left:.0%} left in {period}){after}.{also}"
     firing = [a.name for a in worst.firing_alerts]
     if worst.state == "at risk":
         alert = f"; {firing[0]} alert firing" if firing else ""
-        return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}."
+        return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}.{also}"
     if len(statuses) == 1:
-        return f"{name} is healthy, with {left:.0%} of its budget left{after}."
-    return (
-        f"All {len(statuses)} SLOs healthy; the tightest, {name}, has {left:.0%} of its budget left{after}."
-    )
+        return f"{name} is healthy, with {left:.0%} of its budget left."
+    return f"All {len(statuses)} SLOs healthy; the tightest, {name}, has {left:.0%} of its budget left."
 
 
 def domain_tiles(statuses: list[SloStatus], incidents: pd.DataFrame) -> list[DomainTile]:
@@ -182,13 +202,19 @@ def domain_tiles(statuses: list[SloStatus], incidents: pd.DataFrame) -> list[Dom
     return tiles
 
 
-def state_changes(before: list[SloStatus], after: list[SloStatus]) -> list[str]:
-    """SLOs whose state moved over the week, and alerts that fire now but did not a week ago."""
+def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> list[str]:
+    """SLOs whose state moved over the week, and alerts that fire now but did not a week ago. An SLO
+    unknown at either end is said to be unknown, never left out as if it had not changed."""
+    if before is None:
+        return ["Not known: the SLO states of a week ago could not be fetched."]
     was = {s.name: s for s in before}
-    lines = []
+    lines, unknown = [], []
     for s in sort_worst_first(after):
         old = was.get(s.name)
-        name = s.definition.display_name or s.name
+        if s.error is not None or (old is not None and old.error is not None):
+            unknown.append(s.definition.title)
+            continue
+        name = s.definition.title
         if old is not None and old.state != s.state:
             lines.append(f"{name}: {old.state} → {s.state}.")
         new_alerts = {a.name for a in s.firing_alerts} - (
@@ -196,10 +222,16 @@ def state_changes(before: list[SloStatus], after: list[SloStatus]) -> list[str]:
         )
         if new_alerts:
             lines.append(f"{name}: {', '.join(sorted(new_alerts))} alert firing now, not a week ago.")
+    if unknown:
+        which = ", ".join(unknown) if len(unknown) <= 3 else f"{len(unknown)} SLOs"
+        lines.append(f"Not known for {which}: their figures could not be fetched now or a week ago.")
     return lines
 
 
-def incident_lines(incidents: pd.DataFrame, at: datetime) -> list[str]:
+def incident_lines(incidents: pd.DataFrame, at: datetime, error: BackendError | None = None) -> list[str]:
+    """The week's incidents, or that they are not known when OpenSearch did not answer."""
+    if error is not None and incidents.empty:
+        return [f"Incidents: not known, {BACKEND_TITLES.get(error.backend, error.backend)} is not answering."]
     recent = (
         incidents[(incidents["start"] >= at - WEEK) & (incidents["start"] <= at)]
         if not incidents.empty
@@ -219,12 +251,13 @@ def slo_headlines(
     previous = state_counts(before) if before is not None else None
     headlines = []
     for state in ("healthy", "at risk", "exhausted", "no data"):
-        names = [s.name for s in now or [] if s.state == state]
+        names = [s.definition.title for s in now or [] if s.state == state]
+        earlier = previous.get(state) if previous else None
         explanation = (
             f"SLOs in state **{state}** at {at:%d %b %H:%M} UTC, each over its own period, computed from the "
             f"SLO definitions in `slo_definitions/` "
-            f"(a week earlier: {previous[state] if previous else 'no data'}).\n\n"
-            + ("\n".join(f"- `{n}`" for n in names) if names else "None.")
+            f"(a week earlier: {'no data' if earlier is None else earlier}).\n\n"
+            + ("\n".join(f"- {n}" for n in names) if names else "None.")
         )
         headlines.append(
             Headline(
@@ -268,8 +301,10 @@ def trend_frame(points: list[tuple[datetime, readiness.ReadinessScore | None]]) 
     )
 
 
-def security_line(posture: security.Posture) -> str:
+def security_line(posture: security.Posture | None) -> str:
     """The security posture in one line: the worst check's reason, and which others need a look."""
+    if posture is None:
+        return "Not known: the security checks could not be loaded in time."
     if not posture.checks:
         return "The security policy could not be read."
     ranked = sorted(posture.checks, key=lambda c: security.STATES.index(c.state))
@@ -347,7 +382,13 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
     board: slo_view.SloBoard | None = parts["board"].value
     ready: readiness_view.ReadinessView | None = parts["readiness"].value
     now_outcome = board.outcome if board else parts["board"]
-    now, before = now_outcome.value, parts["slos_week_ago"].value
+    if board is not None:
+        now, unknown_note = board.statuses, board.unknown_note
+    else:  # the board itself did not arrive in time: every SLO is unknown, none is left out
+        error = parts["board"].error or "not fetched"
+        now = [unknown(d, at, error) for d in definitions().definitions]
+        unknown_note = f"{len(now)} SLOs: no data — {slo_view.unknown_reason(str(error))}" if now else None
+    before = parts["slos_week_ago"].value
     trend = [score for _, score in ready.trend] if ready else []
     incidents = _incidents(parts["incidents"])
     outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security")}
@@ -355,27 +396,31 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
     outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}
     return Overview(
         at=at,
-        tiles=domain_tiles(now or [], incidents),
+        tiles=domain_tiles(now, incidents),
         headlines=[readiness_headline(trend, at), *slo_headlines(now, before, at)],
-        attention=[s for s in sort_worst_first(now or []) if s.state != "healthy"],
+        attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
         readiness_now=trend[-1] if trend else None,
         readiness_trend=trend_frame(ready.trend if ready else []),
         deadlines=deadline_rows(
             upcoming_deadlines(at), _obligations(parts["obligations_due"], parts["obligations_ready"])
         ),
-        changes=state_changes(before or [], now or [])
-        + incident_lines(incidents, at)
-        + [f"Readiness: {m.text}." for m in readiness_moves(trend)],
+        changes=state_changes(before, now)
+        + incident_lines(incidents, at, parts["incidents"].error)
+        + readiness_lines(trend),
         outcomes=outcomes,
         posture=parts["security"].value,
+        slo_count=len(now),
+        unknown_note=unknown_note,
     )
 
 
-def readiness_moves(trend: list[readiness.ReadinessScore | None]) -> list[readiness.Movement]:
-    """What moved the readiness score over the last week, when both weeks have a score."""
+def readiness_lines(trend: list[readiness.ReadinessScore | None]) -> list[str]:
+    """What moved the readiness score over the week, or that it is not known."""
     if len(trend) < 2 or trend[-1] is None or trend[-2] is None:
-        return []
-    return readiness.what_moved(trend[-2], trend[-1])
+        return ["Readiness: not known, the score now or a week ago could not be computed."]
+    if trend[-1].score is None or trend[-2].score is None:
+        return ["Readiness: not known, one of the two weeks has no score (too little data)."]
+    return [f"Readiness: {m.text}." for m in readiness.what_moved(trend[-2], trend[-1])]
 
 
 def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:
@@ -397,6 +442,17 @@ def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:
 
 
 # -- the frozen report -----------------------------------------------------------------------------------
+
+
+def attention_line(s: SloStatus) -> str:
+    """One SLO that needs attention, in words: its state, budget left and firing alerts."""
+    left = (
+        f"{s.error_budget_remaining:.0%} of the budget left"
+        if s.error_budget_remaining is not None
+        else "no data"
+    )
+    firing = f"; firing: {', '.join(a.name for a in s.firing_alerts)}" if s.firing_alerts else ""
+    return f"{s.definition.title} ({s.domain}): {s.state}, {left}{firing}"
 
 
 def frozen_link(page_url: str | None, at: datetime) -> str:
@@ -426,20 +482,17 @@ def report_markdown(view: Overview) -> str:
         )
     lines += ["", "## Domains", ""]
     lines += [f"- **{t.title}** ({t.state}): {t.reason}" for t in view.tiles]
-    if view.posture is not None:
-        lines += ["", f"## Security ({view.posture.state})", ""]
+    lines += ["", f"## Security ({view.posture.state if view.posture else 'no data'})", ""]
+    if view.posture is None:
+        lines.append(f"- {security_line(None)}")
+    else:
         lines += [f"- **{c.name}** ({c.state}): {c.figure}. {c.reason}" for c in view.posture.checks]
     lines += ["", "## Needs attention", ""]
-    lines += [
-        f"- {s.definition.display_name or s.name} ({s.domain}): {s.state}, "
-        + (
-            f"{s.error_budget_remaining:.0%} of the budget left"
-            if s.error_budget_remaining is not None
-            else "no data"
-        )
-        + (f"; firing: {', '.join(a.name for a in s.firing_alerts)}" if s.firing_alerts else "")
-        for s in view.attention
-    ] or ["- Every SLO is healthy."]
+    if view.unknown_note:
+        lines.append(f"- {view.unknown_note}.")
+    lines += [f"- {attention_line(s)}" for s in view.attention if s.error is None]
+    if view.all_healthy:
+        lines.append("- Every SLO is healthy.")
     lines += ["", "## Upcoming filing deadlines", ""]
     for row in view.deadlines:
         d = row.deadline
@@ -450,5 +503,5 @@ def report_markdown(view: Overview) -> str:
         )
         lines.append(f"- {d.label}: due {d.due:%a %d %b %Y} ({d.days_left} days){ready}")
     lines += ["", "## What changed since last week", ""]
-    lines += [f"- {c}" for c in view.changes] or ["- Nothing changed state."]
+    lines += [f"- {c}" for c in view.changes] or ["- Nothing changed state."]  # each unknown is a line
     return "\n".join(lines) + "\n"

@@ -188,12 +188,13 @@ def _slo_figure(check: Check, states: Mapping[str, str] | None, notes: _Collecto
     detail = f"{len(normalised)} filing SLOs: " + ", ".join(
         f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n
     )
-    with_data = len(normalised) - counts["no_data"]
-    if with_data == 0:
-        return None, detail
+    # An SLO without data could be in any state: a figure that leaves it out would claim more than is known.
+    # Only a count of exhausted SLOs above zero holds whatever the unknown ones are.
     if check.aggregate == SHARE_HEALTHY:
-        return counts["healthy"] / with_data, detail
+        return (None if counts["no_data"] else counts["healthy"] / len(normalised)), detail
     assert check.aggregate == COUNT_EXHAUSTED
+    if counts["no_data"] and not counts["exhausted"]:
+        return None, detail
     return float(counts["exhausted"]), detail
 
 

@@ -218,6 +218,14 @@ class ReadinessView:
         return self.current.value.score if self.current.value else None
 
     @property
+    def checks(self) -> ReadinessScore | None:
+        """The score to list checks from: when it could not be computed, every check of the definition
+        with "no data" (the list comes from the file, never from Prometheus)."""
+        if self.score is not None or self.definition is None:
+            return self.score
+        return score(self.definition, ReadinessInputs(values={}, at=self.at))
+
+    @property
     def problems(self) -> list[tuple[str, Outcome[Any]]]:
         found = [("prometheus", o) for o in (self.current, self.history) if o.error is not None]
         if self.slo_board is not None and self.slo_board.error is not None:

@@ -24,10 +24,12 @@ from app.slo.status import (
     firing_spans,
     slo_history,
     sort_worst_first,
+    unknown,
 )
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.errors import BACKEND_TITLES
 from app.sources.prometheus import QueryResult, auto_step
 from app.timerange import TimeRange
 
@@ -38,7 +40,9 @@ BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
 
 @dataclass(frozen=True)
 class SloBoard:
-    statuses: list[SloStatus]  # worst first
+    """Every defined SLO's status, worst first: one row per definition whatever Prometheus answered."""
+
+    statuses: list[SloStatus]  # worst first; "no data" with the reason for each SLO not fetched
     definition_errors: tuple[DefinitionError, ...]
     outcome: Outcome[list[SloStatus]]
     requests: int  # Prometheus requests this load made (0 when served from the cache)
@@ -46,13 +50,44 @@ class SloBoard:
     @property
     def source_note(self) -> str | None:
         """Says so when the generated recording rules are not loaded and each SLO was queried raw."""
-        raw = sum(1 for s in self.statuses if s.source == "raw")
+        raw = sum(1 for s in self.statuses if s.source == "raw" and s.error is None)
         if raw == 0:
             return None
         return (
             f"{raw} of {len(self.statuses)} SLOs computed from raw counters (their recording rules are not "
             "loaded in Prometheus), one query set per SLO, run concurrently."
         )
+
+    @property
+    def unknown(self) -> list[SloStatus]:
+        """The SLOs whose figures could not be fetched (not those that simply have no events)."""
+        return [s for s in self.statuses if s.error is not None]
+
+    @property
+    def complete(self) -> bool:
+        """Every SLO was fetched, now (not the last good board of an earlier minute)."""
+        return self.outcome.error is None and not self.unknown
+
+    @property
+    def unknown_note(self) -> str | None:
+        """Says how many SLOs have no data because their figures could not be fetched, and why."""
+        missing = self.unknown
+        if not missing:
+            return None
+        count = (
+            f"{len(missing)} of {len(self.statuses)} SLOs"
+            if len(missing) < len(self.statuses)
+            else (f"{len(missing)} SLOs")
+        )
+        return f"{count}: no data — {unknown_reason(missing[0].error)}"
+
+
+def unknown_reason(error: str | None) -> str:
+    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …")."""
+    backend, _, message = (error or "").partition(": ")
+    if backend not in BACKEND_TITLES:
+        return error or "not fetched"
+    return f"{BACKEND_TITLES[backend]} is not answering ({message})"
 
 
 def definitions_directory() -> Path:
@@ -86,16 +121,29 @@ def past_statuses(
 def load_board(
     sources: Sources, at: datetime, cache: ResultCache = default_cache, directory: Path | None = None
 ) -> SloBoard:
-    """Every SLO's status at `at`; one Prometheus request per window when the recording rules are loaded."""
+    """Every SLO's status at `at`; one Prometheus request per window when the recording rules are loaded.
+
+    The list comes from the definitions, never from Prometheus: when it cannot be asked (and no earlier
+    answer is kept) every SLO is "no data" with the reason, so a failing backend never empties the board.
+    """
     directory = directory or definitions_directory()
     loaded = definitions(directory)
     counting = CountingClient(sources.prometheus)
     outcome = cache.fetch(
-        (sources.mode, sources.prometheus.url, "slo_board", str(directory), at),
+        (sources.cache_key, "slo_board", str(directory), at),
         lambda: compute_status(loaded.definitions, counting, at),
-        TTL_S,
+        partial_ttl(TTL_S, cache),
     )
-    return SloBoard(sort_worst_first(outcome.value or []), loaded.errors, outcome, counting.requests)
+    statuses = outcome.value
+    if statuses is None:
+        error = outcome.error or "not fetched"
+        statuses = [unknown(d, at, error) for d in loaded.definitions]
+    return SloBoard(sort_worst_first(statuses), loaded.errors, outcome, counting.requests)
+
+
+def partial_ttl(ttl_s: float, cache: ResultCache) -> Callable[[list[SloStatus]], float]:
+    """Keep a board with SLOs not fetched only as long as a failure is remembered, not a whole TTL."""
+    return lambda statuses: cache.error_ttl_s if any(s.error for s in statuses) else ttl_s
 
 
 def filter_statuses(

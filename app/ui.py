@@ -18,11 +18,12 @@ from app import auth
 from app.config import Config, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
+from app.sources.errors import BACKEND_TITLES
+from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
 from app.units import format_age
 
-BACKEND_NAMES = {"prometheus": "Prometheus", "opensearch": "OpenSearch", "jaeger": "Jaeger"}
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~:$"
+BACKEND_NAMES = BACKEND_TITLES
 # How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
 # Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
 STATE_STYLES: dict[str, tuple[str, str]] = {
@@ -43,11 +44,6 @@ def state_icon(state: str) -> str:
 def state_badge(state: str) -> None:
     colour, icon = STATE_STYLES[state]
     st.badge(state, icon=icon, color=colour)
-
-
-def plain(text: object) -> str:
-    """Backend text made inert for Streamlit markdown: no formatting, links, directives or HTML."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,11 @@ def board() -> None:
 
     counts = state_counts(board.statuses)
     for column, state in zip(st.columns(len(SLO_STATES)), SLO_STATES, strict=True):
-        column.metric(state.capitalize(), f"{counts[state]} SLOs", icon=ui.state_icon(state), border=True)
+        count = counts[state]
+        shown = "no data" if count is None else f"{count} SLOs"
+        column.metric(state.capitalize(), shown, icon=ui.state_icon(state), border=True)
+    if board.unknown_note:
+        st.warning(ui.plain(board.unknown_note), icon=":material/help:")
 
     search, domain, team, state, label = st.columns([2, 1, 1, 1, 1])
     text = search.text_input("Search by name", key="q", bind="query-params", placeholder="e.g. hmrc")

@@ -91,6 +91,7 @@ def body() -> None:
             st.markdown(f"- {ui.plain(line)}")
         where_from(view)
 
+    result = view.checks
     if result is not None:
         st.subheader("By domain")
         domains = rv.domain_scores(result, definition)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +62,12 @@ def live_stack() -> LiveStack:
             pytest.fail(message)
         pytest.skip(message)
     return stack
+
+
+def shown(markdown: str) -> str:
+    """What Streamlit shows of a Markdown source that went through `app.text.plain`: references decoded,
+    word joiners dropped (and any backslash escape undone)."""
+    return re.sub(r"\\(.)", r"\1", html.unescape(markdown)).replace("\u2060", "")
 
 
 BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")

@@ -6,7 +6,8 @@ import pandas as pd
 
 from app import overview, security, slo_view
 from app.deadlines import Deadline
-from app.slo.status import PERIOD_KEY, WINDOWS, evaluate
+from app.slo.status import PERIOD_KEY, WINDOWS, evaluate, unknown
+from app.sources.errors import BackendUnavailable
 from app.timerange import time_range
 
 AT = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday
@@ -28,6 +29,40 @@ def test_tile_colour_is_the_worst_state_and_no_data_is_never_healthy():
     assert "no data" in tile.reason
     empty = next(t for t in overview.domain_tiles([], NO_INCIDENTS) if t.domain == "assistant")
     assert empty.state == "no data" and empty.page == "pages/7_Assistant.py"
+
+
+def failed(name: str):
+    return unknown(DEFS[name], AT, "prometheus: cannot reach http://127.0.0.1:1: connection refused")
+
+
+def test_an_slo_not_fetched_is_no_data_and_its_domain_is_never_healthy():
+    partly = [status("hmrc-submissions", 0.001), failed("filing-latency")]
+    tile = next(t for t in overview.domain_tiles(partly, NO_INCIDENTS) if t.domain == "filing")
+    assert tile.state == "no data"
+    assert tile.reason == (
+        "1 of 2 SLOs: no data — Prometheus is not answering "
+        "(cannot reach http://127.0.0.1:1: connection refused)."
+    )
+    risky = [status("hmrc-submissions", 0.016), failed("filing-latency")]
+    tile = next(t for t in overview.domain_tiles(risky, NO_INCIDENTS) if t.domain == "filing")
+    assert tile.state == "at risk" and tile.reason.endswith("1 other SLO: no data.")
+    assert not any(a.firing is not None for a in failed("filing-latency").alerts)  # unknown, not quiet
+
+
+def test_what_changed_never_says_nothing_changed_when_it_does_not_know():
+    week_ago = [status("hmrc-submissions", 0.0, at=AT - timedelta(days=7))]
+    assert overview.state_changes(None, [status("hmrc-submissions", 0.0)]) == [
+        "Not known: the SLO states of a week ago could not be fetched."
+    ]
+    lines = overview.state_changes(week_ago, [failed("hmrc-submissions")])
+    assert lines == ["Not known for HMRC submissions: their figures could not be fetched now or a week ago."]
+    assert overview.readiness_lines([None, None]) == [
+        "Readiness: not known, the score now or a week ago could not be computed."
+    ]
+    error = BackendUnavailable("opensearch", "connection refused")
+    assert overview.incident_lines(NO_INCIDENTS, AT, error) == [
+        "Incidents: not known, OpenSearch is not answering."
+    ]
 
 
 def test_reason_names_the_budget_left_and_the_incident_behind_it():
@@ -65,7 +100,7 @@ def test_headline_deltas_know_which_way_is_good():
     assert (heads["exhausted"].delta, heads["exhausted"].good_news) == (1, False)
     assert heads["exhausted"].delta_text == "+1"
     assert heads["at risk"].good_news is None  # no change
-    assert "`hmrc-submissions`" in heads["exhausted"].explanation
+    assert "- HMRC submissions" in heads["exhausted"].explanation  # display names, not ids
     unknown = overview.slo_headlines(None, None, AT)
     assert all(h.value is None and h.display_value == "no data" and h.delta is None for h in unknown)
 

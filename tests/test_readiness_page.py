@@ -23,6 +23,7 @@ from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.sources.unconfigured import NotConfiguredClient
 from stack.simulator import model
+from tests.conftest import shown
 from tests.test_readiness_view import AT, FakePrometheus
 
 PAGE = str(REPO_ROOT / "pages" / "8_Readiness.py")
@@ -45,7 +46,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def texts(at: AppTest) -> str:
-    return "\n".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)])
+    return "\n".join(shown(t.value) for t in [*at.caption, *at.markdown])
 
 
 def headline(at: AppTest) -> str:
@@ -164,7 +165,7 @@ def test_page_shows_the_score_checks_domains_tenants_and_trend(on_fake_snapshot)
     assert len(points) == 12
     assert points["label"].iloc[-1] == headline(at)
     words = texts(at)
-    assert "Approved by the accountant fell from pass to fail for 1 tenant \\(bright\\)" in words
+    assert "Approved by the accountant fell from pass to fail for 1 tenant (bright)" in words
     assert "Held back most by “Approved by the accountant”" in words
     assert [p.proto.popover.label for p in at.get("popover")] == ["Where does this number come from?"]
     assert "Evaluated at 28 Nov 2026 02:00 UTC" in words

@@ -11,6 +11,7 @@ import pytest
 from app.sources import snapshot
 from stack.simulator import model
 from tests.browser_support import ROOT
+from tests.conftest import shown
 from tests.test_dashboard_pages import run
 
 PAGE = "pages/9_Security.py"
@@ -22,7 +23,7 @@ START = END - timedelta(hours=24)  # the default range
 
 def figures(at) -> dict[str, str]:
     """Each check's figure as the page shows it: the big value and the words under it."""
-    words = [md.value.strip("*").replace("\\", "") for md in at.markdown if md.value.startswith("**")]
+    words = [shown(md.value).strip("*") for md in at.markdown if md.value.startswith("**")]
     labels = [w for w in words if w not in CHECK_TITLES]
     with_words = [m for m in at.metric if m.value != "no data"]
     # Paired in page order: exactly one line of words per figure that has some, or the pairing is off.
@@ -43,7 +44,7 @@ CHECK_TITLES = {
 def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
     at = run(PAGE)
     assert not at.error
-    shown = figures(at)
+    figs = figures(at)
     m = model.get_model(SHIPPED.anchor, SEED)
 
     # Secrets: the seed's HMRC client secret is past the 90-day policy; the others rotate monthly.
@@ -53,7 +54,7 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
         rotated = m.gauge_value("secret_last_rotated_timestamp_seconds", {"secret": secret}, END)
         assert secrets.loc[secret, "age_days"] == pytest.approx((END.timestamp() - rotated) / 86400, abs=1e-6)
     assert secrets.loc["hmrc-oauth-client-secret", "state"] == "failing"
-    assert shown["Secrets rotation"] == "1 of 5 overdue"
+    assert figs["Secrets rotation"] == "1 of 5 overdue"
 
     # Backups: each target's last success is the model's, a minute either way (the last scrape's).
     backups = at.dataframe[1].value.set_index("target")
@@ -63,7 +64,7 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
             for t in (END - timedelta(minutes=1), END)
         }
         assert min(abs(backups.loc[target, "age_min"] * 60 - c) for c in candidates) < 1e-6, target
-    assert shown["Backups"] == "3 of 3 on time"
+    assert figs["Backups"] == "3 of 3 on time"
 
     # Sign-ins: failures over the range from the counter, and the burst's address with exactly the
     # failures the seed put in it (40 a minute for 30 minutes).
@@ -71,7 +72,7 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
         "auth_logins_total", {"result": "failure"}, START, END, SHIPPED.anchor, SEED
     )
     total = model.counter_increase("auth_logins_total", {}, START, END, SHIPPED.anchor, SEED)
-    number, share = shown["Sign-ins"].removesuffix("%)").split(" failed (")
+    number, share = figs["Sign-ins"].removesuffix("%)").split(" failed (")
     assert float(number.replace(",", "")) == pytest.approx(failed, rel=0.01)
     assert float(share) / 100 == pytest.approx(failed / total, abs=0.002)
     minutes = np.arange(int(START.timestamp()) // 60 * 60, int(END.timestamp()), 60)
@@ -79,10 +80,10 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
     assert burst == 1200
     sources = at.dataframe[2].value
     assert sources.iloc[0]["source_ip"] == "198.51.100.66" and sources.iloc[0]["failures"] == burst
-    assert any("1,200 failed sign-ins from 198.51.100.66" in md.value.replace("\\", "") for md in at.markdown)
+    assert any("1,200 failed sign-ins from 198.51.100.66" in shown(md.value) for md in at.markdown)
 
     # Audit: every required kind of event is there.
-    assert shown["Audit log"] == "7 of 7 kinds recorded"
+    assert figs["Audit log"] == "7 of 7 kinds recorded"
     assert set(at.dataframe[3].value["action"]) >= {"data.export", "rulepack.edit", "role.change"}
 
 
@@ -90,10 +91,10 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
 def test_security_live(live_mode):
     at = run(PAGE, {"range": "7d"})
     assert not at.error, [e.value for e in at.error]
-    shown = figures(at)
-    assert shown["Secrets rotation"] == "1 of 5 overdue"
-    assert shown["Backups"] == "3 of 3 on time"
-    assert shown["Audit log"] == "7 of 7 kinds recorded"
+    figs = figures(at)
+    assert figs["Secrets rotation"] == "1 of 5 overdue"
+    assert figs["Backups"] == "3 of 3 on time"
+    assert figs["Audit log"] == "7 of 7 kinds recorded"
     assert at.dataframe[2].value.iloc[0]["source_ip"] == "198.51.100.66"  # the burst is in the last 7 days
 
 
@@ -103,10 +104,10 @@ def test_security_with_opensearch_down_keeps_the_prometheus_checks(live_mode, mo
     at = run(PAGE)
     banners = [e.value for e in at.error]
     assert any("OpenSearch" in b for b in banners) and not any("Prometheus" in b for b in banners)
-    shown = figures(at)
-    assert shown["Secrets rotation"] == "1 of 5 overdue" and shown["Backups"] == "3 of 3 on time"
-    assert shown["Audit log"] == "no data"
-    assert shown["Sign-ins"] != "no data"  # the counts come from Prometheus
+    figs = figures(at)
+    assert figs["Secrets rotation"] == "1 of 5 overdue" and figs["Backups"] == "3 of 3 on time"
+    assert figs["Audit log"] == "no data"
+    assert figs["Sign-ins"] != "no data"  # the counts come from Prometheus
 
 
 def test_security_with_every_backend_down_shows_banners_and_no_data_not_tracebacks(monkeypatch):

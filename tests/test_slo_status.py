@@ -165,13 +165,16 @@ def test_sorting_and_counts():
     empty = st.evaluate(defn("c"), AT, {}, {})
     risky = st.evaluate(defn("d"), AT, *counts(10.0, 0.0008))
     order = [s.name for s in st.sort_worst_first([healthy, empty, risky, exhausted])]
-    assert order == ["b", "c", "d", "a"]
+    assert order == ["b", "d", "c", "a"]  # by state as `worst_state` ranks them: the first sets a domain's
     assert st.state_counts([healthy, exhausted, empty, risky]) == {
         "exhausted": 1,
         "at risk": 1,
         "no data": 1,
         "healthy": 1,
     }
+    failed = [st.unknown(defn(n), AT, "prometheus: down") for n in "xy"]
+    assert st.state_counts(failed) == {"exhausted": None, "at risk": None, "no data": 2, "healthy": None}
+    assert st.state_counts([*failed, healthy])["healthy"] == 1  # partly known: the known ones count
 
 
 # -- fetching -----------------------------------------------------------------------------------------------
@@ -180,12 +183,16 @@ def test_sorting_and_counts():
 class FakePrometheus:
     """Answers the exact queries the SLO code sends, from constant per-second rates per SLO."""
 
-    def __init__(self, definitions, rates, *, recorded=True, hashes=None, reject=()):
+    def __init__(
+        self, definitions, rates, *, recorded=True, hashes=None, reject=(), down=(), windows_down=False
+    ):
         self.defs = {d.name: d for d in definitions}
         self.rates = rates  # name -> (total per second, error ratio)
         self.recorded = recorded
         self.hashes = hashes or {d.name: d.fingerprint() for d in definitions}
         self.reject = set(reject)
+        self.down = set(down)  # SLOs whose raw query times out
+        self.windows_down = windows_down  # the recorded-window queries time out
         self.calls: list[str] = []
         self.lock = threading.Lock()
 
@@ -206,6 +213,8 @@ class FakePrometheus:
             return QueryResult(pd.DataFrame(rows))
         for w in (*WINDOWS, PERIOD):
             if query == st.recorded_query("period" if w == PERIOD else w):
+                if self.windows_down:
+                    raise BackendUnavailable("prometheus", "no answer within 3 s", error_type="timeout")
                 seconds = D30.total_seconds() if w == PERIOD else parse_duration(w).total_seconds()
                 rows = []
                 for n in self.defs:
@@ -217,6 +226,8 @@ class FakePrometheus:
             if query == st.raw_queries(d):
                 if n in self.reject:
                     raise QueryRejected("prometheus", "bad_data: nope", 400, "bad_data")
+                if n in self.down:
+                    raise BackendUnavailable("prometheus", "no answer within 3 s", error_type="timeout")
                 rows = []
                 for w in (*WINDOWS, "period"):
                     seconds = (D30 if w == "period" else parse_duration(w)).total_seconds()
@@ -321,6 +332,21 @@ def test_a_rejected_query_gives_that_slo_no_data_and_the_others_their_figures():
     a, b = st.compute_status(defs, fake, AT)
     assert a.state == "healthy"
     assert b.state == "no data" and "nope" in b.error
+
+
+def test_slos_whose_queries_fail_are_no_data_and_the_others_keep_their_figures():
+    defs = [defn("a"), defn("b"), defn("c")]
+    rates = {n: (10.0, 0.0001) for n in "abc"}
+    a, b, c = st.compute_status(defs, FakePrometheus(defs, rates, recorded=False, down={"b"}), AT)
+    assert (a.state, c.state) == ("healthy", "healthy")
+    assert b.state == "no data" and b.error == "prometheus: no answer within 3 s"
+    assert all(alert.firing is None for alert in b.alerts)  # neither firing nor quiet: unknown
+    with pytest.raises(BackendUnavailable):  # nothing at all: the caller keeps its last good board
+        st.compute_status(defs, FakePrometheus(defs, rates, recorded=False, down=set("abc")), AT)
+    # "c" has no recording rules (another hash): it is read raw while the recorded windows go unanswered.
+    hashes = {"a": defs[0].fingerprint(), "b": defs[1].fingerprint(), "c": "old"}
+    fake = FakePrometheus(defs, rates, windows_down=True, hashes=hashes)
+    assert [s.state for s in st.compute_status(defs, fake, AT)] == ["no data", "no data", "healthy"]
 
 
 def test_unreachable_prometheus_raises():

@@ -33,7 +33,7 @@ from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
 from app.slo.model import WINDOWS, SloDefinition, parse_duration
 from app.slo.promql import labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
-from app.sources.errors import QueryRejected
+from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 
 Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
@@ -173,6 +173,7 @@ def evaluate(
     min_events = defn.min_events if defn.budgeting == "Occurrences" else 0
 
     alerts: list[AlertStatus] = []
+    known = error is None  # a failed fetch says nothing about the alerts, not even that data is missing
     for pair in enabled_pairs(defn):
         factor = pair.factor(defn.window.nominal)
         firing: bool | None = None
@@ -187,7 +188,7 @@ def evaluate(
         alerts.append(
             AlertStatus(pair.name, pair.severity, firing, pair.long_window, pair.short_window, factor)
         )
-    alerts.append(AlertStatus(NO_DATA_NAME, "ticket", total.get("1h") is None))
+    alerts.append(AlertStatus(NO_DATA_NAME, "ticket", total.get("1h") is None if known else None))
 
     state = slo_math.slo_state(
         remaining,
@@ -220,6 +221,12 @@ def evaluate(
         source=source,
         error=error,
     )
+
+
+def unknown(defn: SloDefinition, at: datetime, error: BackendError | str) -> SloStatus:
+    """The status of an SLO whose figures could not be fetched: "no data", with the reason, and no alert
+    said to fire or to be quiet."""
+    return evaluate(defn, at, {}, {}, source="raw", error=str(error))
 
 
 def enabled_pairs(defn: SloDefinition) -> list[AlertWindowPair]:
@@ -308,13 +315,17 @@ def compute_status(
     max_workers: int = DEFAULT_WORKERS,
     memo: Memo | None = None,
 ) -> list[SloStatus]:
-    """The status of every SLO at `at` (default now), in the order given.
+    """The status of every SLO at `at` (default now), in the order given: one per definition, always.
 
     `use_rules`: None detects the recording rules, False forces raw queries, True uses recorded series
     only where they match. `memo` keeps each SLO computed from raw series under (name, fingerprint, at),
-    so that callers asking for overlapping sets of SLOs at one instant share those queries. Raises
-    `BackendUnavailable` when Prometheus cannot be reached; a query that Prometheus rejects for one SLO
-    gives that SLO "no data" with the `error`, not an exception.
+    so that callers asking for overlapping sets of SLOs at one instant share those queries (it may raise
+    the backend's error).
+
+    An SLO whose queries fail is "no data" with the `error`, never dropped and never healthy: a query
+    Prometheus rejects, or a backend failure that hit only some SLOs. Raises `BackendUnavailable` only when
+    Prometheus gave nothing at all (its first question, or every SLO, failed for want of an answer), so
+    that a cache can keep the last good statuses instead.
     """
     defs = list(definitions)
     at = _utc(at)
@@ -322,16 +333,25 @@ def compute_status(
         return []
     recorded: dict[str, str] = {}
     if use_rules is not False:
-        recorded = recorded_slos(prom, at)
+        try:
+            recorded = recorded_slos(prom, at)
+        except QueryRejected:
+            recorded = {}  # cannot tell whether the rules are loaded: compute every SLO from raw series
     from_rules = [d for d in defs if recorded.get(d.name) == d.fingerprint()]
     from_raw = [d for d in defs if recorded.get(d.name) != d.fingerprint()]
 
     results: dict[str, SloStatus] = {}
+    failures: list[BackendError] = []
     if from_rules:
         windows = [*WINDOWS, PERIOD_KEY]
-        per_window = _pool_map(lambda w: _recorded_window(prom, w, at), windows, max_workers)
+        per_window = _pool_map(lambda w: _attempt(_recorded_window, prom, w, at), windows, max_workers)
+        failed = next((r for r in per_window if isinstance(r, BackendError)), None)
         by_window = dict(zip(windows, per_window, strict=True))
         for d in from_rules:
+            if failed is not None:
+                failures.append(failed)
+                results[d.name] = unknown(d, at, failed)
+                continue
             bad = {w: by_window[w].get((d.name, "bad")) for w in windows}
             total = {w: by_window[w].get((d.name, "total")) for w in windows}
             results[d.name] = evaluate(d, at, bad, total, source="rules")
@@ -339,33 +359,52 @@ def compute_status(
     def raw(d: SloDefinition) -> SloStatus:
         try:
             bad, total = _raw_counts(d, prom, at)
-        except QueryRejected as exc:
-            return evaluate(d, at, {}, {}, source="raw", error=str(exc))
+        except QueryRejected as exc:  # the same question gets the same refusal: an answer worth keeping
+            return unknown(d, at, exc)
         return evaluate(d, at, bad, total, source="raw")
 
-    def remembered(d: SloDefinition) -> SloStatus:
-        return memo((d.name, d.fingerprint(), at), lambda: raw(d)) if memo else raw(d)
+    def one(d: SloDefinition) -> SloStatus:
+        try:
+            return memo((d.name, d.fingerprint(), at), lambda: raw(d)) if memo else raw(d)
+        except BackendError as exc:
+            failures.append(exc)
+            return unknown(d, at, exc)
 
-    for status in _pool_map(remembered, from_raw, max_workers):
+    for status in _pool_map(one, from_raw, max_workers):
         results[status.name] = status
+    if len(failures) == len(defs):
+        raise next((f for f in failures if isinstance(f, BackendUnavailable)), failures[0])
     return [results[d.name] for d in defs]
 
 
+def _attempt(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)`, or the `BackendError` it raised (for a pool whose failures are looked at together)."""
+    try:
+        return fn(*args)
+    except BackendError as exc:
+        return exc
+
+
 def sort_worst_first(statuses: Iterable[SloStatus]) -> list[SloStatus]:
-    """By budget remaining, lowest first; no data after exhausted ones (never hidden among the healthy)."""
+    """By state (exhausted, at risk, no data, healthy: `slo_math.STATES`), then budget left, lowest first:
+    the first SLO is the one whose state is its domain's (`worst_state`)."""
 
     def key(s: SloStatus) -> tuple[int, float, str]:
-        if s.error_budget_remaining is None:
-            return (1, 0.0, s.name)
-        return (0 if s.error_budget_remaining <= 0 else 2, s.error_budget_remaining, s.name)
+        left = s.error_budget_remaining
+        return (slo_math.STATES.index(s.state), 0.0 if left is None else left, s.name)
 
     return sorted(statuses, key=key)
 
 
-def state_counts(statuses: Iterable[SloStatus]) -> dict[str, int]:
-    counts = dict.fromkeys(slo_math.STATES, 0)
+def state_counts(statuses: Iterable[SloStatus]) -> dict[str, int | None]:
+    """SLOs per state. When not one SLO could be fetched, only the "no data" count is known: the others
+    are None (no data), not zero."""
+    statuses = list(statuses)
+    counts: dict[str, int | None] = dict.fromkeys(slo_math.STATES, 0)
     for s in statuses:
-        counts[s.state] += 1
+        counts[s.state] = (counts[s.state] or 0) + 1
+    if statuses and all(s.error is not None for s in statuses):
+        counts.update({state: None for state in slo_math.STATES if state != slo_math.NO_DATA})
     return counts
 
 
@@ -616,4 +655,3 @@ def slo_history(
     return SloHistory(
         defn, at, burndown, burns, alert_thresholds(defn), alert_history(defn, burns), compliance
     )
-

@@ -73,7 +73,9 @@ class ResultCache:
         self._inflight: dict[Hashable, threading.Event] = {}
         self._lock = threading.Lock()
 
-    def fetch(self, key: Hashable, fn: Callable[[], T], ttl_s: float) -> Outcome[T]:
+    def fetch(self, key: Hashable, fn: Callable[[], T], ttl_s: float | Callable[[T], float]) -> Outcome[T]:
+        """`fn()`'s value, cached for `ttl_s` seconds (or `ttl_s(value)`: a partial answer may be kept for
+        less time than a whole one)."""
         while True:
             with self._lock:
                 now = self._clock()
@@ -114,19 +116,22 @@ class ResultCache:
         with self._lock:
             return len(self._entries)
 
-    def _call(self, key: Hashable, fn: Callable[[], T], ttl_s: float) -> Outcome[T]:
+    def _call(self, key: Hashable, fn: Callable[[], T], ttl_s: float | Callable[[T], float]) -> Outcome[T]:
         try:
             value = fn()
         except BackendError as exc:
             with self._lock:
                 entry = self._entries.get(key) or _Entry(None, None, 0.0)
                 entry.error = exc
-                entry.retry_after = self._clock() + min(self.error_ttl_s, ttl_s)
+                entry.retry_after = self._clock() + (
+                    self.error_ttl_s if callable(ttl_s) else min(self.error_ttl_s, ttl_s)
+                )
                 self._store(key, entry)
                 return self._failed(entry, exc)
         fetched_at = self._wall()
+        keep = ttl_s(value) if callable(ttl_s) else ttl_s
         with self._lock:
-            self._store(key, _Entry(value, fetched_at, self._clock() + ttl_s))
+            self._store(key, _Entry(value, fetched_at, self._clock() + keep))
         return Outcome(value, None, fetched_at, False)
 
     @staticmethod

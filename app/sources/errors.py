@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+BACKEND_TITLES = {"prometheus": "Prometheus", "opensearch": "OpenSearch", "jaeger": "Jaeger"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_MESSAGE_CHARS = 300
 
