@@ -64,6 +64,8 @@ def gate(policy: AccessPolicy) -> None:
         return
     import streamlit as st  # here, not at the top: app.config (and the CLI) import this module
 
+    from app.text import plain
+
     user = st.user.to_dict()
     email = user.get("email") if user.get("is_logged_in", True) else None
     if allowed(policy, email, groups_of(user.get("groups"))):
@@ -79,8 +81,8 @@ def gate(policy: AccessPolicy) -> None:
             )
     else:
         st.error(
-            f"{email} may not see Sextant. Ask its owners to add your address or one of your groups to "
-            "SEXTANT_ALLOWED_EMAILS or SEXTANT_ALLOWED_GROUPS.",
+            f"{plain(email)} may not see Sextant. Ask its owners to add your address or one of your groups "
+            "to SEXTANT_ALLOWED_EMAILS or SEXTANT_ALLOWED_GROUPS.",
             icon=":material/block:",
         )
     st.stop()

@@ -49,12 +49,12 @@ def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[st
         label = variable.label
         with column:
             value = st.selectbox(
-                label,
+                ui.plain(label),
                 [ALL, *offered],
                 format_func=lambda v, label=label: f"All ({label.lower()}s)" if v == ALL else v,
                 key=variable.name,
                 bind="query-params",
-                help=variable.description or None,
+                help=ui.plain(variable.description) if variable.description else None,
             )
             error = choices[variable.name].error
             if error is not None:
@@ -73,7 +73,7 @@ def draw(view: DashboardView, preset: str, now: pd.Timestamp | object) -> None:
     slos = known_slos()
     for section, section_panels in view.dashboard.sections():
         if section:
-            st.subheader(section)
+            st.subheader(ui.plain(section))
         row: list[PanelData] = []
         for panel in section_panels:
             data = view.panel(panel.id)
@@ -143,14 +143,18 @@ def _flush(
 
 def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str, str]) -> None:
     panel = data.panel
-    st.markdown(f"**{ui.plain(panel.title)}**", help=panel.description)
+    st.markdown(
+        f"**{ui.plain(panel.title)}**", help=ui.plain(panel.description) if panel.description else None
+    )
     ignored = [
         v.label.lower()
         for v in view.dashboard.variables
         if view.values.get(v.name, ALL) != ALL and not data.applies(v.name)
     ]
     if ignored:
-        st.caption(f":material/filter_alt_off: Not narrowed by {' or '.join(ignored)} (no such label).")
+        st.caption(
+            f":material/filter_alt_off: Not narrowed by {ui.plain(' or '.join(ignored))} (no such label)."
+        )
     if data.stale_since is not None:
         st.caption(
             f":material/history: Last good data, from {format_age(data.stale_since, view.time_range.end)}."
@@ -205,12 +209,12 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
             colour = "green" if met else "red"
             help_text += f" {threshold.label}."
         column.metric(
-            row["legend"],
+            ui.plain(row["legend"]),
             format_value(row["value"], panel.unit),
-            delta=delta,
+            delta=ui.plain(delta) if delta else None,
             delta_color=colour,  # type: ignore[arg-type]
             delta_arrow="off",
-            help=help_text,
+            help=ui.plain(help_text),
         )
 
 
@@ -237,7 +241,8 @@ def _bars(data: PanelData) -> None:
         meets, misses = f"meets {_short(threshold)}", f"misses {_short(threshold)}"
         frame["status"] = [meets if threshold.met(v) else misses for v in frame["value"]]
         color = "status"
-        st.caption(f"{threshold.label}: {int((frame['status'] == misses).sum())} of {len(frame)} miss it.")
+        missing = int((frame["status"] == misses).sum())
+        st.caption(f"{ui.plain(threshold.label)}: {missing} of {len(frame)} miss it.")
     chart = charts.bars(frame, x="value", y="legend", title="", unit=panel.unit, color=color)
     if color is not None:
         scale = alt.Scale(domain=[meets, misses], range=[GOOD_COLOUR, BAD_COLOUR])
@@ -304,7 +309,7 @@ def render_page(domain: str, title: str, icon: str) -> None:
     """A whole domain page: set-up, the URL-bound pickers, then every panel, refreshed as the sidebar says."""
     ctx = ui.page_setup(title, icon)
     board = panels.dashboard(domain)
-    st.caption(board.description)
+    st.caption(ui.plain(board.description))
     values = pickers(board, dashboards.variable_choices(ctx.sources, board, ctx.time_range()))
 
     @st.fragment(run_every=ctx.refresh_s)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from app import incidents
 from app import panels as panel_defs
 from app.panels import ALL, Dashboard, Panel, Variable
 from app.service_health import rate_window
@@ -28,7 +29,6 @@ from app.timerange import PRESETS, TimeRange, time_range
 DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
 TTL_S = 30.0
 TIMEOUT_S = 15.0
-INCIDENT_COLUMNS = ["name", "title", "start", "end", "services", "description"]
 # + `ongoing`: no end (a standing condition such as an overdue secret rotation), not a window to shade;
 # + `since`: the start before clipping to the range
 _NOT_LABELS = {"timestamp", "value", "series", "legend", "__name__"}
@@ -123,7 +123,7 @@ class DashboardView:
     time_range: TimeRange
     values: Mapping[str, str]
     panels: tuple[PanelData, ...]
-    incidents: pd.DataFrame  # INCIDENT_COLUMNS, clipped to the range; empty when none or unknown
+    incidents: pd.DataFrame  # app.incidents.within the range; empty when none or unknown
     incidents_outcome: Outcome[Any] | None = field(default=None, repr=False)
 
     @property
@@ -273,31 +273,9 @@ def _search_frame(result: Any) -> pd.DataFrame:
 
 
 def incident_frame(outcome: Outcome[Any] | None, services: tuple[str, ...], tr: TimeRange) -> pd.DataFrame:
-    """The incidents touching `services` that overlap the range, clipped to it; an ongoing one (no end)
-    lasts until the end of the range and is flagged `ongoing`."""
-    empty = pd.DataFrame(columns=[*INCIDENT_COLUMNS, "ongoing", "since"])
-    if outcome is None or outcome.value is None:
-        return empty
-    hits = outcome.value.hits
-    if hits.empty or "start" not in hits.columns:
-        return empty
-    frame = hits.reindex(columns=INCIDENT_COLUMNS).copy()
-    frame["start"] = pd.to_datetime(frame["start"], utc=True, errors="coerce")
-    frame["end"] = pd.to_datetime(frame["end"], utc=True, errors="coerce")
-    frame = frame.dropna(subset=["start"])
-    start, end = pd.Timestamp(tr.start), pd.Timestamp(tr.end)
-    frame["ongoing"] = frame["end"].isna()
-    frame["since"] = frame["start"]
-    frame["end"] = frame["end"].fillna(end)
-    frame["title"] = frame["title"].fillna(frame["name"]).astype(str)
-
-    def touches(value: Any) -> bool:
-        listed = value if isinstance(value, list | tuple) else [value]
-        return any(str(s) in services for s in listed)
-
-    frame = frame[(frame["start"] < end) & (frame["end"] > start) & frame["services"].map(touches)]
-    frame = frame.assign(start=frame["start"].clip(lower=start), end=frame["end"].clip(upper=end))
-    return frame.sort_values("start", ignore_index=True)
+    """The incidents touching `services` that overlap the range (`app.incidents.within`)."""
+    found = incidents.frame(outcome.value if outcome is not None else None)
+    return incidents.within(incidents.touching(found, services), tr.start, tr.end)
 
 
 # -- the snapshot ----------------------------------------------------------------------------------------

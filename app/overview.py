@@ -10,6 +10,7 @@ import pandas as pd
 
 from app import queries, readiness, readiness_view, security, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
+from app.incidents import frame as incident_frame
 from app.slo.math import worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
 from app.slo_view import definitions
@@ -18,6 +19,7 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
+from app.text import plain
 from app.timerange import pinned_text, time_range
 from app.units import format_span
 
@@ -55,7 +57,7 @@ class Headline:
     value: float | None
     previous: float | None
     unit: str
-    explanation: str  # Markdown from our own text and names, never backend text
+    explanation: str  # Markdown: our own text, with every outside name through `plain`
 
     @property
     def delta(self) -> float | None:
@@ -143,7 +145,7 @@ def incident_phrase(status: SloStatus, incidents: pd.DataFrame) -> str:
     if incidents.empty:
         return ""
     mine = incidents[
-        incidents["services"].apply(lambda s: status.service in (s if isinstance(s, list) else [s]))
+        incidents["services"].map(lambda names: status.service in names)
         & (incidents["start"] >= status.period_start)
         & (incidents["start"] <= status.at)
     ]
@@ -257,7 +259,7 @@ def slo_headlines(
             f"SLOs in state **{state}** at {at:%d %b %H:%M} UTC, each over its own period, computed from the "
             f"SLO definitions in `slo_definitions/` "
             f"(a week earlier: {'no data' if earlier is None else earlier}).\n\n"
-            + ("\n".join(f"- {n}" for n in names) if names else "None.")
+            + ("\n".join(f"- {plain(n)}" for n in names) if names else "None.")
         )
         headlines.append(
             Headline(
@@ -280,9 +282,9 @@ def readiness_headline(trend: list[readiness.ReadinessScore | None], at: datetim
         "capped by hard gates."
     ]
     if now is not None:
-        lines += [f"- {item.summary}" for item in now.items]
+        lines += [f"- {plain(item.summary)}" for item in now.items]
         if now.capped_by:
-            lines.append(f"\nCapped at {now.cap:.0f} by the gate **{now.capped_by}**.")
+            lines.append(f"\nCapped at {now.cap:.0f} by the gate **{plain(now.capped_by)}**.")
     return Headline(
         "readiness",
         "Filing readiness",
@@ -334,16 +336,6 @@ def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[
 # -- loading ---------------------------------------------------------------------------------------------
 
 
-def _incidents(outcome: Outcome) -> pd.DataFrame:
-    hits = getattr(outcome.value, "hits", None)
-    if hits is None or hits.empty or not {"start", "end", "title", "services"} <= set(hits.columns):
-        return pd.DataFrame(columns=["start", "end", "title", "services"])
-    frame = hits[["start", "end", "title", "services"]].copy()
-    frame["start"] = pd.to_datetime(frame["start"], utc=True)
-    frame["end"] = pd.to_datetime(frame["end"], utc=True)
-    return frame
-
-
 def _obligations(due: Outcome[QueryResult], ready: Outcome[QueryResult]) -> pd.DataFrame:
     frames = []
     for what, outcome in (("due", due), ("ready", ready)):
@@ -390,7 +382,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         unknown_note = f"{len(now)} SLOs: no data — {slo_view.unknown_reason(str(error))}" if now else None
     before = parts["slos_week_ago"].value
     trend = [score for _, score in ready.trend] if ready else []
-    incidents = _incidents(parts["incidents"])
+    incidents = incident_frame(parts["incidents"].value)
     outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security")}
     outcomes["slos_now"] = now_outcome
     outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}

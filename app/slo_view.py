@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import pandas as pd
 
-from app import queries
+from app import incidents, queries
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import SloDefinition
 from app.slo.rules import runbook_url
@@ -336,16 +336,10 @@ def forecast_sentences(status: SloStatus) -> list[str]:
     return lines
 
 
-def incident_annotations(outcome: Outcome[Any]) -> pd.DataFrame:
-    """Incident documents as chart annotations: start, end, title (a standing condition without an end
-    has no window to shade and is left out)."""
-    frame = getattr(outcome.value, "hits", None)
-    if frame is None or frame.empty or not {"start", "end", "title"} <= set(frame.columns):
-        return pd.DataFrame(columns=["start", "end", "title"])
-    out = frame[["start", "end", "title"]].copy()
-    out["start"] = pd.to_datetime(out["start"], utc=True)
-    out["end"] = pd.to_datetime(out["end"], utc=True)
-    return out.dropna(subset=["end"]).reset_index(drop=True)
+def incident_annotations(outcome: Outcome[Any], at: datetime) -> pd.DataFrame:
+    """The service's incidents as chart annotations (start, end, title); an ongoing one lasts until `at`."""
+    found = incidents.frame(outcome.value)
+    return found.assign(end=found["end"].fillna(pd.Timestamp(at)))[["start", "end", "title"]]
 
 
 def share_link(base_url: str | None, name: str, preset: str) -> str:

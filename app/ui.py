@@ -137,7 +137,7 @@ def page_link(page: str, label: str, icon: str, query_params: dict[str, str] | N
     """`st.page_link`; where Streamlit cannot resolve pages (a page file run on its own, as AppTest does),
     a plain Markdown link to the same address, so the page still renders and the link still works."""
     try:
-        st.page_link(page, label=label, icon=icon, query_params=query_params)
+        st.page_link(page, label=plain(label), icon=icon, query_params=query_params)
     except StreamlitAPIException:
         path = "" if "/" not in page else page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1]
         query = f"?{urlencode(query_params)}" if query_params else ""

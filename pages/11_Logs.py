@@ -88,7 +88,7 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         columns = st.columns(min(len(view.levels), 5) + 1)
         columns[0].metric("Matching lines", f"{view.total:,}")
         for column, (_, row) in zip(columns[1:], view.levels.head(5).iterrows(), strict=False):
-            column.metric(str(row["level"]), f"{int(row['count']):,}")
+            column.metric(ui.plain(row["level"]), f"{int(row['count']):,}")
         if not view.histogram.empty:
             st.altair_chart(
                 logs.stacked_bars(

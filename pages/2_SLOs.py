@@ -104,7 +104,7 @@ def detail(definition: SloDefinition) -> None:
         f"{ui.plain(definition.window.label)}"
     )
     if definition.description:
-        st.write(definition.description)
+        st.markdown(ui.plain(definition.description))
 
     objective, sli, budget = st.columns(3)
     objective.metric("Objective", format_value(definition.target, "ratio"), border=True)
@@ -123,7 +123,7 @@ def detail(definition: SloDefinition) -> None:
             st.caption(sentence)
 
     history = view.history.value
-    incidents = slo_view.incident_annotations(view.incidents)
+    incidents = slo_view.incident_annotations(view.incidents, at)
     if history is not None:
         left, right = st.columns(2)
         left.altair_chart(

@@ -85,7 +85,7 @@ def body() -> None:
     tenant_score = None
     if tenant and view.evaluation is not None:
         tenant_score = rv.for_tenant(definition, view.evaluation.inputs, tenant)
-        tenant_col.metric(f"Tenant {tenant}", rv.format_score(tenant_score.score), border=True)
+        tenant_col.metric(f"Tenant {ui.plain(tenant)}", rv.format_score(tenant_score.score), border=True)
     with why_col:
         for line in headline.lines:
             st.markdown(f"- {ui.plain(line)}")
@@ -96,10 +96,10 @@ def body() -> None:
         st.subheader("By domain")
         domains = rv.domain_scores(result, definition)
         for column, domain in zip(st.columns(max(len(domains), 1)), domains, strict=False):
-            column.metric(domain.domain, domain.value, border=True, help=domain.help)
+            column.metric(ui.plain(domain.domain), domain.value, border=True, help=ui.plain(domain.help))
 
         shown = tenant_score if tenant_score is not None else result
-        st.subheader(f"Checks for tenant {tenant}" if tenant else "Checks")
+        st.subheader(f"Checks for tenant {ui.plain(tenant)}" if tenant else "Checks")
         rows = rv.check_rows(shown, tenant)
         st.dataframe(
             rows.style.map(rv.status_colour, subset=["status"]),

@@ -266,8 +266,10 @@ start_jaeger() {
 
 start_simulator() {
   rotate_log "$(log_file simulator)"
+  mkdir -p "$RUN/simulator"
+  rm -f "$RUN/simulator/planted.prom"  # series a test planted die with the simulator that served them
   spawn simulator "$PYTHON" -m stack.simulator serve \
-    --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT"
+    --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT" --planted "$RUN/simulator/planted.prom"
 }
 
 start_services() {

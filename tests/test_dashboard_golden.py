@@ -19,6 +19,7 @@ import pytest
 from app.sources import snapshot
 from stack.simulator import model
 from tests.browser_support import ROOT
+from tests.conftest import shown as displayed
 from tests.test_dashboard_pages import run
 
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
@@ -83,7 +84,11 @@ def assert_shows_one_of(text: str, candidates: tuple[float, float]) -> None:
 
 def stat(at, label: str, help_starts: str) -> str:
     """The value of the stat labelled `label` in the panel whose description starts with `help_starts`."""
-    found = [m.value for m in at.metric if m.label == label and (m.help or "").startswith(help_starts)]
+    found = [
+        m.value
+        for m in at.metric
+        if displayed(m.label) == label and displayed(m.help or "").startswith(help_starts)
+    ]
     assert len(found) == 1, f"{label!r} / {help_starts!r}: {[(m.label, m.help) for m in at.metric]}"
     return found[0]
 
@@ -116,7 +121,7 @@ def test_extraction_page(snapshot_mode):
         every = events("extraction_documents_total", document_type=document_type)
         assert_shows(stat(at, document_type, "Accuracy"), correct / every, rel=0.0005)
     # The VAT-deadline backlog of the seed makes receipts miss their target on this range.
-    assert [m.delta for m in at.metric if m.label == "receipt"] == ["Misses the SLO"]
+    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == ["Misses the SLO"]
     assert_shows(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"), rel=0.01)
     assert_shows(stat(at, "/extract", "Throughput"), route_requests("extraction", "/extract") / RANGE_S)
     assert_shows_one_of(stat(at, "extraction", "Queue depth"), gauge_now("queue_depth", queue="extraction"))

@@ -18,6 +18,7 @@ from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS, time_range
 from app.units import format_value
+from tests.conftest import shown
 from tests.test_dashboards import FakeJaeger, FakeOpenSearch, FakePrometheus
 
 PAGES = {
@@ -41,7 +42,7 @@ def run(page: str, query_params: dict[str, str] | None = None) -> AppTest:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {shown(m.label): m.value for m in at.metric}
 
 
 def chart_text(chart) -> str:
@@ -106,23 +107,19 @@ def test_page_shows_every_panel_with_its_figures(on_fake_snapshot, domain):
     assert at.title[0].value == title
     assert not at.error, [e.value for e in at.error]
     board = panels.dashboard(domain)
-    shown = {m.value.strip("*") for m in at.markdown}
-    assert {ui_title(p) for p in board.panels} <= shown
+    titles = {shown(m.value).strip("*") for m in at.markdown}
+    assert {p.title for p in board.panels} <= titles
     assert len(at.get("vega_lite_chart")) >= sum(p.kind in ("line", "bar") for p in board.panels)
-    assert [at.selectbox(key=v.name).label for v in board.variables] == [v.label for v in board.variables]
+    assert [shown(at.selectbox(key=v.name).label) for v in board.variables] == [
+        v.label for v in board.variables
+    ]
     assert "Incidents are not marked" not in texts(at)
-
-
-def ui_title(panel) -> str:
-    from app.ui import plain
-
-    return plain(panel.title)
 
 
 def test_ingestion_figures_and_thresholds(on_fake_snapshot):
     at = run(PAGES["ingestion"][0])
     # Queue depth and age: one series each, labelled by queue; gauges, so the figures are "now".
-    assert [(m.value, m.delta) for m in at.metric if m.label == "ingestion"] == [
+    assert [(m.value, m.delta) for m in at.metric if shown(m.label) == "ingestion"] == [
         ("42", ""),
         (format_value(40.0, "seconds"), "Meets the SLO"),
     ]
@@ -146,16 +143,16 @@ def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
     assert "SLA: reconciled within 1 hour" in spec and "incident" in spec
     figures = metrics(at)
     assert figures["Fraud-prevention headers complete"] == format_value(3.0, "ratio")
-    missed = [m for m in at.metric if m.label == "Fraud-prevention headers complete"]
+    missed = [m for m in at.metric if shown(m.label) == "Fraud-prevention headers complete"]
     assert missed[0].delta == "Meets the HMRC requirement"  # the fake answers 3.0 to every ratio
 
 
 def test_extraction_accuracy_against_targets(on_fake_snapshot):
     at = run(PAGES["extraction"][0])
-    invoice = next(m for m in at.metric if m.label == "invoice")
+    invoice = next(m for m in at.metric if shown(m.label) == "invoice")
     assert invoice.value == format_value(3.0, "ratio")
     assert invoice.delta == "Meets the SLO"
-    assert "SLO: invoices at least 93% correct" in invoice.help
+    assert "SLO: invoices at least 93% correct" in shown(invoice.help)
 
 
 def test_a_route_from_the_url_narrows_the_page(on_fake_snapshot):
@@ -230,7 +227,7 @@ def test_page_live(live, domain):
             break
     assert at.title[0].value == title
     assert not at.error, [e.value for e in at.error]
-    shown = [(m.label, m.value) for m in at.metric]
+    figures = [(shown(m.label), m.value) for m in at.metric]
     checked = 0
     for data in view.panels:
         frame = data.figures if data.figures is not None else data.frame
@@ -238,7 +235,7 @@ def test_page_live(live, domain):
         if data.panel.kind in ("stat", "line") and frame is not None and 0 < len(frame) <= limit:
             for row in frame.itertuples():
                 figure = (row.legend, format_value(row.value, data.panel.unit))
-                assert figure in shown, (data.panel.id, figure)
+                assert figure in figures, (data.panel.id, figure)
                 checked += 1
     assert checked >= 4
 
@@ -248,7 +245,7 @@ def test_live_incidents_and_variables(live):
     at = run(PAGES["tax"][0], {"range": "7d"})
     assert "HMRC API outage" in texts(at)
     at = run(PAGES["extraction"][0], {"range": "7d", "document_type": "invoice"})
-    invoice = [m for m in at.metric if m.label == "invoice"]
-    assert invoice and not [m for m in at.metric if m.label == "receipt"]
+    invoice = [m for m in at.metric if shown(m.label) == "invoice"]
+    assert invoice and not [m for m in at.metric if shown(m.label) == "receipt"]
     assert "Extraction model regression" in texts(at)
     assert variable_regex("invoice") == "invoice"

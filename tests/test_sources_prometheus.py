@@ -12,6 +12,7 @@ import respx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.prometheus import MAX_POINTS, PrometheusClient, align, auto_step, to_frame
+from app.sources.stats import CallStats
 
 URL = "http://prom.test:9090"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -382,3 +383,18 @@ def test_health_reports_version_or_error(prom):
 def test_url_credentials_are_not_shown():
     client = PrometheusClient("https://user:secret@prom.test:9443/prefix")
     assert client.url == "https://prom.test:9443/prefix"
+
+
+def test_the_shared_record_of_failures_never_keeps_a_backends_words_about_a_query():
+    """Clients are shared by every visitor: the Data sources page must not show one visitor's search."""
+    stats = CallStats()
+    stats.record_failure(
+        0.1, QueryRejected("opensearch", "failed to parse [mallory bob@example.com]", 400, "parse_exception")
+    )
+    assert stats.snapshot().last_error == "opensearch: refused a query, HTTP 400 (parse_exception)"
+    stats.record_failure(
+        0.1, BackendUnavailable("prometheus", "query timed out in expression", 503, "timeout")
+    )
+    assert stats.snapshot().last_error == "prometheus: failed a request, HTTP 503 (timeout)"
+    stats.record_failure(2.0, BackendUnavailable("jaeger", "cannot reach http://127.0.0.1:16686: refused"))
+    assert stats.snapshot().last_error == "jaeger: cannot reach http://127.0.0.1:16686: refused"

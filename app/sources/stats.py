@@ -1,7 +1,9 @@
 """Per-client call statistics and the health record shown on the Data sources page.
 
 Clients are shared by every session and called from worker threads, so `CallStats` takes a lock for each
-update and hands out immutable `StatsSnapshot` copies.
+update and hands out immutable `StatsSnapshot` copies. Being shared, the record keeps what went wrong in
+general terms only (`failure_summary`): a backend's own words about a query can quote what a visitor typed,
+and one visitor's search must never show on another's page.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from app.sources.errors import BackendError
+from app.sources.errors import BackendError, QueryRejected
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,12 +61,27 @@ class CallStats:
         with self._lock:
             s = self._state
             self._state = StatsSnapshot(
-                s.calls + 1, s.failures + 1, latency_s, s.last_success_at, str(error), self._clock()
+                s.calls + 1,
+                s.failures + 1,
+                latency_s,
+                s.last_success_at,
+                failure_summary(error),
+                self._clock(),
             )
 
     def snapshot(self) -> StatsSnapshot:
         with self._lock:
             return self._state
+
+
+def failure_summary(error: BackendError) -> str:
+    """A failure in words fit for every visitor: a transport failure as it is (an address and a reason),
+    an error answer by its HTTP status and type only, never the backend's message about the query."""
+    if error.status is None:
+        return str(error)
+    kind = f" ({error.error_type})" if error.error_type else ""
+    what = "refused a query" if isinstance(error, QueryRejected) else "failed a request"
+    return f"{error.backend}: {what}, HTTP {error.status}{kind}"
 
 
 class HasStats(Protocol):

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     _common(sv)
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=19100)
+    sv.add_argument(
+        "--planted", type=Path, default=None, help="text-format lines to add to every scrape while it exists"
+    )
 
     ld = sub.add_parser(
         "load", help="write logs, audit events and incidents to OpenSearch and traces to Jaeger"
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .exporter import serve
 
-        serve(anchor, args.seed, args.host, args.port)
+        serve(anchor, args.seed, args.host, args.port, args.planted)
         return 0
     if args.command == "load":
         from .load import load

@@ -1,4 +1,7 @@
-"""``/metrics``: every series at the current minute, continuous with the backfill; ``/healthz``."""
+"""``/metrics``: every series at the current minute, continuous with the backfill; ``/healthz``.
+
+`--planted FILE`: lines of the Prometheus text format appended to every scrape while the file exists, so a
+test can put a series the model never makes (a hostile label value, say) into the real Prometheus."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from . import model
 from .exposition import prometheus_text
@@ -16,8 +20,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class Exposition:
     """Renders the model at a minute, cached per minute (scrapes within a minute get the same text)."""
 
-    def __init__(self, anchor: str, seed: int):
+    def __init__(self, anchor: str, seed: int, planted: Path | None = None):
         self.model = model.Model(anchor, seed)
+        self.planted = planted
         self._lock = threading.Lock()
         self._minute: int | None = None
         self._body = b""
@@ -31,7 +36,15 @@ class Exposition:
             if minute != self._minute:
                 self._body = prometheus_text(self.model.values_at(minute)).encode()
                 self._minute = minute
-            return self._body
+            body = self._body
+        return body + self._planted_lines()
+
+    def _planted_lines(self) -> bytes:
+        try:
+            text = self.planted.read_bytes() if self.planted else b""
+        except FileNotFoundError:
+            return b""
+        return text if not text or text.endswith(b"\n") else text + b"\n"
 
 
 def make_handler(expo: Exposition):
@@ -60,8 +73,10 @@ def make_handler(expo: Exposition):
     return Handler
 
 
-def serve(anchor: str, seed: int, host: str = "127.0.0.1", port: int = 19100) -> None:
-    expo = Exposition(anchor, seed)
+def serve(
+    anchor: str, seed: int, host: str = "127.0.0.1", port: int = 19100, planted: Path | None = None
+) -> None:
+    expo = Exposition(anchor, seed, planted)
     started = time.monotonic()
     expo.render(expo.minute_now())  # computes the 30 days of counters once (about a second)
     server = ThreadingHTTPServer((host, port), make_handler(expo))

@@ -213,12 +213,19 @@ def _readable_spans(traces: list[list[events.SpanSpec]]):
     from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
     kinds = {"server": SpanKind.SERVER, "client": SpanKind.CLIENT, "internal": SpanKind.INTERNAL}
-    resources = {
-        s: Resource.create(
-            {"service.name": s, "service.namespace": "tax-platform", "deployment.environment": "simulation"}
-        )
-        for s in model.SERVICES
-    }
+    resources: dict[str, Resource] = {}  # per service, as a real service sends its own
+
+    def resource(service: str) -> Resource:
+        if service not in resources:
+            resources[service] = Resource.create(
+                {
+                    "service.name": service,
+                    "service.namespace": "tax-platform",
+                    "deployment.environment": "simulation",
+                }
+            )
+        return resources[service]
+
     scope = InstrumentationScope("stack.simulator", "1.0")
     flags = TraceFlags(TraceFlags.SAMPLED)
     ok, failed = Status(StatusCode.UNSET), Status(StatusCode.ERROR, "error")
@@ -234,7 +241,7 @@ def _readable_spans(traces: list[list[events.SpanSpec]]):
                 name=sp.name,
                 context=ctx,
                 parent=parent,
-                resource=resources[sp.service],
+                resource=resource(sp.service),
                 attributes=sp.attributes,
                 kind=kinds[sp.kind],
                 status=failed if sp.error else ok,
