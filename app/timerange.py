@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from app.times import parse_time
+
 PRESETS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
     "6h": timedelta(hours=6),
@@ -57,19 +59,13 @@ def time_range(preset: str, now: datetime) -> TimeRange:
 def pinned_time(text: str | None, now: datetime) -> datetime | None:
     """The time of a frozen view (`?at=2026-11-23T09:00Z`), floored to the minute; None without one.
 
-    Raises ValueError, in words for the page, when the text is not an ISO 8601 time or lies after `now`.
-    A time without a zone is taken as UTC.
+    Raises ValueError, in words for the page, when the text is not a time `app.times.parse_time` reads,
+    lies outside the years Sextant can show, or lies after `now`'s minute. A time without a zone is UTC.
     """
     if not text:
         return None
-    try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{text!r} is not a time such as 2026-11-23T09:00Z") from None
-    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).replace(second=0, microsecond=0)
-    if at > now:
-        raise ValueError(f"{at:%d %b %Y %H:%M} UTC is in the future")
-    return at
+    next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return parse_time(text, before=next_minute).replace(second=0, microsecond=0)
 
 
 def pinned_text(at: datetime) -> str:

@@ -12,14 +12,14 @@ import functools
 import re
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import altair as alt
 import pandas as pd
 
-from app import logs
+from app import logs, times
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -97,14 +97,13 @@ def normalize_trace_id(text: object) -> str | None:
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """An RFC 3339 time from the URL in UTC (naive taken as UTC), or None when absent or unreadable."""
+    """A time from the URL in UTC (`app.times.parse_time`'s forms), or None when absent or unusable."""
     if not text:
         return None
     try:
-        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
+        return times.parse_time(text)
     except ValueError:
         return None
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def parse_window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
@@ -113,10 +112,6 @@ def parse_window(start: str | None, end: str | None) -> tuple[datetime, datetime
     if first is None or last is None or not first < last or last - first > MAX_WINDOW:
         return None
     return first, last
-
-
-def _rfc3339(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def range_token(preset: str) -> str:
@@ -133,7 +128,7 @@ def link_params(view: TraceView) -> dict[str, str]:
     if view.operation:
         params["operation"] = view.operation
     if view.start is not None and view.end is not None:
-        params["start"], params["end"] = _rfc3339(view.start), _rfc3339(view.end)
+        params["start"], params["end"] = times.rfc3339(view.start), times.rfc3339(view.end)
     elif view.preset != DEFAULT_PRESET and view.preset in PRESETS:
         params["range"] = range_token(view.preset)
     if view.errors_only:
