@@ -6,35 +6,50 @@ without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`):
 
     SEXTANT_<B>_URL       base URL; setting any backend URL switches the app to live mode
     SEXTANT_<B>_TOKEN     bearer token (Authorization header)
-    SEXTANT_<B>_USERNAME  basic auth user, with SEXTANT_<B>_PASSWORD
+    SEXTANT_<B>_USERNAME  basic auth user, with SEXTANT_<B>_PASSWORD (or `user:password@` in the URL)
     SEXTANT_<B>_HEADERS   extra request headers as a JSON object
     SEXTANT_<B>_VERIFY    TLS verification: true, false, or a CA bundle path
-    SEXTANT_<B>_TIMEOUT   seconds (default 10)
+    SEXTANT_<B>_TIMEOUT   seconds (default 10, at most 600)
 
 plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants),
 `SEXTANT_SNAPSHOT`, the snapshot file replayed when no backend URL is set (default
 `snapshots/demo.json.gz` in the repository), and who may see the app (`app.auth`): `SEXTANT_ALLOWED_EMAILS`
 (addresses, or `@domain` for a whole domain) and `SEXTANT_ALLOWED_GROUPS`, comma-separated; unset, anyone.
+
+Every value is checked here, not on first use: whatever `load_config` accepts builds working clients, and
+anything else raises one `ConfigError` naming the setting and what is wrong. Messages never quote a
+password, token or header value; a URL's `user:password@` moves into the basic-auth fields, so it is not
+in the URL that pages show and logs print either.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import ssl
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import httpx
 
 from app.auth import AccessPolicy, parse_list
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SNAPSHOT = REPO_ROOT / "snapshots" / "demo.json.gz"
 DEFAULT_TIMEOUT_S = 10.0
+MAX_TIMEOUT_S = 600.0
 BACKENDS = ("prometheus", "opensearch", "jaeger")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # an RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
+_QUOTED_CHARS = 80
 
 
 class ConfigError(ValueError):
@@ -101,7 +116,7 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
         prometheus=backends["prometheus"],
         opensearch=backends["opensearch"],
         jaeger=backends["jaeger"],
-        prometheus_org_id=get("SEXTANT_PROMETHEUS_ORG_ID"),
+        prometheus_org_id=_header_value("SEXTANT_PROMETHEUS_ORG_ID", get("SEXTANT_PROMETHEUS_ORG_ID")),
         snapshot_path=Path(snapshot) if snapshot else DEFAULT_SNAPSHOT,
         access=AccessPolicy(
             oidc=isinstance((secrets or {}).get("auth"), Mapping),
@@ -132,26 +147,103 @@ def current_config() -> Config:
 
 def _backend(name: str, get: Callable[[str], str | None]) -> BackendConfig:
     prefix = f"SEXTANT_{name.upper()}_"
-    url = get(prefix + "URL")
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{prefix}URL must start with http:// or https://, got {url!r}")
-    token = get(prefix + "TOKEN")
+    text = get(prefix + "URL")
+    url, url_user, url_password = parse_url(prefix + "URL", text) if text is not None else (None, None, None)
+    token = _header_value(prefix + "TOKEN", get(prefix + "TOKEN"), secret=True)
     username = get(prefix + "USERNAME")
     password = get(prefix + "PASSWORD")
+    if url_user is not None:
+        if username or password:
+            raise ConfigError(
+                f"{prefix}URL carries a user name and password, and {prefix}USERNAME/PASSWORD are set too: "
+                "keep one of them"
+            )
+        username, password = url_user, url_password
     if password and not username:
         raise ConfigError(f"{prefix}PASSWORD is set without {prefix}USERNAME")
     if token and username:
         raise ConfigError(f"set either {prefix}TOKEN or {prefix}USERNAME/PASSWORD, not both")
+    _check_credentials(prefix, username, password)
     return BackendConfig(
         name=name,
-        url=url.rstrip("/") if url else None,
+        url=url,
         token=token,
         username=username,
         password=password,
         headers=_headers(prefix + "HEADERS", get(prefix + "HEADERS")),
         verify=_verify(prefix + "VERIFY", get(prefix + "VERIFY")),
-        timeout_s=_timeout(prefix + "TIMEOUT", get(prefix + "TIMEOUT")),
+        timeout_s=parse_timeout(prefix + "TIMEOUT", get(prefix + "TIMEOUT")),
     )
+
+
+def parse_url(setting: str, text: str) -> tuple[str, str | None, str | None]:
+    """A backend base URL: (the URL without credentials or trailing slash, the user name and the password
+    it carried, if any). Raises `ConfigError` naming `setting`; no message ever holds the password."""
+    shown = _quoted(without_credentials(text))
+    if any(ch.isspace() or unicodedata.category(ch).startswith("C") for ch in text):
+        raise ConfigError(f"{setting} contains a space or a control character: {shown}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            raise ConfigError(f"{setting} has a port that is not a number from 1 to 65535: {shown}") from None
+        raise ConfigError(f"{setting} is not a URL ({exc}): {shown}") from None
+    if parts.scheme.lower() not in ("http", "https") or not text.lower().startswith(parts.scheme + "://"):
+        raise ConfigError(f"{setting} must start with http:// or https://, got {shown}")
+    if not parts.hostname:
+        raise ConfigError(f"{setting} has no host name: {shown}")
+    if port == 0:
+        raise ConfigError(f"{setting} has a port that is not a number from 1 to 65535: {shown}")
+    try:
+        host = httpx.URL(text).host  # decoding the host checks IDNA, which httpx otherwise does on first use
+    except (httpx.InvalidURL, ValueError) as exc:  # e.g. a host name that is not valid IDNA
+        reason = str(exc).replace(parts.password, "***") if parts.password else str(exc)
+        raise ConfigError(f"{setting} is not a usable URL ({reason}): {shown}") from None
+    if not host:
+        raise ConfigError(f"{setting} has no host name: {shown}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare.rstrip("/"), user, password
+
+
+def without_credentials(text: str) -> str:
+    """`text` without whatever comes between `//` and the last `@`: the user name and password of a URL,
+    even one that does not parse (`_http.redact_url` needs a valid URL) or has no scheme (`user:pw@host`)."""
+    start = text.find("//")
+    start = start + 2 if start >= 0 else 0
+    at = text.rfind("@", start)
+    return text if at < 0 else text[:start] + text[at + 1 :]
+
+
+def _quoted(text: str) -> str:
+    """`text` as a message quotes it: control characters visible, long text cut short."""
+    return repr(text if len(text) <= _QUOTED_CHARS else text[: _QUOTED_CHARS - 1] + "…")
+
+
+def _check_credentials(prefix: str, username: str | None, password: str | None) -> None:
+    """Basic auth sends `user:password` as UTF-8: refuse what cannot be sent (never quoting either)."""
+    if username is not None and (":" in username or not _utf8(username)):
+        raise ConfigError(f"{prefix}USERNAME must be UTF-8 text without a colon")
+    if password is not None and not _utf8(password):
+        raise ConfigError(f"{prefix}PASSWORD cannot be encoded as UTF-8")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _header_value(setting: str, text: str | None, *, secret: bool = False) -> str | None:
+    """A value sent in an HTTP header: printable ASCII only (httpx refuses anything else)."""
+    if text is not None and not _HEADER_VALUE.match(text):
+        shown = "" if secret else f", got {_quoted(text)}"
+        raise ConfigError(f"{setting} may hold only printable ASCII characters{shown}")
+    return text
 
 
 def _headers(setting: str, text: str | None) -> tuple[tuple[str, str], ...]:
@@ -163,7 +255,12 @@ def _headers(setting: str, text: str | None) -> tuple[tuple[str, str], ...]:
         raise ConfigError(f"{setting} is not valid JSON: {exc.args[0]}") from None
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{setting} must be a JSON object of strings")
-    return tuple((str(k), v) for k, v in value.items())
+    for key, header in value.items():
+        if not _HEADER_NAME.match(key):
+            raise ConfigError(f"{setting}: {_quoted(key)} is not an HTTP header name")
+        if not _HEADER_VALUE.match(header):  # the value is not quoted: it may be a secret
+            raise ConfigError(f"{setting}: the value of {key} may hold only printable ASCII characters")
+    return tuple(value.items())
 
 
 def _verify(setting: str, text: str | None) -> bool | str:
@@ -171,18 +268,25 @@ def _verify(setting: str, text: str | None) -> bool | str:
         return True
     if text.lower() in _FALSE:
         return False
-    if not Path(text).exists():
-        raise ConfigError(f"{setting}: no CA bundle at {text!r} (use true, false or a path)")
+    path = Path(text)
+    if not path.exists():
+        raise ConfigError(f"{setting}: no CA bundle at {_quoted(text)} (use true, false or a path)")
+    if not path.is_dir():  # a directory of certificates is read lazily, a bundle file at once
+        try:
+            ssl.create_default_context(cafile=text)
+        except OSError as exc:
+            raise ConfigError(f"{setting}: {_quoted(text)} is not a PEM CA bundle ({exc})") from None
     return text
 
 
-def _timeout(setting: str, text: str | None) -> float:
+def parse_timeout(setting: str, text: str | None) -> float:
+    """Seconds per request: a number above 0 and at most 600; DEFAULT_TIMEOUT_S when unset."""
     if text is None:
         return DEFAULT_TIMEOUT_S
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"{setting} must be a number of seconds, got {text!r}") from None
-    if not 0 < value <= 600:
-        raise ConfigError(f"{setting} must be between 0 and 600 seconds, got {text!r}")
+        raise ConfigError(f"{setting} must be a number of seconds, got {_quoted(text)}") from None
+    if not 0 < value <= MAX_TIMEOUT_S:
+        raise ConfigError(f"{setting} must be between 0 and {MAX_TIMEOUT_S:g} seconds, got {_quoted(text)}")
     return value

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app import auth
-from app.config import Config, current_config
+from app.config import Config, ConfigError, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.errors import BACKEND_TITLES
@@ -63,10 +63,23 @@ def _sources(config: Config) -> Sources:
     return build_sources(config)
 
 
+def _config_or_stop() -> Config:
+    """The configuration; when a setting is wrong, one error naming it and the page stops there.
+
+    Caught here rather than left to Streamlit, which would draw a traceback and write it to the server
+    log. `ConfigError` messages name the setting and never hold a password (see `app.config`)."""
+    try:
+        return current_config()
+    except ConfigError as exc:
+        st.error(f"Sextant is not configured correctly: {plain(exc)}", icon=":material/settings_alert:")
+        st.stop()
+        raise  # reached only outside a Streamlit run, where st.stop() returns
+
+
 def page_setup(title: str, icon: str) -> PageContext:
     """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
     st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
-    config = current_config()
+    config = _config_or_stop()
     auth.gate(config.access)  # before anything is drawn or fetched
     sources = _sources(config)
     with st.sidebar:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import certifi
 import pytest
 
 from app import config as config_module
@@ -30,7 +31,7 @@ def test_any_backend_url_means_live_mode():
 
 def test_all_settings_of_one_backend(tmp_path):
     ca = tmp_path / "ca.pem"
-    ca.write_text("x")
+    ca.write_bytes(Path(certifi.where()).read_bytes())
     config = load_config(
         {
             "SEXTANT_PROMETHEUS_URL": "https://prom.example",
