@@ -82,6 +82,9 @@ def page_setup(title: str, icon: str) -> PageContext:
     config = _config_or_stop()
     auth.gate(config.access)  # before anything is drawn or fetched
     sources = _sources(config)
+    if sources.snapshot_problem is not None:
+        st.error(plain(sources.snapshot_problem), icon=":material/broken_image:")
+        st.stop()
     with st.sidebar:
         # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the
         # formatted label, so `?range=7d` would be dropped if "7d" were shown as "Last 7 days".

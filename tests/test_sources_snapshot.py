@@ -241,11 +241,13 @@ def test_tampered_or_foreign_files_are_refused(live, tmp_path):
 def test_missing_snapshot_still_builds_and_explains(tmp_path):
     sources = build_sources(load_config({"SEXTANT_SNAPSHOT": str(tmp_path / "none.json.gz")}))
     assert sources.mode == "snapshot" and sources.snapshot_recorded_at is None
-    with pytest.raises(SnapshotMiss, match="no snapshot at"):
+    problem = f"The demo snapshot {tmp_path / 'none.json.gz'} is unreadable: there is no such file"
+    assert sources.snapshot_problem == problem
+    with pytest.raises(SnapshotMiss, match="is unreadable: there is no such file"):
         sources.prometheus.buildinfo()
     health = sources.health()
     assert [h.reachable for h in health] == [False, False, False]
-    assert "no snapshot at" in health[0].error
+    assert health[0].error == problem
     now = sources.now()
     assert now.second == 0 and now.tzinfo is not None
     sources.close()

@@ -47,6 +47,7 @@ class Sources:
     jaeger: JaegerSource
     mode: Literal["live", "snapshot"]
     snapshot_recorded_at: datetime | None = None
+    snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
 
     def now(self) -> datetime:
         """The time pages should treat as "now": the recording time of a snapshot (so they ask the
@@ -91,8 +92,8 @@ def _http_options(backend: BackendConfig) -> dict[str, Any]:
 def build_sources(config: Config) -> Sources:
     """Live clients when any backend URL is configured, otherwise replay the snapshot file.
 
-    A missing or unreadable snapshot does not stop the app: every call then raises `SnapshotMiss` with the
-    reason, and `health()` reports it.
+    A missing or unreadable snapshot does not raise: `snapshot_problem` says why (pages show it and stop),
+    every call raises `SnapshotMiss` with the same sentence, and `health()` reports it.
     """
     if config.mode == "live":
         p, o, j = config.prometheus, config.opensearch, config.jaeger
@@ -108,14 +109,12 @@ def build_sources(config: Config) -> Sources:
         )
     from app.sources import snapshot as snapshots
 
-    try:
-        recorded = snapshots.load(config.snapshot_path)
-    except (FileNotFoundError, snapshots.SnapshotFormatError) as exc:
-        recorded = snapshots.Snapshot.empty(config.snapshot_path, str(exc))
+    recorded = snapshots.load_or_empty(config.snapshot_path)
     return Sources(
         prometheus=snapshots.SnapshotPrometheusClient(recorded),
         opensearch=snapshots.SnapshotOpenSearchClient(recorded),
         jaeger=snapshots.SnapshotJaegerClient(recorded),
         mode="snapshot",
         snapshot_recorded_at=recorded.recorded_at,
+        snapshot_problem=recorded.problem,
     )

@@ -28,7 +28,7 @@ import threading
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from app.sources.jaeger import JaegerClient, Trace, TraceList, TraceSummary
 from app.sources.opensearch import OpenSearchClient, SearchResult
 from app.sources.prometheus import PrometheusClient, QueryResult
 from app.sources.stats import BackendHealth, CallStats, tracked
+from app.times import parse_time, rfc3339, to_utc
 
 FORMAT = 1
 
@@ -62,7 +63,13 @@ _RESULT_TYPES: dict[str, type] = {
 
 
 class SnapshotFormatError(ValueError):
-    """The file is not a snapshot this version can read, or its checksum does not match."""
+    """The file is not a snapshot this version can read: not gzip JSON, a checksum that does not match,
+    or content that does not have the snapshot's shape. `reason` says which, in words for a page."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
 
 
 # -- JSON encoding ---------------------------------------------------------------------------------------
@@ -72,18 +79,10 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _to_utc(at: datetime) -> datetime:
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def _rfc3339(at: datetime) -> str:
-    return _to_utc(at).isoformat().replace("+00:00", "Z")
-
-
 def normalize_args(value: Any) -> Any:
     """Arguments as plain JSON, equal for equal calls: datetimes in UTC ISO form, durations in seconds."""
     if isinstance(value, datetime):
-        return _to_utc(value).isoformat()
+        return to_utc(value).isoformat()
     if isinstance(value, timedelta):
         return {"seconds": value.total_seconds()}
     if isinstance(value, Mapping):
@@ -166,7 +165,7 @@ def encode(value: Any) -> Any:
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"__type__": type(value).__name__, **fields}
     if isinstance(value, datetime):
-        return {"__datetime__": _to_utc(value).isoformat()}
+        return {"__datetime__": to_utc(value).isoformat()}
     if isinstance(value, Mapping):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -178,6 +177,10 @@ def encode(value: Any) -> Any:
 def _tuple_fields(cls: type) -> frozenset[str]:
     hints = typing.get_type_hints(cls)
     return frozenset(name for name, hint in hints.items() if typing.get_origin(hint) is tuple)
+
+
+# What decoding a malformed recorded answer can raise: a missing key, a wrong type, a bad dtype or date…
+_DECODE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
 def decode(value: Any) -> Any:
@@ -273,9 +276,9 @@ class Recorder:
             entries = sorted(self._entries.values(), key=_entry_order)
         document: dict[str, Any] = {
             "format": FORMAT,
-            "recorded_at": _rfc3339(recorded_at),
-            "anchor": _rfc3339(anchor) if anchor else None,
-            "time_range": {"start": _rfc3339(time_range[0]), "end": _rfc3339(time_range[1])}
+            "recorded_at": rfc3339(recorded_at),
+            "anchor": rfc3339(anchor) if anchor else None,
+            "time_range": {"start": rfc3339(time_range[0]), "end": rfc3339(time_range[1])}
             if time_range
             else None,
             "entries": entries,
@@ -343,17 +346,25 @@ class Snapshot:
         result = entry["result"]
         if isinstance(result, dict) and "__error__" in result:
             raise _decode_error(result["__error__"])
-        return decode(result)
+        try:
+            return decode(result)
+        except _DECODE_ERRORS as exc:  # load() checks the file's shape, not every answer (too slow)
+            query = _query_text(backend, method, args)
+            raise SnapshotMiss(
+                backend,
+                f"the snapshot {self.path.name} holds an unreadable answer to {method} {query}: {exc!r}",
+            ) from exc
 
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
         with gzip.open(path, "rb") as gz:
             document = json.loads(gz.read().decode("utf-8"))
-    except (OSError, EOFError, ValueError) as exc:
-        raise SnapshotFormatError(f"{path}: not a gzip JSON snapshot ({exc})") from exc
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise SnapshotFormatError(f"{path}: unsupported snapshot format {document.get('format')!r}")
+    except (OSError, EOFError, ValueError, RecursionError) as exc:
+        raise SnapshotFormatError(path, f"not a gzip JSON snapshot ({exc})") from exc
+    found = document.get("format") if isinstance(document, dict) else type(document).__name__
+    if found != FORMAT:
+        raise SnapshotFormatError(path, f"unsupported snapshot format {found!r}")
     return document
 
 
@@ -371,25 +382,109 @@ def verify(path: str | Path) -> bool:
 
 
 def load(path: str | Path) -> Snapshot:
-    """Read and verify a snapshot; raises `FileNotFoundError` or `SnapshotFormatError`."""
+    """Read and verify a snapshot; raises `FileNotFoundError` or `SnapshotFormatError`.
+
+    A matching checksum proves only that nobody edited the file since it was written, so the shape is
+    checked too (times, entries, recorded errors): a malformed file is refused here, with the reason,
+    instead of failing later in every page. Recorded answers are decoded when asked for (`lookup`)."""
     target = Path(path)
     if not target.exists():
         raise FileNotFoundError(f"no snapshot at {target}")
     document = _read_document(target)
     if not _checksum_ok(document):
-        raise SnapshotFormatError(f"{target}: SHA-256 does not match the content (edited or truncated?)")
-    time_range = document.get("time_range")
+        raise SnapshotFormatError(target, "SHA-256 does not match the content (edited or truncated?)")
+    try:
+        return _snapshot_of(target, document)
+    except _ShapeError as exc:
+        raise SnapshotFormatError(target, str(exc)) from None
+
+
+def load_or_empty(path: str | Path) -> Snapshot:
+    """The snapshot at `path`, or an empty one whose `problem` says, in a sentence for the pages, why it
+    cannot be read; every call then raises `SnapshotMiss` with that sentence."""
+    try:
+        return load(path)
+    except FileNotFoundError:
+        reason = "there is no such file"
+    except SnapshotFormatError as exc:
+        reason = exc.reason
+    return Snapshot.empty(Path(path), f"The demo snapshot {path} is unreadable: {reason}")
+
+
+class _ShapeError(ValueError):
+    """A field of the document is missing or has the wrong type; the message names the field."""
+
+
+def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
+    span = document.get("time_range")
+    if span is not None and not isinstance(span, dict):
+        raise _ShapeError(f"time_range is not an object with start and end: {_cut(span)}")
+    entries = document.get("entries")
+    if not isinstance(entries, list):
+        raise _ShapeError("entries is not a list")
+    by_key = {}
+    for number, entry in enumerate(entries):
+        _check_entry(entry, f"entries[{number}]")
+        by_key[call_key(entry["backend"], entry["method"], entry["args"])] = entry
     return Snapshot(
-        path=target,
-        recorded_at=_parse_time(document.get("recorded_at")),
-        anchor=_parse_time(document.get("anchor")),
-        time_range=(_parse_time(time_range["start"]), _parse_time(time_range["end"])) if time_range else None,  # type: ignore[arg-type]
-        entries={call_key(e["backend"], e["method"], e["args"]): e for e in document["entries"]},
+        path=path,
+        recorded_at=_time(document.get("recorded_at"), "recorded_at"),
+        anchor=_time(document.get("anchor"), "anchor", optional=True),
+        time_range=(_time(span.get("start"), "time_range.start"), _time(span.get("end"), "time_range.end"))
+        if span is not None
+        else None,
+        entries=by_key,
     )
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    return _to_utc(datetime.fromisoformat(text)) if text else None
+def _time(value: Any, field: str, *, optional: bool = False) -> datetime | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _ShapeError(f"{field} is not a time: {_cut(value)}")
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise _ShapeError(f"{field}: {exc}") from None
+
+
+_ERROR_FIELDS: dict[str, tuple[type, ...]] = {
+    "class": (str,),
+    "backend": (str,),
+    "message": (str,),
+    "status": (int, type(None)),
+    "error_type": (str, type(None)),
+}
+
+
+def _check_entry(entry: Any, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise _ShapeError(f"{where} is not an object")
+    backend, method = entry.get("backend"), entry.get("method")
+    if backend not in RECORDED_METHODS:
+        raise _ShapeError(f"{where}.backend is not one of {', '.join(RECORDED_METHODS)}: {_cut(backend)}")
+    if method not in RECORDED_METHODS[backend]:
+        raise _ShapeError(f"{where}.method is not a recorded {backend} method: {_cut(method)}")
+    if not isinstance(entry.get("args"), dict):
+        raise _ShapeError(f"{where}.args is not an object")
+    if "result" not in entry:
+        raise _ShapeError(f"{where} has no result")
+    result = entry["result"]
+    if isinstance(result, dict) and "__error__" in result:
+        error = result["__error__"]
+        if not isinstance(error, dict):
+            raise _ShapeError(f"{where}.result.__error__ is not an object")
+        for name, types in _ERROR_FIELDS.items():
+            if name not in error:
+                raise _ShapeError(f"{where}.result.__error__ has no {name}")
+            if not isinstance(error[name], types) or isinstance(error[name], bool):
+                raise _ShapeError(f"{where}.result.__error__.{name} has the wrong type: {_cut(error[name])}")
+
+
+def _cut(value: Any) -> str:
+    """A value as a message quotes it: its repr, at most 60 characters."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:59] + "…"
 
 
 class _ReplayClient:
@@ -548,16 +643,44 @@ class SnapshotJaegerClient(_ReplayClient):
 # -- command line ----------------------------------------------------------------------------------------
 
 
+def unreadable_answers(snapshot: Snapshot) -> list[str]:
+    """Every recorded answer that does not decode, as `backend method query: error` (slow: it decodes
+    them all, which pages never do at once)."""
+    problems = []
+    for entry in snapshot.entries.values():
+        result = entry["result"]
+        if isinstance(result, dict) and "__error__" in result:
+            continue
+        try:
+            decode(result)
+        except _DECODE_ERRORS as exc:
+            query = _query_text(entry["backend"], entry["method"], entry["args"])
+            problems.append(f"{entry['backend']} {entry['method']} {query}: {exc!r}")
+    return problems
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m app.sources.snapshot verify|info PATH`: exit status 1 when the file cannot be trusted."""
+    """`python -m app.sources.snapshot verify|info PATH`: exit status 1, with one line on stderr saying
+    why, when the file cannot be trusted (missing, not a snapshot, checksum, malformed content)."""
     parser = argparse.ArgumentParser(prog="python -m app.sources.snapshot", description=main.__doc__)
     parser.add_argument("command", choices=["verify", "info"])
     parser.add_argument("path", type=Path)
     args = parser.parse_args(argv)
     try:
         recorded = load(args.path)
-    except (FileNotFoundError, SnapshotFormatError) as exc:
+    except FileNotFoundError as exc:
         print(f"{args.path}: {exc}", file=sys.stderr)
+        return 1
+    except SnapshotFormatError as exc:
+        print(f"{args.path}: unreadable snapshot: {exc.reason}", file=sys.stderr)
+        return 1
+    unreadable = unreadable_answers(recorded)
+    if unreadable:
+        print(
+            f"{args.path}: unreadable snapshot: {len(unreadable)} recorded answer(s) do not decode, "
+            f"the first: {unreadable[0]}",
+            file=sys.stderr,
+        )
         return 1
     size_mb = args.path.stat().st_size / 1e6
     calls = len(recorded.entries)
