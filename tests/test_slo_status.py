@@ -464,17 +464,18 @@ def test_cli_status_json(monkeypatch):
     assert code == 0 and "hmrc-submissions" in out and "recording rules" in out
 
 
-def test_cli_status_exits_2_on_invalid_definitions_or_unreachable_prometheus(tmp_path, monkeypatch):
+def test_cli_status_exit_codes_say_findings_usage_or_unreachable(tmp_path, monkeypatch):
     (tmp_path / "bad.yaml").write_text("version: prometheus/v1\nservice: x\nslos: []\n")
     code, _, err = run_cli("status", "--json", "--definitions", str(tmp_path), "--prometheus-url", "http://x")
-    assert code == 2 and "bad.yaml: slos: must be a non-empty list" in err
+    assert code == cli.EXIT_FINDINGS == 1 and "bad.yaml: slos: must be a non-empty list" in err
     code, _, err = run_cli("status", "--json", "--prometheus-url", "http://127.0.0.1:9", "--timeout", "2")
-    assert code == 2 and "did not answer" in err and "127.0.0.1:9" in err
+    assert code == cli.EXIT_UNREACHABLE == 3 and "did not answer" in err and "127.0.0.1:9" in err
     monkeypatch.delenv("SEXTANT_PROMETHEUS_URL", raising=False)
     code, _, err = run_cli("status", "--json")
-    assert code == 2 and "SEXTANT_PROMETHEUS_URL" in err
-    with pytest.raises(SystemExit):
+    assert code == cli.EXIT_USAGE == 2 and "SEXTANT_PROMETHEUS_URL" in err
+    with pytest.raises(SystemExit) as exited:
         run_cli("status", "--at", "yesterday")
+    assert exited.value.code == 2
 
 
 def test_cli_check(tmp_path, monkeypatch):
@@ -483,7 +484,7 @@ def test_cli_check(tmp_path, monkeypatch):
     assert code == 0 and "PromQL checked locally" in out
     (tmp_path / "bad.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x}\n")
     code, _, err = run_cli("check", "--definitions", str(tmp_path))
-    assert code == 2 and "bad.yaml: metadata.labels.domain: is required" in err
+    assert code == 1 and "bad.yaml: metadata.labels.domain: is required" in err
     code, out, err = run_cli("check", "--prometheus-url", "http://127.0.0.1:9")
     assert code == 0 and "unreachable" in err
 
@@ -499,7 +500,7 @@ def test_cli_rules(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "bad.yaml").write_text("foo: 1\n")
     code, out, err = run_cli("rules", "--definitions", str(tmp_path / "d"))
-    assert code == 2 and "groups: []" in out and "bad.yaml" in err
+    assert code == 1 and "groups: []" in out and "bad.yaml" in err
 
 
 def test_cli_builds_a_client_from_the_environment(monkeypatch):

@@ -1,7 +1,8 @@
 """`python -m app.slo rules | status | check`.
 
-Exit codes: 0 fine, 2 invalid definitions or Prometheus unreachable (with a message on stderr saying which
-file and field, or which URL), 1 for usage errors (argparse).
+Every failure is one line on stderr, never a traceback, and an exit code a script can act on (EXIT_CODES,
+also in `--help`). A bad SEXTANT_PROMETHEUS_* setting is reported like a bad option: its name and what is
+wrong, never a password.
 """
 
 from __future__ import annotations
@@ -13,38 +14,59 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
+from app import times
+from app.config import ConfigError, load_config, parse_timeout, parse_url
 from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
 from app.slo.rules import render_rules
 from app.slo.status import SloStatus, compute_status, rfc3339, sort_worst_first
-from app.sources.errors import BackendError
+from app.sources.errors import BackendError, BackendUnavailable
 
-EXIT_INVALID = 2
-
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # the command ran and found problems: invalid definitions
+EXIT_USAGE = 2  # a bad option or setting, or nothing to ask (no Prometheus configured)
+EXIT_UNREACHABLE = 3  # Prometheus did not answer, or refused the request
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}  ok
+  {EXIT_FINDINGS}  findings: invalid SLO definitions
+  {EXIT_USAGE}  usage or configuration: a bad option, a bad SEXTANT_PROMETHEUS_* setting, no Prometheus
+  {EXIT_UNREACHABLE}  Prometheus unreachable, or it refused the request"""
 
 CLI_TIMEOUT_S = 60.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit EXIT_USAGE, as argparse does)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _client(url: str | None, timeout: float | None = None) -> Any:
     """A PrometheusClient for `url`, or for SEXTANT_PROMETHEUS_URL with its auth/TLS settings.
 
     The timeout is `timeout`, else SEXTANT_PROMETHEUS_TIMEOUT when set, else 60 s: the command line may
-    wait longer than a page (a status in backfilled history reads 30-day windows of raw series)."""
-    from app.config import load_config
+    wait longer than a page (a status in backfilled history reads 30-day windows of raw series).
+    Raises ConfigError for a bad setting or `--prometheus-url`."""
     from app.sources.prometheus import PrometheusClient
 
     config = load_config(os.environ)
     p = config.prometheus
-    base = url or p.url
+    auth = p.basic_auth()
+    if url:
+        base, user, password = parse_url("--prometheus-url", url)
+        auth = (user, password or "") if user else auth
+    else:
+        base = p.url
     if not base:
         return None
     return PrometheusClient(
         base,
         timeout=timeout or (p.timeout_s if os.environ.get("SEXTANT_PROMETHEUS_TIMEOUT") else CLI_TIMEOUT_S),
         headers=p.request_headers(),
-        auth=p.basic_auth(),
+        auth=auth,
         verify=p.verify,
         org_id=config.prometheus_org_id,
     )
@@ -59,16 +81,18 @@ def _report_errors(result: LoadResult, err: TextIO) -> None:
     )
 
 
-def _parse_at(text: str | None) -> datetime | None:
-    if not text:
-        return None
+def _parse_at(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return times.parse_time(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"--at {text!r} is not an RFC 3339 time such as 2026-01-31T12:00:00Z"
-        ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parse_timeout(text: str) -> float:
+    try:
+        return parse_timeout("--timeout", text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -76,16 +100,20 @@ def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     text = render_rules(result.definitions, base_url=args.runbook_base_url)
     if args.output:
         path = Path(args.output)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # Prometheus may reload at any moment: never let it read half a file
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)  # Prometheus may reload at any moment: never let it read half a file
+        except OSError as exc:
+            print(f"error: cannot write --output {path}: {exc.strerror or exc}", file=err)
+            return EXIT_USAGE
         print(f"wrote {len(result.definitions)} SLO(s) to {path}", file=err)
     else:
         out.write(text)
     if result.errors:
         _report_errors(result, err)
-        return EXIT_INVALID
+        return EXIT_FINDINGS
     return 0
 
 
@@ -99,7 +127,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = load_definitions(args.definitions, validator=validator)
     if result.errors:
         _report_errors(result, err)
-        return EXIT_INVALID
+        return EXIT_FINDINGS
     how = "by Prometheus" if validator else "locally"
     print(
         f"ok: {len(result.definitions)} SLO(s) in {len(result.files)} file(s), PromQL checked {how}", file=out
@@ -129,17 +157,18 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = load_definitions(args.definitions)
     if result.errors:
         _report_errors(result, err)
-        return EXIT_INVALID
+        return EXIT_FINDINGS
     client = _client(args.prometheus_url, args.timeout)
     if client is None:
         print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
-        return EXIT_INVALID
+        return EXIT_USAGE
     at = args.at or datetime.now(UTC).replace(microsecond=0)
     try:
         statuses = compute_status(result.definitions, client, at)
     except BackendError as exc:
-        print(f"error: Prometheus at {client.url} did not answer: {exc}", file=err)
-        return EXIT_INVALID
+        what = "did not answer" if isinstance(exc, BackendUnavailable) else "refused the request"
+        print(f"error: Prometheus at {client.url} {what}: {exc}", file=err)
+        return EXIT_UNREACHABLE
     if args.json:
         json.dump({"at": rfc3339(at), "slos": [s.to_json() for s in statuses]}, out, indent=2)
         out.write("\n")
@@ -151,8 +180,18 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m app.slo", description="SLO definitions, rules and status.")
+    top = _Parser(
+        prog="python -m app.slo",
+        description="SLO definitions, rules and status.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = top.add_subparsers(dest="command", required=True)
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, help=summary, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -162,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
             help="directory of SLO definitions (default: slo_definitions/)",
         )
 
-    rules = sub.add_parser("rules", help="generate the Prometheus rule file")
+    rules = command("rules", "generate the Prometheus rule file")
     common(rules)
     rules.add_argument("--output", help="write here (atomically) instead of stdout")
     rules.add_argument(
@@ -172,22 +211,34 @@ def parser() -> argparse.ArgumentParser:
     )
     rules.set_defaults(func=cmd_rules)
 
-    check = sub.add_parser("check", help="validate the definitions (PromQL by Prometheus when reachable)")
+    check = command("check", "validate the definitions (PromQL by Prometheus when reachable)")
     common(check)
     check.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
-    check.add_argument("--timeout", type=float, default=None, help="seconds per request (default 60)")
+    check.add_argument(
+        "--timeout", type=_parse_timeout, default=None, help="seconds per request (default 60)"
+    )
     check.set_defaults(func=cmd_check)
 
-    status = sub.add_parser("status", help="SLO status at a time")
+    status = command("status", "SLO status at a time")
     common(status)
     status.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
-    status.add_argument("--timeout", type=float, default=None, help="seconds per request (default 60)")
-    status.add_argument("--at", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
+    status.add_argument(
+        "--timeout", type=_parse_timeout, default=None, help="seconds per request (default 60)"
+    )
+    status.add_argument(
+        "--at", type=_parse_at, default=None, help="RFC 3339 time, e.g. 2026-11-23T09:00Z (default: now)"
+    )
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(func=cmd_status)
     return top
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns its exit code (argparse exits EXIT_USAGE itself on a bad option)."""
     args = parser().parse_args(argv)
-    return int(args.func(args, out or sys.stdout, err or sys.stderr))
+    err = err or sys.stderr
+    try:
+        return int(args.func(args, out or sys.stdout, err))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_USAGE
