@@ -11,6 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings
+
+# Property-based tests are reproducible (the same examples on every machine and run) and leave no example
+# database in the checkout; each test sets its own max_examples to stay fast.
+settings.register_profile("sextant", derandomize=True, database=None, deadline=None)
+settings.load_profile("sextant")
 
 RUN_DIR = Path(
     os.environ.get(
