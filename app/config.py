@@ -269,13 +269,14 @@ def _verify(setting: str, text: str | None) -> bool | str:
     if text.lower() in _FALSE:
         return False
     path = Path(text)
-    if not path.exists():
-        raise ConfigError(f"{setting}: no CA bundle at {_quoted(text)} (use true, false or a path)")
-    if not path.is_dir():  # a directory of certificates is read lazily, a bundle file at once
-        try:
+    try:
+        if not path.exists():
+            raise ConfigError(f"{setting}: no CA bundle at {_quoted(text)} (use true, false or a path)")
+        if not path.is_dir():  # a directory of certificates is read lazily, a bundle file at once
             ssl.create_default_context(cafile=text)
-        except OSError as exc:
-            raise ConfigError(f"{setting}: {_quoted(text)} is not a PEM CA bundle ({exc})") from None
+    except OSError as exc:  # a name too long, no permission, not PEM (ssl.SSLError)
+        reason = exc.strerror or str(exc)  # strerror: without the (maybe very long) file name
+        raise ConfigError(f"{setting}: {_quoted(text)} is not a readable PEM CA bundle ({reason})") from None
     return text
 
 
