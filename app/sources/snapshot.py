@@ -388,7 +388,11 @@ def load(path: str | Path) -> Snapshot:
     checked too (times, entries, recorded errors): a malformed file is refused here, with the reason,
     instead of failing later in every page. Recorded answers are decoded when asked for (`lookup`)."""
     target = Path(path)
-    if not target.exists():
+    try:
+        found = target.exists()
+    except OSError as exc:  # a name too long for the file system, say
+        raise SnapshotFormatError(target, f"it cannot be opened ({exc.strerror or exc})") from None
+    if not found:
         raise FileNotFoundError(f"no snapshot at {target}")
     document = _read_document(target)
     if not _checksum_ok(document):
