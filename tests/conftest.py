@@ -8,10 +8,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from hypothesis import settings
+from streamlit.testing.v1 import AppTest
+
+from app.config import REPO_ROOT
 
 # Property-based tests are reproducible (the same examples on every machine and run) and leave no example
 # database in the checkout; each test sets its own max_examples to stay fast.
@@ -74,6 +78,35 @@ def shown(markdown: str) -> str:
     """What Streamlit shows of a Markdown source that went through `app.text.plain`: references decoded,
     word joiners dropped (and any backslash escape undone)."""
     return re.sub(r"\\(.)", r"\1", html.unescape(markdown)).replace("\u2060", "")
+
+
+def run_page(page: str | Path, **query_params: str) -> AppTest:
+    """`page` (a script path from the repository root) run once under AppTest with these URL parameters;
+    fails the test if the page raised."""
+    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=120)
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run_link(page: str | Path, link: str) -> AppTest:
+    """`page` opened from `link`: run with the link's query parameters."""
+    return run_page(page, **dict(parse_qsl(urlsplit(link).query)))
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Each metric's value by its label, as shown."""
+    return {shown(m.label): m.value for m in at.metric}
+
+
+TEXT_ELEMENTS = ("error", "warning", "info", "success", "caption", "markdown")
+
+
+def texts(at: AppTest) -> str:
+    """Every alert, caption and Markdown text of the page as shown, one element per line."""
+    return "\n".join(shown(str(e.value)) for kind in TEXT_ELEMENTS for e in at.get(kind))
 
 
 BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")

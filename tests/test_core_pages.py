@@ -14,19 +14,10 @@ from app.sources.cache import ResultCache
 from app.timerange import pinned_text
 from stack.simulator import model
 from tests.browser_support import ROOT
-from tests.conftest import shown
+from tests.conftest import run_page, shown
 
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
 SEED = 7
-
-
-def run(page: str, **params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def table(at: AppTest, index: int = 0):
@@ -52,7 +43,7 @@ def model_rate(service: str, start, end, anchor) -> float:
 
 
 def test_service_health_on_the_snapshot_matches_the_model(snapshot_mode):
-    at = run("pages/1_Service_health.py", range="24h")
+    at = run_page("pages/1_Service_health.py", range="24h")
     assert not at.error and any("Demo snapshot recorded" in m.value for m in at.markdown)
     summary = table(at).set_index("service")
     assert set(summary.index) == set(model.SERVICES)
@@ -65,7 +56,7 @@ def test_service_health_on_the_snapshot_matches_the_model(snapshot_mode):
 
 
 def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapshot_mode):
-    at = run("pages/2_SLOs.py")
+    at = run_page("pages/2_SLOs.py")
     assert not at.error
     counts = {m.label: int(m.value.split()[0]) for m in at.metric}
     assert sum(counts.values()) == 19
@@ -81,16 +72,16 @@ def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapsh
 
 
 def test_slos_page_filters_come_from_the_url(snapshot_mode):
-    at = run("pages/2_SLOs.py", domain="filing", q="hmrc")
+    at = run_page("pages/2_SLOs.py", domain="filing", q="hmrc")
     assert list(table(at)["slo"]) == ["HMRC submissions"]
 
 
 def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
-    at = run("pages/2_SLOs.py", slo="hmrc-submissions", range="7d")
+    at = run_page("pages/2_SLOs.py", slo="hmrc-submissions", range="7d")
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Objective"] == "98.00%"
-    slos = run("pages/2_SLOs.py")
+    slos = run_page("pages/2_SLOs.py")
     row = table(slos).set_index("slo").loc["HMRC submissions"]
     assert metrics["Error budget left"] == f"{row['budget_remaining'] * 100:.2f}%"
     alerts = table(at).set_index("alert")
@@ -102,14 +93,14 @@ def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
 
 
 def test_overview_on_the_snapshot(snapshot_mode):
-    at = run("Overview.py")
+    at = run_page("Overview.py")
     assert not at.error
     labels = [m.label for m in at.metric]
     assert labels == ["Filing readiness", "SLOs healthy", "SLOs at risk", "SLOs exhausted", "SLOs no data"]
     assert sum(int(m.value) for m in at.metric[1:]) == 19
     readiness = at.metric[0].value
     assert readiness != "no data"
-    page = run("pages/8_Readiness.py")
+    page = run_page("pages/8_Readiness.py")
     assert page.metric[0].value.split()[0] == readiness  # the overview and its page never disagree
     texts = " ".join(shown(m.value) for m in at.markdown)
     tiles = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
@@ -150,16 +141,16 @@ def test_overview_on_the_snapshot(snapshot_mode):
 
 
 def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(snapshot_mode):
-    now = run("Overview.py")
+    now = run_page("Overview.py")
     stamp = pinned_text(SHIPPED.recorded_at)
     assert [c.value for c in now.code] == [f"/?at={stamp}"]
     assert now.get("download_button")[0].proto.label == "Download the report (Markdown)"
-    frozen = run("Overview.py", at=stamp)
+    frozen = run_page("Overview.py", at=stamp)
     assert any("Frozen at Saturday 28 November 2026" in c.value for c in frozen.caption)
     assert [(m.label, m.value, m.delta) for m in frozen.metric] == [
         (m.label, m.value, m.delta) for m in now.metric
     ]
-    bad = run("Overview.py", at="last tuesday")
+    bad = run_page("Overview.py", at="last tuesday")
     assert any("Showing now instead" in w.value for w in bad.warning)
     assert [m.value for m in bad.metric] == [m.value for m in now.metric]
 
@@ -180,7 +171,7 @@ def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(sn
 
 
 def test_data_sources_on_the_snapshot_names_the_recorded_versions(snapshot_mode):
-    at = run("pages/20_Data_sources.py")
+    at = run_page("pages/20_Data_sources.py")
     versions = [m.value for m in at.metric if m.label == "Version"]
     assert versions[0].startswith("2.42") and versions[1] == "2.19.6"
 
@@ -191,7 +182,7 @@ def test_data_sources_on_the_snapshot_names_the_recorded_versions(snapshot_mode)
 @pytest.mark.integration
 def test_service_health_live_matches_the_model(live_mode):
     end = datetime.now(UTC).replace(second=0, microsecond=0)
-    at = run("pages/1_Service_health.py", range="6h")
+    at = run_page("pages/1_Service_health.py", range="6h")
     assert not at.error
     summary = table(at).set_index("service")
     assert set(summary.index) == set(model.SERVICES)
@@ -211,7 +202,7 @@ def test_service_health_live_matches_the_model(live_mode):
     ],
 )
 def test_pages_live_without_errors(live_mode, page, params):
-    at = run(page, **params)
+    at = run_page(page, **params)
     assert not at.error, [e.value for e in at.error]
     assert at.metric and at.metric[0].value != "no data"  # the page shows figures, not only a frame
 
@@ -219,7 +210,7 @@ def test_pages_live_without_errors(live_mode, page, params):
 @pytest.mark.integration
 def test_overview_with_opensearch_down_keeps_prometheus_panels(live_mode, monkeypatch):
     monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
-    at = run("Overview.py")
+    at = run_page("Overview.py")
     banners = [e.value for e in at.error]
     assert any("OpenSearch is not answering" in b for b in banners)
     assert not any("Prometheus" in b for b in banners)
@@ -230,7 +221,7 @@ def test_overview_with_opensearch_down_keeps_prometheus_panels(live_mode, monkey
 def test_overview_frozen_at_a_past_time_live(live_mode):
     """A pinned overview shows the figures of that moment: the same as computing them afresh for it."""
     at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    page = run("Overview.py", at=pinned_text(at))
+    page = run_page("Overview.py", at=pinned_text(at))
     assert not page.error, [e.value for e in page.error]
     assert any(f"Frozen at {at:%A %d %B %Y, %H:%M} UTC" in c.value for c in page.caption)
     view = overview.load(build_sources(load_config()), at, ResultCache())

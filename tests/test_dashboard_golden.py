@@ -19,8 +19,8 @@ import pytest
 from app.sources import snapshot
 from stack.simulator import model
 from tests.browser_support import ROOT
+from tests.conftest import run_page
 from tests.conftest import shown as displayed
-from tests.test_dashboard_pages import run
 
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
 SEED = 7
@@ -103,7 +103,7 @@ def error_ratio(service: str, route: str) -> float:
 
 
 def test_ingestion_page(snapshot_mode):
-    at = run("pages/4_Ingestion.py")
+    at = run_page("pages/4_Ingestion.py")
     for route in ("/ingest/document", "/ingest/bank-feed"):
         assert_shows(stat(at, route, "Server error ratio"), error_ratio("ingestion", route), rel=0.01)
         assert_shows(stat(at, route, "Throughput"), route_requests("ingestion", route) / RANGE_S)
@@ -115,7 +115,7 @@ def test_ingestion_page(snapshot_mode):
 
 
 def test_extraction_page(snapshot_mode):
-    at = run("pages/5_Extraction.py")
+    at = run_page("pages/5_Extraction.py")
     for document_type in model.DOCUMENT_TYPES:
         correct = events("extraction_documents_total", document_type=document_type, outcome="correct")
         every = events("extraction_documents_total", document_type=document_type)
@@ -132,7 +132,7 @@ def test_extraction_page(snapshot_mode):
 
 
 def test_tax_page(snapshot_mode):
-    at = run("pages/6_Tax.py")
+    at = run_page("pages/6_Tax.py")
     recon = ("reconciliation_duration_seconds", model.RECON_LE)
     assert_shows(stat(at, "p50", "Time to reconcile"), histogram_quantile(0.5, *recon))
     assert_shows(stat(at, "p95", "Time to reconcile"), histogram_quantile(0.95, *recon))
@@ -161,7 +161,7 @@ def test_tax_page(snapshot_mode):
 
 
 def test_assistant_page(snapshot_mode):
-    at = run("pages/7_Assistant.py")
+    at = run_page("pages/7_Assistant.py")
     answers = events("assistant_answer_duration_seconds_count")
     assert_shows(stat(at, "Answers given", "Answers given"), answers / RANGE_S)
     positive = events("assistant_feedback_total", rating="positive") / events("assistant_feedback_total")

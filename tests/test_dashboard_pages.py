@@ -8,17 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import dashboard_ui, dashboards, panels
-from app.config import REPO_ROOT
 from app.panels import variable_regex
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS, time_range
 from app.units import format_value
-from tests.conftest import shown
+from tests.conftest import metrics, run_page, shown, texts
 from tests.test_dashboards import FakeJaeger, FakeOpenSearch, FakePrometheus
 
 PAGES = {
@@ -32,27 +30,10 @@ NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 _unique = itertools.count()
 
 
-def run(page: str, query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=60)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {shown(m.label): m.value for m in at.metric}
-
-
 def chart_text(chart) -> str:
     """A chart's Vega-Lite spec and the text of its data sets (threshold labels, incident titles)."""
     data = b"".join(d.data.data for d in chart.proto.datasets).decode("utf-8", errors="ignore")
     return chart.proto.spec + data
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join([*(c.value for c in at.caption), *(m.value for m in at.markdown)])
 
 
 # -- the shipped snapshot ------------------------------------------------------------------------------------
@@ -61,7 +42,7 @@ def texts(at: AppTest) -> str:
 @pytest.mark.parametrize("domain", PAGES)
 def test_page_on_the_shipped_snapshot(snapshot_mode, domain):
     page, title = PAGES[domain]
-    at = run(page)
+    at = run_page(page)
     assert at.title[0].value == title
 
 
@@ -103,7 +84,7 @@ def on_fake_snapshot(snapshot_mode, fake_snapshot):
 @pytest.mark.parametrize("domain", PAGES)
 def test_page_shows_every_panel_with_its_figures(on_fake_snapshot, domain):
     page, title = PAGES[domain]
-    at = run(page)
+    at = run_page(page)
     assert at.title[0].value == title
     assert not at.error, [e.value for e in at.error]
     board = panels.dashboard(domain)
@@ -117,7 +98,7 @@ def test_page_shows_every_panel_with_its_figures(on_fake_snapshot, domain):
 
 
 def test_ingestion_figures_and_thresholds(on_fake_snapshot):
-    at = run(PAGES["ingestion"][0])
+    at = run_page(PAGES["ingestion"][0])
     # Queue depth and age: one series each, labelled by queue; gauges, so the figures are "now".
     assert [(m.value, m.delta) for m in at.metric if shown(m.label) == "ingestion"] == [
         ("42", ""),
@@ -131,7 +112,7 @@ def test_ingestion_figures_and_thresholds(on_fake_snapshot):
 
 
 def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
-    at = run(PAGES["tax"][0], {"range": "7d"})
+    at = run_page(PAGES["tax"][0], range="7d")
     assert "HMRC API outage" in texts(at) and "VAT deadline backlog" in texts(at)
     assert "Ongoing: Secret rotation overdue (since 21 Nov 02:00)" in texts(at)
     # Links: traces of the panel's service over the same range, and the SLOs the panel feeds. (A page file
@@ -148,7 +129,7 @@ def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
 
 
 def test_extraction_accuracy_against_targets(on_fake_snapshot):
-    at = run(PAGES["extraction"][0])
+    at = run_page(PAGES["extraction"][0])
     invoice = next(m for m in at.metric if shown(m.label) == "invoice")
     assert invoice.value == format_value(3.0, "ratio")
     assert invoice.delta == "Meets the SLO"
@@ -156,7 +137,7 @@ def test_extraction_accuracy_against_targets(on_fake_snapshot):
 
 
 def test_a_route_from_the_url_narrows_the_page(on_fake_snapshot):
-    at = run(PAGES["ingestion"][0], {"route": "/ingest/document"})
+    at = run_page(PAGES["ingestion"][0], route="/ingest/document")
     assert at.selectbox(key="route").value == "/ingest/document"
     latency = next(df.value for df in at.dataframe if "p95" in df.value.columns)
     assert latency["route"].tolist() == ["/ingest/document"] and latency["p99"].tolist() == [2.4]
@@ -165,14 +146,14 @@ def test_a_route_from_the_url_narrows_the_page(on_fake_snapshot):
 
 
 def test_a_forged_variable_in_the_url_falls_back_to_all(on_fake_snapshot):
-    at = run(PAGES["ingestion"][0], {"route": '/x"} or vector(1) #', "tenant": ".*"})
+    at = run_page(PAGES["ingestion"][0], route='/x"} or vector(1) #', tenant=".*")
     assert at.selectbox(key="route").value == panels.ALL
     assert at.selectbox(key="tenant").value == panels.ALL
     assert not at.error  # the default view, which is recorded
 
 
 def test_picking_a_variable_reruns_the_page(on_fake_snapshot):
-    at = run(PAGES["ingestion"][0])
+    at = run_page(PAGES["ingestion"][0])
     at.selectbox(key="route").select("/ingest/document").run()
     assert not at.exception and not at.error
     latency = next(df.value for df in at.dataframe if "p95" in df.value.columns)
@@ -189,7 +170,7 @@ def test_page_with_every_backend_down_shows_banners_not_tracebacks(monkeypatch, 
     monkeypatch.setenv("SEXTANT_JAEGER_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "2")
     page, title = PAGES[domain]
-    at = run(page)
+    at = run_page(page)
     assert at.title[0].value == title
     assert any("Prometheus is not answering" in e.value for e in at.error)
     assert "Incidents are not marked on the charts" in texts(at)
@@ -221,7 +202,7 @@ def expected_view(domain: str, values: dict[str, str] | None = None):
 def test_page_live(live, domain):
     page, title = PAGES[domain]
     for _ in range(2):  # a minute boundary between page and expectation: ask again
-        at = run(page)
+        at = run_page(page)
         view = expected_view(domain)
         if view.time_range.end.strftime("%d %b %H:%M") in texts(at):
             break
@@ -242,9 +223,9 @@ def test_page_live(live, domain):
 
 @pytest.mark.integration
 def test_live_incidents_and_variables(live):
-    at = run(PAGES["tax"][0], {"range": "7d"})
+    at = run_page(PAGES["tax"][0], range="7d")
     assert "HMRC API outage" in texts(at)
-    at = run(PAGES["extraction"][0], {"range": "7d", "document_type": "invoice"})
+    at = run_page(PAGES["extraction"][0], range="7d", document_type="invoice")
     invoice = [m for m in at.metric if shown(m.label) == "invoice"]
     assert invoice and not [m for m in at.metric if shown(m.label) == "receipt"]
     assert "Extraction model regression" in texts(at)

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import logs, traces
 from app.config import REPO_ROOT
@@ -16,21 +14,15 @@ from app.sources import snapshot
 from app.sources.cache import ResultCache
 from app.timerange import time_range
 from stack.simulator import model
+from tests.conftest import run_link, run_page
 from tests.test_traces import NOW
 from tests.test_traces_page import NamedOpenSearch, fake_snapshot  # noqa: F401
 
-PAGE = str(REPO_ROOT / "pages" / "11_Logs.py")
-
-
-def page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    return at.run()
+PAGE = "pages/11_Logs.py"
 
 
 def test_page_runs_on_the_shipped_snapshot(snapshot_mode):  # noqa: F811
-    at = page()
+    at = run_page(PAGE)
     assert not at.exception
     assert at.title[0].value == "Logs"
 
@@ -42,14 +34,14 @@ def test_error_lines_on_the_snapshot_are_the_models_server_errors(snapshot_mode)
     errors = model.counter_increase(
         "http_requests_total", {"code": "500"}, start, shipped.anchor, shipped.anchor, 7
     )
-    at = page()
+    at = run_page(PAGE)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["ERROR"].replace(",", "")) == errors > 100
 
 
 def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: F811
     fake_snapshot(lambda s: logs.record_all(s, NOW, ResultCache()), opensearch=NamedOpenSearch(250))
-    at = page()
+    at = run_page(PAGE)
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Matching lines"] == "250" and metrics["info"] == "7" and metrics["error"] == "1"
@@ -67,7 +59,7 @@ def test_load_more_pages_with_search_after(fake_snapshot):  # noqa: F811
         logs.load(s, logs.LogFilters(), tr, 3, ResultCache())
 
     fake_snapshot(record, opensearch=NamedOpenSearch(250))
-    at = page()
+    at = run_page(PAGE)
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert len(at.dataframe[0].value) == 200
@@ -82,15 +74,14 @@ def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
         service="filing", level="ERROR", tenant="elm-street", q='"503" hmrc', trace_id="ab12"
     )
     fake_snapshot(lambda s: logs.load(s, filters, time_range("7d", NOW), 1, ResultCache()))
-    at = page(
-        {
-            "service": "filing",
-            "level": "ERROR",
-            "tenant": "elm-street",
-            "q": '"503" hmrc',
-            "trace_id": "AB12",
-            "range": "7d",
-        }
+    at = run_page(
+        PAGE,
+        service="filing",
+        level="ERROR",
+        tenant="elm-street",
+        q='"503" hmrc',
+        trace_id="AB12",
+        range="7d",
     )
     assert not at.exception
     # The facets were not recorded (one banner), but every filtered search was: lines are shown.
@@ -104,7 +95,7 @@ def test_the_link_reproduces_the_view(snapshot_mode):  # noqa: F811
         service="filing", level="ERROR", tenant="elm street & co", q='"503" -retry', trace_id="ab12"
     )
     link = traces.build_link("/Logs", logs.link_params(f, "7d"))
-    at = page(dict(parse_qsl(urlsplit(link).query)))
+    at = run_link(PAGE, link)
     assert not at.exception
     assert at.code[0].value == link
     assert at.text_input(key="q").value == '"503" -retry'
@@ -117,7 +108,7 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
         logs.load_audit(s, tr, cache=ResultCache())
 
     fake_snapshot(record, opensearch=NamedOpenSearch(12))
-    at = page({"tab": "Audit events"})
+    at = run_page(PAGE, tab="Audit events")
     assert not at.exception and not at.error
     assert {m.label: m.value for m in at.metric}["Audit events"] == "12"
     # the audit tab has its own filters: no service, level, text or trace pickers
@@ -130,13 +121,13 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_lines_of_a_trace_share_its_trace_id(live_mode):  # noqa: F811
-    at = page({"range": "24h", "level": "ERROR"})
+    at = run_page(PAGE, range="24h", level="ERROR")
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     assert len(lines) > 0 and set(lines["level"]) == {"ERROR"}
     traced = lines.dropna(subset=["trace_id"])
     trace_id = str(traced["trace_id"].iloc[0])
-    at = page({"trace_id": trace_id, "range": "24h"})
+    at = run_page(PAGE, trace_id=trace_id, range="24h")
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     assert len(lines) >= 1 and set(lines["trace_id"]) == {trace_id}
@@ -144,7 +135,7 @@ def test_live_lines_of_a_trace_share_its_trace_id(live_mode):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
-    at = page({"range": "7d", "service": "filing", "level": "ERROR", "q": "SERVICE_UNAVAILABLE"})
+    at = run_page(PAGE, range="7d", service="filing", level="ERROR", q="SERVICE_UNAVAILABLE")
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
     start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
@@ -154,11 +145,11 @@ def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
 
 @pytest.mark.integration
 def test_live_audit_counts_by_action(live_mode):  # noqa: F811
-    at = page({"tab": "Audit events", "range": "7d"})
+    at = run_page(PAGE, tab="Audit events", range="7d")
     assert not at.exception and not at.error
     by_action = at.dataframe[0].value
     assert {"login.success", "login.failure", "data.export"} <= set(by_action["action"])
-    at = page({"tab": "Audit events", "range": "7d", "action": "data.export", "tenant": "elm-street"})
+    at = run_page(PAGE, tab="Audit events", range="7d", action="data.export", tenant="elm-street")
     assert not at.exception and not at.error
     latest = at.dataframe[-1].value
     assert (

@@ -15,7 +15,7 @@ from app.readiness import (
     parse_definition,
     planned_queries,
 )
-from tests.test_readiness_support import check, document, gate
+from tests.readiness_support import check, document, gate
 
 
 def test_the_shipped_definition_loads() -> None:

@@ -18,7 +18,7 @@ from app.readiness import (
     week_ends,
     weekly_trend,
 )
-from tests.test_readiness_support import FakeProm, FakeResult, by_query, check, definition, gate, vector
+from tests.readiness_support import FakeProm, FakeResult, by_query, check, definition, gate, vector
 
 AT = datetime(2025, 11, 20, 12, 0, tzinfo=UTC)
 

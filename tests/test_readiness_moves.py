@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.readiness import Status, format_points, score, what_moved
-from tests.test_readiness_support import TENANTS, check, definition, gate, healthy_values, standard
+from tests.readiness_support import TENANTS, check, definition, gate, healthy_values, standard
 
 EIGHT = ("t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8")
 

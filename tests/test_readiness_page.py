@@ -23,30 +23,13 @@ from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from app.sources.unconfigured import NotConfiguredClient
 from stack.simulator import model
-from tests.conftest import shown
+from tests.conftest import metrics, run_page, texts
 from tests.test_readiness_view import AT, FakePrometheus
 
-PAGE = str(REPO_ROOT / "pages" / "8_Readiness.py")
+PAGE = "pages/8_Readiness.py"
 TITLE = "Filing readiness"
 
 _unique = itertools.count()
-
-
-def run(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def texts(at: AppTest) -> str:
-    return "\n".join(shown(t.value) for t in [*at.caption, *at.markdown])
 
 
 def headline(at: AppTest) -> str:
@@ -64,7 +47,7 @@ def trend_points(at: AppTest) -> pd.DataFrame:
 
 
 def test_page_on_the_shipped_snapshot(snapshot_mode):
-    at = run()
+    at = run_page(PAGE)
     assert at.title[0].value == TITLE
 
 
@@ -83,7 +66,7 @@ def test_the_snapshot_shows_each_tenants_figures_the_model_implies(snapshot_mode
     shipped = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz")
     m = model.get_model(shipped.anchor, 7)
     definition = load_definition()
-    at = run()
+    at = run_page(PAGE)
     per_tenant = at.dataframe[0].value
     checks = at.dataframe[2].value.set_index("check")
     for title, component in COMPONENT_CHECKS.items():
@@ -144,7 +127,7 @@ def expected_on_fake():
 
 
 def test_page_shows_the_score_checks_domains_tenants_and_trend(on_fake_snapshot):
-    at = run()
+    at = run_page(PAGE)
     assert at.title[0].value == TITLE
     assert not at.error, [e.value for e in at.error]
     view = expected_on_fake()
@@ -172,7 +155,7 @@ def test_page_shows_the_score_checks_domains_tenants_and_trend(on_fake_snapshot)
 
 
 def test_tenant_from_the_url_narrows_the_checks(on_fake_snapshot):
-    at = run({"tenant": "bright"})
+    at = run_page(PAGE, tenant="bright")
     assert at.selectbox(key="tenant").value == "bright"
     view = expected_on_fake()
     alone = rv.for_tenant(view.definition, view.evaluation.inputs, "bright")
@@ -196,7 +179,7 @@ def test_prometheus_down_is_a_banner_and_no_data(monkeypatch):
     monkeypatch.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "2")
     monkeypatch.delenv("SEXTANT_OPENSEARCH_URL", raising=False)
     monkeypatch.delenv("SEXTANT_JAEGER_URL", raising=False)
-    at = run()
+    at = run_page(PAGE)
     assert at.title[0].value == TITLE
     assert any("Prometheus is not answering" in e.value for e in at.error)
     assert headline(at) == "no data"
@@ -227,7 +210,7 @@ def test_live_page_shows_what_app_readiness_computes(live_stack, monkeypatch):
     monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
     for _ in range(3):  # the page evaluates at the current minute: retry if the minute turned meanwhile
         before = _minute()
-        at = run()
+        at = run_page(PAGE)
         if _minute() == before:
             break
     assert at.title[0].value == TITLE

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from app.readiness import NOT_APPLICABLE, ReadinessInputs, Status, score
-from tests.test_readiness_support import TENANTS, check, definition, gate, healthy_values, standard
+from tests.readiness_support import TENANTS, check, definition, gate, healthy_values, standard
 
 
 def test_everything_passing_scores_100_with_nothing_holding_it_back() -> None:

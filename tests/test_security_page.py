@@ -11,8 +11,7 @@ import pytest
 from app.sources import snapshot
 from stack.simulator import model
 from tests.browser_support import ROOT
-from tests.conftest import shown
-from tests.test_dashboard_pages import run
+from tests.conftest import run_page, shown
 
 PAGE = "pages/9_Security.py"
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
@@ -42,7 +41,7 @@ CHECK_TITLES = {
 
 
 def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
-    at = run(PAGE)
+    at = run_page(PAGE)
     assert not at.error
     figs = figures(at)
     m = model.get_model(SHIPPED.anchor, SEED)
@@ -89,7 +88,7 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
 
 @pytest.mark.integration
 def test_security_live(live_mode):
-    at = run(PAGE, {"range": "7d"})
+    at = run_page(PAGE, range="7d")
     assert not at.error, [e.value for e in at.error]
     figs = figures(at)
     assert figs["Secrets rotation"] == "1 of 5 overdue"
@@ -101,7 +100,7 @@ def test_security_live(live_mode):
 @pytest.mark.integration
 def test_security_with_opensearch_down_keeps_the_prometheus_checks(live_mode, monkeypatch):
     monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
-    at = run(PAGE)
+    at = run_page(PAGE)
     banners = [e.value for e in at.error]
     assert any("OpenSearch" in b for b in banners) and not any("Prometheus" in b for b in banners)
     figs = figures(at)
@@ -113,7 +112,7 @@ def test_security_with_opensearch_down_keeps_the_prometheus_checks(live_mode, mo
 def test_security_with_every_backend_down_shows_banners_and_no_data_not_tracebacks(monkeypatch):
     for backend in ("PROMETHEUS", "OPENSEARCH", "JAEGER"):
         monkeypatch.setenv(f"SEXTANT_{backend}_URL", "http://127.0.0.1:9")  # nothing listens there
-    at = run(PAGE)
+    at = run_page(PAGE)
     banners = " ".join(e.value for e in at.error)
     assert "Prometheus is not answering" in banners and "OpenSearch is not answering" in banners
     assert {m.label: m.value for m in at.metric} == dict.fromkeys(

@@ -7,10 +7,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from app import logs, traces
 from app.config import REPO_ROOT
@@ -18,10 +16,11 @@ from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
+from tests.conftest import run_link, run_page
 from tests.test_logs import FakeOpenSearch
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
-PAGE = str(REPO_ROOT / "pages" / "10_Traces.py")
+PAGE = "pages/10_Traces.py"
 URL_VARIABLES = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
 
 
@@ -47,21 +46,8 @@ def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, ope
     return recorder.save(path, recorded_at=NOW)
 
 
-def page(query_params: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for key, value in (query_params or {}).items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def texts(at: AppTest) -> str:
-    return " ".join(
-        str(e.value) for kind in ("error", "warning", "info", "caption", "markdown") for e in at.get(kind)
-    )
-
-
 def test_page_runs_on_the_shipped_snapshot(snapshot_mode):
-    at = page()
+    at = run_page(PAGE)
     assert not at.exception
     assert at.title[0].value == "Traces"
 
@@ -77,7 +63,7 @@ def test_traces_on_the_snapshot_are_the_ones_the_simulator_sent(snapshot_mode):
         for day in (last_day - 2, last_day - 1, last_day)
         for spans in generator.day(day, with_audit=False).traces
     }
-    table = page().dataframe[0].value
+    table = run_page(PAGE).dataframe[0].value
     assert len(table) > 10
     for row in table.itertuples():
         spans = sent[row.trace_id]
@@ -102,7 +88,7 @@ def fake_snapshot(snapshot_mode, tmp_path, request):
 
 def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
     fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
-    at = page()
+    at = run_page(PAGE)
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["trace_id"]) == ["bb", "aa", "cc"]  # slowest first
@@ -112,7 +98,7 @@ def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
 
 def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
     fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
-    at = page({"service": "gateway", "trace": "bb"})
+    at = run_page(PAGE, service="gateway", trace="bb")
     assert not at.exception and not at.error
     assert at.subheader[1].value == "Trace bb"
     spec = at.get("vega_lite_chart")[0].proto.spec
@@ -131,7 +117,7 @@ def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
         lambda s: (traces.load_services(s, ResultCache()), traces.load(s, view, NOW, ResultCache())),
         jaeger=NamedJaeger(fail=True),
     )
-    at = page({"service": "filing", "trace": TRACE_ID})
+    at = run_page(PAGE, service="filing", trace=TRACE_ID)
     assert not at.exception
     banners = [e.value for e in at.error]
     assert len(banners) == 1 and "Jaeger is not answering" in banners[0]
@@ -140,7 +126,7 @@ def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
 
 def test_not_a_trace_id_is_refused_politely(fake_snapshot):
     fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
-    at = page({"trace": "<script>"})
+    at = run_page(PAGE, trace="<script>")
     assert not at.exception
     assert any("not a trace id" in w.value for w in at.warning)
 
@@ -167,7 +153,7 @@ def test_not_a_trace_id_is_refused_politely(fake_snapshot):
 def test_the_link_reproduces_the_view(snapshot_mode, view):
     """Open the page with the link's parameters: the widgets take them, and the page shows the same link."""
     link = traces.trace_link(None, view)
-    at = page(dict(parse_qsl(urlsplit(link).query)))
+    at = run_link(PAGE, link)
     assert not at.exception
     assert at.code[0].value == link
     assert at.selectbox(key="service").value == view.service
@@ -182,14 +168,14 @@ def test_the_link_reproduces_the_view(snapshot_mode, view):
 def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mode):
     start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
     view = traces.TraceView(service="filing", errors_only=True, start=start, end=end)
-    at = page(dict(parse_qsl(urlsplit(traces.trace_link(None, view)).query)))
+    at = run_link(PAGE, traces.trace_link(None, view))
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert len(table) > 0 and table["error"].all()
     assert all(start <= t.to_pydatetime() < end + timedelta(minutes=1) for t in table["start"])
 
     slowest = str(table["trace_id"].iloc[0])
-    at = page(dict(parse_qsl(urlsplit(traces.trace_link(None, replace(view, trace_id=slowest))).query)))
+    at = run_link(PAGE, traces.trace_link(None, replace(view, trace_id=slowest)))
     assert not at.exception and not at.error
     spans = at.dataframe[1].value
     failed = spans[spans["error"]]
@@ -205,7 +191,7 @@ def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mod
 
 @pytest.mark.integration
 def test_live_default_view_has_traces(live_mode):
-    at = page({"range": "24h"})
+    at = run_page(PAGE, range="24h")
     assert not at.exception and not at.error
     assert at.selectbox(key="service").value == "gateway"
     assert len(at.dataframe[0].value) > 0
