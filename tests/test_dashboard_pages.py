@@ -17,7 +17,14 @@ from app.sources.snapshot import Recorder
 from app.timerange import PRESETS, time_range
 from app.units import format_value
 from tests.conftest import metrics, run_page, shown, texts
-from tests.test_dashboards import FakeJaeger, FakeOpenSearch, FakePrometheus
+from tests.test_dashboards import (
+    ACCURACY,
+    FRAUD_HEADERS_COMPLETE,
+    HMRC_ERRORS,
+    FakeJaeger,
+    FakeOpenSearch,
+    FakePrometheus,
+)
 
 PAGES = {
     "ingestion": ("pages/4_Ingestion.py", "Ingestion"),
@@ -123,17 +130,24 @@ def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
     spec = chart_text(at.get("vega_lite_chart")[0])
     assert "SLA: reconciled within 1 hour" in spec and "incident" in spec
     figures = metrics(at)
-    assert figures["Fraud-prevention headers complete"] == format_value(3.0, "ratio")
-    missed = [m for m in at.metric if shown(m.label) == "Fraud-prevention headers complete"]
-    assert missed[0].delta == "Meets the HMRC requirement"  # the fake answers 3.0 to every ratio
+    assert figures["Fraud-prevention headers complete"] == format_value(FRAUD_HEADERS_COMPLETE, "ratio")
+    (headers,) = [m for m in at.metric if shown(m.label) == "Fraud-prevention headers complete"]
+    assert headers.delta == "Misses the HMRC requirement"  # 99.8% of 100%: the first target stated
+    errors = {shown(m.label): m.delta for m in at.metric if shown(m.label) in HMRC_ERRORS}
+    assert errors == {"vat": "Meets the SLO", "itsa": "Misses the SLO"}  # 0.4% and 3% against 2%
 
 
 def test_extraction_accuracy_against_targets(on_fake_snapshot):
     at = run_page(PAGES["extraction"][0])
-    invoice = next(m for m in at.metric if shown(m.label) == "invoice")
-    assert invoice.value == format_value(3.0, "ratio")
-    assert invoice.delta == "Meets the SLO"
+    accuracy = {shown(m.label): m for m in at.metric if shown(m.label) in ACCURACY}
+    assert {t: m.value for t, m in accuracy.items()} == {
+        t: format_value(v, "ratio") for t, v in ACCURACY.items()
+    }
+    invoice, receipt = accuracy["invoice"], accuracy["receipt"]
+    assert invoice.delta == "Meets the SLO"  # 95% against the invoices' 93%
     assert "SLO: invoices at least 93% correct" in shown(invoice.help)
+    assert receipt.delta == "Misses the SLO"  # 91% against 95%
+    assert "SLO: at least 95% correct" in shown(receipt.help)
 
 
 def test_a_route_from_the_url_narrows_the_page(on_fake_snapshot):
