@@ -11,6 +11,7 @@ a made-up answer.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -117,25 +118,26 @@ def _bool(source: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
 
 
 def _simple_query(source: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
-    """Words (or quoted phrases) that must each appear in one of the fields; `-word` must not."""
+    """Every word (or quoted phrase) among the words of the fields, none of a `-word`; the analyser is
+    taken to split on anything but letters and digits and to ignore case."""
     if spec.get("default_operator", "or") != "and":
         raise NotImplementedError("simple_query_string with the 'or' operator")
-    text = " ".join(str(field(source, f) or "") for f in spec["fields"]).lower()
-    terms = [t.strip('"').lower() for t in _split_terms(spec["query"])]
-    return all((t[1:] not in text) if t.startswith("-") else (t in text) for t in terms if t not in ("", "-"))
+    words = _words(" ".join(str(field(source, f) or "") for f in spec["fields"]))
+    for term in re.findall(r'-?"[^"]*"|\S+', spec["query"]):
+        negated = term.startswith("-")
+        found = _has_phrase(words, _words(term))
+        if found == negated:
+            return False
+    return True
 
 
-def _split_terms(query: str) -> list[str]:
-    out, current, quoted = [], "", False
-    for char in query:
-        if char == '"':
-            quoted = not quoted
-        if char == " " and not quoted:
-            out.append(current)
-            current = ""
-        else:
-            current += char
-    return [*out, current]
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _has_phrase(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(words[k : k + n] == phrase for k in range(len(words) - n + 1))
 
 
 def _sort_value(doc: Doc, name: str) -> Any:

@@ -14,7 +14,7 @@ from app.sources.cache import ResultCache
 from app.timerange import pinned_text
 from stack.simulator import model
 from tests.browser_support import ROOT
-from tests.conftest import run_page, shown
+from tests.conftest import metrics, run_page, shown
 
 SHIPPED = snapshot.load(ROOT / "snapshots" / "demo.json.gz")
 SEED = 7
@@ -79,11 +79,11 @@ def test_slos_page_filters_come_from_the_url(snapshot_mode):
 def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
     at = run_page("pages/2_SLOs.py", slo="hmrc-submissions", range="7d")
     assert not at.error
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Objective"] == "98.00%"
+    figures = metrics(at)
+    assert figures["Objective"] == "98.00%"
     slos = run_page("pages/2_SLOs.py")
     row = table(slos).set_index("slo").loc["HMRC submissions"]
-    assert metrics["Error budget left"] == f"{row['budget_remaining'] * 100:.2f}%"
+    assert figures["Error budget left"] == f"{row['budget_remaining'] * 100:.2f}%"
     alerts = table(at).set_index("alert")
     assert list(alerts.index) == ["page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h", "no-data"]
     # The HMRC outage (A-60h to A-56h) burned far above 14.4×: the page alert fired then.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -11,9 +12,9 @@ import pytest
 from app import logs, queries
 from app.sources import Sources
 from app.sources.cache import ResultCache
-from app.sources.errors import BackendUnavailable
 from app.sources.opensearch import SearchResult, hits_frame
 from app.timerange import time_range
+from tests.fake_opensearch import MemoryOpenSearch
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 TR = time_range("1h", NOW)
@@ -294,43 +295,55 @@ def test_stacked_bars_colours_known_levels():
 # -- loaders on a fake OpenSearch ------------------------------------------------------------------------
 
 
-class FakeOpenSearch:
-    """Holds `n` lines a second apart, newest first; answers histogram/facet/audit searches with fixed
-    aggregations and pages of lines with search_after."""
+def _iso(at: datetime) -> str:
+    return pd.Timestamp(at).isoformat().replace("+00:00", "Z")
 
-    url = "fake://opensearch"
 
-    def __init__(self, n: int = 250, fail: bool = False) -> None:
-        self.fail = fail
-        self.requests: list[tuple[str, dict]] = []
-        self.docs = [
+def log_line(i: int, **fields: str) -> dict:
+    """Log line `i`, i + 1 seconds before NOW: every tenth an ERROR, the rest INFO, all of `filing`."""
+    source = {
+        "@timestamp": _iso(NOW - timedelta(seconds=i + 1)),
+        "level": "ERROR" if i % 10 == 0 else "INFO",
+        "service": "filing",
+        "tenant": "elm-street" if i % 4 == 0 else "greyfriars",
+        "message": f"line {i}",
+        "trace_id": f"{i:032x}",
+        **fields,
+    }
+    return {"_id": f"d{i:04d}", "_source": source}
+
+
+AUDIT_ACTIONS = ("login.success", "login.failure", "data.export")
+
+
+def audit_event(i: int) -> dict:
+    """Audit event `i`, i + 1 minutes before NOW: actions in turn, tenants alternating."""
+    action = AUDIT_ACTIONS[i % 3]
+    source = {
+        "@timestamp": _iso(NOW - timedelta(minutes=i + 1)),
+        "action": action,
+        "outcome": "failure" if action == "login.failure" else "success",
+        "tenant": ("elm-street", "greyfriars")[i % 2],
+        "actor": f"user{i}@example.com",
+    }
+    return {"_id": f"a{i:04d}", "_source": source}
+
+
+class FakeOpenSearch(MemoryOpenSearch):
+    """`n` log lines (`log_line`) plus any `extra` ones in `logs-sextant`, `audit` audit events
+    (`audit_event`) in `audit-sextant`; each search answers what its query selects."""
+
+    def __init__(
+        self, n: int = 250, fail: bool = False, *, audit: int = 0, extra: Sequence[dict] = ()
+    ) -> None:
+        super().__init__(
             {
-                "_id": f"d{i:04d}",
-                "_source": {
-                    "@timestamp": pd.Timestamp(NOW - pd.Timedelta(seconds=i + 1))
-                    .isoformat()
-                    .replace("+00:00", "Z"),
-                    "level": "error" if i % 10 == 0 else "info",
-                    "service": "filing",
-                    "message": f"line {i}",
-                    "trace_id": f"{i:032x}",
-                },
-            }
-            for i in range(n)
-        ]
-
-    def search(self, index, body):
-        self.requests.append((index, body))
-        if self.fail:
-            raise BackendUnavailable("opensearch", "connection refused")
-        if body.get("size") == 0:
-            aggregations = HISTOGRAM.aggregations if index == "logs-*" else {}
-            return SearchResult(hits=hits_frame([]), aggregations=aggregations, total=len(self.docs))
-        docs = self.docs
-        if "search_after" in body:
-            ms, doc_id = body["search_after"]
-            docs = [d for d in docs if (logs.epoch_ms(d["_source"]["@timestamp"]), d["_id"]) < (ms, doc_id)]
-        return SearchResult(hits=hits_frame(docs[: body["size"]]), aggregations={}, total=len(docs))
+                "logs-sextant": [*(log_line(i) for i in range(n)), *extra],
+                "audit-sextant": [audit_event(i) for i in range(audit)],
+            },
+            fail,
+        )
+        self.docs = self.indices["logs-sextant"]
 
 
 def sources(client) -> Sources:
@@ -339,16 +352,34 @@ def sources(client) -> Sources:
 
 def test_load_pages_with_search_after_without_gaps_or_repeats():
     client = FakeOpenSearch(250)
-    view = logs.load(sources(client), logs.LogFilters(level="error"), TR, pages=3, cache=ResultCache())
+    view = logs.load(sources(client), logs.LogFilters(service="filing"), TR, pages=3, cache=ResultCache())
     assert list(view.lines["message"]) == [f"line {i}" for i in range(250)]
     assert not view.more
-    assert view.total == 250 and view.levels["level"].tolist() == ["info", "error"]
+    assert view.total == 250 and view.levels.to_dict("list") == {
+        "level": ["INFO", "ERROR"],
+        "count": [225, 25],
+    }
     assert not view.histogram.empty and view.problems == []
-    assert all({"term": {"level": "error"}} in b["query"]["bool"]["filter"] for _, b in client.requests)
+    assert len(client.requests) == 4  # the histogram and three pages of lines
+    assert all({"term": {"service": "filing"}} in b["query"]["bool"]["filter"] for _, b in client.requests)
     assert [b["search_after"] for _, b in client.requests if "search_after" in b] == [
         [logs.epoch_ms(client.docs[99]["_source"]["@timestamp"]), "d0099"],
         [logs.epoch_ms(client.docs[199]["_source"]["@timestamp"]), "d0199"],
     ]
+
+
+def test_each_filter_narrows_the_lines_and_the_counts():
+    client = FakeOpenSearch(250)
+    errors = logs.load(sources(client), logs.LogFilters(level="ERROR"), TR, cache=ResultCache())
+    assert list(errors.lines["message"]) == [f"line {i}" for i in range(0, 250, 10)]
+    assert errors.total == 25 and errors.levels["level"].tolist() == ["ERROR"]
+    assert errors.histogram.groupby("level")["count"].sum().to_dict() == {"ERROR": 25}
+    tenant = logs.load(sources(client), logs.LogFilters(tenant="elm-street"), TR, cache=ResultCache())
+    assert tenant.total == 63 and set(tenant.lines["tenant"]) == {"elm-street"}  # every fourth line
+    one = logs.load(sources(client), logs.LogFilters(trace_id=f"{7:032x}"), TR, cache=ResultCache())
+    assert list(one.lines["message"]) == ["line 7"]
+    words = logs.load(sources(client), logs.LogFilters(q="line 12"), TR, cache=ResultCache())
+    assert list(words.lines["message"]) == ["line 12"]  # words, not substrings: not line 112 or 120
 
 
 def test_first_page_says_more_may_follow():
@@ -388,15 +419,21 @@ def test_facets_list_the_pickers_values():
 
 
 def test_audit_filters_by_tenant_and_action():
-    client = FakeOpenSearch(5)
-    view = logs.load_audit(sources(client), TR, tenant="elm-street", action="export", cache=ResultCache())
+    client = FakeOpenSearch(0, audit=12)
+    view = logs.load_audit(
+        sources(client), TR, tenant="elm-street", action="data.export", cache=ResultCache()
+    )
     assert {i for i, _ in client.requests} == {"audit-*"}
+    assert len(client.requests) == 2  # the summary and the latest events
     for _, body in client.requests:
         assert body["query"]["bool"]["filter"][1:] == [
             {"term": {"tenant": "elm-street"}},
-            {"term": {"action": "export"}},
+            {"term": {"action": "data.export"}},
         ]
-    assert len(view.latest) == 5 and view.problems == []
+    # Events 2 and 8 are the data exports of elm-street (actions in turn, tenants alternating).
+    assert list(view.latest["actor"]) == ["user2@example.com", "user8@example.com"]
+    assert view.total == 2 and view.counts.values.tolist() == [["data.export", "success", 2]]
+    assert view.problems == []
 
 
 def test_trace_logs_ask_for_one_trace_oldest_first():

@@ -14,7 +14,8 @@ from app.sources import snapshot
 from app.sources.cache import ResultCache
 from app.timerange import time_range
 from stack.simulator import model
-from tests.conftest import run_link, run_page
+from tests.conftest import metrics, run_link, run_page
+from tests.test_logs import log_line
 from tests.test_traces import NOW
 from tests.test_traces_page import NamedOpenSearch, fake_snapshot  # noqa: F401
 
@@ -35,16 +36,15 @@ def test_error_lines_on_the_snapshot_are_the_models_server_errors(snapshot_mode)
         "http_requests_total", {"code": "500"}, start, shipped.anchor, shipped.anchor, 7
     )
     at = run_page(PAGE)
-    metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["ERROR"].replace(",", "")) == errors > 100
+    assert int(metrics(at)["ERROR"].replace(",", "")) == errors > 100
 
 
 def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: F811
     fake_snapshot(lambda s: logs.record_all(s, NOW, ResultCache()), opensearch=NamedOpenSearch(250))
     at = run_page(PAGE)
     assert not at.exception and not at.error
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Matching lines"] == "250" and metrics["info"] == "7" and metrics["error"] == "1"
+    figures = metrics(at)
+    assert figures["Matching lines"] == "250" and figures["INFO"] == "225" and figures["ERROR"] == "25"
     assert len(at.get("vega_lite_chart")) == 1
     lines = at.dataframe[0].value
     assert len(lines) == logs.PAGE_SIZE and lines["message"].iloc[0] == "line 0"
@@ -70,10 +70,28 @@ def test_load_more_pages_with_search_after(fake_snapshot):  # noqa: F811
 
 
 def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
+    """Three lines match every filter of the URL; each decoy misses exactly one of them."""
+    wanted = {"level": "ERROR", "tenant": "elm-street", "message": "HMRC answered 503", "trace_id": "ab12"}
+    matching = [log_line(1000 + k, **wanted) for k in range(3)]
+    decoys = [
+        log_line(2000 + k, **{**wanted, name: value})
+        for k, (name, value) in enumerate(
+            {
+                "service": "gateway",
+                "level": "INFO",
+                "tenant": "greyfriars",
+                "message": "HMRC answered 502",
+                "trace_id": "ab13",
+            }.items()
+        )
+    ]
     filters = logs.LogFilters(
         service="filing", level="ERROR", tenant="elm-street", q='"503" hmrc', trace_id="ab12"
     )
-    fake_snapshot(lambda s: logs.load(s, filters, time_range("7d", NOW), 1, ResultCache()))
+    fake_snapshot(
+        lambda s: logs.load(s, filters, time_range("7d", NOW), 1, ResultCache()),
+        opensearch=NamedOpenSearch(40, extra=matching + decoys),
+    )
     at = run_page(
         PAGE,
         service="filing",
@@ -83,11 +101,11 @@ def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
         trace_id="AB12",
         range="7d",
     )
-    assert not at.exception
     # The facets were not recorded (one banner), but every filtered search was: lines are shown.
     assert [e.value for e in at.error if "not recorded" in e.value]
     assert at.selectbox(key="level").value == "ERROR"
-    assert len(at.dataframe[0].value) == 20
+    assert sorted(at.dataframe[0].value["message"]) == ["HMRC answered 503"] * 3
+    assert metrics(at)["Matching lines"] == "3"
 
 
 def test_the_link_reproduces_the_view(snapshot_mode):  # noqa: F811
@@ -107,10 +125,10 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
         logs.load_facets(s, tr, ResultCache())
         logs.load_audit(s, tr, cache=ResultCache())
 
-    fake_snapshot(record, opensearch=NamedOpenSearch(12))
+    fake_snapshot(record, opensearch=NamedOpenSearch(0, audit=12))
     at = run_page(PAGE, tab="Audit events")
     assert not at.exception and not at.error
-    assert {m.label: m.value for m in at.metric}["Audit events"] == "12"
+    assert metrics(at)["Audit events"] == "12"
     # the audit tab has its own filters: no service, level, text or trace pickers
     assert [s.label for s in at.selectbox if s.key in ("tenant", "action")] == ["Tenant", "Action"]
     assert not [w for w in at.text_input if w.key in ("q", "trace_id")]

@@ -411,10 +411,16 @@ def test_waterfall_chart_marks_failed_spans_and_indents_names():
 
 
 class FakeJaeger:
+    """Holds the traces of FOUND and answers a search as Jaeger does: the traces that touch the service,
+    started in [start, end], with that root operation and at least that long if asked, newest first, at
+    most `limit`. With `error_tag_works=False` the `error=true` tag finds nothing, as on Jaeger 2.x's
+    memory store (jaegertracing/jaeger#8553)."""
+
     url = "fake://jaeger"
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, error_tag_works: bool = True) -> None:
         self.fail = fail
+        self.error_tag_works = error_tag_works
         self.calls: list[tuple] = []
 
     def _check(self) -> None:
@@ -431,10 +437,21 @@ class FakeJaeger:
         self._check()
         return ["POST /vat/returns", "hmrc.submit"]
 
-    def search(self, service, **kwargs):
-        self.calls.append(("search", service, kwargs["start"]))
+    def search(self, service, *, start, end, operation=None, tags=None, min_duration=None, limit=20):
+        self.calls.append(("search", service, start))
         self._check()
-        return TraceList(FOUND, ("one of the spans was dropped",))
+        shortest = pd.Timedelta(min_duration or 0) / pd.Timedelta(milliseconds=1)
+        found = [
+            t
+            for t in FOUND
+            if service in t.services
+            and pd.Timestamp(start) <= t.start <= pd.Timestamp(end)
+            and operation in (None, t.root_operation)
+            and t.duration_ms >= shortest
+            and (not tags or (tags == {"error": "true"} and t.error and self.error_tag_works))
+        ]
+        newest_first = sorted(found, key=lambda t: t.start, reverse=True)
+        return TraceList(newest_first[: int(limit)], ("one of the spans was dropped",))
 
     def trace(self, trace_id):
         self.calls.append(("trace", trace_id))
@@ -534,6 +551,23 @@ def test_errors_only_lists_failed_traces_of_both_searches():
     assert sorted(c[0] for c in jaeger.calls) == ["search", "search"]
     assert list(page.table["trace_id"]) == ["bb", "cc"] and page.problems() == []
     assert page.warnings("search") == ["one of the spans was dropped"] * 2
+    # A store whose error tag finds nothing (Jaeger 2.x in memory): the wider search still finds them.
+    blind = FakeJaeger(error_tag_works=False)
+    view = traces.TraceView(service="filing", errors_only=True)
+    assert list(traces.load(sources(blind), view, NOW, ResultCache()).table["trace_id"]) == ["bb", "cc"]
+
+
+def test_the_views_filters_reach_the_search():
+    def found(**view) -> list[str]:
+        page = traces.load(sources(), traces.TraceView(**view), NOW, ResultCache())
+        return list(page.table["trace_id"])
+
+    assert found(service="filing") == ["bb", "aa", "cc"]
+    assert found(service="assistant") == []  # no trace touches it
+    assert found(service="filing", preset="1h") == []  # the traces are 16 hours old
+    assert found(service="filing", operation="POST /api/filings") == ["bb", "aa", "cc"]
+    assert found(service="filing", operation="hmrc.submit") == []
+    assert found(service="filing", min_duration="40ms") == ["bb", "aa"]
 
 
 def test_picking_a_trace_does_not_search_again():

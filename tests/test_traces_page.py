@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from app import logs, traces
+from app import traces
 from app.config import REPO_ROOT
 from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
 from tests.conftest import run_link, run_page
-from tests.test_logs import FakeOpenSearch
+from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
 PAGE = "pages/10_Traces.py"
@@ -32,12 +32,19 @@ class NamedOpenSearch(FakeOpenSearch):
     name = "opensearch"
 
 
+def trace_lines() -> list[dict]:
+    """Log lines of two traces: three of the slowest trace "bb", two of TRACE_ID."""
+    return [log_line(1000 + k, trace_id="bb") for k in range(3)] + [
+        log_line(2000 + k, trace_id=TRACE_ID) for k in range(2)
+    ]
+
+
 def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, opensearch=None) -> Path:
     """A snapshot file holding what `run` asked of fake backends, recorded at NOW."""
     recorder = Recorder()
     live = Sources(
         prometheus=None,
-        opensearch=opensearch or NamedOpenSearch(20),
+        opensearch=opensearch or NamedOpenSearch(20, extra=trace_lines()),
         jaeger=jaeger or NamedJaeger(),
         mode="live",
     )
@@ -107,7 +114,7 @@ def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
     assert list(spans["service"]) == ["gateway", "filing", "filing", "filing", "assistant"]
     assert {m.label: m.value for m in at.metric}["Failed spans"] == "2"
     lines = at.dataframe[-1].value
-    assert len(lines) == 20 and "message" in lines.columns
+    assert list(lines["message"]) == ["line 1002", "line 1001", "line 1000"]  # the trace's own, oldest first
     assert at.code[0].value == "/Traces?service=gateway&trace=bb"
 
 
@@ -121,7 +128,7 @@ def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
     assert not at.exception
     banners = [e.value for e in at.error]
     assert len(banners) == 1 and "Jaeger is not answering" in banners[0]
-    assert len(at.dataframe[-1].value) == 20  # the logs panel still shows
+    assert list(at.dataframe[-1].value["message"]) == ["line 2001", "line 2000"]  # the logs still show
 
 
 def test_not_a_trace_id_is_refused_politely(fake_snapshot):
@@ -195,7 +202,3 @@ def test_live_default_view_has_traces(live_mode):
     assert not at.exception and not at.error
     assert at.selectbox(key="service").value == "gateway"
     assert len(at.dataframe[0].value) > 0
-
-
-# keep `logs` imported for the fakes' sake (trace logs go through app.logs)
-assert logs.trace_logs
