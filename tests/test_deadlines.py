@@ -133,6 +133,9 @@ def test_itsa_quarterly_dates_and_final_declaration() -> None:
 def test_sorted_soonest_first_and_horizon_respected() -> None:
     found = upcoming_deadlines(at(2025, 10, 20), horizon_days=120)
     assert [d.due for d in found] == sorted(d.due for d in found)
+    # 120 days from 20 Oct 2025 reach 17 Feb 2026: VAT on 7 Nov, 7 Dec, 7 Jan and 7 Feb, ITSA quarterly
+    # updates on 7 Nov and 7 Feb, the final declaration on 31 Jan.
+    assert len(found) == 7
     assert all(0 <= d.days_left <= 120 for d in found)
     assert all(isinstance(d, Deadline) for d in found)
     with pytest.raises(ValueError, match="horizon_days"):

@@ -102,6 +102,7 @@ def test_headline_deltas_know_which_way_is_good():
     assert heads["at risk"].good_news is None  # no change
     assert "- HMRC submissions" in heads["exhausted"].explanation  # display names, not ids
     unknown = overview.slo_headlines(None, None, AT)
+    assert [h.key for h in unknown] == [h.key for h in heads.values()]  # the same headlines, no figures
     assert all(h.value is None and h.display_value == "no data" and h.delta is None for h in unknown)
 
 

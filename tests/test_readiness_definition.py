@@ -38,7 +38,9 @@ def test_the_shipped_definition_loads() -> None:
     }
     for c in d.items:
         assert c.description and c.unit and c.display_name
-        assert all("{{" not in q for q in c.queries())
+    item_queries = [q for c in d.items for q in c.queries()]
+    assert len(item_queries) == 8  # four components, the HMRC error rate, the backlog's two, one gate
+    assert all("{{" not in q for q in item_queries)
     assert d.tenant_label == "tenant"
     # One request per distinct query: the tenants, six PromQL checks (backlog has two), one gate.
     assert len(planned_queries(d)) == 9
@@ -80,7 +82,7 @@ def test_every_problem_is_reported_with_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(ReadinessDefinitionError) as caught:
         load_definition(path)
     problems = caught.value.problems
-    assert all(p.startswith(f"{path}: ") for p in problems)
+    assert problems and all(p.startswith(f"{path}: ") for p in problems)
     text = "\n".join(problems)
     assert "spec.checks[1].colour: unknown key" in text
     assert "spec.checks[1].weight: must be > 0, got -1" in text

@@ -33,6 +33,7 @@ def test_a_failing_platform_check_costs_its_weight() -> None:
     assert error_rate.points == 0 and error_rate.points_lost == pytest.approx(10)
     assert error_rate.summary == "Error rate: 8.00% (target ≤ 5.00%): fail"
     # A platform check holds back every tenant.
+    assert [row.key for row in result.tenants] == list(TENANTS)
     assert all(row.score == pytest.approx(90) and row.holding_back == "error_rate" for row in result.tenants)
 
 
@@ -86,6 +87,7 @@ def test_a_failed_gate_caps_the_score_whatever_the_weights() -> None:
     assert headers.status is Status.FAIL
     assert headers.points == -50 and headers.points_lost == 50
     assert headers.summary == "Headers: 99.900% (target ≥ 100.000%): fail (caps the score at 50)"
+    assert [row.key for row in result.tenants] == list(TENANTS)
     assert all(row.score == 50 and row.holding_back == "headers" for row in result.tenants)
 
 
@@ -160,6 +162,7 @@ def test_all_checks_without_data_gives_no_score_never_healthy() -> None:
         "headers",
         "no_exhausted",
     }
+    assert sorted(d.key for d in result.domains) == ["filing", "ingestion", "reconciliation"]
     assert all(d.score is None for d in result.domains)
 
 
@@ -168,6 +171,7 @@ def test_all_checks_without_data_but_a_failed_gate_still_has_no_score() -> None:
     assert result.score is None
     assert result.cap == 50
     assert result.result("headers").status is Status.FAIL
+    assert [row.key for row in result.tenants] == list(TENANTS)
     assert all(row.score is None for row in result.tenants)
 
 
@@ -314,7 +318,8 @@ def test_below_the_minimum_coverage_there_is_no_score() -> None:
     assert result.coverage == pytest.approx(0.1)
     assert result.score is None and result.uncapped is None
     assert result.held_back_by == ()
-    assert all(r.points == 0 for r in result.checks)
+    assert [r.name for r in result.checks] == ["a", "b"] and all(r.points == 0 for r in result.checks)
+    assert [row.key for row in result.tenants] == ["x", "y"]
     assert all(row.score is None for row in result.tenants)
     # Without a minimum, one check is enough (the rule is then only "all no data: no score").
     assert score(definition(doc_checks), thin).score == 100

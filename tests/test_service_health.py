@@ -91,7 +91,7 @@ def test_last_good_data_survives_an_outage(monkeypatch):
     prom.fail = True
     view = service_health.load(sources(prom), tr, cache)
     assert list(view.summary["request_rate"]) == [12.5, 12.5]
-    assert all(o.stale and o.fetched_at is not None for _, o in view.problems)
+    assert view.problems and all(o.stale and o.fetched_at is not None for _, o in view.problems)
 
 
 @pytest.mark.parametrize(("step", "window"), [(60, "240s"), (300, "360s"), (3600, "3660s")])

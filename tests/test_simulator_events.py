@@ -110,8 +110,10 @@ def test_log_counts_equal_the_http_counters(gen, outage_day):
     start, end = model.scenario("hmrc_outage", ANCHOR).start, model.scenario("hmrc_outage", ANCHOR).end
     in_window = [d for d in ev.logs if start.isoformat()[:19] <= d["@timestamp"][:19] < end.isoformat()[:19]]
     errors = [d for d in in_window if d["service"] == "filing" and d["level"] == "ERROR"]
-    assert len(errors) == m.counter_increase(
-        "http_requests_total", {"service": "filing", "code": "500"}, start, end
+    assert (
+        len(errors)
+        == m.counter_increase("http_requests_total", {"service": "filing", "code": "500"}, start, end)
+        > 100  # 85% of four hours of filing requests
     )
     assert all(d["action"] == "hmrc.submit" for d in errors)
     assert all("503 SERVICE_UNAVAILABLE" in d["message"] for d in errors)

@@ -60,6 +60,9 @@ def counts(total_rate: float, error_ratio: float, **overrides: tuple[float, floa
 
 # -- evaluate ---------------------------------------------------------------------------------------------
 
+# The windows of the four multiwindow alerts (5m/1h, 30m/6h, 2h/1d, 6h/3d), shortest first.
+ALERT_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+
 
 def test_healthy_slo_figures():
     bad, total = counts(10.0, 0.0001)  # burn 0.1 everywhere
@@ -67,6 +70,7 @@ def test_healthy_slo_figures():
     assert s.state == "healthy"
     assert s.sli == pytest.approx(0.9999)
     assert s.error_budget_remaining == pytest.approx(0.9)
+    assert list(s.burn_rates) == ALERT_WINDOWS
     assert all(b == pytest.approx(0.1) for b in s.burn_rates.values())
     assert [a.firing for a in s.alerts] == [False] * 5
     assert s.forecast == {"1h": None, "6h": None, "1d": None}  # 270 days at 0.1×: not within the period
@@ -104,6 +108,7 @@ def test_overspent_budget_is_negative_and_exhausted():
 def test_no_data_is_never_healthy():
     s = st.evaluate(defn(), AT, {}, {})
     assert s.state == "no data" and s.sli is None and s.error_budget_remaining is None
+    assert list(s.burn_rates) == ALERT_WINDOWS
     assert all(v is None for v in s.burn_rates.values())
     assert [a.firing for a in s.alerts[:-1]] == [None] * 4
     assert s.alerts[-1].name == "no-data" and s.alerts[-1].firing
@@ -340,6 +345,7 @@ def test_slos_whose_queries_fail_are_no_data_and_the_others_keep_their_figures()
     a, b, c = st.compute_status(defs, FakePrometheus(defs, rates, recorded=False, down={"b"}), AT)
     assert (a.state, c.state) == ("healthy", "healthy")
     assert b.state == "no data" and b.error == "prometheus: no answer within 3 s"
+    assert len(b.alerts) == 5  # four burn-rate pairs and the no-data alert
     assert all(alert.firing is None for alert in b.alerts)  # neither firing nor quiet: unknown
     with pytest.raises(BackendUnavailable):  # nothing at all: the caller keeps its last good board
         st.compute_status(defs, FakePrometheus(defs, rates, recorded=False, down=set("abc")), AT)
