@@ -193,14 +193,6 @@ def test_page_with_every_backend_down_shows_banners_not_tracebacks(monkeypatch, 
 # -- live, on the real stack ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def live(monkeypatch, live_stack):
-    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
-    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
-    monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
-    return live_stack
-
-
 def expected_view(domain: str, values: dict[str, str] | None = None):
     """The page's figures computed by the loader itself from a fresh cache, at the same minute."""
     from app.config import load_config
@@ -213,7 +205,7 @@ def expected_view(domain: str, values: dict[str, str] | None = None):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("domain", PAGES)
-def test_page_live(live, domain):
+def test_page_live(live_mode, domain):
     page, title = PAGES[domain]
     for _ in range(2):  # a minute boundary between page and expectation: ask again
         at = run_page(page)
@@ -236,7 +228,7 @@ def test_page_live(live, domain):
 
 
 @pytest.mark.integration
-def test_live_incidents_and_variables(live):
+def test_live_incidents_and_variables(live_mode):
     at = run_page(PAGES["tax"][0], range="7d")
     assert "HMRC API outage" in texts(at)
     at = run_page(PAGES["extraction"][0], range="7d", document_type="invoice")
