@@ -82,6 +82,8 @@ SETTLED = """(title) => {
   const heading = document.querySelector("[data-testid='stMain'] h1");
   return !!heading && heading.innerText.trim() === title;
 }"""
+NAVIGABLE = """() => !!document.querySelector(
+  "[data-testid='stApp'][data-test-connection-state='CONNECTED'] [data-testid='stSidebarNav'] a")"""
 # What is wrong on a settled page: exceptions, and error or warning banners that name a backend.
 PROBLEMS = """() => [
   ...[...document.querySelectorAll("[data-testid='stException']")].map(e => "exception: " + e.innerText),
@@ -142,7 +144,7 @@ async def session(
     watch_browser_errors(page, base, result.errors)
     start = number % len(VIEWS)
     order = VIEWS[start:] + VIEWS[:start]
-    by_address = True  # the first page, and after a page that never settled
+    by_address = True  # the first page, and after a page that never came up
     try:
         while time.monotonic() < deadline:
             for view in order:
@@ -153,8 +155,13 @@ async def session(
                     seconds = await visit(page, base, view, by_address or view.deep_link, args.settle_timeout)
                 except PlaywrightError as error:
                     result.errors.append(f"{view.label} never settled ({str(error).splitlines()[0]})")
-                    result.record(label, args.settle_timeout)  # at least that long
-                    by_address = True
+                    result.record(label, args.settle_timeout, settled=False)  # at least that long
+                    # Reload only an app that never came up: a reload boots the front end again, which
+                    # costs a starved browser more than it gains.
+                    try:
+                        by_address = not await page.evaluate(NAVIGABLE)
+                    except PlaywrightError:
+                        by_address = True
                     continue
                 result.record(label, seconds)
                 by_address = False

@@ -18,14 +18,16 @@ FIRST_LOAD = "first page, by address"  # a session's first, or the one after a s
 class PhaseResult:
     sessions: int
     settle_s: dict[str, list[float]] = field(default_factory=dict)  # per view label, and FIRST_LOAD
+    views_settled: int = 0  # the others in settle_s count as the settle timeout
     errors: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     peak_rss_mb: float = 0.0
     cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, per CPU_LABELS key
     requests_per_min: dict[str, float | str] = field(default_factory=dict)  # a text when not measured
 
-    def record(self, label: str, seconds: float) -> None:
+    def record(self, label: str, seconds: float, settled: bool = True) -> None:
         self.settle_s.setdefault(label, []).append(seconds)
+        self.views_settled += settled
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,6 +64,7 @@ def table(
     def wide(name: str, cells: list[str], note: str = "") -> list[str]:
         return [name, *(part for cell in cells for part in ("", "", cell)), note]
 
+    rows.append(wide("page views settled", [str(r.views_settled) for r in results]))
     rows.append(wide("errors", [str(len(r.errors)) for r in results]))
     rows.append(
         wide(
@@ -74,6 +77,9 @@ def table(
     for group, label in CPU_LABELS.items():
         cells = [f"{r.cpu_percent[group]:.0f}" if group in r.cpu_percent else "not measured" for r in results]
         rows.append(wide(f"  {label}", cells))
+    rows.append(wide("CPU seconds per settled page view", [""] * len(results)))
+    for group in ("sextant", "browser"):
+        rows.append(wide(f"  {CPU_LABELS[group]}", [cpu_per_view(r, group) for r in results]))
     rows.append(wide("backend requests per minute", [""] * len(results), "last/first"))
     for counter in wanted:
         rates = [r.requests_per_min[counter.name] for r in results]
@@ -89,6 +95,14 @@ def table(
             ).rstrip()
         )
     return "\n".join(lines)
+
+
+def cpu_per_view(result: PhaseResult, group: str) -> str:
+    if group not in result.cpu_percent:
+        return "not measured"
+    if not result.views_settled:
+        return "no data"
+    return f"{result.cpu_percent[group] * result.elapsed_s / 100 / result.views_settled:.2f}"
 
 
 def ratio_text(rates: list[float | str]) -> str:
@@ -127,15 +141,24 @@ def verdicts(
             + (f"; never measured: {', '.join(missing)}" if missing else ""),
         )
     ]
+    last = results[-1]
+    # Fewer requests from a crowd that could not open its pages shows nothing about the cache.
+    crowd_shown = last.views_settled >= first.views_settled
     for counter in wanted:
         ratio = request_ratio([r.requests_per_min[counter.name] for r in results])
         if ratio is not None:
             checks.append(
                 (
-                    isinstance(ratio, float) and ratio <= REQUEST_RATIO_TARGET,
-                    f"{counter.name} per minute at {results[-1].sessions} sessions within "
+                    isinstance(ratio, float) and ratio <= REQUEST_RATIO_TARGET and crowd_shown,
+                    f"{counter.name} per minute at {last.sessions} sessions within "
                     f"{REQUEST_RATIO_TARGET}× of {first.sessions}: "
-                    + (f"{ratio:.2f}×" if isinstance(ratio, float) else ratio),
+                    + (f"{ratio:.2f}×" if isinstance(ratio, float) else ratio)
+                    + (
+                        ""
+                        if crowd_shown
+                        else f", but {last.sessions} sessions settled {last.views_settled} page views"
+                        f" against {first.views_settled} (not shown)"
+                    ),
                 )
             )
     checks.append(

@@ -48,7 +48,9 @@ def test_percentile_interpolates_between_ranks():
 
 def phase(sessions: int, rate: float | str, settle: dict[str, list[float]], errors=()) -> PhaseResult:
     result = PhaseResult(sessions, elapsed_s=60, peak_rss_mb=300, errors=list(errors))
-    result.settle_s = {FIRST_LOAD: [9.0], **settle}
+    for label, values in {FIRST_LOAD: [9.0], **settle}.items():
+        for seconds in values:
+            result.record(label, seconds)
     result.cpu_percent = {"sextant": 50.0, "machine": 150.0}
     result.requests_per_min = {RATE.name: rate}
     return result
@@ -84,6 +86,19 @@ def test_more_requests_with_more_sessions_misses_the_ratio_and_a_page_never_seen
     assert checks[1] == (False, "Prometheus API requests per minute at 30 sessions within 1.2× of 10: 1.21×")
 
 
+def test_fewer_requests_from_a_crowd_that_could_not_open_its_pages_do_not_meet_the_ratio():
+    pages = {"Overview": [1.0, 1.0], "Tax": [1.0]}
+    stuck = PhaseResult(30, elapsed_s=60, peak_rss_mb=300, requests_per_min={RATE.name: 10.0})
+    stuck.record("Overview", 60.0, settled=False)
+    stuck.record("Tax", 1.0)
+    checks = verdicts([phase(10, 100.0, pages), stuck], PAGES, [RATE], 400)
+    assert checks[1] == (
+        False,
+        "Prometheus API requests per minute at 30 sessions within 1.2× of 10: 0.10×,"
+        " but 30 sessions settled 1 page views against 4 (not shown)",
+    )
+
+
 def test_one_session_count_has_no_ratio_to_check():
     checks = verdicts([phase(2, 100.0, {"Overview": [1.0], "Tax": [1.0]})], PAGES, [RATE], 400)
     assert [what.split(" ")[0] for _, what in checks] == ["p95", "RSS", "zero"]
@@ -91,12 +106,17 @@ def test_one_session_count_has_no_ratio_to_check():
 
 def test_the_table_says_no_data_and_not_measured_rather_than_zero():
     text = table([phase(10, "ConnectError: refused", {"Overview": [1.0, 2.0]})], PAGES, [RATE], 300)
-    cells = {row[0]: row[1:] for row in (re.split(r"\s{2,}", line.strip()) for line in text.splitlines())}
+    rows = [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()]
+    cells = {row[0]: row[1:] for row in rows}  # the last row of a name
     assert cells["Tax"] == ["0", "no data", "no data"]
     assert cells["Overview"] == ["2", "1.50", "1.95"]
+    assert cells["page views settled"] == ["3"]
     assert cells["Prometheus API requests"] == ["not measured"]
     assert cells["the stack's Prometheus, OpenSearch and Jaeger"] == ["not measured"]
-    assert cells["Sextant"] == ["50"]
+    per_view = rows.index(["CPU seconds per settled page view"])
+    # 50% of one core for 60 s over 3 page views, the session's first included
+    assert rows[per_view + 1] == ["Sextant", "10.00"]
+    assert rows[per_view + 2] == ["Chromium, Playwright and this script", "not measured"]
 
 
 @pytest.mark.integration
