@@ -127,6 +127,17 @@ async def visit(page: Page, base: str, view: View, by_address: bool, timeout_s: 
     return time.perf_counter() - started
 
 
+async def came_up(page: Page, timeout_s: float) -> bool:
+    """Whether the app can be navigated, or becomes so within `timeout_s`. A person waits for a page that
+    is still loading: reloading it would boot the front end again, and in a starved browser every session
+    would then keep rebooting and none would ever settle (seen at 30 sessions)."""
+    try:
+        await page.wait_for_function(NAVIGABLE, polling=250, timeout=timeout_s * 1000)
+    except PlaywrightError:
+        return False
+    return True
+
+
 async def session(
     number: int,
     browser: Browser,
@@ -156,12 +167,7 @@ async def session(
                 except PlaywrightError as error:
                     result.errors.append(f"{view.label} never settled ({str(error).splitlines()[0]})")
                     result.record(label, args.settle_timeout, settled=False)  # at least that long
-                    # Reload only an app that never came up: a reload boots the front end again, which
-                    # costs a starved browser more than it gains.
-                    try:
-                        by_address = not await page.evaluate(NAVIGABLE)
-                    except PlaywrightError:
-                        by_address = True
+                    by_address = not await came_up(page, args.settle_timeout)
                     continue
                 result.record(label, seconds)
                 by_address = False
