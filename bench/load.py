@@ -15,6 +15,9 @@ as the settle timeout, so percentiles that reach it are lower bounds. Errors = a
 banner naming a backend (the stack is healthy during a load run), a page that never settles, an HTTP error
 answer, a failed request or a script error in the browser.
 
+The browsers run on the same machine as Sextant: on a small machine they, not Sextant, may set the pace,
+and the CPU rows (per group, and per settled page view) say which did.
+
 The backends are `SEXTANT_<BACKEND>_URL` when set, else the stack on its `SEXTANT_*_PORT` ports (so a stack
 started beside the shared one, stack/README.md, is measured by exporting the same variables); Jaeger's own
 metrics are read from `SEXTANT_JAEGER_METRICS_PORT` (default 8888).
