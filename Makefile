@@ -9,7 +9,7 @@ WHEELS := $(SEXTANT_CACHE)/wheels
 LIVE_ENV := SEXTANT_PROMETHEUS_URL=http://127.0.0.1:19090 SEXTANT_OPENSEARCH_URL=http://127.0.0.1:19200 \
 	SEXTANT_JAEGER_URL=http://127.0.0.1:16686
 
-.PHONY: venv run test lint unit stack-up stack-down demo snapshot bench rules clean
+.PHONY: venv run test lint unit stack-up stack-down demo snapshot bench load rules clean
 
 venv: $(VENV)/.installed
 
@@ -59,6 +59,14 @@ snapshot: venv
 
 bench: venv
 	bash stack/with-stack.sh $(BIN)/python bench/run.py
+
+# Many people at once, in real browsers, against the running stack (not part of `make test`): time to
+# settle per page, Sextant's memory, errors, and the backends' requests per minute counted by the backends.
+# A short run: make load SESSIONS=2 DURATION=20
+SESSIONS ?= 10 30
+DURATION ?= 180
+load: venv
+	$(BIN)/python bench/load.py --sessions $(SESSIONS) --duration $(DURATION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

@@ -259,7 +259,7 @@ start_jaeger() {
   render "$CONFIG_DIR/jaeger.yaml.tmpl" "$dir/config.yaml" HOST="$HOST" \
     JAEGER_HEALTH_PORT="$JAEGER_HEALTH_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
     JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" OTLP_GRPC_PORT="$OTLP_GRPC_PORT" \
-    OTLP_HTTP_PORT="$OTLP_HTTP_PORT"
+    OTLP_HTTP_PORT="$OTLP_HTTP_PORT" JAEGER_METRICS_PORT="$JAEGER_METRICS_PORT"
   rotate_log "$(log_file jaeger)"
   spawn jaeger "$JAEGER_BIN" --config="$dir/config.yaml"
 }
