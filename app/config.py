@@ -10,6 +10,8 @@ without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`):
     SEXTANT_<B>_HEADERS   extra request headers as a JSON object
     SEXTANT_<B>_VERIFY    TLS verification: true, false, or a CA bundle path
     SEXTANT_<B>_TIMEOUT   seconds (default 10, at most 600)
+    SEXTANT_<B>_DOWN_S    seconds a backend counts as down after a timeout or refused connection (default
+                          30, at most 3600; 0 turns this off), see `app.sources.breaker`
 
 plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants),
 `SEXTANT_SNAPSHOT`, the snapshot file replayed when no backend URL is set (default
@@ -43,6 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SNAPSHOT = REPO_ROOT / "snapshots" / "demo.json.gz"
 DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 600.0
+DEFAULT_DOWN_S = 30.0
+MAX_DOWN_S = 3600.0
 BACKENDS = ("prometheus", "opensearch", "jaeger")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -66,6 +70,7 @@ class BackendConfig:
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)  # a tuple keeps Config hashable
     verify: bool | str = True
     timeout_s: float = DEFAULT_TIMEOUT_S
+    down_s: float = DEFAULT_DOWN_S
 
     @property
     def configured(self) -> bool:
@@ -173,6 +178,7 @@ def _backend(name: str, get: Callable[[str], str | None]) -> BackendConfig:
         headers=_headers(prefix + "HEADERS", get(prefix + "HEADERS")),
         verify=_verify(prefix + "VERIFY", get(prefix + "VERIFY")),
         timeout_s=parse_timeout(prefix + "TIMEOUT", get(prefix + "TIMEOUT")),
+        down_s=_down_s(prefix + "DOWN_S", get(prefix + "DOWN_S")),
     )
 
 
@@ -290,4 +296,16 @@ def parse_timeout(setting: str, text: str | None) -> float:
         raise ConfigError(f"{setting} must be a number of seconds, got {_quoted(text)}") from None
     if not 0 < value <= MAX_TIMEOUT_S:
         raise ConfigError(f"{setting} must be between 0 and {MAX_TIMEOUT_S:g} seconds, got {_quoted(text)}")
+    return value
+
+
+def _down_s(setting: str, text: str | None) -> float:
+    if text is None:
+        return DEFAULT_DOWN_S
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{setting} must be a number of seconds, got {_quoted(text)}") from None
+    if not 0 <= value <= MAX_DOWN_S:
+        raise ConfigError(f"{setting} must be from 0 (off) to {MAX_DOWN_S:g} seconds, got {_quoted(text)}")
     return value

@@ -28,7 +28,6 @@ from app.timerange import PRESETS, TimeRange, time_range
 
 DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
 TTL_S = 30.0
-TIMEOUT_S = 15.0
 # + `ongoing`: no end (a standing condition such as an overdue secret rotation), not a window to shade;
 # + `since`: the start before clipping to the range
 _NOT_LABELS = {"timestamp", "value", "series", "legend", "__name__"}
@@ -63,8 +62,9 @@ def variable_choices(
         tasks,
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.cache_key, "dashboard-variables", board.name, tr),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.cache_key, "dashboard-variables", board.name, tr.preset),
+        window=tr,
     )
     choices = {}
     for variable in board.variables:
@@ -177,8 +177,9 @@ def load(
         tasks,
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.cache_key, "dashboard", board.name, tr, tuple(sorted(picked.items()))),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.cache_key, "dashboard", board.name, tr.preset, tuple(sorted(picked.items()))),
+        window=tr,
     )
     datas = []
     for panel in board.panels:

@@ -20,7 +20,7 @@ import pandas as pd
 from app import queries
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
-from app.sources.concurrent import fetch_all
+from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
 from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
 
@@ -29,7 +29,6 @@ PAGE_SIZE = 100
 MAX_PAGES = 20
 TTL_S = 30.0
 FACETS_TTL_S = 120.0
-TIMEOUT_S = 15.0
 MAX_BUCKETS = 200
 INTERVALS: dict[str, timedelta] = {
     "1m": timedelta(minutes=1),
@@ -318,17 +317,14 @@ def audit_counts(result: SearchResult | None) -> pd.DataFrame:
 # -- loaders ---------------------------------------------------------------------------------------------
 
 
-def fetch_keyed(
-    tasks: Mapping[str, tuple[Any, Callable[[], Any]]], *, prefix: Hashable, ttl_s: float, cache: ResultCache
-) -> dict[str, Outcome[Any]]:
-    """`fetch_all` with each task cached under its own key (what it depends on)."""
-    named = {f"{role} {key!r}": fn for role, (key, fn) in tasks.items()}
-    outcomes = fetch_all(named, cache=cache, ttl_s=ttl_s, timeout_s=TIMEOUT_S, key_prefix=prefix)
-    return {role: outcomes[f"{role} {key!r}"] for role, (key, _) in tasks.items()}
-
-
-def _search(client: Any, index: str, body: dict[str, Any]) -> tuple[Any, Callable[[], SearchResult]]:
-    return (index, repr(body)), lambda: client.search(index=index, body=body)
+def _search(
+    client: Any, tr: TimeRange, name: str, clauses: list[dict[str, Any]] | None = None, **params: Any
+) -> tuple[Hashable, Callable[[], SearchResult]]:
+    """The named search over `tr`, keyed by what it asks apart from the window (which moves with the
+    clock: the cache takes it separately, to fall back on the answer for an earlier one)."""
+    index, body = search_request(name, clauses, start=tr.start, end=tr.end, **params)
+    asked = (index, name, tr.preset, repr(clauses), tuple(sorted((k, repr(v)) for k, v in params.items())))
+    return asked, lambda: client.search(index=index, body=body)
 
 
 def trace_logs(client: Any, trace_id: str) -> SearchResult:
@@ -355,12 +351,13 @@ def _terms(result: SearchResult | None, name: str) -> list[str]:
 def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> Facets:
     """The services, levels and tenants that logged in the window, for the pickers."""
     client = sources.opensearch
-    index, body = search_request("facets", start=tr.start, end=tr.end)
     outcome = fetch_keyed(
-        {"facets": _search(client, index, body)},
+        {"facets": _search(client, tr, "facets")},
         prefix=(sources.mode, client.url, GROUP),
         ttl_s=FACETS_TTL_S,
+        budget_s=sources.run_budget_s,
         cache=cache,
+        window=tr,
     )["facets"]
     result = outcome.value
     return Facets(_terms(result, "services"), _terms(result, "levels"), _terms(result, "tenants"), outcome)
@@ -401,17 +398,17 @@ def load(
     prefix = (sources.mode, client.url, GROUP)
     clauses = filter_clauses(filters)
     interval = histogram_interval(tr)
-    first = search_request("lines", clauses, start=tr.start, end=tr.end, size=page_size)
+    budget_s = sources.run_budget_s
     outcomes = fetch_keyed(
         {
-            "histogram": _search(
-                client, *search_request("histogram", clauses, start=tr.start, end=tr.end, interval=interval)
-            ),
-            "lines": _search(client, *first),
+            "histogram": _search(client, tr, "histogram", clauses, interval=interval),
+            "lines": _search(client, tr, "lines", clauses, size=page_size),
         },
         prefix=prefix,
         ttl_s=TTL_S,
+        budget_s=budget_s,
         cache=cache,
+        window=tr,
     )
     frames = []
     page = outcomes["lines"]
@@ -424,17 +421,16 @@ def load(
         if after is None or len(page.value.hits) < page_size:
             page = Outcome(None)
             break
-        request = search_request(
-            "lines_after",
-            clauses,
-            start=tr.start,
-            end=tr.end,
-            size=page_size,
-            after_ms=after[0],
-            after_id=after[1],
+        request = _search(
+            client, tr, "lines_after", clauses, size=page_size, after_ms=after[0], after_id=after[1]
         )
         page = fetch_keyed(
-            {f"page {number}": _search(client, *request)}, prefix=prefix, ttl_s=TTL_S, cache=cache
+            {f"page {number}": request},
+            prefix=prefix,
+            ttl_s=TTL_S,
+            budget_s=budget_s,
+            cache=cache,
+            window=tr,
         )[f"page {number}"]
         outcomes[f"page {number}"] = page
     if page.value is not None:
@@ -495,17 +491,14 @@ def load_audit(
     interval = histogram_interval(tr)
     outcomes = fetch_keyed(
         {
-            "audit_summary": _search(
-                client,
-                *search_request("audit_summary", clauses, start=tr.start, end=tr.end, interval=interval),
-            ),
-            "audit_latest": _search(
-                client, *search_request("audit_latest", clauses, start=tr.start, end=tr.end)
-            ),
+            "audit_summary": _search(client, tr, "audit_summary", clauses, interval=interval),
+            "audit_latest": _search(client, tr, "audit_latest", clauses),
         },
         prefix=(sources.mode, client.url, GROUP),
         ttl_s=TTL_S,
+        budget_s=sources.run_budget_s,
         cache=cache,
+        window=tr,
     )
     summary = outcomes["audit_summary"].value
     latest = outcomes["audit_latest"].value

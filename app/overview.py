@@ -24,7 +24,6 @@ from app.timerange import pinned_text, time_range
 from app.units import format_span
 
 TTL_S = 60.0
-TIMEOUT_S = 25.0
 WEEK = timedelta(days=7)
 SECURITY_RANGE = "24h"  # the overview's security line: sign-ins and the audit log over the last day
 
@@ -368,8 +367,9 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         },
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.cache_key, "overview", at),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.cache_key, "overview"),
+        window=at,
     )
     board: slo_view.SloBoard | None = parts["board"].value
     ready: readiness_view.ReadinessView | None = parts["readiness"].value

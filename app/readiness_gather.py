@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -28,6 +27,7 @@ from app.readiness_definition import (
 )
 from app.readiness_moves import Movement, what_moved
 from app.readiness_score import NOT_APPLICABLE, Figure, ReadinessInputs, ReadinessScore, score
+from app.sources.deadline import ContextPool
 
 MAX_WORKERS = 8
 SLO_STATE_NAMES = ("healthy", "at_risk", "exhausted", "no_data")
@@ -84,9 +84,7 @@ def _run(
 ) -> dict[tuple[str, datetime], _Answer]:
     if not jobs:
         return {}
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(max_workers, len(jobs))), thread_name_prefix="readiness"
-    ) as pool:
+    with ContextPool(max_workers=max(1, min(max_workers, len(jobs))), thread_name_prefix="readiness") as pool:
         futures = {job: pool.submit(_ask, prom, *job) for job in jobs}
         return {job: future.result() for job, future in futures.items()}
 

@@ -18,7 +18,6 @@ it raises the backend's error, and the cache serves the last good score marked s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,13 +50,13 @@ from app.slo.status import CountingClient
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable
 from app.sources.prometheus import QueryResult
 from app.units import format_value
 
 TTL_S = 60.0
 HEADLINE_LABEL = "Filing readiness score"
-TIMEOUT_S = 30.0
 TREND_WEEKS = 12
 FILING_DOMAIN = "filing"
 SLO_WORKERS = 4
@@ -190,7 +189,7 @@ def earlier_weeks(definition: ReadinessDefinition, prom: Any, at: datetime, stat
     if asked:
         # The SLO states and the checks' own queries do not depend on each other: both run at once, and
         # each week waits for its states only when it is scored.
-        with ThreadPoolExecutor(max_workers=SLO_WORKERS, thread_name_prefix="readiness-slo") as pool:
+        with ContextPool(max_workers=SLO_WORKERS, thread_name_prefix="readiness-slo") as pool:
             states = {t: pool.submit(states_at, t) for t in asked}
             watched = _Watched(prom)
             trend = weekly_trend(definition, watched, asked[-1], len(asked), lambda t: states[t].result())
@@ -297,8 +296,9 @@ def load(
         },
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.mode, prom.url, "readiness", str(path), slo_states_at is None, at),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.mode, prom.url, "readiness", str(path), slo_states_at is None),
+        window=at,
     )
     board = None if slo_states_at is not None else current_slo_states(sources, at, cache)[1]
     return ReadinessView(at, definition, out["current"], out["history"], board)

@@ -37,7 +37,6 @@ API_VERSION = "sextant/v1"
 KIND = "SecurityPolicy"
 GROUP = "security"
 TTL_S = 30.0
-TIMEOUT_S = 20.0
 STATES = ("failing", "attention", "no data", "ok")  # worst first
 
 
@@ -396,8 +395,9 @@ def load(
         tasks,
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.cache_key, GROUP, tr),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.cache_key, GROUP, tr.preset),
+        window=tr,
     )
     audit_result: SearchResult | None = out["audit"].value
     now = tr.end

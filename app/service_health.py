@@ -17,7 +17,6 @@ from app.timerange import TimeRange
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 SCRAPE_INTERVAL_S = 60
 TTL_S = 30.0
-TIMEOUT_S = 15.0
 
 
 def rate_window(step_s: float) -> str:
@@ -70,8 +69,9 @@ def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) ->
         tasks,
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.mode, prom.url, "service_health", tr),
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.mode, prom.url, "service_health", tr.preset),
+        window=tr,
     )
     return ServiceHealth(
         summary=_summary(outcomes),

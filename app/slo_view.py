@@ -29,12 +29,12 @@ from app.slo.status import (
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
 from app.sources.prometheus import QueryResult, auto_step
 from app.timerange import TimeRange
 
 TTL_S = 60.0
-TIMEOUT_S = 20.0
 BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
 
 
@@ -129,11 +129,13 @@ def load_board(
     directory = directory or definitions_directory()
     loaded = definitions(directory)
     counting = CountingClient(sources.prometheus)
-    outcome = cache.fetch(
-        (sources.cache_key, "slo_board", str(directory), at),
-        lambda: compute_status(loaded.definitions, counting, at),
-        partial_ttl(TTL_S, cache),
-    )
+    with page_run(sources.run_budget_s):
+        outcome = cache.fetch(
+            (sources.cache_key, "slo_board", str(directory)),
+            lambda: compute_status(loaded.definitions, counting, at),
+            partial_ttl(TTL_S, cache),
+            window=at,
+        )
     statuses = outcome.value
     if statuses is None:
         error = outcome.error or "not fetched"
@@ -274,8 +276,10 @@ def load_detail(
         tasks,
         cache=cache,
         ttl_s=TTL_S,
-        timeout_s=TIMEOUT_S,
-        key_prefix=(sources.cache_key, "slo_detail", definition.name, at, tr),
+        budget_s=sources.run_budget_s,
+        # The question: the range's length and its end relative to `at` (0 on the page); the window: `at`.
+        key_prefix=(sources.cache_key, "slo_detail", definition.name, tr.preset, tr.end - at),
+        window=at,
     )
     return SloDetail(
         definition=definition,

@@ -22,7 +22,7 @@ import pandas as pd
 from app import logs, times
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
-from app.sources.concurrent import fetch_all
+from app.sources.concurrent import fetch_keyed
 from app.sources.jaeger import Trace, TraceList, TraceSummary
 from app.sources.opensearch import SearchResult
 from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
@@ -36,7 +36,6 @@ PREFERRED_SERVICES = ("gateway",)  # the platform's entry point: every request s
 MAX_WINDOW = timedelta(days=31)
 TTL_S = 30.0
 LIST_TTL_S = 300.0
-TIMEOUT_S = 15.0
 CHART_MAX_SPANS = 300
 LABEL_WIDTH = 250
 BARS_WIDTH = 620
@@ -548,25 +547,12 @@ class TracesPage:
         return found
 
 
-def fetch_keyed(
-    tasks: Mapping[str, tuple[Hashable, Callable[[], Any]]],
-    *,
-    prefix: Hashable,
-    ttl_s: float,
-    cache: ResultCache,
-) -> dict[str, Outcome[Any]]:
-    """`fetch_all` where each task is cached under its own key (what it depends on), so that picking a
-    trace does not send the search again, nor a new search refetch the picked trace."""
-    named = {f"{role} {key!r}": fn for role, (key, fn) in tasks.items()}
-    outcomes = fetch_all(named, cache=cache, ttl_s=ttl_s, timeout_s=TIMEOUT_S, key_prefix=prefix)
-    return {role: outcomes[f"{role} {key!r}"] for role, (key, _) in tasks.items()}
-
-
 def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outcome[list[str]]:
     """The services Jaeger has seen, for the picker."""
     jaeger = sources.jaeger
     prefix = (sources.mode, jaeger.url, "traces")
-    return fetch_keyed({"services": ((), jaeger.services)}, prefix=prefix, ttl_s=LIST_TTL_S, cache=cache)[
+    task = {"services": ((), jaeger.services)}
+    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
         "services"
     ]
 
@@ -576,7 +562,9 @@ def load_operations(sources: Sources, service: str, cache: ResultCache = default
     jaeger = sources.jaeger
     prefix = (sources.mode, jaeger.url, "traces")
     task = {"operations": (service, lambda: jaeger.operations(service))}
-    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, cache=cache)["operations"]
+    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
+        "operations"
+    ]
 
 
 def detail_of(trace: Trace) -> TraceDetail:
@@ -590,16 +578,28 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
     """The search, the picked trace and its logs, at once: each panel gets its own outcome."""
     tr = view.time_range(now)
     jaeger, opensearch = sources.jaeger, sources.opensearch
+    # A preset's window moves with the clock: the cache takes it apart from the question, to fall back on
+    # an earlier window's answer. An explicit window (from a link) is part of the question itself.
+    moving = tr.preset != "custom"
     tasks: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
     if view.service:
         for name, kwargs in search_tasks(view, tr).items():
-            tasks[name] = (tuple(sorted(kwargs.items())), functools.partial(jaeger.search, **kwargs))
+            asked = {k: v for k, v in kwargs.items() if not (moving and k in ("start", "end"))}
+            tasks[name] = ((tr.preset, *sorted(asked.items())), functools.partial(jaeger.search, **kwargs))
     trace_id = normalize_trace_id(view.trace_id)
     if trace_id:
         tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
         tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
     prefix = (sources.mode, jaeger.url, opensearch.url, "traces")
-    outcomes = fetch_keyed(tasks, prefix=prefix, ttl_s=TTL_S, cache=cache)
+    outcomes = fetch_keyed(
+        tasks,
+        prefix=prefix,
+        ttl_s=TTL_S,
+        budget_s=sources.run_budget_s,
+        cache=cache,
+        window=tr if moving else None,
+        untimed=("trace", "logs"),  # a trace and its logs are the same whatever the search's window
+    )
     found = [outcomes[n].value for n in ("search", "search_wide") if n in outcomes]
     trace = outcomes.get("trace")
     found_logs: Outcome[SearchResult] | None = outcomes.get("logs")

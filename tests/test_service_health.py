@@ -1,6 +1,6 @@
 """The Service health loader: figures per service, curves, and how a failing Prometheus shows."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -92,6 +92,18 @@ def test_last_good_data_survives_an_outage(monkeypatch):
     view = service_health.load(sources(prom), tr, cache)
     assert list(view.summary["request_rate"]) == [12.5, 12.5]
     assert view.problems and all(o.stale and o.fetched_at is not None for _, o in view.problems)
+
+
+def test_when_the_window_has_moved_since_the_last_good_data_is_shown_with_its_window():
+    cache, prom = ResultCache(), FakePrometheus()
+    before = time_range("6h", NOW)
+    service_health.load(sources(prom), before, cache)
+    prom.fail = True
+    view = service_health.load(sources(prom), time_range("6h", NOW + timedelta(minutes=3)), cache)
+    assert list(view.summary["request_rate"]) == [12.5, 12.5]
+    assert all(o.stale and o.window_end == before.end for _, o in view.problems)
+    other_range = service_health.load(sources(prom), time_range("24h", NOW + timedelta(minutes=3)), cache)
+    assert other_range.summary.empty  # the last 24 hours are another question than the last 6
 
 
 @pytest.mark.parametrize(("step", "window"), [(60, "240s"), (300, "360s"), (3600, "3660s")])

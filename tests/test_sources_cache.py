@@ -11,6 +11,7 @@ import pytest
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BackendUnavailable, QueryRejected
+from app.timerange import time_range
 
 
 class Clock:
@@ -187,22 +188,22 @@ def test_fetch_all_runs_tasks_concurrently():
         return fn
 
     started = time.perf_counter()
-    results = fetch_all({f"t{i}": sleepy(i) for i in range(5)}, cache=cache, ttl_s=30, timeout_s=5)
+    results = fetch_all({f"t{i}": sleepy(i) for i in range(5)}, cache=cache, ttl_s=30, budget_s=5)
     assert time.perf_counter() - started < 1.0
     assert {k: o.value for k, o in results.items()} == {f"t{i}": i for i in range(5)}
 
 
 def test_fetch_all_keeps_errors_per_task_and_uses_key_prefix():
     cache = ResultCache()
-    results = fetch_all({"ok": lambda: 1, "bad": down}, cache=cache, ttl_s=30, timeout_s=5, key_prefix="page")
+    results = fetch_all({"ok": lambda: 1, "bad": down}, cache=cache, ttl_s=30, budget_s=5, key_prefix="page")
     assert results["ok"].value == 1 and results["bad"].error.message == "connection refused"
     assert cache.peek(("page", "ok")).value == 1
-    assert fetch_all({}, cache=cache, ttl_s=1, timeout_s=1) == {}
+    assert fetch_all({}, cache=cache, ttl_s=1, budget_s=1) == {}
 
 
 def test_fetch_all_answers_late_tasks_with_last_good_value():
     cache = ResultCache()
-    fetch_all({"slow": lambda: "old", "other": lambda: "x"}, cache=cache, ttl_s=0.01, timeout_s=5)
+    fetch_all({"slow": lambda: "old", "other": lambda: "x"}, cache=cache, ttl_s=0.01, budget_s=5)
     time.sleep(0.02)
     release = threading.Event()
 
@@ -212,7 +213,7 @@ def test_fetch_all_answers_late_tasks_with_last_good_value():
 
     started = time.perf_counter()
     results = fetch_all(
-        {"slow": stuck, "never": lambda: release.wait(5)}, cache=cache, ttl_s=0.01, timeout_s=0.2
+        {"slow": stuck, "never": lambda: release.wait(5)}, cache=cache, ttl_s=0.01, budget_s=0.2
     )
     assert time.perf_counter() - started < 1.0
     assert results["slow"].value == "old" and results["slow"].stale
@@ -226,4 +227,61 @@ def test_fetch_all_raises_bugs():
         raise KeyError("oops")
 
     with pytest.raises(KeyError):
-        fetch_all({"bug": bug}, cache=ResultCache(), ttl_s=1, timeout_s=5)
+        fetch_all({"bug": bug}, cache=ResultCache(), ttl_s=1, budget_s=5)
+
+
+# -- a window that has moved since -----------------------------------------------------------------------
+
+T1 = datetime(2026, 11, 23, 14, 2, tzinfo=UTC)
+T2, T3 = T1 + timedelta(minutes=1), T1 + timedelta(minutes=2)
+
+
+def test_a_moved_window_serves_the_last_good_answer_to_the_same_question_with_its_window(cache):
+    cache.fetch("q", lambda: "the 14:02 answer", ttl_s=60, window=T1)
+    outcome = cache.fetch("q", down, ttl_s=60, window=T2)
+    assert outcome.value == "the 14:02 answer" and outcome.stale and not outcome.ok
+    assert outcome.window == T1 and outcome.window_end == T1 and outcome.fetched_at is not None
+    assert cache.fetch("another question", down, ttl_s=60, window=T2).value is None
+
+
+def test_the_window_may_be_a_time_range_and_the_newest_earlier_one_is_served(cache):
+    cache.fetch("q", lambda: "at 14:02", ttl_s=60, window=time_range("24h", T1))
+    cache.fetch("q", lambda: "at 14:03", ttl_s=60, window=time_range("24h", T2))
+    cache.fetch(
+        "q", lambda: "an older view opened later", ttl_s=60, window=time_range("24h", T1 - timedelta(days=1))
+    )
+    outcome = cache.fetch("q", down, ttl_s=60, window=time_range("24h", T3))
+    assert outcome.value == "at 14:03" and outcome.window_end == T2
+
+
+def test_a_report_frozen_in_the_past_is_never_given_a_later_answer(cache):
+    cache.fetch("q", lambda: "now", ttl_s=60, window=T2)
+    assert cache.fetch("q", down, ttl_s=60, window=T1).value is None
+
+
+def test_peek_and_late_tasks_fall_back_on_an_earlier_window_too(cache):
+    cache.fetch(("page", "slow"), lambda: "old", ttl_s=60, window=T1)
+    assert cache.peek(("page", "slow"), window=T2).window == T1
+    release = threading.Event()
+    results = fetch_all(
+        {"slow": lambda: release.wait(5)}, cache=cache, ttl_s=60, budget_s=0.1, key_prefix="page", window=T2
+    )
+    release.set()
+    assert results["slow"].value == "old" and results["slow"].window == T1 and results["slow"].stale
+
+
+def test_memory_stays_bounded_by_question_too(cache):
+    for question in ("q0", "q1", "q2", "q3", "q4"):  # max_entries is 3
+        cache.fetch(question, lambda: "good", ttl_s=60, window=T1)
+    assert cache.fetch("q0", down, ttl_s=60, window=T2).value is None  # forgotten, not kept forever
+    assert cache.fetch("q4", down, ttl_s=60, window=T2).value == "good"
+
+
+def test_a_value_built_from_a_failed_fetch_is_kept_only_as_long_as_a_failure(cache, clock):
+    def section():
+        return ("built with", cache.fetch("part", down, ttl_s=60).value)
+
+    cache.fetch("page", section, ttl_s=60, window=T1)
+    clock.now += 6  # past error_ttl_s: a whole answer would still be fresh for 54 s
+    assert cache.fetch("page", lambda: "whole", ttl_s=60, window=T1).value == "whole"
+    assert cache.fetch("page", down, ttl_s=60, window=T2).value == "whole"  # the partial one never stood in

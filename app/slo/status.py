@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -33,6 +32,7 @@ from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
 from app.slo.model import WINDOWS, SloDefinition, parse_duration
 from app.slo.promql import labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
+from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 
 Source = Literal["rules", "raw"]
@@ -302,7 +302,7 @@ def _recorded_window(prom: PromQueries, window: str, at: datetime) -> dict[tuple
 def _pool_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int) -> list[Any]:
     if len(items) <= 1 or workers <= 1:
         return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+    with ContextPool(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
 
 
@@ -646,7 +646,7 @@ def slo_history(
     at = _utc(at)
     period_start, _ = slo_math.period_bounds(defn.window, at)
     begin = _utc(start) if start else period_start
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ContextPool(max_workers=3) as pool:
         f_burndown = pool.submit(budget_burndown, defn, prom, at)
         f_compliance = pool.submit(compliance_history, defn, prom, at)
         burns = burn_rate_history(defn, prom, begin, at, step=step, max_workers=max_workers)

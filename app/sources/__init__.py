@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
+from app.sources.deadline import budget_for
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
@@ -68,6 +69,12 @@ class Sources:
             self.snapshot_recorded_at,
         )
 
+    @property
+    def run_budget_s(self) -> float:
+        """How long one page run may take: its slowest backend's timeout plus a little
+        (`app.sources.deadline`); replayed and unconfigured clients answer at once."""
+        return budget_for(getattr(client, "timeout", None) for client in self.clients())
+
     def clients(self) -> tuple[PrometheusSource, OpenSearchSource, JaegerSource]:
         return (self.prometheus, self.opensearch, self.jaeger)
 
@@ -83,6 +90,7 @@ class Sources:
 def _http_options(backend: BackendConfig) -> dict[str, Any]:
     return {
         "timeout": backend.timeout_s,
+        "down_s": backend.down_s,
         "headers": backend.request_headers(),
         "auth": backend.basic_auth(),
         "verify": backend.verify,

@@ -3,6 +3,10 @@
 One pooled `httpx.Client` per backend (httpx clients are safe to share between threads), transport
 failures turned into `BackendUnavailable`, and a fallback mapping for error answers that are not in the
 backend's own JSON format (a proxy's 502 page, Prometheus's plain-text 404).
+
+Every request first asks the backend's circuit breaker (`app.sources.breaker`: down backends fail at once)
+and the page run it belongs to (`app.sources.deadline`: it is sent with min(timeout, time left), and not at
+all when the backend already timed out in this run).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from app.config import DEFAULT_DOWN_S
+from app.sources import deadline
+from app.sources.breaker import Breaker
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import CallStats
 
@@ -65,7 +72,7 @@ def status_error(
 
 
 class HttpBackend:
-    """A base URL, its pooled client, and requests that fail only with `BackendError`."""
+    """A base URL, its pooled client, its circuit breaker, and requests that fail only with `BackendError`."""
 
     def __init__(
         self,
@@ -77,18 +84,22 @@ class HttpBackend:
         auth: Auth = None,
         verify: Verify = True,
         transport: httpx.BaseTransport | None = None,
+        down_s: float = DEFAULT_DOWN_S,
+        probe_path: str = "/",
     ) -> None:
         self.name = name
         self.url = redact_url(base_url.rstrip("/"))
         self.timeout = timeout
+        self.probe_path = probe_path
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            timeout=_timeouts(timeout),
             headers=dict(headers or {}),
             auth=auth,
             verify=ssl_verify(verify),
             transport=transport,
         )
+        self.breaker = Breaker(name, down_s, self._probe)
 
     def request(
         self,
@@ -99,21 +110,58 @@ class HttpBackend:
         data: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         json: Any = None,
     ) -> httpx.Response:
+        self.breaker.check()
+        run = deadline.current()
+        timeout = self.timeout
+        if run is not None:
+            earlier = run.timed_out(self.name)
+            if earlier is not None:
+                raise BackendUnavailable(self.name, earlier.message, error_type=earlier.error_type)
+            timeout = min(timeout, run.remaining())
+            if timeout <= 0:
+                raise BackendUnavailable(
+                    self.name, "not asked: the page ran out of time", error_type="deadline"
+                )
         try:
-            return self._client.request(method, path, params=params, data=data, json=json)  # type: ignore[arg-type]
+            return self._client.request(
+                method,
+                path,
+                params=params,  # type: ignore[arg-type]
+                data=data,  # type: ignore[arg-type]
+                json=json,
+                timeout=_timeouts(timeout),
+            )
         except httpx.TimeoutException as exc:
-            raise BackendUnavailable(
-                self.name, f"no answer within {self.timeout:g} s", error_type="timeout"
-            ) from exc
+            error = BackendUnavailable(self.name, f"no answer within {timeout:.3g} s", error_type="timeout")
+            if run is not None:
+                run.note_timeout(self.name, error)
+            if timeout >= self.timeout:  # a request cut short by the page's deadline says nothing of it
+                self.breaker.trip(error)
+            raise error from exc
         except httpx.TransportError as exc:
-            raise BackendUnavailable(
+            error = BackendUnavailable(
                 self.name,
                 f"cannot reach {self.url}: {str(exc) or type(exc).__name__}",
                 error_type="connection",
-            ) from exc
+            )
+            if isinstance(exc, httpx.ConnectError):  # not a reset mid-answer: nothing listens, or no route
+                self.breaker.trip(error)
+            raise error from exc
+
+    def _probe(self) -> None:
+        """The breaker's probe: any HTTP answer means the backend is back (an error status is the page's
+        business, not the breaker's)."""
+        try:
+            self._client.get(self.probe_path)
+        except httpx.TransportError as exc:
+            raise BackendUnavailable(self.name, str(exc) or type(exc).__name__) from exc
 
     def close(self) -> None:
         self._client.close()
+
+
+def _timeouts(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, 5.0))
 
 
 class BackendClient:
@@ -121,6 +169,7 @@ class BackendClient:
     password) and the record of its calls for the Data sources page."""
 
     name: str  # set by each client class
+    probe_path: str  # its cheapest request, for the circuit breaker's probe
 
     def __init__(
         self,
@@ -131,6 +180,7 @@ class BackendClient:
         auth: Auth = None,
         verify: Verify = True,
         transport: httpx.BaseTransport | None = None,
+        down_s: float = DEFAULT_DOWN_S,
     ) -> None:
         self._http = HttpBackend(
             self.name,
@@ -140,8 +190,11 @@ class BackendClient:
             auth=auth,
             verify=verify,
             transport=transport,
+            down_s=down_s,
+            probe_path=self.probe_path,
         )
         self.url = self._http.url
+        self.timeout = timeout
         self.stats = CallStats()
 
     def close(self) -> None:

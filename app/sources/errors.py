@@ -47,6 +47,18 @@ class BackendUnavailable(BackendError):
     """No usable answer: connection refused, DNS, TLS, timeout, or the backend said it is overloaded."""
 
 
+class StillLoading(BackendUnavailable):
+    """Not an answer yet: the page drew without waiting for this fetch, which goes on in the background
+    and fills its panels in when it lands (`app.sources.concurrent.fetch_all`). Who is slow is not known
+    here, so it names no backend: its text reads on its own."""
+
+    def __init__(self) -> None:
+        super().__init__("sextant", "still loading: shown as soon as it arrives", error_type="loading")
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class QueryRejected(BackendError):
     """The backend understood the request and refused it (bad PromQL, unknown index, bad trace id…)."""
 

@@ -143,6 +143,7 @@ class JaegerClient(BackendClient):
     """Read-only client for one Jaeger query service."""
 
     name = NAME
+    probe_path = "/api/services"
 
     @tracked
     def services(self) -> list[str]:

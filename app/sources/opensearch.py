@@ -126,6 +126,7 @@ class OpenSearchClient(BackendClient):
     """Read-only client for one OpenSearch cluster."""
 
     name = NAME
+    probe_path = "/"
 
     @tracked
     def search(self, index: str, body: Mapping[str, Any]) -> SearchResult:

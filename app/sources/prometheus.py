@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from app.config import DEFAULT_DOWN_S
 from app.sources._http import Auth, BackendClient, Verify, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
@@ -118,6 +119,7 @@ class PrometheusClient(BackendClient):
     """Read-only client for one Prometheus server (or a compatible API such as Mimir with `org_id`)."""
 
     name = NAME
+    probe_path = "/api/v1/status/buildinfo"
 
     def __init__(
         self,
@@ -129,12 +131,19 @@ class PrometheusClient(BackendClient):
         verify: Verify = True,
         org_id: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        down_s: float = DEFAULT_DOWN_S,
     ) -> None:
         all_headers = dict(headers or {})
         if org_id:
             all_headers["X-Scope-OrgID"] = org_id
         super().__init__(
-            base_url, timeout=timeout, headers=all_headers, auth=auth, verify=verify, transport=transport
+            base_url,
+            timeout=timeout,
+            headers=all_headers,
+            auth=auth,
+            verify=verify,
+            transport=transport,
+            down_s=down_s,
         )
         # Ask Prometheus to give up a little before we do, so its JSON 503 arrives instead of a socket error.
         self._query_timeout = f"{max(timeout - min(1.0, timeout * 0.1), 0.1):g}"
