@@ -9,7 +9,7 @@ ctx = ui.page_setup("Overview", ":material/dashboard:")
 pinned = st.query_params.get("at")  # a frozen report: `?at=2026-11-23T09:00Z`
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     now = ctx.sources.now()
     try:

@@ -312,7 +312,7 @@ def render_page(domain: str, title: str, icon: str) -> None:
     st.caption(ui.plain(board.description))
     values = pickers(board, dashboards.variable_choices(ctx.sources, board, ctx.time_range()))
 
-    @st.fragment(run_every=ctx.refresh_s)
+    @ui.live(ctx)
     def body() -> None:
         view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
         draw(view, ctx.preset, ctx.sources.now())

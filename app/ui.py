@@ -6,9 +6,11 @@ file directly, skipping the entry script (see shared notes on Streamlit 1.67), s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import ParamSpec
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -18,12 +20,15 @@ from app import auth
 from app.config import Config, ConfigError, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
+from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
 from app.units import format_age
 
 BACKEND_NAMES = BACKEND_TITLES
+DRAW_FIRST_S = 2.0  # a page draws what it has after this long; slower answers fill in when they land
+P = ParamSpec("P")
 # How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
 # Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
 STATE_STYLES: dict[str, tuple[str, str]] = {
@@ -119,28 +124,77 @@ def page_setup(title: str, icon: str) -> PageContext:
     )
 
 
+def live(ctx: PageContext) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """The fragment that loads and draws a page's body, re-run on the sidebar's refresh.
+
+    Its run is one page run (`app.sources.deadline`): every query it makes, in whatever thread or nested
+    loader, shares one deadline, the slowest backend's timeout plus a little. It draws first: fetches not
+    answered after DRAW_FIRST_S are drawn as "still loading" (with their last good data, if any) while
+    they go on in the background; once they land, the fragment runs again and draws them from the cache.
+    """
+
+    def decorate(body: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(body)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            with page_run(ctx.sources.run_budget_s, draw_first_s=DRAW_FIRST_S) as page:
+                body(*args, **kwargs)
+                landed = page.wait_for_left_running()
+            if landed:
+                _draw_again()
+
+        return st.fragment(run, run_every=ctx.refresh_s)
+
+    return decorate
+
+
+def _draw_again() -> None:
+    """Re-run the fragment; during a full-page run Streamlit allows only a full re-run (cheap here: what
+    the page fetched is in the cache)."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
 def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> None:
-    """One banner per failing backend: its name, its own error message, and the age of what is shown."""
-    seen: set[tuple[str, str]] = set()
+    """One banner per failing backend: its name, its own error message, and what its panels show instead:
+    the last good data with its age (and the window it covers, when that has moved on since), or nothing.
+    A backend that is only slow gets a note that its panels fill in. `now` is the time the page shows."""
+    failed: dict[str, list[Outcome]] = {}
     for backend, outcome in outcomes:
-        if outcome.error is None:
-            continue
+        if outcome.error is not None:
+            failed.setdefault(backend, []).append(outcome)
+    for backend, backend_outcomes in failed.items():
         name = BACKEND_NAMES.get(backend, backend)
-        key = (name, outcome.error.message)
-        if key in seen:
+        kept = [o for o in backend_outcomes if o.stale and o.fetched_at is not None]
+        meanwhile = _last_good(kept, now)
+        errors = [o.error for o in backend_outcomes if not o.loading and o.error is not None]
+        if not errors:
+            st.info(
+                f"**{name} is slow to answer**: its panels fill in as soon as it does.{meanwhile}",
+                icon=":material/hourglass_top:",
+            )
             continue
-        seen.add(key)
-        if outcome.stale and outcome.fetched_at is not None:
-            st.warning(
-                f"**{name} is not answering**: {plain(outcome.error.message)}. Showing the last good data, "
-                f"from {format_age(outcome.fetched_at, now)}.",
-                icon=":material/history:",
-            )
-        else:
-            st.error(
-                f"**{name} is not answering**: {plain(outcome.error.message)}. Its panels are empty.",
-                icon=":material/error:",
-            )
+        said = f"**{name} is not answering**: {plain(errors[0].message)}."
+        if not kept:
+            st.error(f"{said} Its panels are empty.", icon=":material/error:")
+            continue
+        empty = " Some of its panels are empty." if len(kept) < len(backend_outcomes) else ""
+        st.warning(f"{said}{meanwhile}{empty}", icon=":material/history:")
+
+
+def _last_good(kept: list[Outcome], now: datetime) -> str:
+    """ " Showing the last good data, for the window ending 14:02 UTC, fetched 3 min ago." (the oldest)"""
+    if not kept:
+        return ""
+    oldest = min(o.fetched_at for o in kept if o.fetched_at is not None)
+    ends = [o.window_end for o in kept if o.window_end is not None]
+    window = ""
+    if ends:
+        end = min(ends)
+        shown = f"{end:%H:%M}" if end.date() == now.date() else f"{end:%d %b %H:%M}"
+        window = f" for the window ending {shown} UTC,"
+    return f" Showing the last good data,{window} fetched {format_age(oldest, datetime.now(UTC))}."
 
 
 def show_warnings(warnings: Iterable[str]) -> None:

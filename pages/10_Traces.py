@@ -235,7 +235,7 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
             )
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     services = traces.load_services(ctx.sources)
     view = filters(services)

@@ -184,7 +184,7 @@ def audit_tab() -> None:
     )
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     lines, audit = st.tabs(["Log lines", "Audit events"], key="tab", bind="query-params", on_change="rerun")
     if lines.open:

@@ -7,7 +7,7 @@ from app import charts, service_health, ui
 ctx = ui.page_setup("Service health", ":material/monitor_heart:")
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     tr = ctx.time_range()
     view = service_health.load(ctx.sources, tr)

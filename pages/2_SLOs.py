@@ -20,7 +20,7 @@ picked = st.columns([2, 3])[0].selectbox(
 )
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def board() -> None:
     at = ctx.sources.now()
     board = slo_view.load_board(ctx.sources, at)
@@ -89,7 +89,7 @@ def board() -> None:
     )
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def detail(definition: SloDefinition) -> None:
     at = ctx.sources.now()
     tr = ctx.time_range()

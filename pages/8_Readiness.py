@@ -46,7 +46,7 @@ def where_from(view: rv.ReadinessView) -> None:
             st.caption(ui.plain(note))
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     at = ctx.sources.now()
     view = rv.load(ctx.sources, at)

@@ -8,7 +8,7 @@ from app import charts, security, ui
 ctx = ui.page_setup("Security", ":material/shield:")
 
 
-@st.fragment(run_every=ctx.refresh_s)
+@ui.live(ctx)
 def body() -> None:
     tr = ctx.time_range()
     view = security.load(ctx.sources, tr)
