@@ -243,7 +243,7 @@ def test_without_credentials_strips_them_from_any_text():
     assert without_credentials("http://h/p") == "http://h/p"
 
 
-PER_BACKEND = ("URL", "TOKEN", "USERNAME", "PASSWORD", "HEADERS", "VERIFY", "TIMEOUT")
+PER_BACKEND = ("URL", "TOKEN", "USERNAME", "PASSWORD", "HEADERS", "VERIFY", "TIMEOUT", "DOWN_S")
 SETTINGS = (
     *(f"SEXTANT_{backend}_{setting}" for backend in BACKENDS_UPPER for setting in PER_BACKEND),
     "SEXTANT_PROMETHEUS_ORG_ID",

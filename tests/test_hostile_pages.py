@@ -229,7 +229,7 @@ def test_any_text_in_any_url_parameter_draws_or_warns(snapshot_mode, page, data)
 
 SETTING_NAMES = (
     *(f"SEXTANT_{b.upper()}_{s}" for b in BACKENDS for s in ("URL", "TOKEN", "USERNAME", "PASSWORD")),
-    *(f"SEXTANT_{b.upper()}_{s}" for b in BACKENDS for s in ("HEADERS", "VERIFY", "TIMEOUT")),
+    *(f"SEXTANT_{b.upper()}_{s}" for b in BACKENDS for s in ("HEADERS", "VERIFY", "TIMEOUT", "DOWN_S")),
     "SEXTANT_PROMETHEUS_ORG_ID",
     "SEXTANT_SNAPSHOT",
     "SEXTANT_ALLOWED_EMAILS",
