@@ -44,6 +44,11 @@ class HangingTransport(httpx.BaseTransport):
         raise httpx.ReadTimeout("timed out", request=request)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a page's queries arrive at once
+
+
 class SlowPrometheus:
     """A Prometheus-shaped HTTP server answering every query with nothing, `delay_s` late."""
 
@@ -76,8 +81,7 @@ class SlowPrometheus:
             def log_message(self, *_args: object) -> None:
                 """Quiet."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> SlowPrometheus:

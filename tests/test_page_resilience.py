@@ -62,7 +62,7 @@ def test_a_slow_backend_fills_in_after_the_page_has_drawn(only_prometheus):
     with SlowPrometheus(delay_s=2.5) as prometheus:
         only_prometheus.setenv("SEXTANT_PROMETHEUS_URL", prometheus.url)
         at, elapsed = run("pages/1_Service_health.py")
-    assert elapsed < 2.5 + 2.0
+    assert elapsed < 8.0  # not the 10 s timeout: drawn again as soon as the answers landed
     assert prometheus.requests == 8  # each query once: the second drawing came from the cache
     assert not any("Prometheus" in b for b in banners(at))  # filled in: nothing left "still loading"
 
