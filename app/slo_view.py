@@ -28,7 +28,7 @@ from app.slo.status import (
 )
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
-from app.sources.concurrent import fetch_all
+from app.sources.concurrent import fetch_keyed
 from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
 from app.sources.prometheus import QueryResult, auto_step
@@ -262,23 +262,26 @@ def load_detail(
             step,
         )
 
-    tasks = {
-        "status": lambda: compute_status([definition], prom, at),
-        "history": lambda: slo_history(definition, prom, at),
-        "request_rate": curve("service_request_rate"),
-        "error_ratio": curve("service_error_ratio"),
-        "p95": curve("service_latency_quantile", quantile=0.95),
-        "incidents": lambda: sources.opensearch.search(
-            "incidents", queries.render("slo_detail", "incidents", service=service)
-        ),
-    }
-    out = fetch_all(
-        tasks,
-        cache=cache,
+    # The status and the period's history do not depend on the range: one answer for every range picked.
+    span = (tr.preset, tr.end - at)  # the range's length and its end relative to `at` (0 on the page)
+    out = fetch_keyed(
+        {
+            "status": ((), lambda: compute_status([definition], prom, at)),
+            "history": ((), lambda: slo_history(definition, prom, at)),
+            "request_rate": (span, curve("service_request_rate")),
+            "error_ratio": (span, curve("service_error_ratio")),
+            "p95": (span, curve("service_latency_quantile", quantile=0.95)),
+            "incidents": (
+                (),
+                lambda: sources.opensearch.search(
+                    "incidents", queries.render("slo_detail", "incidents", service=service)
+                ),
+            ),
+        },
+        prefix=(sources.cache_key, "slo_detail", definition.name),
         ttl_s=TTL_S,
         budget_s=sources.run_budget_s,
-        # The question: the range's length and its end relative to `at` (0 on the page); the window: `at`.
-        key_prefix=(sources.cache_key, "slo_detail", definition.name, tr.preset, tr.end - at),
+        cache=cache,
         window=at,
     )
     return SloDetail(

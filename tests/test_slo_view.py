@@ -8,6 +8,7 @@ import pandas as pd
 from app import slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, CountingClient, SloHistory, evaluate
 from app.sources.cache import Outcome, ResultCache
+from app.timerange import time_range
 from tests.test_slo_status import FakePrometheus
 
 AT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -129,3 +130,28 @@ def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     again = slo_view.past_statuses(sources, filing, at, cache)
     assert prom.requests == 1 + len(defs) + 1  # the presence check only
     assert again == [s for s in board if s.domain == "filing"] and len(again) == 4
+
+
+def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(monkeypatch):
+    """Picking another range redraws the service's curves; the SLO's status and period history stay."""
+    asked: list[str] = []
+    monkeypatch.setattr(slo_view, "compute_status", lambda defs, prom, at: asked.append("status") or [])
+    monkeypatch.setattr(slo_view, "slo_history", lambda defn, prom, at: asked.append("history") or None)
+
+    class Quiet:
+        url = "quiet"
+
+        def range(self, query, start, end, step=None):
+            asked.append("curve")
+            return SimpleNamespace(frame=pd.DataFrame())
+
+        def search(self, index, body):
+            asked.append("incidents")
+            return SimpleNamespace(hits=pd.DataFrame())
+
+    sources = SimpleNamespace(cache_key=("test",), prometheus=Quiet(), opensearch=Quiet(), run_budget_s=5.0)
+    cache = ResultCache()
+    for preset in ("24h", "7d", "1h"):
+        slo_view.load_detail(sources, DEFS["hmrc-submissions"], AT, time_range(preset, AT), cache)
+    assert asked.count("status") == 1 and asked.count("history") == 1 and asked.count("incidents") == 1
+    assert asked.count("curve") == 3 * 3  # request rate, error ratio and p95 at each range
