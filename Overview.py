@@ -5,7 +5,7 @@ import streamlit as st
 from app import charts, overview, slo_view, ui
 from app.timerange import pinned_time
 
-ctx = ui.page_setup("Overview", ":material/dashboard:")
+ctx = ui.page_setup("overview")
 pinned = st.query_params.get("at")  # a frozen report: `?at=2026-11-23T09:00Z`
 
 
@@ -50,7 +50,7 @@ def body() -> None:
             st.markdown(ui.plain(tile.reason))
 
     with st.container(border=True):
-        ui.page_link("pages/9_Security.py", "Security posture", ":material/shield:")
+        ui.page_link("security", "Security posture", ":material/shield:")
         ui.state_badge(view.posture.state if view.posture else "no data")
         st.markdown(ui.plain(overview.security_line(view.posture)))
 
@@ -118,7 +118,7 @@ def body() -> None:
         "For the weekly review: this link shows the figures of this moment whenever it is opened (Prometheus "
         "keeps 30 days), and the download holds the same report as a document."
     )
-    st.code(overview.frozen_link(st.context.url, at), language=None)
+    st.code(ui.absolute(overview.frozen_link(at)), language=None)
     st.download_button(
         "Download the report (Markdown)",
         overview.report_markdown(view),

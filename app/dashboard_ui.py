@@ -13,13 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from app import charts, dashboards, panels, ui
-from app.config import REPO_ROOT
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
 from app.units import format_age, format_value
 
-SLO_PAGE = "pages/2_SLOs.py"
-TRACES_PAGE = "pages/10_Traces.py"
 GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
 BAR_ROW_PX = 34
 TABLE_ROW_PX, MAX_TABLE_ROWS = 35, 20
@@ -290,24 +287,15 @@ def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
     with st.container(horizontal=True, gap="small"):
         for name in panel.slos:
             if name in slos:
-                _page_link(SLO_PAGE, f"SLO: {slos[name]}", ":material/target:", {"slo": name})
-        _page_link(
-            TRACES_PAGE,
-            f"Traces: {panel.service}",
-            ":material/timeline:",
-            {"service": panel.service, "range": preset},
+                ui.page_link("slos", f"SLO: {slos[name]}", ":material/target:", slo=name)
+        ui.page_link(
+            "traces", f"Traces: {panel.service}", ":material/timeline:", service=panel.service, range=preset
         )
 
 
-def _page_link(page: str, label: str, icon: str, query_params: dict[str, str]) -> None:
-    """A link to another page, skipped while the target page does not exist yet."""
-    if (REPO_ROOT / page).exists():
-        ui.page_link(page, label, icon, query_params)
-
-
-def render_page(domain: str, title: str, icon: str) -> None:
+def render_page(domain: str) -> None:
     """A whole domain page: set-up, the URL-bound pickers, then every panel, refreshed as the sidebar says."""
-    ctx = ui.page_setup(title, icon)
+    ctx = ui.page_setup(domain)
     board = panels.dashboard(domain)
     st.caption(ui.plain(board.description))
     values = pickers(board, dashboards.variable_choices(ctx.sources, board, ctx.time_range()))

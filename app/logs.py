@@ -125,8 +125,8 @@ _FILTERS = {
 
 
 def link_params(filters: LogFilters, preset: str) -> dict[str, str]:
-    """The Logs page's URL parameters for these filters and range preset, defaults left out (the
-    Traces page's `build_link` turns them into a link)."""
+    """The Logs page's URL parameters for these filters and range preset, defaults left out (for
+    `app.links.url`)."""
     params = {
         name: value
         for name, value in (

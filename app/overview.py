@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app import queries, readiness, readiness_view, security, slo_view
+from app import links, queries, readiness, readiness_view, security, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
 from app.slo.math import worst_state
@@ -28,12 +28,12 @@ WEEK = timedelta(days=7)
 SECURITY_RANGE = "24h"  # the overview's security line: sign-ins and the audit log over the last day
 
 DOMAINS: dict[str, tuple[str, str]] = {
-    # domain -> (title, page that shows it)
-    "ingestion": ("Ingestion", "pages/4_Ingestion.py"),
-    "extraction": ("ML extraction", "pages/5_Extraction.py"),
-    "reconciliation": ("Reconciliation", "pages/6_Tax.py"),
-    "filing": ("HMRC filing", "pages/6_Tax.py"),
-    "assistant": ("Assistant", "pages/7_Assistant.py"),
+    # domain -> (title, the page that shows it: an `app.links` key)
+    "ingestion": ("Ingestion", "ingestion"),
+    "extraction": ("ML extraction", "extraction"),
+    "reconciliation": ("Reconciliation", "tax"),
+    "filing": ("HMRC filing", "tax"),
+    "assistant": ("Assistant", "assistant"),
 }
 # For each headline: is a rise good news?
 RISE_IS_GOOD = {"healthy": True, "at risk": False, "exhausted": False, "no data": False, "readiness": True}
@@ -447,11 +447,10 @@ def attention_line(s: SloStatus) -> str:
     return f"{s.definition.title} ({s.domain}): {s.state}, {left}{firing}"
 
 
-def frozen_link(page_url: str | None, at: datetime) -> str:
-    """The overview's address pinned at `at`: whoever opens it later sees the same figures (Prometheus
-    keeps 30 days). Relative when Streamlit does not tell us the page's own address."""
-    base = (page_url or "").split("?", 1)[0].rstrip("/")
-    return f"{base}/?at={pinned_text(at)}"
+def frozen_link(at: datetime) -> str:
+    """The overview pinned at `at` (relative: `app.ui.absolute` makes it a link to paste): whoever opens it
+    later sees the same figures (Prometheus keeps 30 days)."""
+    return links.url("overview", at=pinned_text(at))
 
 
 def report_markdown(view: Overview) -> str:

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 
-from app import incidents, queries
+from app import incidents, links, queries
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import SloDefinition
 from app.slo.rules import runbook_url
@@ -179,9 +178,8 @@ def label_choices(statuses: Iterable[SloStatus]) -> list[str]:
 
 
 def detail_link(name: str, preset: str | None = None) -> str:
-    """The relative URL of an SLO's detail page, for tables and chat links."""
-    params = {"slo": name} | ({"range": preset} if preset else {})
-    return f"/SLOs?{urlencode(params)}"
+    """The relative address of an SLO's detail (`app.links`), for tables and chat links."""
+    return links.url("slos", slo=name, range=preset)
 
 
 def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
@@ -347,13 +345,6 @@ def incident_annotations(outcome: Outcome[Any], at: datetime) -> pd.DataFrame:
     """The service's incidents as chart annotations (start, end, title); an ongoing one lasts until `at`."""
     found = incidents.frame(outcome.value)
     return found.assign(end=found["end"].fillna(pd.Timestamp(at)))[["start", "end", "title"]]
-
-
-def share_link(base_url: str | None, name: str, preset: str) -> str:
-    """The absolute link to paste into a chat; the page's own address when Streamlit tells us."""
-    base = (base_url or "").split("?", 1)[0].rstrip("/")
-    base = base.removesuffix("/SLOs")
-    return f"{base}{detail_link(name, preset)}"
 
 
 def burndown_lines(history: SloHistory) -> pd.DataFrame:

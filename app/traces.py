@@ -14,12 +14,11 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import altair as alt
 import pandas as pd
 
-from app import logs, times
+from app import links, logs, times
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
@@ -27,7 +26,6 @@ from app.sources.jaeger import Trace, TraceList, TraceSummary
 from app.sources.opensearch import SearchResult
 from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
 
-PAGE_PATH = "Traces"
 SORTS = ("duration", "time")
 MIN_DURATIONS = ("", "100ms", "250ms", "500ms", "1s", "2s", "5s", "10s")
 SEARCH_LIMIT = 50
@@ -141,30 +139,9 @@ def link_params(view: TraceView) -> dict[str, str]:
     return params
 
 
-def page_url(app_url: str | None, page: str = PAGE_PATH) -> str:
-    """The address of `page` on the server that served `app_url` (the browser's address, any page of the
-    app); a bare path when the address is unknown."""
-    if not app_url:
-        return f"/{page}"
-    parts = urlsplit(app_url)
-    path = parts.path.rstrip("/")
-    segments = path.split("/")
-    # The app may be served under a prefix (server.baseUrlPath): keep it, replace the page name.
-    if len(segments) > 1 and segments[-1] and "." not in segments[-1]:
-        segments = segments[:-1]
-    base = "/".join(segments)
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{page}", "", ""))
-
-
-def build_link(base: str, params: Mapping[str, str]) -> str:
-    """`base` with `params` as its query string (spaces as %20, so the link survives chat apps)."""
-    if not params:
-        return base
-    return f"{base}?{urlencode(dict(params), safe=':', quote_via=quote)}"
-
-
-def trace_link(app_url: str | None, view: TraceView) -> str:
-    return build_link(page_url(app_url), link_params(view))
+def trace_link(view: TraceView) -> str:
+    """The relative address of the Traces page showing `view` (`app.links`)."""
+    return links.url("traces", **link_params(view))
 
 
 # -- search ----------------------------------------------------------------------------------------------

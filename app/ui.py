@@ -11,12 +11,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ParamSpec
-from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app import auth
+from app import auth, links
 from app.config import Config, ConfigError, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
@@ -81,9 +80,11 @@ def _config_or_stop() -> Config:
         raise  # reached only outside a Streamlit run, where st.stop() returns
 
 
-def page_setup(title: str, icon: str) -> PageContext:
-    """Page config, the shared sidebar (time range and refresh, both kept in the URL) and the mode badge."""
-    st.set_page_config(page_title=f"{title} · Sextant", page_icon=icon, layout="wide")
+def page_setup(key: str) -> PageContext:
+    """Page config (title and icon from `app.links.PAGES`), the shared sidebar (time range and refresh,
+    both kept in the URL) and the mode badge."""
+    this = links.page(key)
+    st.set_page_config(page_title=f"{this.title} · Sextant", page_icon=this.icon, layout="wide")
     config = _config_or_stop()
     auth.gate(config.access)  # before anything is drawn or fetched
     sources = _sources(config)
@@ -109,7 +110,7 @@ def page_setup(title: str, icon: str) -> PageContext:
             bind="query-params",
             help="Reloads the page's data on a timer; off by default.",
         )
-    st.title(title)
+    st.title(this.title)
     if sources.mode == "snapshot":
         recorded = sources.snapshot_recorded_at
         st.badge(
@@ -203,12 +204,18 @@ def show_warnings(warnings: Iterable[str]) -> None:
         st.caption(f":material/warning: {plain(text)}")
 
 
-def page_link(page: str, label: str, icon: str, query_params: dict[str, str] | None = None) -> None:
-    """`st.page_link`; where Streamlit cannot resolve pages (a page file run on its own, as AppTest does),
-    a plain Markdown link to the same address, so the page still renders and the link still works."""
+def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
+    """A link to page `key` (`st.page_link`); where Streamlit cannot resolve pages (a page file run on its
+    own, as AppTest does), a Markdown link to the same relative address, so the page still renders."""
+    target = links.page(key)
+    address = links.url(key, **params)  # also refuses a parameter the page does not read
+    kept = {k: str(v) for k, v in params.items() if v not in (None, "")}
     try:
-        st.page_link(page, label=plain(label), icon=icon, query_params=query_params)
+        st.page_link(target.file, label=plain(label), icon=icon, query_params=kept or None)
     except StreamlitAPIException:
-        path = "" if "/" not in page else page.removeprefix("pages/").removesuffix(".py").split("_", 1)[-1]
-        query = f"?{urlencode(query_params)}" if query_params else ""
-        st.markdown(f"{icon} [{plain(label)}](/{path}{query})")
+        st.markdown(f"{icon} [{plain(label)}]({address})")
+
+
+def absolute(relative: str) -> str:
+    """An address of this app (`links.url`) made absolute, to paste into a chat (`links.absolute`)."""
+    return links.absolute(st.context.url, st.get_option("server.baseUrlPath"), relative)

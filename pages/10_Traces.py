@@ -11,10 +11,10 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import traces, ui
+from app import links, traces, ui
 from app.sources.cache import Outcome
 
-ctx = ui.page_setup("Traces", ":material/timeline:")
+ctx = ui.page_setup("traces")
 
 
 def _problems(problems: list[tuple[str, Outcome]], shown: set[str]) -> None:
@@ -213,7 +213,7 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
     ui.show_warnings(page.warnings("logs"))
     st.link_button(
         "Open these lines on the Logs page",
-        traces.build_link(traces.page_url(st.context.url, "Logs"), {"trace_id": trace_id}),
+        links.url("logs", trace_id=trace_id),
         icon=":material/receipt_long:",
     )
     if "logs" in page.outcomes and page.outcomes["logs"].value is not None:
@@ -248,7 +248,7 @@ def body() -> None:
         del st.query_params["end"]
         st.rerun()
     st.caption("Link to this view (copy it with the button on the right):")
-    st.code(traces.trace_link(st.context.url, view), language=None, wrap_lines=True)
+    st.code(ui.absolute(traces.trace_link(view)), language=None, wrap_lines=True)
     shown: set[str] = set()
     show_results(page, services, shown)
     show_trace(page, shown)

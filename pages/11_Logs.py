@@ -9,9 +9,9 @@ markdown or HTML.
 import pandas as pd
 import streamlit as st
 
-from app import logs, traces, ui
+from app import links, logs, traces, ui
 
-ctx = ui.page_setup("Logs", ":material/receipt_long:")
+ctx = ui.page_setup("logs")
 
 
 def _picker(label: str, options: list[str], key: str, placeholder: str) -> str:
@@ -49,7 +49,7 @@ def filters(facets: logs.Facets) -> logs.LogFilters:
     return logs.LogFilters(service, level, tenant, (q or "").strip(), (trace_id or "").strip().lower())
 
 
-def _trace_links(frame: pd.DataFrame, app_url: str | None) -> pd.DataFrame:
+def _trace_links(frame: pd.DataFrame) -> pd.DataFrame:
     """A link per line to its trace on the Traces page (only for real trace ids)."""
 
     def link(row: pd.Series) -> str | None:
@@ -58,7 +58,7 @@ def _trace_links(frame: pd.DataFrame, app_url: str | None) -> pd.DataFrame:
             return None
         service = row.get("service")
         view = traces.TraceView(service=service if isinstance(service, str) else "", trace_id=trace_id)
-        return traces.trace_link(app_url, view)
+        return ui.absolute(traces.trace_link(view))
 
     if frame.empty:
         return frame.assign(trace=None)
@@ -80,7 +80,7 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
     ui.show_warnings(view.warnings)
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Link to these lines:")
     st.code(
-        traces.build_link(traces.page_url(st.context.url, "Logs"), logs.link_params(f, tr.preset)),
+        ui.absolute(links.url("logs", **logs.link_params(f, tr.preset))),
         language=None,
         wrap_lines=True,
     )
@@ -105,7 +105,7 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         st.info("No log line matches these filters in this time range.", icon=":material/search_off:")
         return
     st.caption(f"The newest {len(view.lines):,} matching lines, newest first.")
-    table = _trace_links(view.lines, st.context.url)
+    table = _trace_links(view.lines)
     first = ["time", "level", "service", "tenant", "trace", "action", "route", "status", "message"]
     st.dataframe(
         table,

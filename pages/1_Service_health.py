@@ -4,7 +4,7 @@ import streamlit as st
 
 from app import charts, service_health, ui
 
-ctx = ui.page_setup("Service health", ":material/monitor_heart:")
+ctx = ui.page_setup("service_health")
 
 
 @ui.live(ctx)

@@ -7,7 +7,7 @@ import streamlit as st
 from app import data_sources, ui
 from app.units import format_age, format_seconds
 
-ctx = ui.page_setup("Data sources", ":material/dns:")
+ctx = ui.page_setup("data_sources")
 now = datetime.now(UTC)  # call records carry wall-clock times, in snapshot mode too
 if ctx.sources.mode == "snapshot":
     st.info(

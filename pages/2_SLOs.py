@@ -11,7 +11,7 @@ from app.units import format_value
 
 ALL = "All SLOs"
 SLO_STATES = ("healthy", "at risk", "exhausted", "no data")  # the order of the counts and filter
-ctx = ui.page_setup("SLOs", ":material/target:")
+ctx = ui.page_setup("slos")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
 # where Streamlit folds it): the picker is bound to `?slo=`, which the list's links and chat links set.
@@ -198,16 +198,15 @@ def detail(definition: SloDefinition) -> None:
             charts.timeseries(service["p95"], title="p95 latency", unit="seconds", annotations=incidents)
         )
     ui.page_link(
-        "pages/10_Traces.py",
-        "Traces of this service",
-        ":material/timeline:",
-        {"service": definition.service, "range": tr.preset},
+        "traces", "Traces of this service", ":material/timeline:", service=definition.service, range=tr.preset
     )
     ui.page_link(
-        "pages/11_Logs.py",
+        "logs",
         "Error logs of this service",
         ":material/article:",
-        {"service": definition.service, "level": "ERROR", "range": tr.preset},
+        service=definition.service,
+        level="ERROR",
+        range=tr.preset,
     )
 
     if history is not None:
@@ -224,7 +223,7 @@ def detail(definition: SloDefinition) -> None:
         st.markdown(slo_view.runbook_text(definition))  # our repository's own text, reviewed like code
 
     st.caption("Link to this view, to paste into a chat:")
-    st.code(slo_view.share_link(st.context.url, definition.name, tr.preset), language=None)
+    st.code(ui.absolute(slo_view.detail_link(definition.name, tr.preset)), language=None)
 
 
 if picked == ALL:

@@ -5,4 +5,4 @@ Panels are declared in queries/ingestion.yaml; app/dashboards.py fetches them, a
 
 from app import dashboard_ui
 
-dashboard_ui.render_page("ingestion", "Ingestion", ":material/move_to_inbox:")
+dashboard_ui.render_page("ingestion")

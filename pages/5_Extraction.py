@@ -5,4 +5,4 @@ Panels are declared in queries/extraction.yaml; app/dashboards.py fetches them, 
 
 from app import dashboard_ui
 
-dashboard_ui.render_page("extraction", "Extraction", ":material/document_scanner:")
+dashboard_ui.render_page("extraction")

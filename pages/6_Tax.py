@@ -5,4 +5,4 @@ Panels are declared in queries/tax.yaml; app/dashboards.py fetches them, app/das
 
 from app import dashboard_ui
 
-dashboard_ui.render_page("tax", "Tax", ":material/account_balance:")
+dashboard_ui.render_page("tax")

@@ -5,4 +5,4 @@ Panels are declared in queries/assistant.yaml; app/dashboards.py fetches them, a
 
 from app import dashboard_ui
 
-dashboard_ui.render_page("assistant", "Assistant", ":material/smart_toy:")
+dashboard_ui.render_page("assistant")

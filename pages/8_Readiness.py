@@ -6,7 +6,7 @@ import streamlit as st
 from app import charts, ui
 from app import readiness_view as rv
 
-ctx = ui.page_setup("Filing readiness", ":material/fact_check:")
+ctx = ui.page_setup("readiness")
 
 ALL_TENANTS = "All tenants"
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import charts, security, ui
 
-ctx = ui.page_setup("Security", ":material/shield:")
+ctx = ui.page_setup("security")
 
 
 @ui.live(ctx)
@@ -106,7 +106,9 @@ def body() -> None:
                     "count": st.column_config.NumberColumn("Events", format="%d"),
                 },
             )
-        ui.page_link("pages/11_Logs.py", "The events themselves, on the Logs page", ":material/receipt_long:")
+        ui.page_link(
+            "logs", "The events themselves, on the Logs page", ":material/receipt_long:", tab="Audit events"
+        )
 
 
 body()

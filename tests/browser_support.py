@@ -33,17 +33,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run Overview.py` on a free loopback port; yields its base URL."""
+def served_app(env: dict[str, str], base_path: str = "") -> Iterator[str]:
+    """`streamlit run Overview.py` on a free loopback port (under `base_path`, Streamlit's
+    server.baseUrlPath, when given); yields the app's base URL."""
     port = free_port()
+    options = ["--server.baseUrlPath", base_path] if base_path else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port)],
+        [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port), *options],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" + (f"/{base_path.strip('/')}" if base_path else "")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

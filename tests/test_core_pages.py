@@ -143,7 +143,7 @@ def test_overview_on_the_snapshot(snapshot_mode):
 def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(snapshot_mode):
     now = run_page("Overview.py")
     stamp = pinned_text(SHIPPED.recorded_at)
-    assert [c.value for c in now.code] == [f"/?at={stamp}"]
+    assert [c.value for c in now.code] == [f"./?at={stamp}"]  # absolute in a browser (test_links)
     assert now.get("download_button")[0].proto.label == "Download the report (Markdown)"
     frozen = run_page("Overview.py", at=stamp)
     assert any("Frozen at Saturday 28 November 2026" in c.value for c in frozen.caption)

@@ -124,9 +124,9 @@ def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
     assert "Ongoing: Secret rotation overdue (since 21 Nov 02:00)" in texts(at)
     # Links: traces of the panel's service over the same range, and the SLOs the panel feeds. (A page file
     # run alone cannot resolve other pages, so the links are plain links to the same addresses here.)
-    assert "(/Traces?service=filing&range=7d)" in texts(at)
-    assert "(/Traces?service=reconciliation&range=7d)" in texts(at)
-    assert "(/SLOs?slo=hmrc-submissions)" in texts(at)
+    assert "(Traces?service=filing&range=7d)" in texts(at)
+    assert "(Traces?service=reconciliation&range=7d)" in texts(at)
+    assert "(SLOs?slo=hmrc-submissions)" in texts(at)
     spec = chart_text(at.get("vega_lite_chart")[0])
     assert "SLA: reconciled within 1 hour" in spec and "incident" in spec
     figures = metrics(at)

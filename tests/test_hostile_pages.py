@@ -15,40 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from app import panels
+from app import links
 from app.config import BACKENDS
 from tests.browser_support import ROOT
 from tests.conftest import shown
 from tests.test_snapshot_malformed import VALID, changed, write
 
 SECRET = "hunter2s3cret"
-DASHBOARDS = {"pages/4_Ingestion.py": "ingestion", "pages/5_Extraction.py": "extraction"}
-DASHBOARDS |= {"pages/6_Tax.py": "tax", "pages/7_Assistant.py": "assistant"}
-# Every URL parameter each page reads (the shared sidebar's `range` and `refresh` come on top).
+# Every URL parameter each page reads, from the page registry (the shared sidebar's come on top).
 URL_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "Overview.py": ("at",),
-    "pages/1_Service_health.py": (),
-    "pages/2_SLOs.py": ("slo", "q", "domain", "team", "state", "label"),
-    **{
-        page: tuple(v.name for v in panels.dashboard(domain).variables) for page, domain in DASHBOARDS.items()
-    },
-    "pages/8_Readiness.py": ("tenant",),
-    "pages/9_Security.py": (),
-    "pages/10_Traces.py": (
-        "service",
-        "operation",
-        "min_duration",
-        "sort",
-        "errors_only",
-        "trace",
-        "start",
-        "end",
-    ),
-    "pages/11_Logs.py": ("tab", "service", "level", "tenant", "q", "trace_id", "action"),
-    "pages/20_Data_sources.py": (),
+    p.file: tuple(k for k in p.url_params if k not in links.SHARED_PARAMS) for p in links.PAGES.values()
 }
 PAGES = tuple(URL_PARAMETERS)
-SHARED_PARAMETERS = ("range", "refresh")
+SHARED_PARAMETERS = links.SHARED_PARAMS
 NOT_IN_THE_URL = {"trace_table"}  # a table's row selection
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from app import logs, traces
+from app import links, logs
 from app.config import REPO_ROOT
 from app.sources import snapshot
 from app.sources.cache import ResultCache
@@ -48,7 +48,7 @@ def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: 
     assert len(at.get("vega_lite_chart")) == 1
     lines = at.dataframe[0].value
     assert len(lines) == logs.PAGE_SIZE and lines["message"].iloc[0] == "line 0"
-    assert lines["trace"].iloc[0] == f"/Traces?service=filing&trace={0:032x}"
+    assert lines["trace"].iloc[0] == f"Traces?service=filing&trace={0:032x}"
     assert at.button[0].label == f"Load {logs.PAGE_SIZE} more"
 
 
@@ -112,7 +112,7 @@ def test_the_link_reproduces_the_view(snapshot_mode):  # noqa: F811
     f = logs.LogFilters(
         service="filing", level="ERROR", tenant="elm street & co", q='"503" -retry', trace_id="ab12"
     )
-    link = traces.build_link("/Logs", logs.link_params(f, "7d"))
+    link = links.url("logs", **logs.link_params(f, "7d"))
     at = run_link(PAGE, link)
     assert not at.exception
     assert at.code[0].value == link

@@ -28,7 +28,7 @@ def test_tile_colour_is_the_worst_state_and_no_data_is_never_healthy():
     assert tile.state == "no data"
     assert "no data" in tile.reason
     empty = next(t for t in overview.domain_tiles([], NO_INCIDENTS) if t.domain == "assistant")
-    assert empty.state == "no data" and empty.page == "pages/7_Assistant.py"
+    assert empty.state == "no data" and empty.page == "assistant"
 
 
 def failed(name: str):

@@ -63,16 +63,13 @@ def test_board_table_keeps_order_and_figures():
         and abs(first["budget_remaining"] - 0.5) < 1e-12
         and abs(first["burn_1h"] - 0.5) < 1e-12
     )
-    assert first["link"] == "/SLOs?slo=hmrc-submissions"
+    assert first["link"] == "SLOs?slo=hmrc-submissions"
     assert table.iloc[1]["firing"] == "—"
 
 
-def test_share_link_reproduces_the_view():
-    assert (
-        slo_view.share_link("http://sextant.example/SLOs?slo=x", "hmrc-submissions", "7d")
-        == "http://sextant.example/SLOs?slo=hmrc-submissions&range=7d"
-    )
-    assert slo_view.share_link(None, "a b", "1h") == "/SLOs?slo=a+b&range=1h"
+def test_detail_link_reproduces_the_view():
+    assert slo_view.detail_link("hmrc-submissions", "7d") == "SLOs?slo=hmrc-submissions&range=7d"
+    assert slo_view.detail_link("a b") == "SLOs?slo=a%20b"  # %20 like every other link, not +
 
 
 def test_forecasts_in_words():

@@ -100,7 +100,7 @@ def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
     table = at.dataframe[0].value
     assert list(table["trace_id"]) == ["bb", "aa", "cc"]  # slowest first
     assert at.selectbox(key="service").value == "gateway"
-    assert at.code[0].value == "/Traces?service=gateway"
+    assert at.code[0].value == "Traces?service=gateway"
 
 
 def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
@@ -115,7 +115,7 @@ def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
     assert {m.label: m.value for m in at.metric}["Failed spans"] == "2"
     lines = at.dataframe[-1].value
     assert list(lines["message"]) == ["line 1002", "line 1001", "line 1000"]  # the trace's own, oldest first
-    assert at.code[0].value == "/Traces?service=gateway&trace=bb"
+    assert at.code[0].value == "Traces?service=gateway&trace=bb"
 
 
 def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
@@ -159,7 +159,7 @@ def test_not_a_trace_id_is_refused_politely(fake_snapshot):
 )
 def test_the_link_reproduces_the_view(snapshot_mode, view):
     """Open the page with the link's parameters: the widgets take them, and the page shows the same link."""
-    link = traces.trace_link(None, view)
+    link = traces.trace_link(view)
     at = run_link(PAGE, link)
     assert not at.exception
     assert at.code[0].value == link
@@ -175,14 +175,14 @@ def test_the_link_reproduces_the_view(snapshot_mode, view):
 def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mode):
     start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
     view = traces.TraceView(service="filing", errors_only=True, start=start, end=end)
-    at = run_link(PAGE, traces.trace_link(None, view))
+    at = run_link(PAGE, traces.trace_link(view))
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert len(table) > 0 and table["error"].all()
     assert all(start <= t.to_pydatetime() < end + timedelta(minutes=1) for t in table["start"])
 
     slowest = str(table["trace_id"].iloc[0])
-    at = run_link(PAGE, traces.trace_link(None, replace(view, trace_id=slowest)))
+    at = run_link(PAGE, traces.trace_link(replace(view, trace_id=slowest)))
     assert not at.exception and not at.error
     spans = at.dataframe[1].value
     failed = spans[spans["error"]]
