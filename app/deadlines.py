@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from app.times import to_utc
+
 UK = ZoneInfo("Europe/London")
 
 VAT = "vat"
@@ -58,17 +60,12 @@ class Deadline:
 
     def hours_left(self, now: datetime) -> float:
         """Hours from `now` until the deadline passes (negative once it has)."""
-        return (self.closes_at - _aware(now)).total_seconds() / 3600.0
-
-
-def _aware(now: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, like everything else Sextant reads from Prometheus."""
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        return (self.closes_at - to_utc(now)).total_seconds() / 3600.0
 
 
 def uk_today(now: datetime) -> date:
     """The calendar date in the UK at `now`."""
-    return _aware(now).astimezone(UK).date()
+    return to_utc(now).astimezone(UK).date()
 
 
 def closes_at(due: date) -> datetime:

@@ -393,9 +393,7 @@ def _panel_query(
             raise fail("params and index belong to the named query, not to a panel that names it")
         query = named.get(str(spec["query"]))
         if query is None:
-            raise fail(
-                f"no named query {spec['query']!r} in this file (have: {sorted(named)})"
-            )
+            raise fail(f"no named query {spec['query']!r} in this file (have: {sorted(named)})")
         if query.backend != backend:
             raise fail(f"backend {backend!r} differs from the query's {query.backend!r}")
         return query

@@ -35,7 +35,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import yaml
 
 from app.config import REPO_ROOT
 from app.filecache import FileCache
+from app.times import rfc3339, to_utc
 
 QUERIES_DIR = REPO_ROOT / "queries"
 
@@ -91,7 +92,7 @@ def structure_value(param: Param, value: Any, backend: str) -> Any:
     Jaeger gets datetimes and timedeltas, which `JaegerClient` encodes for the wire itself; OpenSearch gets
     ISO 8601 times and duration text."""
     if param.type == "time" and backend == "opensearch":
-        return value.isoformat().replace("+00:00", "Z")
+        return rfc3339(value)
     if param.type == "duration" and backend == "jaeger":
         return duration_timedelta(value)
     return value
@@ -141,7 +142,7 @@ class Param:
             return value
         if not isinstance(value, datetime):
             raise ParamError(f"{problem}: expected a datetime, got {type(value).__name__}")
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        return to_utc(value)
 
     def _number(self, value: Any, problem: str) -> int | float:
         if isinstance(value, bool) or not isinstance(value, int | float):

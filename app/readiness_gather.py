@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
@@ -28,6 +28,7 @@ from app.readiness_definition import (
 from app.readiness_moves import Movement, what_moved
 from app.readiness_score import NOT_APPLICABLE, Figure, ReadinessInputs, ReadinessScore, score
 from app.sources.deadline import ContextPool
+from app.times import to_utc
 
 MAX_WORKERS = 8
 SLO_STATE_NAMES = ("healthy", "at_risk", "exhausted", "no_data")
@@ -105,7 +106,7 @@ def gather_inputs(
     (no data). `deadline_for(at, kind)` gives the deadline a backlog check races against: by default the
     UK calendar; a simulated world passes its own clock.
     """
-    at = _aware(at)
+    at = to_utc(at)
     queries = planned_queries(definition)
     answers = _run(prom, [(q, at) for q in queries], max_workers)
     return _assemble(definition, {q: answers[(q, at)] for q in queries}, at, slo_states, deadline_for)
@@ -154,11 +155,6 @@ class _Collector:
             else:
                 out[str(tenant)] = _number(value)
         return out
-
-
-def _aware(at: datetime) -> datetime:
-    """Naive times are UTC, as in the Prometheus client."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _number(value: Any) -> float | None:
@@ -318,7 +314,7 @@ def weekly_trend(
 
     Without `slo_states_at` the SLO-state checks have no data (they are left out of the score, not passed).
     """
-    times = week_ends(_aware(end), weeks)
+    times = week_ends(to_utc(end), weeks)
     queries = planned_queries(definition)
     answers = _run(prom, [(q, t) for t in times for q in queries], max_workers)
     points = []

@@ -53,6 +53,7 @@ from app.sources.concurrent import fetch_all
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable
 from app.sources.prometheus import QueryResult
+from app.times import to_utc
 from app.units import format_value
 
 TTL_S = 60.0
@@ -273,7 +274,7 @@ def load(
     `slo_states_at(t)` overrides where the filing SLO states come from (tests); by default the SLO board
     for `at` and `past_slo_states` for the earlier week ends.
     """
-    at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    at = to_utc(at)
     try:
         definition = _definitions.get(path)
     except ReadinessDefinitionError as exc:

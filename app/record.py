@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from app import (
@@ -33,6 +33,7 @@ from app.sources.cache import ResultCache
 from app.sources.errors import BackendError
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS, time_range
+from app.times import to_utc
 
 PageLoader = Callable[[Sources, datetime, ResultCache], object]
 
@@ -100,11 +101,7 @@ def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = N
 def _anchor() -> datetime | None:
     run_dir = Path(os.environ.get("SEXTANT_RUN", Path.home() / ".cache" / "sextant" / "run"))
     anchor_file = run_dir / "anchor"
-    return (
-        datetime.fromisoformat(anchor_file.read_text().strip()).astimezone(UTC)
-        if anchor_file.exists()
-        else None
-    )
+    return to_utc(datetime.fromisoformat(anchor_file.read_text().strip())) if anchor_file.exists() else None
 
 
 def main(argv: list[str] | None = None) -> int:

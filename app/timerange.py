@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from app.times import parse_time
+from app.times import parse_time, rfc3339
 
 PRESETS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -70,4 +70,4 @@ def pinned_time(text: str | None, now: datetime) -> datetime | None:
 
 def pinned_text(at: datetime) -> str:
     """`at` as the `?at=` value that pins it: 2026-11-23T09:00Z."""
-    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%MZ}"
+    return rfc3339(at, timespec="minutes")

@@ -11,9 +11,9 @@ near either end turns into an `OverflowError` deep in a page. Nothing before 197
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)  # far from pandas' 2262 limit, even after a 90-day step
 EXAMPLE = "2026-11-23T09:00Z"
 _FIRST, _LAST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)  # stand-ins on overflow
@@ -29,9 +29,25 @@ def to_utc(at: datetime) -> datetime:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def rfc3339(at: datetime) -> str:
-    """`at` as RFC 3339 in UTC with a `Z`: 2026-11-23T09:00:00Z."""
-    return to_utc(at).isoformat().replace("+00:00", "Z")
+def rfc3339(at: datetime, timespec: str = "auto") -> str:
+    """`at` as RFC 3339 in UTC with a `Z`: 2026-11-23T09:00:00Z (`timespec` as `datetime.isoformat`'s:
+    "minutes" gives the short form links use, 2026-11-23T09:00Z)."""
+    return to_utc(at).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def unix(at: datetime) -> float:
+    """Seconds since the epoch (Prometheus's times); a naive time is UTC."""
+    return to_utc(at).timestamp()
+
+
+def micros(at: datetime) -> int:
+    """Whole microseconds since the epoch (Jaeger's times), exactly; a naive time is UTC."""
+    return (to_utc(at) - EPOCH) // timedelta(microseconds=1)
+
+
+def utc_now() -> datetime:
+    """Now in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def parse_time(text: str, *, before: datetime | None = None) -> datetime:

@@ -144,3 +144,16 @@ def test_traces_window_reads_offsets_with_a_plus_turned_into_a_space():
         NINE_UTC,
         NINE_UTC + timedelta(hours=1),
     )
+
+
+def test_one_reading_of_a_naive_time_everywhere_it_is_converted():
+    """A naive time is UTC for every conversion (two of the old copies read it as local time)."""
+    naive, aware = (
+        datetime(2026, 11, 23, 9, 0, 30),
+        datetime(2026, 11, 23, 10, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+    )
+    for at in (naive, aware):
+        assert times.rfc3339(at) == "2026-11-23T09:00:30Z"
+        assert times.rfc3339(at, timespec="minutes") == "2026-11-23T09:00Z"
+        assert times.unix(at) == 1_795_424_430.0
+        assert times.micros(at) == 1_795_424_430_000_000

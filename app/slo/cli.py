@@ -21,8 +21,9 @@ from app.config import ConfigError, load_config, parse_timeout, parse_url
 from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
 from app.slo.rules import render_rules
-from app.slo.status import SloStatus, compute_status, rfc3339, sort_worst_first
+from app.slo.status import SloStatus, compute_status, sort_worst_first
 from app.sources.errors import BackendError, BackendUnavailable
+from app.times import rfc3339
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the command ran and found problems: invalid definitions

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from app.slo.model import CalendarUnit, TimeWindow, parse_duration
+from app.times import to_utc
 
 State = Literal["healthy", "at risk", "exhausted", "no data"]
 Severity = Literal["page", "ticket"]
@@ -160,13 +161,9 @@ def forecast_exhaustion(
 # -- periods -----------------------------------------------------------------------------------------------
 
 
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def calendar_start(at: datetime, unit: CalendarUnit) -> datetime:
     """Start of the calendar week (Monday), month or quarter holding `at`, at 00:00 UTC."""
-    at = _utc(at)
+    at = to_utc(at)
     day = at.replace(hour=0, minute=0, second=0, microsecond=0)
     if unit == "week":
         return day - timedelta(days=day.weekday())
@@ -202,10 +199,9 @@ def period_bounds(window: TimeWindow, at: datetime) -> tuple[datetime, datetime]
     Rolling: the `duration` ending at `at`. Calendar: the calendar period holding `at`, so `end` is in the
     future and only [start, at] has happened yet.
     """
-    at = _utc(at)
+    at = to_utc(at)
     if window.unit is not None:
         start = calendar_start(at, window.unit)
         return start, calendar_next(start, window.unit)
     assert window.duration is not None
     return at - window.duration, at
-

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 import pandas as pd
@@ -34,6 +34,7 @@ from app.slo.promql import labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
+from app.times import rfc3339, to_utc, utc_now
 
 Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
@@ -135,20 +136,8 @@ class SloStatus:
             "burn_rates": {w: self.burn_rates.get(w) for w in WINDOWS},
             "state": self.state,
             "alerts": [a.to_json() for a in self.alerts],
-            "budget_exhausted_at": rfc3339(self.budget_exhausted_at),
+            "budget_exhausted_at": rfc3339(self.budget_exhausted_at) if self.budget_exhausted_at else None,
         }
-
-
-def rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _utc(at: datetime | None) -> datetime:
-    if at is None:
-        return datetime.now(UTC).replace(microsecond=0)
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 # -- evaluation from event counts ------------------------------------------------------------------------
@@ -164,7 +153,7 @@ def evaluate(
     error: str | None = None,
 ) -> SloStatus:
     """Every figure of one SLO from its bad/total event counts per window (keys: WINDOWS and "period")."""
-    at = _utc(at)
+    at = to_utc(at or utc_now())
     start, end = slo_math.period_bounds(defn.window, at)
     has_data = bool(total.get(PERIOD_KEY)) and error is None
     ratios = {w: slo_math.error_ratio(bad.get(w), total.get(w)) for w in (*WINDOWS, PERIOD_KEY)}
@@ -328,7 +317,7 @@ def compute_status(
     that a cache can keep the last good statuses instead.
     """
     defs = list(definitions)
-    at = _utc(at)
+    at = to_utc(at or utc_now())
     if not defs:
         return []
     recorded: dict[str, str] = {}
@@ -457,7 +446,7 @@ def budget_burndown(
 
     The budget is the allowed share of the events of the period so far, so the last point matches the
     status' `error_budget_remaining` (to within one tile)."""
-    at = _utc(at)
+    at = to_utc(at or utc_now())
     start, end = slo_math.period_bounds(defn.window, at)
     step = step or history_step(start, at)
     tiles = _tiles(defn, prom, start, at, step)
@@ -487,7 +476,7 @@ def burn_rate_history(
     """Burn rate per window over [start, end]: columns timestamp, window, burn_rate, total, bad.
 
     One range query per window (bad and total together), run concurrently."""
-    start, end = _utc(start), _utc(end)
+    start, end = to_utc(start), to_utc(end)
     step = step or history_step(start, end)
 
     def one(w: str) -> pd.DataFrame:
@@ -566,7 +555,7 @@ def compliance_history(
 ) -> pd.DataFrame:
     """SLI and objective met per calendar week (Monday) and month for the last `weeks`/`months`, the
     current ones to date: columns unit, start, end, sli, target, met, total, bad. Daily tiles in UTC."""
-    at = _utc(at)
+    at = to_utc(at or utc_now())
     week_start = slo_math.calendar_start(at, "week") - timedelta(days=7 * (weeks - 1))
     month_start = slo_math.calendar_start(at, "month")
     for _ in range(months - 1):
@@ -643,9 +632,9 @@ def slo_history(
     max_workers: int = DEFAULT_WORKERS,
 ) -> SloHistory:
     """Everything the detail page draws, fetched concurrently. `start` defaults to the period start."""
-    at = _utc(at)
+    at = to_utc(at or utc_now())
     period_start, _ = slo_math.period_bounds(defn.window, at)
-    begin = _utc(start) if start else period_start
+    begin = to_utc(start) if start else period_start
     with ContextPool(max_workers=3) as pool:
         f_burndown = pool.submit(budget_burndown, defn, prom, at)
         f_compliance = pool.submit(compliance_history, defn, prom, at)

@@ -21,6 +21,7 @@ import pandas as pd
 from app.sources._http import BackendClient, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
+from app.times import micros
 
 NAME = "jaeger"
 
@@ -59,12 +60,6 @@ class Trace:
     trace_id: str
     spans: pd.DataFrame  # SPAN_COLUMNS, ordered by start
     warnings: tuple[str, ...] = ()
-
-
-def _micros(at: datetime) -> int:
-    """Naive datetimes are taken as UTC."""
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
-    return (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def go_duration(value: timedelta | str) -> str:
@@ -171,8 +166,8 @@ class JaegerClient(BackendClient):
         """Traces of `service` that started in [start, end], newest first as Jaeger returns them."""
         params: dict[str, Any] = {
             "service": service,
-            "start": _micros(start),
-            "end": _micros(end),
+            "start": micros(start),
+            "end": micros(end),
             "limit": int(limit),
         }
         if operation:

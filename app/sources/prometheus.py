@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from app.config import DEFAULT_DOWN_S
 from app.sources._http import Auth, BackendClient, Verify, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
+from app.times import unix
 
 NAME = "prometheus"
 
@@ -59,14 +60,9 @@ def auto_step(start: datetime, end: datetime) -> float:
 def align(start: datetime, end: datetime, step: float) -> tuple[float, float]:
     """Floor start and end to multiples of `step` (Unix time), as Grafana does, so every refresh asks for
     the same sample times: the curve does not shimmer and results can be cached."""
-    s = math.floor(_unix(start) / step) * step
-    e = math.floor(_unix(end) / step) * step
+    s = math.floor(unix(start) / step) * step
+    e = math.floor(unix(end) / step) * step
     return s, max(s, e)
-
-
-def _unix(at: datetime) -> float:
-    """Naive datetimes are taken as UTC."""
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def _timestamps(seconds: Sequence[float]) -> pd.Series:
@@ -154,7 +150,7 @@ class PrometheusClient(BackendClient):
     def instant(self, query: str, at: datetime | None = None) -> QueryResult:
         form = {"query": query, "timeout": self._query_timeout}
         if at is not None:
-            form["time"] = f"{_unix(at):.3f}"
+            form["time"] = f"{unix(at):.3f}"
         data, warnings = self._call("POST", "/api/v1/query", data=form)
         return QueryResult(to_frame(data), warnings)
 
@@ -178,7 +174,7 @@ class PrometheusClient(BackendClient):
     @tracked
     def series(self, match: str | Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:
         matchers = [match] if isinstance(match, str) else list(match)
-        form = {"match[]": matchers, "start": f"{_unix(start):.3f}", "end": f"{_unix(end):.3f}"}
+        form = {"match[]": matchers, "start": f"{unix(start):.3f}", "end": f"{unix(end):.3f}"}
         data, _ = self._call("POST", "/api/v1/series", data=form)
         return list(data or [])
 
