@@ -353,7 +353,7 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
     client = sources.opensearch
     outcome = fetch_keyed(
         {"facets": _search(client, tr, "facets")},
-        prefix=(sources.mode, client.url, GROUP),
+        prefix=(sources.cache_key, GROUP),
         ttl_s=FACETS_TTL_S,
         budget_s=sources.run_budget_s,
         cache=cache,
@@ -395,7 +395,7 @@ def load(
     """Histogram, level counts and the first page of lines at once; then `pages - 1` more pages, each
     after the last line of the one before (search_after on timestamp and id)."""
     client = sources.opensearch
-    prefix = (sources.mode, client.url, GROUP)
+    prefix = (sources.cache_key, GROUP)
     clauses = filter_clauses(filters)
     interval = histogram_interval(tr)
     budget_s = sources.run_budget_s
@@ -494,7 +494,7 @@ def load_audit(
             "audit_summary": _search(client, tr, "audit_summary", clauses, interval=interval),
             "audit_latest": _search(client, tr, "audit_latest", clauses),
         },
-        prefix=(sources.mode, client.url, GROUP),
+        prefix=(sources.cache_key, GROUP),
         ttl_s=TTL_S,
         budget_s=sources.run_budget_s,
         cache=cache,

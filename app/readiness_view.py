@@ -298,7 +298,7 @@ def load(
         cache=cache,
         ttl_s=TTL_S,
         budget_s=sources.run_budget_s,
-        key_prefix=(sources.mode, prom.url, "readiness", str(path), slo_states_at is None),
+        key_prefix=(sources.cache_key, "readiness", str(path), slo_states_at is None),
         window=at,
     )
     board = None if slo_states_at is not None else current_slo_states(sources, at, cache)[1]

@@ -70,7 +70,7 @@ def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) ->
         cache=cache,
         ttl_s=TTL_S,
         budget_s=sources.run_budget_s,
-        key_prefix=(sources.mode, prom.url, "service_health", tr.preset),
+        key_prefix=(sources.cache_key, "service_health", tr.preset),
         window=tr,
     )
     return ServiceHealth(

@@ -527,7 +527,7 @@ class TracesPage:
 def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outcome[list[str]]:
     """The services Jaeger has seen, for the picker."""
     jaeger = sources.jaeger
-    prefix = (sources.mode, jaeger.url, "traces")
+    prefix = (sources.cache_key, "traces")
     task = {"services": ((), jaeger.services)}
     return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
         "services"
@@ -537,7 +537,7 @@ def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outco
 def load_operations(sources: Sources, service: str, cache: ResultCache = default_cache) -> Outcome[list[str]]:
     """The operations of one service, for the picker."""
     jaeger = sources.jaeger
-    prefix = (sources.mode, jaeger.url, "traces")
+    prefix = (sources.cache_key, "traces")
     task = {"operations": (service, lambda: jaeger.operations(service))}
     return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
         "operations"
@@ -567,7 +567,7 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
     if trace_id:
         tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
         tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
-    prefix = (sources.mode, jaeger.url, opensearch.url, "traces")
+    prefix = (sources.cache_key, "traces")
     outcomes = fetch_keyed(
         tasks,
         prefix=prefix,

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -72,6 +73,9 @@ def live_stack() -> LiveStack:
             pytest.fail(message)
         pytest.skip(message)
     return stack
+
+
+UNASKED = SimpleNamespace(url="unasked://")  # a backend a test's page never asks: only its address counts
 
 
 def shown(markdown: str) -> str:

@@ -14,6 +14,7 @@ from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.opensearch import SearchResult, hits_frame
 from app.timerange import time_range
+from tests.conftest import UNASKED
 from tests.fake_opensearch import MemoryOpenSearch
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -347,7 +348,7 @@ class FakeOpenSearch(MemoryOpenSearch):
 
 
 def sources(client) -> Sources:
-    return Sources(prometheus=None, opensearch=client, jaeger=None, mode="live")
+    return Sources(prometheus=UNASKED, opensearch=client, jaeger=UNASKED, mode="live")
 
 
 def test_load_pages_with_search_after_without_gaps_or_repeats():

@@ -14,6 +14,7 @@ from app.sources.opensearch import OpenSearchClient
 from app.sources.snapshot import Recorder
 from app.timerange import TimeRange, time_range
 from stack.simulator import model
+from tests.conftest import UNASKED
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def live(live_stack) -> Sources:
     client = OpenSearchClient(live_stack.opensearch_url, timeout=30.0)
-    yield Sources(prometheus=None, opensearch=client, jaeger=None, mode="live")
+    yield Sources(prometheus=UNASKED, opensearch=client, jaeger=UNASKED, mode="live")
     client.close()
 
 

@@ -11,6 +11,7 @@ from app.sources.cache import ResultCache
 from app.sources.errors import BackendUnavailable
 from app.sources.prometheus import QueryResult
 from app.timerange import time_range
+from tests.conftest import UNASKED
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ class FakePrometheus:
 
 
 def sources(prom) -> Sources:
-    return Sources(prometheus=prom, opensearch=None, jaeger=None, mode="live")
+    return Sources(prometheus=prom, opensearch=UNASKED, jaeger=UNASKED, mode="live")
 
 
 def test_summary_has_one_row_per_service_with_every_figure():
@@ -109,3 +110,20 @@ def test_when_the_window_has_moved_since_the_last_good_data_is_shown_with_its_wi
 @pytest.mark.parametrize(("step", "window"), [(60, "240s"), (300, "360s"), (3600, "3660s")])
 def test_rate_window_sees_at_least_four_scrapes(step, window):
     assert service_health.rate_window(step) == window
+
+
+def test_two_snapshots_at_one_address_never_share_an_answer():
+    """Every cache key derives from Sources.cache_key: the snapshot's time is part of it, so the answers
+    of two recordings replayed in one process do not mix."""
+    cache = ResultCache()
+    first, second = FakePrometheus(), FakePrometheus()
+    for prom, recorded in ((first, NOW), (second, NOW - timedelta(days=1))):
+        replay = Sources(
+            prometheus=prom,
+            opensearch=UNASKED,
+            jaeger=UNASKED,
+            mode="snapshot",
+            snapshot_recorded_at=recorded,
+        )
+        service_health.load(replay, time_range("24h", NOW), cache)
+    assert first.calls and len(second.calls) == len(first.calls)  # the second asked its own questions

@@ -15,6 +15,7 @@ from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.jaeger import Trace, TraceList, TraceSummary
 from app.sources.opensearch import SearchResult, hits_frame
 from app.timerange import time_range
+from tests.conftest import UNASKED
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 T0 = pd.Timestamp("2026-11-27T10:00:00Z")
@@ -484,7 +485,10 @@ class FakeOpenSearch:
 
 def sources(jaeger=None, opensearch=None) -> Sources:
     return Sources(
-        prometheus=None, opensearch=opensearch or FakeOpenSearch(), jaeger=jaeger or FakeJaeger(), mode="live"
+        prometheus=UNASKED,
+        opensearch=opensearch or FakeOpenSearch(),
+        jaeger=jaeger or FakeJaeger(),
+        mode="live",
     )
 
 

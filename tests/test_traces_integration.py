@@ -13,6 +13,7 @@ from app.sources.cache import ResultCache
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
 from app.sources.snapshot import Recorder
+from tests.conftest import UNASKED
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def live(live_stack) -> Sources:
     sources = Sources(
-        prometheus=None,
+        prometheus=UNASKED,
         opensearch=OpenSearchClient(live_stack.opensearch_url, timeout=30.0),
         jaeger=JaegerClient(live_stack.jaeger_url, timeout=30.0),
         mode="live",

@@ -16,7 +16,7 @@ from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
-from tests.conftest import run_link, run_page
+from tests.conftest import UNASKED, run_link, run_page
 from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
@@ -43,7 +43,7 @@ def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, ope
     """A snapshot file holding what `run` asked of fake backends, recorded at NOW."""
     recorder = Recorder()
     live = Sources(
-        prometheus=None,
+        prometheus=UNASKED,
         opensearch=opensearch or NamedOpenSearch(20, extra=trace_lines()),
         jaeger=jaeger or NamedJaeger(),
         mode="live",
