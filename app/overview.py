@@ -11,7 +11,7 @@ import pandas as pd
 from app import links, queries, readiness, readiness_view, security, slo_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
-from app.slo.math import worst_state
+from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
 from app.slo_view import definitions
 from app.sources import Sources
@@ -251,7 +251,7 @@ def slo_headlines(
     counts = state_counts(now) if now is not None else None
     previous = state_counts(before) if before is not None else None
     headlines = []
-    for state in ("healthy", "at risk", "exhausted", "no data"):
+    for state in SHOWN_ORDER:
         names = [s.definition.title for s in now or [] if s.state == state]
         earlier = previous.get(state) if previous else None
         explanation = (

@@ -31,9 +31,10 @@ from app.readiness_gather import (
 from app.readiness_moves import Movement, Transition, format_points, what_moved
 from app.readiness_score import (
     NOT_APPLICABLE,
+    RULES,
+    Assessment,
     CheckResult,
     Figure,
-    Outcome,
     ReadinessInputs,
     ReadinessScore,
     Status,
@@ -44,13 +45,14 @@ from app.readiness_score import (
 __all__ = [
     "DEFAULT_PATH",
     "NOT_APPLICABLE",
+    "RULES",
     "Check",
     "DeadlineClock",
     "CheckResult",
     "Figure",
     "InstantQuerier",
     "Movement",
-    "Outcome",
+    "Assessment",
     "ReadinessDefinition",
     "ReadinessDefinitionError",
     "ReadinessInputs",

@@ -27,9 +27,9 @@ SCOPES = ("tenant", "platform")
 COMPARISONS = (">=", ">", "<=", "<")
 
 PROMETHEUS = "prometheus"
-SLO_STATES = "slo_states"
+SLO_STATES_SOURCE = "slo_states"
 BACKLOG = "backlog"
-SOURCES = (PROMETHEUS, SLO_STATES, BACKLOG)
+SOURCES = (PROMETHEUS, SLO_STATES_SOURCE, BACKLOG)
 
 SHARE_HEALTHY = "share_healthy"
 COUNT_EXHAUSTED = "count_exhausted"
@@ -342,12 +342,12 @@ class _Validator:
                 self.problem(
                     f"{path}.scope", "a backlog check compares each tenant's backlog: use scope: tenant"
                 )
-        if source == SLO_STATES:
+        if source == SLO_STATES_SOURCE:
             aggregate = self.choice(node, "aggregate", f"{path}.aggregate", SLO_AGGREGATES)
             if scope and scope != "platform":
                 self.problem(f"{path}.scope", "SLO states are platform-wide: use scope: platform")
         for key, value in (("query", query), ("throughputQuery", throughput)):
-            if value and source == SLO_STATES:
+            if value and source == SLO_STATES_SOURCE:
                 self.problem(f"{path}.{key}", "not used by source: slo_states")
             elif value:
                 self.promql(value, f"{path}.{key}")
@@ -355,7 +355,7 @@ class _Validator:
             self.problem(f"{path}.throughputQuery", "only used by source: backlog")
         if source != BACKLOG and "deadline" in node:
             self.problem(f"{path}.deadline", "only used by source: backlog")
-        if source != SLO_STATES and "aggregate" in node:
+        if source != SLO_STATES_SOURCE and "aggregate" in node:
             self.problem(f"{path}.aggregate", "only used by source: slo_states")
         if len(self.problems) > before:
             return None

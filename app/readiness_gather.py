@@ -21,17 +21,17 @@ from app.readiness_definition import (
     COUNT_EXHAUSTED,
     PROMETHEUS,
     SHARE_HEALTHY,
-    SLO_STATES,
+    SLO_STATES_SOURCE,
     Check,
     ReadinessDefinition,
 )
 from app.readiness_moves import Movement, what_moved
 from app.readiness_score import NOT_APPLICABLE, Figure, ReadinessInputs, ReadinessScore, score
+from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, SHOWN_ORDER
 from app.sources.deadline import ContextPool
 from app.times import to_utc
 
 MAX_WORKERS = 8
-SLO_STATE_NAMES = ("healthy", "at_risk", "exhausted", "no_data")
 
 DeadlineClock = Callable[[datetime, str], tuple[datetime, str]]
 """(at, deadline kind) -> (the instant the next deadline of that kind passes, how to name it)."""
@@ -162,8 +162,10 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _normalise_state(state: str) -> str:
-    return str(state).strip().lower().replace(" ", "_").replace("-", "_")
+def _slo_state(state: object) -> str | None:
+    """One of the SLO states (`app.slo.math`), however it is capitalised or joined; None if it is none."""
+    words = " ".join(str(state).strip().lower().replace("_", " ").replace("-", " ").split())
+    return words if words in SHOWN_ORDER else None
 
 
 def _slo_figure(check: Check, states: Mapping[str, str] | None, notes: _Collector) -> tuple[Figure, str]:
@@ -171,25 +173,23 @@ def _slo_figure(check: Check, states: Mapping[str, str] | None, notes: _Collecto
         return None, "the filing SLO states were not supplied"
     if not states:
         return NOT_APPLICABLE, "no filing SLOs are defined"
-    normalised = {}
+    known: dict[str, str] = {}
     for name, state in states.items():
-        value = _normalise_state(state)
-        if value not in SLO_STATE_NAMES:
+        value = _slo_state(state)
+        if value is None:
             notes.warn(check.name, f"SLO {name!r} has unknown state {state!r}; counted as no data")
-            value = "no_data"
-        normalised[name] = value
-    counts = {s: sum(v == s for v in normalised.values()) for s in SLO_STATE_NAMES}
-    detail = f"{len(normalised)} filing SLOs: " + ", ".join(
-        f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n
-    )
+            value = NO_DATA
+        known[name] = value
+    counts = {s: sum(v == s for v in known.values()) for s in SHOWN_ORDER}
+    detail = f"{len(known)} filing SLOs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     # An SLO without data could be in any state: a figure that leaves it out would claim more than is known.
     # Only a count of exhausted SLOs above zero holds whatever the unknown ones are.
     if check.aggregate == SHARE_HEALTHY:
-        return (None if counts["no_data"] else counts["healthy"] / len(normalised)), detail
+        return (None if counts[NO_DATA] else counts[HEALTHY] / len(known)), detail
     assert check.aggregate == COUNT_EXHAUSTED
-    if counts["no_data"] and not counts["exhausted"]:
+    if counts[NO_DATA] and not counts[EXHAUSTED]:
         return None, detail
-    return float(counts["exhausted"]), detail
+    return float(counts[EXHAUSTED]), detail
 
 
 def _assemble(
@@ -207,7 +207,7 @@ def _assemble(
     per_check: dict[str, dict[str, float | None] | float | None] = {}
     details: dict[str, str] = {}
     for check in definition.items:
-        if check.source == SLO_STATES:
+        if check.source == SLO_STATES_SOURCE:
             figure, details[check.name] = _slo_figure(check, slo_states, notes)
             per_check[check.name] = figure  # type: ignore[assignment]
         elif check.source == PROMETHEUS and check.scope == "platform":

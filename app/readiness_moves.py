@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.readiness_score import CheckResult, Outcome, ReadinessScore, Status
+from app.readiness_score import Assessment, CheckResult, ReadinessScore, Status
 
 MIN_POINTS = 0.05  # smaller drifts with no status change are noise, not news
 MAX_NAMES = 5
@@ -63,7 +63,7 @@ def _transitions(before: CheckResult | None, after: CheckResult) -> tuple[Transi
     if after.check.scope == "platform":
         was = before.status if before else Status.NO_DATA
         return () if was is after.status else (Transition(was, after.status),)
-    old: dict[str, Outcome] = dict(before.tenants) if before else {}
+    old: dict[str, Assessment] = dict(before.tenants) if before else {}
     groups: dict[tuple[Status, Status], list[str]] = {}
     for tenant in sorted(set(old) | set(after.tenants)):
         was = old[tenant].status if tenant in old else Status.NO_DATA

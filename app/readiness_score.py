@@ -1,16 +1,11 @@
 """The filing readiness score: a pure function of the definition and plain numbers.
 
-Rules (the overview's "where does this number come from?" panel quotes them):
+The rules are `RULES` below, in the words the Readiness page shows. What they leave to the code:
 
-- Each check is **pass**, **fail**, **not applicable** or **no data** against its threshold, per tenant for
-  tenant-scoped checks. A tenant-scoped check earns its weight in proportion to the tenants that pass it.
-- score = 100 x sum(weight x share passing) / sum(weight of checks that were assessed, i.e. pass or fail).
-  Not-applicable and no-data checks leave the denominator; no-data ones are still listed in `no_data`, and
-  when nothing was assessed the score is None: a missing score is never shown as healthy.
-- `coverage` = assessed weight / applicable weight (not-applicable checks excluded). Below the definition's
-  `minimumCoverage` the score is None too: one healthy check must not stand for nine without data.
-- A failed **gate** caps the score whatever the weights say; with several failed gates the lowest cap wins
-  (the binding gate; equal caps: alphabetical by name). A gate that fails for any tenant caps the overall
+- `coverage` = assessed weight / applicable weight (not-applicable checks excluded); below the definition's
+  `minimumCoverage` the score is None: one healthy check must not stand for nine without data. No-data
+  checks are still listed in `no_data`; a missing score is never shown as healthy.
+- Equal caps: the binding gate is the first by name. A gate that fails for any tenant caps the overall
   score. A gate with no data does not cap (it cannot tell), but is listed in `no_data`.
 - Points lost: a check loses weight x share failing, a binding gate loses (uncapped - capped).
   `held_back_by` lists the check(s) or gate losing the most points; **ties are broken alphabetically by
@@ -32,6 +27,14 @@ from app.readiness_definition import DOMAINS, Check, ReadinessDefinition
 from app.units import format_value
 
 EPSILON = 1e-9  # points closer than this count as a tie
+RULES = (
+    "Each check is **pass**, **fail**, **not applicable** or **no data** against its threshold, per tenant "
+    "for tenant checks (a tenant check earns its weight in proportion to the tenants passing it). "
+    "Score = 100 × Σ(weight × share passing) ÷ Σ(weight of the checks with data). Checks without data or "
+    "not applicable leave the sum: they are listed, never counted as passing. With data for less than "
+    "{coverage} of the weight there is no score. A failed **gate** caps the score whatever the weights "
+    "say; with several, the lowest cap wins."
+)
 
 
 class Status(StrEnum):
@@ -78,7 +81,9 @@ class ReadinessInputs:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Assessment:
+    """One check's verdict on one figure (of a tenant, or the platform's): pass, fail, … and the figure."""
+
     status: Status
     figure: float | None
 
@@ -93,7 +98,7 @@ class CheckResult:
     pass_share: float | None
     points: float
     points_lost: float
-    tenants: Mapping[str, Outcome]
+    tenants: Mapping[str, Assessment]
     detail: str = ""
 
     @property
@@ -204,16 +209,16 @@ def _figure(check: Check, raw: object, where: str) -> Figure:
     return None if math.isnan(raw) else float(raw)
 
 
-def _outcome(check: Check, figure: Figure) -> Outcome:
+def _outcome(check: Check, figure: Figure) -> Assessment:
     if figure is NOT_APPLICABLE:
-        return Outcome(Status.NOT_APPLICABLE, None)
+        return Assessment(Status.NOT_APPLICABLE, None)
     if figure is None:
-        return Outcome(Status.NO_DATA, None)
+        return Assessment(Status.NO_DATA, None)
     assert isinstance(figure, float)
-    return Outcome(Status.PASS if check.passes(figure) else Status.FAIL, figure)
+    return Assessment(Status.PASS if check.passes(figure) else Status.FAIL, figure)
 
 
-def _overall_status(outcomes: Iterable[Outcome]) -> Status:
+def _overall_status(outcomes: Iterable[Assessment]) -> Status:
     statuses = {o.status for o in outcomes}
     for status in (Status.FAIL, Status.PASS, Status.NO_DATA):
         if status in statuses:
@@ -221,14 +226,14 @@ def _overall_status(outcomes: Iterable[Outcome]) -> Status:
     return Status.NOT_APPLICABLE if statuses else Status.NO_DATA
 
 
-def _worst(check: Check, outcomes: Iterable[Outcome]) -> float | None:
+def _worst(check: Check, outcomes: Iterable[Assessment]) -> float | None:
     figures = [o.figure for o in outcomes if o.figure is not None and o.status in (Status.PASS, Status.FAIL)]
     if not figures:
         return None
     return min(figures) if check.comparison in (">=", ">") else max(figures)
 
 
-def _share(outcomes: Iterable[Outcome]) -> float | None:
+def _share(outcomes: Iterable[Assessment]) -> float | None:
     assessed = [o for o in outcomes if o.status in (Status.PASS, Status.FAIL)]
     if not assessed:
         return None
@@ -237,7 +242,7 @@ def _share(outcomes: Iterable[Outcome]) -> float | None:
 
 def _evaluate(
     definition: ReadinessDefinition, inputs: ReadinessInputs
-) -> tuple[list[str], dict[str, Outcome], dict[str, dict[str, Outcome]]]:
+) -> tuple[list[str], dict[str, Assessment], dict[str, dict[str, Assessment]]]:
     """Outcomes per item: platform ones in the first dict, {tenant: outcome} for tenant items next."""
     known = {c.name for c in definition.items}
     unknown = sorted(set(inputs.values) - known)
@@ -255,8 +260,8 @@ def _evaluate(
         if isinstance(raw, Mapping):
             tenants.update(raw)
     ordered = sorted(tenants)
-    platform: dict[str, Outcome] = {}
-    per_tenant: dict[str, dict[str, Outcome]] = {}
+    platform: dict[str, Assessment] = {}
+    per_tenant: dict[str, dict[str, Assessment]] = {}
     for check in definition.items:
         raw = inputs.values.get(check.name)
         if check.scope == "platform":
@@ -319,7 +324,7 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
         inputs = ReadinessInputs(values=dict(inputs))  # type: ignore[arg-type]
     tenants, platform, per_tenant = _evaluate(definition, inputs)
 
-    def outcomes(check: Check) -> list[Outcome]:
+    def outcomes(check: Check) -> list[Assessment]:
         return [platform[check.name]] if check.scope == "platform" else list(per_tenant[check.name].values())
 
     share = {c.name: _share(outcomes(c)) for c in definition.checks}
@@ -356,7 +361,7 @@ def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str
     rows = []
     for tenant in tenants:
 
-        def mine(check: Check, tenant: str = tenant) -> Outcome:
+        def mine(check: Check, tenant: str = tenant) -> Assessment:
             return platform[check.name] if check.scope == "platform" else per_tenant[check.name][tenant]
 
         statuses = {c.name: mine(c).status for c in definition.items}

@@ -30,6 +30,7 @@ from app.filecache import FileCache
 from app.readiness import (
     DEFAULT_PATH,
     NOT_APPLICABLE,
+    RULES,
     CheckResult,
     ReadinessDefinition,
     ReadinessDefinitionError,
@@ -78,16 +79,6 @@ STATUS_COLOURS = {
     Status.NOT_APPLICABLE: "#5F6B7A",
     Status.NO_DATA: "#9AA5B1",
 }
-
-RULES = (
-    "Each check is **pass**, **fail**, **not applicable** or **no data** against its threshold, per tenant "
-    "for tenant checks (a tenant check earns its weight in proportion to the tenants passing it). "
-    "Score = 100 × Σ(weight × share passing) ÷ Σ(weight of the checks with data). Checks without data or "
-    "not applicable leave the sum: they are listed, never counted as passing. With data for less than "
-    "{coverage} of the weight there is no score. A failed **gate** caps the score whatever the weights "
-    "say; with several, the lowest cap wins."
-)
-
 
 # -- loading -----------------------------------------------------------------------------------------------
 

@@ -5,12 +5,12 @@ the service's golden signals, compliance per calendar week and month, and a link
 import streamlit as st
 
 from app import charts, slo_view, ui
+from app.slo.math import SHOWN_ORDER
 from app.slo.model import SloDefinition
 from app.slo.status import state_counts
 from app.units import format_value
 
 ALL = "All SLOs"
-SLO_STATES = ("healthy", "at risk", "exhausted", "no data")  # the order of the counts and filter
 ctx = ui.page_setup("slos")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
@@ -32,7 +32,7 @@ def board() -> None:
     st.caption(f"Status at {at:%d %b %Y %H:%M} UTC, each SLO over its own period (rolling or calendar).")
 
     counts = state_counts(board.statuses)
-    for column, state in zip(st.columns(len(SLO_STATES)), SLO_STATES, strict=True):
+    for column, state in zip(st.columns(len(SHOWN_ORDER)), SHOWN_ORDER, strict=True):
         count = counts[state]
         shown = "no data" if count is None else f"{count} SLOs"
         column.metric(state.capitalize(), shown, icon=ui.state_icon(state), border=True)
@@ -46,7 +46,7 @@ def board() -> None:
         "Domain", sorted({s.domain for s in statuses}), key="domain", bind="query-params"
     )
     teams = team.multiselect("Team", sorted({s.team for s in statuses}), key="team", bind="query-params")
-    states = state.multiselect("State", list(SLO_STATES), key="state", bind="query-params")
+    states = state.multiselect("State", list(SHOWN_ORDER), key="state", bind="query-params")
     labels = label.multiselect("Label", slo_view.label_choices(statuses), key="label", bind="query-params")
     shown = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels

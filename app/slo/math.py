@@ -25,6 +25,7 @@ AT_RISK: State = "at risk"
 EXHAUSTED: State = "exhausted"
 NO_DATA: State = "no data"
 STATES: tuple[State, ...] = (EXHAUSTED, AT_RISK, NO_DATA, HEALTHY)  # worst first, for sorting
+SHOWN_ORDER: tuple[State, ...] = (HEALTHY, AT_RISK, EXHAUSTED, NO_DATA)  # how counts and filters list them
 
 AT_RISK_BUDGET = 0.25  # less than a quarter of the budget left is "at risk"
 FORECAST_WINDOWS = ("1h", "6h", "1d")
