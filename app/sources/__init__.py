@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
+from app.sources._http import HttpOptions
 from app.sources.deadline import budget_for
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
 from app.sources.jaeger import JaegerClient
@@ -87,14 +88,14 @@ class Sources:
             client.close()
 
 
-def _http_options(backend: BackendConfig) -> dict[str, Any]:
-    return {
-        "timeout": backend.timeout_s,
-        "down_s": backend.down_s,
-        "headers": backend.request_headers(),
-        "auth": backend.basic_auth(),
-        "verify": backend.verify,
-    }
+def _http_options(backend: BackendConfig) -> HttpOptions:
+    return HttpOptions(
+        timeout=backend.timeout_s,
+        down_s=backend.down_s,
+        headers=backend.request_headers(),
+        auth=backend.basic_auth(),
+        verify=backend.verify,
+    )
 
 
 def build_sources(config: Config) -> Sources:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from typing_extensions import Unpack  # typing's own needs Python 3.12
 
-from app.config import DEFAULT_DOWN_S
+from app.config import DEFAULT_DOWN_S, DEFAULT_TIMEOUT_S
 from app.sources import deadline
 from app.sources.breaker import Breaker
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
@@ -27,6 +28,17 @@ from app.sources.stats import CallStats
 
 Auth = tuple[str, str] | httpx.Auth | None
 Verify = bool | str | ssl.SSLContext
+
+
+class HttpOptions(TypedDict, total=False):
+    """How to talk to one backend, given to every client and its HTTP layer by keyword (declared once)."""
+
+    timeout: float  # seconds per request (default 10)
+    headers: Mapping[str, str] | None
+    auth: Auth
+    verify: Verify
+    transport: httpx.BaseTransport | None  # a test's stand-in for the network
+    down_s: float  # how long a backend that timed out or refused counts as down (app.sources.breaker)
 
 
 def redact_url(url: str) -> str:
@@ -75,31 +87,21 @@ class HttpBackend:
     """A base URL, its pooled client, its circuit breaker, and requests that fail only with `BackendError`."""
 
     def __init__(
-        self,
-        name: str,
-        base_url: str,
-        *,
-        timeout: float,
-        headers: Mapping[str, str] | None = None,
-        auth: Auth = None,
-        verify: Verify = True,
-        transport: httpx.BaseTransport | None = None,
-        down_s: float = DEFAULT_DOWN_S,
-        probe_path: str = "/",
+        self, name: str, base_url: str, *, probe_path: str = "/", **options: Unpack[HttpOptions]
     ) -> None:
         self.name = name
         self.url = redact_url(base_url.rstrip("/"))
-        self.timeout = timeout
+        self.timeout = options.get("timeout", DEFAULT_TIMEOUT_S)
         self.probe_path = probe_path
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
-            timeout=_timeouts(timeout),
-            headers=dict(headers or {}),
-            auth=auth,
-            verify=ssl_verify(verify),
-            transport=transport,
+            timeout=_timeouts(self.timeout),
+            headers=dict(options.get("headers") or {}),
+            auth=options.get("auth"),
+            verify=ssl_verify(options.get("verify", True)),
+            transport=options.get("transport"),
         )
-        self.breaker = Breaker(name, down_s, self._probe)
+        self.breaker = Breaker(name, options.get("down_s", DEFAULT_DOWN_S), self._probe)
 
     def request(
         self,
@@ -171,30 +173,10 @@ class BackendClient:
     name: str  # set by each client class
     probe_path: str  # its cheapest request, for the circuit breaker's probe
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 10.0,
-        headers: Mapping[str, str] | None = None,
-        auth: Auth = None,
-        verify: Verify = True,
-        transport: httpx.BaseTransport | None = None,
-        down_s: float = DEFAULT_DOWN_S,
-    ) -> None:
-        self._http = HttpBackend(
-            self.name,
-            base_url,
-            timeout=timeout,
-            headers=headers,
-            auth=auth,
-            verify=verify,
-            transport=transport,
-            down_s=down_s,
-            probe_path=self.probe_path,
-        )
+    def __init__(self, base_url: str, **options: Unpack[HttpOptions]) -> None:
+        self._http = HttpBackend(self.name, base_url, probe_path=self.probe_path, **options)
         self.url = self._http.url
-        self.timeout = timeout
+        self.timeout = self._http.timeout
         self.stats = CallStats()
 
     def close(self) -> None:

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 import pandas as pd
+from typing_extensions import Unpack
 
-from app.config import DEFAULT_DOWN_S
-from app.sources._http import Auth, BackendClient, Verify, json_or_none, status_error
+from app.sources._http import BackendClient, HttpOptions, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
 from app.times import unix
@@ -117,32 +116,13 @@ class PrometheusClient(BackendClient):
     name = NAME
     probe_path = "/api/v1/status/buildinfo"
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        timeout: float = 10.0,
-        headers: Mapping[str, str] | None = None,
-        auth: Auth = None,
-        verify: Verify = True,
-        org_id: str | None = None,
-        transport: httpx.BaseTransport | None = None,
-        down_s: float = DEFAULT_DOWN_S,
-    ) -> None:
-        all_headers = dict(headers or {})
+    def __init__(self, base_url: str, *, org_id: str | None = None, **options: Unpack[HttpOptions]) -> None:
+        """`org_id`: the `X-Scope-OrgID` tenant of a Mimir or Cortex in front of Prometheus."""
         if org_id:
-            all_headers["X-Scope-OrgID"] = org_id
-        super().__init__(
-            base_url,
-            timeout=timeout,
-            headers=all_headers,
-            auth=auth,
-            verify=verify,
-            transport=transport,
-            down_s=down_s,
-        )
+            options["headers"] = {**(options.get("headers") or {}), "X-Scope-OrgID": org_id}
+        super().__init__(base_url, **options)
         # Ask Prometheus to give up a little before we do, so its JSON 503 arrives instead of a socket error.
-        self._query_timeout = f"{max(timeout - min(1.0, timeout * 0.1), 0.1):g}"
+        self._query_timeout = f"{max(self.timeout - min(1.0, self.timeout * 0.1), 0.1):g}"
 
     # -- queries -----------------------------------------------------------------------------------------
 
