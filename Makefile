@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 export SEXTANT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sextant
 export SEXTANT_RUN ?= $(SEXTANT_CACHE)/run
 WHEELS := $(SEXTANT_CACHE)/wheels
-LIVE_ENV := SEXTANT_PROMETHEUS_URL=http://127.0.0.1:19090 SEXTANT_OPENSEARCH_URL=http://127.0.0.1:19200 \
-	SEXTANT_JAEGER_URL=http://127.0.0.1:16686
+LIVE_ENV = env $$(bash stack/env.sh)  # the stack's addresses, from stack/lib.sh
 
 .PHONY: venv run test lint unit stack-up stack-down demo snapshot bench load rules clean
 

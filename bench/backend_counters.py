@@ -8,13 +8,14 @@ are left out of them.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
+
+from stack.addresses import stack_url
 
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -28,19 +29,19 @@ class BackendUrls:
 
     @classmethod
     def from_env(cls) -> BackendUrls:
-        """`SEXTANT_<B>_URL` when set, else the stack's address on its `SEXTANT_<B>_PORT` (stack/lib.sh)."""
+        """`SEXTANT_<B>_URL` when set, else the running stack's (`stack.addresses`)."""
 
-        def url(backend: str, port_variable: str, port: int) -> str:
-            given = os.environ.get(f"SEXTANT_{backend}_URL")
-            return (given or f"http://127.0.0.1:{os.environ.get(port_variable) or port}").rstrip("/")
+        def url(name: str) -> str:
+            found = stack_url(name)
+            if not found:
+                raise SystemExit(f"{name} is not set and no stack was started (make stack-up)")
+            return found.rstrip("/")
 
-        metrics_port = os.environ.get("SEXTANT_JAEGER_METRICS_PORT") or 8888
         return cls(
-            prometheus=url("PROMETHEUS", "SEXTANT_PROMETHEUS_PORT", 19090),
-            opensearch=url("OPENSEARCH", "SEXTANT_OPENSEARCH_PORT", 19200),
-            jaeger=url("JAEGER", "SEXTANT_JAEGER_QUERY_PORT", 16686),
-            jaeger_metrics=os.environ.get("SEXTANT_JAEGER_METRICS_URL")
-            or f"http://127.0.0.1:{metrics_port}/metrics",
+            prometheus=url("SEXTANT_PROMETHEUS_URL"),
+            opensearch=url("SEXTANT_OPENSEARCH_URL"),
+            jaeger=url("SEXTANT_JAEGER_URL"),
+            jaeger_metrics=url("SEXTANT_JAEGER_METRICS_URL"),
         )
 
 

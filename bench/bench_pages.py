@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from app.config import current_config  # noqa: E402
 from app.sources.cache import default_cache  # noqa: E402
 from app.ui import _sources  # noqa: E402
+from stack.addresses import run_dir, stack_url  # noqa: E402
 
 PAGES = [
     ("Overview", "Overview.py"),
@@ -71,11 +72,7 @@ class RequestTimer:
 
 def prometheus_cpu_s() -> float | None:
     """User + system CPU seconds of the stack's Prometheus so far (None when its PID is not known here)."""
-    cache = Path(
-        os.environ.get("SEXTANT_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sextant"
-    )
-    pid_file = Path(os.environ.get("SEXTANT_RUN") or cache / "run") / "pids" / "prometheus.pid"
+    pid_file = run_dir() / "pids" / "prometheus.pid"
     try:
         fields = Path(f"/proc/{pid_file.read_text().split()[0]}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -98,9 +95,8 @@ def render(page: str) -> float:
 
 
 def main() -> None:
-    os.environ.setdefault("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:19090")
-    os.environ.setdefault("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:19200")
-    os.environ.setdefault("SEXTANT_JAEGER_URL", "http://127.0.0.1:16686")
+    for name in ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL"):
+        os.environ[name] = stack_url(name) or ""
     timer = RequestTimer(_sources(current_config()))
     for _, page in PAGES:  # a running server has imported everything and parsed its files once
         render(page)

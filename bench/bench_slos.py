@@ -7,7 +7,7 @@ generated recording rules loaded (one query per window, whatever the number of S
 
 The generated SLOs' rules must be loaded in a Prometheus, so by default the benchmark starts its own
 throwaway Prometheus (Debian's `prometheus`, on a free loopback port, data in a temporary directory)
-that scrapes the live simulator (127.0.0.1:19100, from `make stack-up`) and loads the generated rule
+that scrapes the live simulator (the running stack's, from `make stack-up`) and loads the generated rule
 file; it stops that process (by its PID) at the end. `--prometheus-url URL` measures against an existing
 server instead (the fallback path unless it has loaded the same rules).
 
@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -47,6 +48,7 @@ from app.slo.model import SloDefinition  # noqa: E402
 from app.slo.rules import render_rules  # noqa: E402
 from app.slo.status import CountingClient, compute_status  # noqa: E402
 from app.sources.prometheus import PrometheusClient  # noqa: E402
+from stack.addresses import stack_url  # noqa: E402
 
 ROUTES = (
     ("gateway", "/api/upload", "ingestion"),
@@ -329,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument(
-        "--simulator", default="127.0.0.1:19100", help="scrape target of the private Prometheus"
+        "--simulator",
+        default=urlsplit(stack_url("SEXTANT_SIMULATOR_URL") or "http://127.0.0.1:19100").netloc,
+        help="scrape target of the private Prometheus (default: the running stack's simulator)",
     )
     parser.add_argument("--prometheus-url", default=None, help="measure against this server instead")
     parser.add_argument("--warmup", type=float, default=75.0, help="seconds of scraping before measuring")

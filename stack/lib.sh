@@ -32,6 +32,19 @@ JAEGER_HEALTH_PORT="${SEXTANT_JAEGER_HEALTH_PORT:-13133}"
 JAEGER_METRICS_PORT="${SEXTANT_JAEGER_METRICS_PORT:-8888}"
 SIMULATOR_PORT="${SEXTANT_SIMULATOR_PORT:-19100}"
 
+# The addresses Sextant and the tests use, as VAR=value lines: the one place they are written (stack/env.sh
+# prints them for the Makefile, with-stack.sh exports them, up.sh keeps them in $RUN/urls.env for Python).
+stack_urls() {
+  printf '%s\n' \
+    "SEXTANT_PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT" \
+    "SEXTANT_OPENSEARCH_URL=http://$HOST:$OPENSEARCH_PORT" \
+    "SEXTANT_JAEGER_URL=http://$HOST:$JAEGER_QUERY_PORT" \
+    "SEXTANT_ALERTMANAGER_URL=http://$HOST:$ALERTMANAGER_PORT" \
+    "SEXTANT_OTLP_URL=http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
+    "SEXTANT_JAEGER_METRICS_URL=http://$HOST:$JAEGER_METRICS_PORT/metrics" \
+    "SEXTANT_SIMULATOR_URL=http://$HOST:$SIMULATOR_PORT"
+}
+
 # Start order; down.sh stops in the reverse order.
 SERVICES=(prometheus alertmanager opensearch jaeger simulator)
 

@@ -97,6 +97,7 @@ decide_dataset() {
   fi
   printf '%s\n' "$ANCHOR" >"$RUN/anchor"
   printf '%s\n' "$SEED" >"$RUN/seed"
+  stack_urls >"$RUN/urls.env"
   log "anchor=$ANCHOR seed=$SEED"
 }
 

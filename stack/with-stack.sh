@@ -3,14 +3,15 @@
 # then stops only what this call started, and exits with the command's status.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-run_dir=${SEXTANT_RUN:-${SEXTANT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sextant}/run}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
 
 bash "$here/up.sh"
-started=$(cat "$run_dir/started" 2>/dev/null || true)
+started=$(cat "$RUN/started" 2>/dev/null || true)
 stop_started() { [ -z "$started" ] || bash "$here/down.sh" $started; }
 trap stop_started EXIT
 
-export SEXTANT_PROMETHEUS_URL=${SEXTANT_PROMETHEUS_URL:-http://127.0.0.1:19090}
-export SEXTANT_OPENSEARCH_URL=${SEXTANT_OPENSEARCH_URL:-http://127.0.0.1:19200}
-export SEXTANT_JAEGER_URL=${SEXTANT_JAEGER_URL:-http://127.0.0.1:16686}
+while IFS='=' read -r name value; do
+  export "$name=${!name:-$value}"  # an address already set wins
+done < <(stack_urls)
 "$@"

@@ -17,17 +17,14 @@ from hypothesis import settings
 from streamlit.testing.v1 import AppTest
 
 from app.config import REPO_ROOT
+from stack.addresses import run_dir, stack_url
 
 # Property-based tests are reproducible (the same examples on every machine and run) and leave no example
 # database in the checkout; each test sets its own max_examples to stay fast.
 settings.register_profile("sextant", derandomize=True, database=None, deadline=None)
 settings.load_profile("sextant")
 
-RUN_DIR = Path(
-    os.environ.get(
-        "SEXTANT_RUN", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant" / "run"
-    )
-)
+RUN_DIR = run_dir()
 
 
 @dataclass(frozen=True)
@@ -50,9 +47,9 @@ def _reachable(url: str) -> bool:
 def live_stack() -> LiveStack:
     """The running stack and the simulator's anchor; fails under `make test`, skips elsewhere, when absent."""
     stack = LiveStack(
-        prometheus_url=os.environ.get("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:19090"),
-        opensearch_url=os.environ.get("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:19200"),
-        jaeger_url=os.environ.get("SEXTANT_JAEGER_URL", "http://127.0.0.1:16686"),
+        prometheus_url=stack_url("SEXTANT_PROMETHEUS_URL") or "",
+        opensearch_url=stack_url("SEXTANT_OPENSEARCH_URL") or "",
+        jaeger_url=stack_url("SEXTANT_JAEGER_URL") or "",
         anchor=datetime.fromisoformat((RUN_DIR / "anchor").read_text().strip()).astimezone(UTC)
         if (RUN_DIR / "anchor").exists()
         else datetime.now(UTC),
