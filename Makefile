@@ -25,6 +25,7 @@ run: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Unit and AppTest tests only: no servers needed.
 unit: venv
@@ -34,6 +35,7 @@ unit: venv
 # which stack/with-stack.sh starts if needed and stops afterwards (only what it started).
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
 	bash stack/install.sh
 	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh \

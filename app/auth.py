@@ -67,7 +67,8 @@ def gate(policy: AccessPolicy) -> None:
     from app.text import plain
 
     user = st.user.to_dict()
-    email = user.get("email") if user.get("is_logged_in", True) else None
+    claim = user.get("email") if user.get("is_logged_in", True) else None
+    email = claim if isinstance(claim, str) else None
     if allowed(policy, email, groups_of(user.get("groups"))):
         return
     if not email:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import altair as alt
 import pandas as pd
 
+Chart: TypeAlias = alt.Chart | alt.LayerChart | alt.FacetChart  # what the builders return
 HEIGHT = 220
-_AXIS = {"labelFontSize": 12, "titleFontSize": 12, "gridColor": "#E6E9EE", "domainColor": "#9AA5B1"}
-_TITLE = {"fontSize": 14, "anchor": "start", "fontWeight": 600}
+_AXIS: dict[str, Any] = {
+    "labelFontSize": 12,
+    "titleFontSize": 12,
+    "gridColor": "#E6E9EE",
+    "domainColor": "#9AA5B1",
+}
+_TITLE: dict[str, Any] = {"fontSize": 14, "anchor": "start", "fontWeight": 600}
 
 UNIT_FORMATS: dict[str, tuple[str, str]] = {
     # unit -> (axis title, d3 format)
@@ -19,7 +27,7 @@ UNIT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def _style(chart: alt.Chart | alt.LayerChart, title: str) -> alt.Chart | alt.LayerChart:
+def _style(chart: Chart, title: str) -> Chart:
     return (
         chart.properties(title=title, height=HEIGHT)
         .configure_axis(**_AXIS)
@@ -42,7 +50,7 @@ def timeseries(
     color: str | None = None,
     thresholds: list[tuple[str, float]] | None = None,
     annotations: pd.DataFrame | None = None,
-) -> alt.Chart | alt.LayerChart:
+) -> Chart:
     """Lines of `value` over `timestamp`, one per `color` column; horizontal threshold rules labelled in
     words; shaded `annotations` (columns start, end, title) for incidents."""
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
@@ -72,9 +80,7 @@ def timeseries(
     return _style(alt.layer(*layers) if len(layers) > 1 else layers[0], title)
 
 
-def bars(
-    frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None
-) -> alt.Chart:
+def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None) -> Chart:
     """Horizontal bars of `y` (a category) by `x` (a value), sorted largest first."""
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
     encoding = {
@@ -90,7 +96,7 @@ def bars(
 COMPLIANCE_COLOURS = alt.Scale(domain=["met", "missed", "no data"], range=["#3A8F5C", "#C44E52", "#9AA5B1"])
 
 
-def compliance(frame: pd.DataFrame, *, title: str, target: float) -> alt.Chart | alt.LayerChart:
+def compliance(frame: pd.DataFrame, *, title: str, target: float) -> Chart:
     """Bars of the SLI per calendar period (columns period, start, sli, result), objective as a rule."""
     bars_ = (
         alt.Chart(frame)
@@ -106,7 +112,7 @@ def compliance(frame: pd.DataFrame, *, title: str, target: float) -> alt.Chart |
     return _style(alt.layer(bars_, rule.encode(y="value:Q")), title)
 
 
-def score_trend(frame: pd.DataFrame, *, title: str) -> alt.Chart | alt.LayerChart:
+def score_trend(frame: pd.DataFrame, *, title: str) -> Chart:
     """A 0–100 score per period (columns timestamp, series, value, label), one line and dot per `series`.
 
     Periods without a score are not drawn as a value: the line breaks there and a grey dashed rule marks

@@ -7,6 +7,8 @@ only reaches the screen through `ui.plain`, chart data, or dataframes, never as 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
 
 import altair as alt
 import pandas as pd
@@ -21,7 +23,13 @@ GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
 BAR_ROW_PX = 34
 TABLE_ROW_PX, MAX_TABLE_ROWS = 35, 20
 MAX_METRICS = {"half": 2, "full": 6}  # more figures than this go into a small table
-LEGEND = {"orient": "bottom", "columns": 2, "labelFontSize": 12, "titleFontSize": 12, "labelLimit": 240}
+LEGEND: dict[str, Any] = {
+    "orient": "bottom",
+    "columns": 2,
+    "labelFontSize": 12,
+    "titleFontSize": 12,
+    "labelLimit": 240,
+}
 # Time labels that say the same thing at every tick: hours within a day, days beyond.
 TIME_FORMATS = {"1h": "%H:%M", "6h": "%H:%M", "24h": "%H:%M", "7d": "%a %d %b", "30d": "%d %b"}
 
@@ -60,9 +68,9 @@ def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[st
     return picked
 
 
-def draw(view: DashboardView, preset: str, now: pd.Timestamp | object) -> None:
+def draw(view: DashboardView, preset: str, now: datetime) -> None:
     """Problems first (one banner per failing backend), then the sections of panels."""
-    ui.show_problems(view.problems, now)  # type: ignore[arg-type]
+    ui.show_problems(view.problems, now)
     ui.show_warnings(view.warnings)
     tr = view.time_range
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
@@ -113,7 +121,7 @@ def _incidents_note(view: DashboardView) -> None:
         st.caption(":material/flag: Ongoing: " + "; ".join(standing) + ".")
 
 
-def _zoomed(chart: alt.Chart | alt.LayerChart) -> alt.Chart | alt.LayerChart:
+def _zoomed(chart: charts.Chart) -> charts.Chart:
     """The value axis fitted to the lines (and thresholds) instead of starting at zero."""
     for layer in getattr(chart, "layer", None) or [chart]:
         mark = layer.mark if isinstance(layer.mark, str) else getattr(layer.mark, "type", None)
@@ -199,7 +207,8 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
         return
     for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):
         threshold = next((t for t in panel.thresholds if t.applies(row)), None)
-        delta, colour, help_text = None, "normal", f"{panel.title}, {when}."
+        delta, help_text = None, f"{panel.title}, {when}."
+        colour: Literal["normal", "green", "red"] = "normal"
         if threshold is not None:
             met = threshold.met(row["value"])
             delta = f"{'Meets' if met else 'Misses'} {_short(threshold)}"
@@ -209,7 +218,7 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
             ui.plain(row["legend"]),
             format_value(row["value"], panel.unit),
             delta=ui.plain(delta) if delta else None,
-            delta_color=colour,  # type: ignore[arg-type]
+            delta_color=colour,
             delta_arrow="off",
             help=ui.plain(help_text),
         )

@@ -8,6 +8,7 @@ Nothing here calls Streamlit: `app.dashboard_ui` draws.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,7 @@ def variable_choices(
         if variable.query is not None:
             args = {"window": tr.promql_window} if "window" in variable.query.params else {}
             text = variable.query.render(**args).query
-            tasks[variable.name] = lambda text=text: prom.instant(text, tr.end)
+            tasks[variable.name] = functools.partial(prom.instant, text, tr.end)
     outcomes = fetch_all(
         tasks,
         cache=cache,
@@ -172,7 +173,7 @@ def load(
         query = board.incidents.render(
             **{k: v for k, v in {"start": tr.start, "end": tr.end}.items() if k in board.incidents.params}
         )
-        tasks["incidents"] = lambda: sources.opensearch.search(query.index, query.query)
+        tasks["incidents"] = lambda: sources.opensearch.search(query.target_index, query.query)
     outcomes = fetch_all(
         tasks,
         cache=cache,
@@ -217,8 +218,8 @@ def _instant(sources: Sources, panel: Panel, args: dict[str, Any], tr: TimeRange
     if panel.backend == "prometheus":
         return lambda: sources.prometheus.instant(rendered.query, tr.end)
     if rendered.kind == "count":
-        return lambda: sources.opensearch.count(rendered.index, rendered.query)
-    return lambda: sources.opensearch.search(rendered.index, rendered.query)
+        return lambda: sources.opensearch.count(rendered.target_index, rendered.query)
+    return lambda: sources.opensearch.search(rendered.target_index, rendered.query)
 
 
 def _warnings(value: Any) -> tuple[str, ...]:

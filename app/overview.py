@@ -425,7 +425,9 @@ def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:
                 "days_left": r.deadline.days_left,
                 "entities_due": r.due_entities,
                 "entities_ready": r.ready_entities,
-                "ready_share": r.ready_entities / r.due_entities if r.due_entities else None,
+                "ready_share": r.ready_entities / r.due_entities
+                if r.due_entities and r.ready_entities is not None
+                else None,
             }
             for r in rows
         ],

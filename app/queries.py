@@ -206,6 +206,13 @@ class RenderedQuery:
     query: Any  # PromQL text; OpenSearch body; Jaeger search keyword arguments
     index: str | None = None
 
+    @property
+    def target_index(self) -> str:
+        """The index an OpenSearch query searches (its file is refused at load when one has none)."""
+        if self.index is None:
+            raise ValueError(f"{self.group}.{self.name} names no index")
+        return self.index
+
 
 def _render_promql(template: str, params: Mapping[str, Param], values: Mapping[str, Any]) -> str:
     def substitute(match: re.Match[str]) -> str:

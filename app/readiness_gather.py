@@ -204,12 +204,12 @@ def _assemble(
     due: dict[str, float | None] = {}
     if definition.tenants_query:
         due = notes.by_tenant("tenants", answers[definition.tenants_query], label) or {}
-    per_check: dict[str, dict[str, float | None] | float | None] = {}
+    per_check: dict[str, Figure | dict[str, float | None]] = {}
     details: dict[str, str] = {}
     for check in definition.items:
         if check.source == SLO_STATES_SOURCE:
             figure, details[check.name] = _slo_figure(check, slo_states, notes)
-            per_check[check.name] = figure  # type: ignore[assignment]
+            per_check[check.name] = figure
         elif check.source == PROMETHEUS and check.scope == "platform":
             assert check.query
             per_check[check.name] = notes.scalar(check.name, answers[check.query])
@@ -229,7 +229,7 @@ def _assemble(
     for check in definition.items:
         value = per_check[check.name]
         if check.scope == "platform":
-            values[check.name] = value  # type: ignore[assignment]
+            values[check.name] = None if isinstance(value, dict) else value  # a platform check has one figure
             continue
         given = value if isinstance(value, dict) else {}
         values[check.name] = {t: NOT_APPLICABLE if due.get(t) == 0 else given.get(t) for t in sorted(tenants)}

@@ -203,7 +203,7 @@ class ReadinessScore:
 
 def _figure(check: Check, raw: object, where: str) -> Figure:
     if raw is None or raw is NOT_APPLICABLE:
-        return raw  # type: ignore[return-value]
+        return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise ValueError(f"readiness input {where}: expected a number, None or NOT_APPLICABLE, got {raw!r}")
     return None if math.isnan(raw) else float(raw)
@@ -318,10 +318,12 @@ def _held_back(lost: Mapping[str, float]) -> tuple[str, ...]:
     return tuple(sorted(name for name, value in lost.items() if worst - value <= EPSILON))
 
 
-def score(definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str, object]) -> ReadinessScore:
+def score(
+    definition: ReadinessDefinition, inputs: ReadinessInputs | Mapping[str, Figure | Mapping[str, Figure]]
+) -> ReadinessScore:
     """Score `inputs` against `definition` (see the module docstring for the rules). Pure; no I/O."""
     if not isinstance(inputs, ReadinessInputs):
-        inputs = ReadinessInputs(values=dict(inputs))  # type: ignore[arg-type]
+        inputs = ReadinessInputs(values=dict(inputs))
     tenants, platform, per_tenant = _evaluate(definition, inputs)
 
     def outcomes(check: Check) -> list[Assessment]:

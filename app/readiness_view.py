@@ -400,8 +400,8 @@ def headline(result: ReadinessScore | None, definition: ReadinessDefinition) -> 
         each = " each" if len(names) > 1 else ""
         lines.append(f"Held back most by {joined} ({format_points(-lost)}{each}).")
     if result.no_data:
-        names = ", ".join(display_name(definition, n) for n in result.no_data)
-        lines.append(f"No data, left out of the score (not counted as passing): {names}.")
+        missing = ", ".join(display_name(definition, n) for n in result.no_data)
+        lines.append(f"No data, left out of the score (not counted as passing): {missing}.")
     if result.score is not None and result.coverage is not None and result.coverage < 1:
         lines.append(f"The score rests on checks carrying {result.coverage:.0%} of the applicable weight.")
     if result.score is not None and not lines:
@@ -664,7 +664,7 @@ def provenance(view: ReadinessView) -> Provenance | None:
                         "tenant": tenant,
                         "figure": "not applicable"
                         if figure is NOT_APPLICABLE
-                        else format_value(figure, c.unit),  # type: ignore[arg-type]
+                        else format_value(figure, c.unit),  # type: ignore[arg-type]  # NOT_APPLICABLE ruled out
                         "status": status_label(status),
                     }
                 )

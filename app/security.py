@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import yaml
@@ -64,7 +64,7 @@ def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
         problems.append(f"{source}: {where}: {message}")
 
     def section(name: str) -> Mapping[str, Any]:
-        value = spec.get(name) or {}
+        value = cast(Mapping[str, Any], spec).get(name) or {}  # called once spec is known to be a mapping
         if not isinstance(value, Mapping):
             fail(f"spec.{name}", "must be a mapping")
             return {}
@@ -106,7 +106,9 @@ def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
         actions = []
     if problems:
         raise SecurityPolicyError(problems)
-    return Policy(max_age, due_soon, backups, float(share), int(per_source), tuple(actions))
+    return Policy(
+        max_age, due_soon, backups, float(cast(float, share)), cast(int, per_source), tuple(actions)
+    )
 
 
 def load_policy(path: str | Path = DEFAULT_PATH) -> Policy:

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ParamSpec
+from typing import Literal, ParamSpec
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -30,7 +30,8 @@ DRAW_FIRST_S = 2.0  # a page draws what it has after this long; slower answers f
 P = ParamSpec("P")
 # How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
 # Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
-STATE_STYLES: dict[str, tuple[str, str]] = {
+BadgeColour = Literal["green", "orange", "red", "gray"]
+STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
     "healthy": ("green", ":material/check_circle:"),
     "ok": ("green", ":material/check_circle:"),
     "at risk": ("orange", ":material/warning:"),

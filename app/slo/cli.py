@@ -56,6 +56,7 @@ def _client(url: str | None, timeout: float | None = None) -> Any:
     config = load_config(os.environ)
     p = config.prometheus
     auth = p.basic_auth()
+    base: str | None
     if url:
         base, user, password = parse_url("--prometheus-url", url)
         auth = (user, password or "") if user else auth

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -25,7 +25,10 @@ from app.slo.model import (
     DEFAULT_MIN_EVENTS,
     DOMAINS,
     AlertingOptions,
+    Budgeting,
+    CalendarUnit,
     Indicator,
+    Operator,
     SloDefinition,
     TimeWindow,
     parse_duration,
@@ -41,7 +44,7 @@ MIN_EVENTS_ANNOTATION = "sextant/min-events"
 SLOTH_PERIOD = timedelta(days=30)  # Sloth's default period; its files carry none.
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_CALENDAR_UNITS = {
+_CALENDAR_UNITS: dict[str, CalendarUnit] = {
     "w": "week",
     "week": "week",
     "m": "month",
@@ -311,7 +314,7 @@ def _time_window(value: Any, path: str, p: _Problems) -> TimeWindow | None:
     zone = cal.get("timeZone")
     if zone is not None and str(zone) not in ("UTC", "Etc/UTC", "Z"):
         p.add(_join(cal_path, "timeZone"), f"{zone!r} is not supported: calendar periods are aligned to UTC")
-    unit: str | None = None
+    unit: CalendarUnit | None = None
     if "unit" in cal:
         unit = _CALENDAR_UNITS.get(str(cal["unit"]).lower())
         if unit is None:
@@ -333,7 +336,7 @@ def _time_window(value: Any, path: str, p: _Problems) -> TimeWindow | None:
     if unit is None:
         p.add(item_path, "a calendar window needs duration (1w, 1M, 1Q) or calendar.unit")
         return None
-    return TimeWindow(unit=unit)  # type: ignore[arg-type]
+    return TimeWindow(unit=unit)
 
 
 def _slice_window(value: Any, path: str, p: _Problems) -> timedelta | None:
@@ -432,7 +435,7 @@ def _openslo(
     # budgeting-specific objective fields
     slice_window: timedelta | None = None
     threshold: float | None = None
-    op = "gte"
+    op: Operator = "gte"
     if budgeting == "Occurrences":
         for key in ("op", "value", "timeSliceTarget", "timeSliceWindow"):
             if key in objective:
@@ -460,14 +463,14 @@ def _openslo(
         target=target,
         window=window,
         indicator=indicator,
-        budgeting=budgeting,
+        budgeting=cast(Budgeting, budgeting),  # one of the two: a problem was added otherwise
         display_name=str(display),
         description=str(spec.get("description") or ""),
         runbook=annotations.get(RUNBOOK_ANNOTATION),
         labels=tuple(sorted(labels.items())),
         time_slice_window=slice_window,
         threshold=threshold,
-        op=op,  # type: ignore[arg-type]
+        op=op,
         min_events=min_events,
         source=source,
         source_format="openslo",
@@ -493,13 +496,13 @@ def _target(objective: Mapping[str, Any], path: str, p: _Problems) -> float | No
 
 def _slice_threshold(
     objective: Mapping[str, Any], path: str, p: _Problems, is_threshold: bool
-) -> tuple[float | None, str]:
+) -> tuple[float | None, Operator]:
     """A slice is good when its ratio ≥ timeSliceTarget (ratioMetric), or when the gauge meets
     `op value` (thresholdMetric; `timeSliceTarget` may stand for `value`, with op defaulting to gte)."""
-    op = objective.get("op", "gte")
-    if op not in _OPS:
-        p.add(_join(path, "op"), f"{op!r} must be one of {', '.join(_OPS)}")
-        op = "gte"
+    given = objective.get("op", "gte")
+    op: Operator = given if given in _OPS else "gte"
+    if given not in _OPS:
+        p.add(_join(path, "op"), f"{given!r} must be one of {', '.join(_OPS)}")
     if not is_threshold:
         for key in ("op", "value"):
             if key in objective:

@@ -25,6 +25,7 @@ from app.slo.model import CalendarUnit, SloDefinition, format_duration
 from app.slo.promql_check import render
 
 Part = Literal["bad", "total"]
+PARTS: tuple[Part, ...] = ("total", "bad")
 
 TILE = timedelta(minutes=5)
 _ONE_MS = timedelta(milliseconds=1)

@@ -26,7 +26,7 @@ import yaml
 
 from app.slo.math import ALERT_PAIRS, AlertWindowPair
 from app.slo.model import WINDOWS, SloDefinition, format_duration, parse_duration
-from app.slo.promql import period_events, window_events
+from app.slo.promql import PARTS, period_events, window_events
 
 PERIOD = "_period"
 TOTAL = "slo:sli_events_total:increase{w}"
@@ -180,14 +180,14 @@ def slo_group(
     sel = _selector(defn)
     rules: list[dict[str, Any]] = []
     for w in (*windows, PERIOD):
-        for template, part in ((TOTAL, "total"), (BAD, "bad")):
+        for template, part in zip((TOTAL, BAD), PARTS, strict=True):
             if w == PERIOD:
-                expr = period_events(defn, part, max_range=max_range)  # type: ignore[arg-type]
+                expr = period_events(defn, part, max_range=max_range)
             else:
                 window = parse_duration(w)
                 if max_range and defn.budgeting == "Timeslices":
                     window = min(window, max_range)
-                expr = window_events(defn, part, window)  # type: ignore[arg-type]
+                expr = window_events(defn, part, window)
             rules.append({"record": record_name(template, w), "expr": expr, "labels": labels})
         rules.append(
             {

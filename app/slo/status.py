@@ -29,8 +29,8 @@ import pandas as pd
 
 from app.slo import math as slo_math
 from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
-from app.slo.model import WINDOWS, SloDefinition, parse_duration
-from app.slo.promql import labelled, period_events, window_events
+from app.slo.model import WINDOWS, CalendarUnit, SloDefinition, parse_duration
+from app.slo.promql import PARTS, labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
@@ -77,7 +77,7 @@ class CountingClient:
 
     def format_query(self, query: str) -> str:
         self._count(query)
-        return self.inner.format_query(query)  # type: ignore[attr-defined,no-any-return]
+        return self.inner.format_query(query)  # type: ignore[attr-defined]  # only a real client can format
 
 
 @dataclass(frozen=True)
@@ -241,10 +241,10 @@ def raw_queries(defn: SloDefinition) -> str:
     """One query returning all of an SLO's event counts, each series tagged `sextant_key="part:window"`."""
     parts: dict[str, str] = {}
     for w in WINDOWS:
-        for part in ("total", "bad"):
-            parts[f"{part}:{w}"] = window_events(defn, part, parse_duration(w))  # type: ignore[arg-type]
-    for part in ("total", "bad"):
-        parts[f"{part}:{PERIOD_KEY}"] = period_events(defn, part)  # type: ignore[arg-type]
+        for part in PARTS:
+            parts[f"{part}:{w}"] = window_events(defn, part, parse_duration(w))
+    for part in PARTS:
+        parts[f"{part}:{PERIOD_KEY}"] = period_events(defn, part)
     return labelled(parts, "sextant_key")
 
 
@@ -411,7 +411,7 @@ def history_step(start: datetime, end: datetime, target_points: int = 400) -> in
 
 def events_query(defn: SloDefinition, window: timedelta) -> str:
     """Bad and total events in `window`, in one query, tagged `part="bad"` / `part="total"`."""
-    return labelled({part: window_events(defn, part, window) for part in ("bad", "total")})  # type: ignore[misc]
+    return labelled({part: window_events(defn, part, window) for part in ("bad", "total")})
 
 
 def _tiles(defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime, step: int) -> pd.DataFrame:
@@ -583,10 +583,14 @@ def compliance_history(
             else pd.DataFrame([today_row])
         )
     rows = []
-    for unit, count, begin in (("week", weeks, week_start), ("month", months, month_start)):
+    periods: tuple[tuple[CalendarUnit, int, datetime], ...] = (
+        ("week", weeks, week_start),
+        ("month", months, month_start),
+    )
+    for unit, count, begin in periods:
         start = begin
         for _ in range(count):
-            end = slo_math.calendar_next(start, unit)  # type: ignore[arg-type]
+            end = slo_math.calendar_next(start, unit)
             if days.empty:
                 bad = total = 0.0
             else:

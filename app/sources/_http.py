@@ -109,7 +109,7 @@ class HttpBackend:
         path: str,
         *,
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        data: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        data: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> httpx.Response:
         self.breaker.check()
@@ -128,8 +128,8 @@ class HttpBackend:
             return self._client.request(
                 method,
                 path,
-                params=params,  # type: ignore[arg-type]
-                data=data,  # type: ignore[arg-type]
+                params=params,
+                data=data,
                 json=json,
                 timeout=_timeouts(timeout),
             )

@@ -22,16 +22,17 @@ _in_task: contextvars.ContextVar[bool] = contextvars.ContextVar("sextant_in_fetc
 
 
 def fetch_all(
-    tasks: Mapping[str, Callable[[], T]],
+    tasks: Mapping[str, Callable[[], Any]],
     *,
     cache: ResultCache,
-    ttl_s: float | Callable[[T], float],
+    ttl_s: float | Callable[[Any], float],
     budget_s: float,
     key_prefix: Hashable = (),
     window: Hashable = None,
     untimed: Collection[str] = (),
-) -> dict[str, Outcome[T]]:
-    """Fetch every task through `cache`, concurrently, within the page run's deadline.
+) -> dict[str, Outcome[Any]]:
+    """Fetch every task through `cache`, concurrently, within the page run's deadline (the tasks answer
+    different questions, so each Outcome is `Any`: the caller knows what each name holds).
 
     The tasks join the page run in progress, or start one of `budget_s` (`app.sources.deadline`). Each
     task is the question `(key_prefix, name)` asked for `window` (the time window or instant its answer
@@ -56,12 +57,12 @@ def fetch_all(
         draw_first = run.draw_first_s is not None and not _in_task.get()
         pool = ContextPool(max_workers=min(len(tasks), MAX_WORKERS), thread_name_prefix="sextant-fetch")
         try:
-            futures: dict[str, Future[Outcome[T]]] = {
+            futures: dict[str, Future[Outcome[Any]]] = {
                 name: pool.submit(_task, cache, (key_prefix, name), fn, ttl_s, _window(name))
                 for name, fn in tasks.items()
             }
             wait(futures.values(), timeout=run.patience(draw_first), return_when=FIRST_EXCEPTION)
-            results: dict[str, Outcome[T]] = {}
+            results: dict[str, Outcome[Any]] = {}
             for name, future in futures.items():
                 if future.done():
                     results[name] = future.result()  # re-raises a bug in a task
@@ -80,7 +81,7 @@ def fetch_all(
 
 
 def fetch_keyed(
-    tasks: Mapping[str, tuple[Hashable, Callable[[], T]]],
+    tasks: Mapping[str, tuple[Hashable, Callable[[], Any]]],
     *,
     prefix: Hashable,
     ttl_s: float,
@@ -88,7 +89,7 @@ def fetch_keyed(
     cache: ResultCache,
     window: Hashable = None,
     untimed: Collection[str] = (),
-) -> dict[str, Outcome[T]]:
+) -> dict[str, Outcome[Any]]:
     """`fetch_all` where each task is cached under its own key (what it depends on), so that, say,
     picking a trace does not send the search again, nor a new search refetch the picked trace."""
     names = {role: f"{role} {key!r}" for role, (key, _) in tasks.items()}

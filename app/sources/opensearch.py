@@ -11,7 +11,7 @@ OpenSearch reports partial success with HTTP 200: `timed_out` and `_shards.faile
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -165,7 +165,8 @@ class OpenSearchClient(BackendClient):
             path = "/_search"
         hits: list[dict[str, Any]] = []
         first: dict[str, Any] | None = None
-        timed_out, shards_failed, failures = False, 0, []
+        timed_out, shards_failed = False, 0
+        failures: list[str] = []
         try:
             while len(hits) < max_docs:
                 request["size"] = min(page_size, max_docs - len(hits))
@@ -247,7 +248,7 @@ def _error_reason(error: Any) -> tuple[str, str | None]:
     return str(reason), cause.get("type") or error.get("type")
 
 
-def _search_result(answer: Mapping[str, Any], hits: list[Mapping[str, Any]]) -> SearchResult:
+def _search_result(answer: Mapping[str, Any], hits: Sequence[Mapping[str, Any]]) -> SearchResult:
     total = answer.get("hits", {}).get("total", 0)
     shards = answer.get("_shards", {})
     failures = tuple(

@@ -98,15 +98,15 @@ def _matrix_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
 def to_frame(data: Mapping[str, Any]) -> pd.DataFrame:
     """Turn the `data` of a query or query_range answer into a frame of the documented shape."""
     kind = data.get("resultType")
-    result = data.get("result")
+    result: Any = data.get("result")  # a list of series, or [time, value] for a scalar or string
     if kind == "vector":
         return _vector_frame(result or [])
     if kind == "matrix":
         return _matrix_frame(result or [])
     if kind == "scalar":
-        return pd.DataFrame({"value": pd.Series([float(result[1])], dtype="float64")})  # type: ignore[index]
+        return pd.DataFrame({"value": pd.Series([float(result[1])], dtype="float64")})
     if kind == "string":
-        return pd.DataFrame({"value": [result[1]]})  # type: ignore[index]
+        return pd.DataFrame({"value": [result[1]]})
     raise BackendError(NAME, f"unexpected resultType {kind!r}")
 
 

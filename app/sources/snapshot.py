@@ -434,7 +434,10 @@ def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
         path=path,
         recorded_at=_time(document.get("recorded_at"), "recorded_at"),
         anchor=_time(document.get("anchor"), "anchor", optional=True),
-        time_range=(_time(span.get("start"), "time_range.start"), _time(span.get("end"), "time_range.end"))
+        time_range=(
+            _required_time(span.get("start"), "time_range.start"),
+            _required_time(span.get("end"), "time_range.end"),
+        )
         if span is not None
         else None,
         entries=by_key,
@@ -450,6 +453,12 @@ def _time(value: Any, field: str, *, optional: bool = False) -> datetime | None:
         return parse_time(value)
     except ValueError as exc:
         raise _ShapeError(f"{field}: {exc}") from None
+
+
+def _required_time(value: Any, field: str) -> datetime:
+    at = _time(value, field)
+    assert at is not None  # _time refuses a missing time unless told it is optional
+    return at
 
 
 _ERROR_FIELDS: dict[str, tuple[type, ...]] = {
