@@ -280,19 +280,21 @@ def assess_logins(
         else pd.DataFrame()
     )
     value, label = f"{failed:,.0f}", f"failed ({share:.1%})"
+    breaches = []
+    if share > policy.max_failure_share:
+        breaches.append(f"{share:.1%} of sign-ins failed, above the {policy.max_failure_share:.0%} limit")
     if not noisy.empty:
         top = noisy.iloc[0]
-        reason = (
+        breaches.append(
             f"{top['failures']:,} failed sign-ins from {top['source_ip']} "
-            f"({format_span(top['first'], top['last'])}): password guessing?"
+            f"({format_span(top['first'], top['last'])}), above the {policy.max_failures_from_one_source:,} "
+            "a single address may have: password guessing?"
         )
-    elif share > policy.max_failure_share:
-        reason = f"{share:.1%} of sign-ins failed, above the {policy.max_failure_share:.0%} limit."
-    else:
-        reason = f"{share:.1%} of {total:,.0f} sign-ins failed; no address stands out."
-    state = "attention" if not noisy.empty or share > policy.max_failure_share else "ok"
+    reason = "; ".join(breaches) or f"{share:.1%} of {total:,.0f} sign-ins failed; no address stands out"
+    state = "failing" if breaches else "ok"  # a policy breached is failing, never only "attention"
     detail = by_address if by_address is not None else pd.DataFrame()
-    return Check("Sign-ins", state, value, label, reason, rule, detail)
+    sentence = reason[0].upper() + reason[1:] + ("" if reason.endswith("?") else ".")
+    return Check("Sign-ins", state, value, label, sentence, rule, detail)
 
 
 def assess_audit(actions: pd.DataFrame | None, policy: Policy, tr: TimeRange) -> Check:

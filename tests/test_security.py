@@ -99,13 +99,16 @@ def failures(*rows: tuple[str, int]) -> pd.DataFrame:
 def test_sign_ins_flag_a_guessing_source_or_a_high_failure_share():
     counts = pd.DataFrame({"result": ["success", "failure"], "value": [1000.0, 1225.0]})
     check = security.assess_logins(counts, failures(("198.51.100.66", 1200), ("198.51.100.4", 3)), POLICY, TR)
-    assert (check.state, check.figure) == ("attention", "1,225 failed (55.1%)")
-    assert "1,200 failed sign-ins from 198.51.100.66 (Fri 27 Nov 22:00–22:29 UTC)" in check.reason
+    assert (check.state, check.figure) == ("failing", "1,225 failed (55.1%)")  # a breached policy fails
+    assert check.reason == (
+        "55.1% of sign-ins failed, above the 5% limit; 1,200 failed sign-ins from 198.51.100.66 "
+        "(Fri 27 Nov 22:00–22:29 UTC), above the 200 a single address may have: password guessing?"
+    )
     quiet = pd.DataFrame({"result": ["success", "failure"], "value": [1000.0, 20.0]})
     assert security.assess_logins(quiet, failures(("198.51.100.4", 3)), POLICY, TR).state == "ok"
     many = pd.DataFrame({"result": ["success", "failure"], "value": [100.0, 20.0]})
     check = security.assess_logins(many, None, POLICY, TR)  # the audit log is down: counts still judge
-    assert check.state == "attention" and "16.7% of sign-ins failed, above the 5% limit" in check.reason
+    assert check.state == "failing" and "16.7% of sign-ins failed, above the 5% limit" in check.reason
     assert security.assess_logins(pd.DataFrame(), None, POLICY, TR).state == "no data"
 
 
