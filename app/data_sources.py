@@ -24,6 +24,26 @@ class BackendStatus:
     last_error: str | None
     last_error_at: datetime | None
 
+    @property
+    def state(self) -> str:
+        """One verdict for the backend: failing when the probe fails, attention when it answers but the
+        last call made to it failed, ok otherwise (older failures are history, shown but not alarming)."""
+        if not self.reachable:
+            return "failing"
+        last_failed = self.last_error_at is not None and (
+            self.last_success_at is None or self.last_error_at > self.last_success_at
+        )
+        return "attention" if last_failed else "ok"
+
+    @property
+    def verdict(self) -> str:
+        """The state in words."""
+        return {
+            "failing": "Not answering",
+            "attention": "Answers, but its last call failed",
+            "ok": "Working",
+        }[self.state]
+
 
 def load(sources: Sources) -> list[BackendStatus]:
     """Probe the three backends at once (a probe never raises) and join each with its call record."""

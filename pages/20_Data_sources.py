@@ -19,10 +19,9 @@ for status in data_sources.load(ctx.sources):
         title, state = st.columns([3, 1])
         title.subheader(ui.BACKEND_NAMES.get(status.name, status.name))
         title.caption(ui.plain(status.url))
-        if status.reachable:
-            state.success("Reachable", icon=":material/check_circle:")
-        else:
-            state.error("Unreachable", icon=":material/error:")
+        with state:
+            ui.state_badge(status.state)
+            st.caption(status.verdict)
         version, probe, last_query, calls = st.columns(4)
         version.metric(
             "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
@@ -40,4 +39,8 @@ for status in data_sources.load(ctx.sources):
         if status.probe_error:
             st.error(f"Probe failed: {ui.plain(status.probe_error)}")
         if status.last_error and status.last_error_at:
-            st.warning(f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}")
+            last = f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}"
+            if status.state == "attention":
+                st.warning(last)
+            else:  # history: a later call succeeded
+                st.caption(f"{last}. Later calls succeeded.")
