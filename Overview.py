@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from app import charts, overview, slo_view, ui
+from app import overview, ui
+from app.slo import view as slo_view
 from app.timerange import pinned_time
+from app.ui import charts
 
 ctx = ui.page_setup("overview")
 pinned = st.query_params.get("at")  # a frozen report: `?at=2026-11-23T09:00Z`

@@ -30,7 +30,9 @@ class Page:
     def url_params(self) -> tuple[str, ...]:
         if self.dashboard is None:
             return (*self.params, *SHARED_PARAMS)
-        from app.panels import dashboard  # here: the registry must not read the query files on import
+        from app.dashboards.spec import (
+            dashboard,  # here: the registry must not read the query files on import
+        )
 
         return (*self.params, *(v.name for v in dashboard(self.dashboard).variables), *SHARED_PARAMS)
 

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app import links, queries, readiness, readiness_view, security, slo_view
+from app import links, queries, readiness, security
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
+from app.readiness import view as readiness_view
+from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
-from app.slo_view import definitions
+from app.slo.view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all

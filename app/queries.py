@@ -266,7 +266,7 @@ class Catalogue:
 
 
 RESERVED_KEYS = frozenset({"dashboard"})
-"""Top-level keys of a queries file that are not queries: `dashboard` holds the panels (app/panels.py)."""
+"""Top-level keys of a queries file that are not queries: `dashboard` holds the panels (app/dashboards/spec.py)."""
 
 
 def load_catalogue(directory: str | Path = QUERIES_DIR) -> Catalogue:

@@ -16,18 +16,10 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import (
-    dashboards,
-    data_sources,
-    logs,
-    overview,
-    readiness_view,
-    security,
-    service_health,
-    slo_view,
-    traces,
-)
+from app import dashboards, data_sources, logs, overview, security, service_health, traces
 from app.config import load_config
+from app.readiness import view as readiness_view
+from app.slo import view as slo_view
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
 from app.sources.errors import BackendError

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app import charts, service_health, ui
+from app import service_health, ui
+from app.ui import charts
 
 ctx = ui.page_setup("service_health")
 

@@ -4,10 +4,12 @@ the service's golden signals, compliance per calendar week and month, and a link
 
 import streamlit as st
 
-from app import charts, slo_view, ui
+from app import ui
+from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER
 from app.slo.model import SloDefinition
 from app.slo.status import state_counts
+from app.ui import charts
 from app.units import format_value
 
 ALL = "All SLOs"

@@ -1,8 +1,8 @@
 """Ingestion: request latency, errors and throughput per route, the queue, and documents ingested per firm.
 
-Panels are declared in queries/ingestion.yaml; app/dashboards.py fetches them, app/dashboard_ui.py draws.
+Panels are declared in queries/ingestion.yaml; app/dashboards/fetch.py fetches them, app/dashboards/draw.py draws.
 """
 
-from app import dashboard_ui
+from app.dashboards import draw as dashboard_ui
 
 dashboard_ui.render_page("ingestion")

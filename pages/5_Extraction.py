@@ -1,8 +1,8 @@
 """Extraction (ML): accuracy per document type against its target, volume, speed, queue and backlog per firm.
 
-Panels are declared in queries/extraction.yaml; app/dashboards.py fetches them, app/dashboard_ui.py draws.
+Panels are declared in queries/extraction.yaml; app/dashboards/fetch.py fetches them, app/dashboards/draw.py draws.
 """
 
-from app import dashboard_ui
+from app.dashboards import draw as dashboard_ui
 
 dashboard_ui.render_page("extraction")

@@ -1,8 +1,8 @@
 """Assistant: answer latency, answers given, user feedback, and the service's requests.
 
-Panels are declared in queries/assistant.yaml; app/dashboards.py fetches them, app/dashboard_ui.py draws.
+Panels are declared in queries/assistant.yaml; app/dashboards/fetch.py fetches them, app/dashboards/draw.py draws.
 """
 
-from app import dashboard_ui
+from app.dashboards import draw as dashboard_ui
 
 dashboard_ui.render_page("assistant")

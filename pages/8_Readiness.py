@@ -1,10 +1,11 @@
 """Filing readiness: the score, its cap or gate, each check, per domain and per tenant, the 12-week trend and
-what moved it. `?tenant=<name>` narrows the checks to one tenant. All figures come from app.readiness_view."""
+what moved it. `?tenant=<name>` narrows the checks to one tenant. All figures come from app.readiness.view."""
 
 import streamlit as st
 
-from app import charts, ui
-from app import readiness_view as rv
+from app import ui
+from app.readiness import view as rv
+from app.ui import charts
 
 ctx = ui.page_setup("readiness")
 

@@ -3,7 +3,8 @@
 
 import streamlit as st
 
-from app import charts, security, ui
+from app import security, ui
+from app.ui import charts
 
 ctx = ui.page_setup("security")
 

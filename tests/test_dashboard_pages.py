@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from app import dashboard_ui, dashboards, panels
-from app.panels import variable_regex
+from app import dashboards
+from app.dashboards import draw as dashboard_ui
+from app.dashboards import spec as panels
+from app.dashboards.spec import variable_regex
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from app import dashboards, panels
-from app.panels import ALL, variable_regex
+from app import dashboards
+from app.dashboards import spec as panels
+from app.dashboards.spec import ALL, variable_regex
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.errors import BackendUnavailable

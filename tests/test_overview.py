@@ -4,8 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from app import overview, security, slo_view
+from app import overview, security
 from app.deadlines import Deadline
+from app.slo import view as slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, evaluate, unknown
 from app.sources.errors import BackendUnavailable
 from app.timerange import time_range

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app import panels, queries
-from app.panels import ALL, PanelError, variable_regex
+from app import queries
+from app.dashboards import spec as panels
+from app.dashboards.spec import ALL, PanelError, variable_regex
 from app.queries import QUERIES_DIR
 
 DOMAINS = ("ingestion", "extraction", "tax", "assistant")

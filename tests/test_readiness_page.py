@@ -14,11 +14,11 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import readiness_view as rv
-from app import slo_view
 from app.config import REPO_ROOT, load_config
 from app.deadlines import next_deadline
 from app.readiness import ReadinessInputs, load_definition, score
+from app.readiness import view as rv
+from app.slo import view as slo_view
 from app.sources import Sources, build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from app import queries
-from app import readiness_view as rv
 from app.readiness import Status, load_definition
+from app.readiness import view as rv
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.errors import BackendUnavailable, QueryRejected, SnapshotMiss

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from app import slo_view
+from app.slo import view as slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, CountingClient, SloHistory, evaluate
 from app.sources.cache import Outcome, ResultCache
 from app.timerange import time_range

@@ -1,4 +1,4 @@
-"""app/traces.py: search arguments, links, the span tree as waterfall rows, and the loader on fakes."""
+"""app/traces: search arguments, links, the span tree as waterfall rows, and the loader on fakes."""
 
 from __future__ import annotations
 

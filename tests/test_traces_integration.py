@@ -1,4 +1,4 @@
-"""app/traces.py against the real stack: Jaeger search, trace detail, and the trace's logs in OpenSearch."""
+"""app/traces against the real stack: Jaeger search, trace detail, and the trace's logs in OpenSearch."""
 
 from __future__ import annotations
 

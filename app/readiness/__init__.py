@@ -10,7 +10,7 @@ PromQL, threshold, unit and a plain-English description). The pieces:
 - `weekly_trend(definition, prom, end, weeks, slo_states_at)`: the score at each of the last week ends.
 """
 
-from app.readiness_definition import (
+from app.readiness.definition import (
     DEFAULT_PATH,
     Check,
     ReadinessDefinition,
@@ -18,7 +18,7 @@ from app.readiness_definition import (
     load_definition,
     parse_definition,
 )
-from app.readiness_gather import (
+from app.readiness.gather import (
     DeadlineClock,
     InstantQuerier,
     Trend,
@@ -28,8 +28,8 @@ from app.readiness_gather import (
     week_ends,
     weekly_trend,
 )
-from app.readiness_moves import Movement, Transition, format_points, what_moved
-from app.readiness_score import (
+from app.readiness.moves import Movement, Transition, format_points, what_moved
+from app.readiness.score import (
     NOT_APPLICABLE,
     RULES,
     Assessment,

@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final, TypeAlias
 
-from app.readiness_definition import DOMAINS, Check, ReadinessDefinition
+from app.readiness.definition import DOMAINS, Check, ReadinessDefinition
 from app.units import format_value
 
 EPSILON = 1e-9  # points closer than this count as a tie

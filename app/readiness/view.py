@@ -2,7 +2,7 @@
 
 The score itself is `app.readiness` (pure, tested on its own); this module only fetches and arranges:
 
-- `load(sources, at)`: the score at `at` with the filing SLOs' states (from `app.slo_view.load_board`, the
+- `load(sources, at)`: the score at `at` with the filing SLOs' states (from `app.slo.view.load_board`, the
   SLO pages' own cached board), and the score at each of the 11 earlier week ends (same instant, 1..11
   weeks back) with the filing SLOs' states at those times. Both run at once through `fetch_all`, cached in
   `ResultCache` under (mode, Prometheus URL, time). The trend's last point *is* the current score, so the
@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import queries, slo_view
+from app import queries
 from app.filecache import FileCache
 from app.readiness import (
     DEFAULT_PATH,
@@ -47,6 +47,7 @@ from app.readiness import (
     weekly_trend,
     what_moved,
 )
+from app.slo import view as slo_view
 from app.slo.status import CountingClient
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache

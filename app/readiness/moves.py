@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.readiness_score import Assessment, CheckResult, ReadinessScore, Status
+from app.readiness.score import Assessment, CheckResult, ReadinessScore, Status
 
 MIN_POINTS = 0.05  # smaller drifts with no status change are noise, not news
 MAX_NAMES = 5

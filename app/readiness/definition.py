@@ -16,9 +16,10 @@ from typing import Any
 
 import yaml
 
+from app.config import REPO_ROOT
 from app.deadlines import KINDS as DEADLINE_KINDS
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "slo_definitions" / "readiness.yaml"
+DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "readiness.yaml"
 
 API_VERSION = "sextant/v1"
 KIND = "ReadinessScore"

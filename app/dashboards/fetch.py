@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from app import incidents
-from app import panels as panel_defs
-from app.panels import ALL, Dashboard, Panel, Variable
+from app.dashboards import spec as panel_defs
+from app.dashboards.spec import ALL, Dashboard, Panel, Variable
 from app.service_health import rate_window
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache

@@ -14,9 +14,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app import charts, dashboards, panels, ui
+from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
-from app.panels import ALL, Dashboard, Panel, Threshold, known_slos
+from app.dashboards import spec as panels
+from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
+from app.ui import charts
 from app.units import format_age, format_value
 
 GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from app.deadlines import next_deadline
-from app.readiness_definition import (
+from app.readiness.definition import (
     BACKLOG,
     COUNT_EXHAUSTED,
     PROMETHEUS,
@@ -25,8 +25,8 @@ from app.readiness_definition import (
     Check,
     ReadinessDefinition,
 )
-from app.readiness_moves import Movement, what_moved
-from app.readiness_score import NOT_APPLICABLE, Figure, ReadinessInputs, ReadinessScore, score
+from app.readiness.moves import Movement, what_moved
+from app.readiness.score import NOT_APPLICABLE, Figure, ReadinessInputs, ReadinessScore, score
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, SHOWN_ORDER
 from app.sources.deadline import ContextPool
 from app.times import to_utc
