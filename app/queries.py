@@ -266,7 +266,7 @@ class Catalogue:
 
 
 RESERVED_KEYS = frozenset({"dashboard"})
-"""Top-level keys of a queries file that are not queries: `dashboard` holds the panels (app/dashboards/spec.py)."""
+"""Top-level keys of a queries file that are not queries: `dashboard` holds the panels (dashboards/spec)."""
 
 
 def load_catalogue(directory: str | Path = QUERIES_DIR) -> Catalogue:

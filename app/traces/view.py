@@ -1,0 +1,153 @@
+"""What the Traces page shows: the search, the picked trace and its logs, fetched at once through
+`fetch_keyed`, so a failing Jaeger leaves the trace's logs (OpenSearch) on screen and the other way round."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from app import logs
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_keyed
+from app.sources.jaeger import Trace
+from app.sources.opensearch import SearchResult
+from app.timerange import PRESETS, TimeRange
+from app.traces.links import TraceView, normalize_trace_id
+from app.traces.search import default_service, merge, search_tasks, traces_table
+from app.traces.tree import service_share, waterfall_rows
+
+TTL_S = 30.0
+LIST_TTL_S = 300.0
+
+
+@dataclass(frozen=True)
+class TraceDetail:
+    trace_id: str
+    rows: pd.DataFrame  # waterfall_rows
+    services: pd.DataFrame  # service_share
+    start: datetime | None
+    duration_ms: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TracesPage:
+    view: TraceView
+    time_range: TimeRange
+    table: pd.DataFrame  # traces_table
+    detail: TraceDetail | None
+    logs: pd.DataFrame  # the trace's log lines (logs.lines_table)
+    logs_total: int
+    outcomes: dict[str, Outcome[Any]] = field(repr=False)
+
+    def problems(self, *names: str) -> list[tuple[str, Outcome[Any]]]:
+        backend = {"search": "jaeger", "search_wide": "jaeger", "trace": "jaeger", "logs": "opensearch"}
+        wanted = set(names) | ({"search_wide"} if "search" in names else set())
+        return [
+            (backend[n], o)
+            for n, o in self.outcomes.items()
+            if o.error is not None and (not names or n in wanted)
+        ]
+
+    def warnings(self, *names: str) -> list[str]:
+        found: list[str] = []
+        for name, outcome in self.outcomes.items():
+            if outcome.value is not None and (
+                not names or name in names or (name == "search_wide" and "search" in names)
+            ):
+                found.extend(getattr(outcome.value, "warnings", ()))
+        return found
+
+
+def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outcome[list[str]]:
+    """The services Jaeger has seen, for the picker."""
+    jaeger = sources.jaeger
+    prefix = (sources.cache_key, "traces")
+    task = {"services": ((), jaeger.services)}
+    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
+        "services"
+    ]
+
+
+def load_operations(sources: Sources, service: str, cache: ResultCache = default_cache) -> Outcome[list[str]]:
+    """The operations of one service, for the picker."""
+    jaeger = sources.jaeger
+    prefix = (sources.cache_key, "traces")
+    task = {"operations": (service, lambda: jaeger.operations(service))}
+    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
+        "operations"
+    ]
+
+
+def detail_of(trace: Trace) -> TraceDetail:
+    rows = waterfall_rows(trace.spans)
+    start = trace.spans["start"].min().to_pydatetime() if not trace.spans.empty else None
+    duration = float(rows["end_ms"].max()) if not rows.empty else 0.0
+    return TraceDetail(trace.trace_id, rows, service_share(rows), start, duration, trace.warnings)
+
+
+def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = default_cache) -> TracesPage:
+    """The search, the picked trace and its logs, at once: each panel gets its own outcome."""
+    tr = view.time_range(now)
+    jaeger, opensearch = sources.jaeger, sources.opensearch
+    # A preset's window moves with the clock: the cache takes it apart from the question, to fall back on
+    # an earlier window's answer. An explicit window (from a link) is part of the question itself.
+    moving = tr.preset != "custom"
+    tasks: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
+    if view.service:
+        for name, kwargs in search_tasks(view, tr).items():
+            asked = {k: v for k, v in kwargs.items() if not (moving and k in ("start", "end"))}
+            tasks[name] = ((tr.preset, *sorted(asked.items())), functools.partial(jaeger.search, **kwargs))
+    trace_id = normalize_trace_id(view.trace_id)
+    if trace_id:
+        tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
+        tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
+    prefix = (sources.cache_key, "traces")
+    outcomes = fetch_keyed(
+        tasks,
+        prefix=prefix,
+        ttl_s=TTL_S,
+        budget_s=sources.run_budget_s,
+        cache=cache,
+        window=tr if moving else None,
+        untimed=("trace", "logs"),  # a trace and its logs are the same whatever the search's window
+    )
+    found = [outcomes[n].value for n in ("search", "search_wide") if n in outcomes]
+    trace = outcomes.get("trace")
+    found_logs: Outcome[SearchResult] | None = outcomes.get("logs")
+    log_result = found_logs.value if found_logs is not None else None
+    return TracesPage(
+        view=view,
+        time_range=tr,
+        table=traces_table(merge(*found), view.sort, view.errors_only),
+        detail=detail_of(trace.value) if trace is not None and trace.value is not None else None,
+        logs=logs.lines_table(log_result.hits if log_result is not None else None),
+        logs_total=log_result.total if log_result is not None else 0,
+        outcomes=outcomes,
+    )
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The page's default views for the snapshot: for each range preset, the default service's search
+    (default filters) and the detail and logs of the slowest trace found; plus the pickers' lists."""
+    services = load_services(sources, cache).value or []
+    service = default_service(services)
+    if service is None:
+        return
+    load_operations(sources, service, cache)
+    for preset in PRESETS:
+        view = TraceView(service=service, preset=preset)
+        page = load(sources, view, now, cache)
+        if not page.table.empty:
+            load(
+                sources,
+                TraceView(service=service, preset=preset, trace_id=str(page.table["trace_id"].iloc[0])),
+                now,
+                cache,
+            )
