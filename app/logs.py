@@ -1,4 +1,4 @@
-"""The Logs page's data: log lines and audit events from OpenSearch.
+"""The Logs page's log lines from OpenSearch (its audit tab: `app.audit`).
 
 Every request body comes from `queries/logs.yaml`: a search (time range, aggregations, sort) plus one
 rendered filter clause per filter the user set, appended to its `bool.filter`. User text therefore only
@@ -53,17 +53,6 @@ LINE_COLUMNS = (
     "message",
     "trace_id",
     "span_id",
-)
-AUDIT_COLUMNS = (
-    "@timestamp",
-    "action",
-    "outcome",
-    "actor",
-    "role",
-    "tenant",
-    "target",
-    "source_ip",
-    "message",
 )
 LEVEL_COLORS = {
     "fatal": "#7B1FA2",
@@ -297,27 +286,10 @@ def stacked_bars(
     )
 
 
-def audit_counts(result: SearchResult | None) -> pd.DataFrame:
-    """Audit events per action and outcome, actions with most events first."""
-    columns = ["action", "outcome", "count"]
-    if result is None or "action" not in result.aggregations:
-        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
-    frame = buckets_frame(result.aggregations, "action").rename(columns={"doc_count": "count"})
-    if frame.empty:
-        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
-    if "outcome" not in frame.columns:
-        frame["outcome"] = None
-    frame["count"] = frame["count"].astype("int64")
-    totals = frame.groupby("action")["count"].transform("sum")
-    return frame.assign(_total=totals).sort_values(
-        ["_total", "action", "count"], ascending=[False, True, False], ignore_index=True
-    )[columns]
-
-
 # -- loaders ---------------------------------------------------------------------------------------------
 
 
-def _search(
+def search_task(
     client: Any, tr: TimeRange, name: str, clauses: list[dict[str, Any]] | None = None, **params: Any
 ) -> tuple[Hashable, Callable[[], SearchResult]]:
     """The named search over `tr`, keyed by what it asks apart from the window (which moves with the
@@ -341,7 +313,7 @@ class Facets:
     outcome: Outcome[SearchResult] = field(repr=False)
 
 
-def _terms(result: SearchResult | None, name: str) -> list[str]:
+def terms(result: SearchResult | None, name: str) -> list[str]:
     if result is None:
         return []
     frame = buckets_frame(result.aggregations, name)
@@ -352,7 +324,7 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
     """The services, levels and tenants that logged in the window, for the pickers."""
     client = sources.opensearch
     outcome = fetch_keyed(
-        {"facets": _search(client, tr, "facets")},
+        {"facets": search_task(client, tr, "facets")},
         prefix=(sources.cache_key, GROUP),
         ttl_s=FACETS_TTL_S,
         budget_s=sources.run_budget_s,
@@ -360,7 +332,7 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
         window=tr,
     )["facets"]
     result = outcome.value
-    return Facets(_terms(result, "services"), _terms(result, "levels"), _terms(result, "tenants"), outcome)
+    return Facets(terms(result, "services"), terms(result, "levels"), terms(result, "tenants"), outcome)
 
 
 @dataclass(frozen=True)
@@ -401,8 +373,8 @@ def load(
     budget_s = sources.run_budget_s
     outcomes = fetch_keyed(
         {
-            "histogram": _search(client, tr, "histogram", clauses, interval=interval),
-            "lines": _search(client, tr, "lines", clauses, size=page_size),
+            "histogram": search_task(client, tr, "histogram", clauses, interval=interval),
+            "lines": search_task(client, tr, "lines", clauses, size=page_size),
         },
         prefix=prefix,
         ttl_s=TTL_S,
@@ -421,7 +393,7 @@ def load(
         if after is None or len(page.value.hits) < page_size:
             page = Outcome(None)
             break
-        request = _search(
+        request = search_task(
             client, tr, "lines_after", clauses, size=page_size, after_ms=after[0], after_id=after[1]
         )
         page = fetch_keyed(
@@ -451,70 +423,6 @@ def load(
     )
 
 
-@dataclass(frozen=True)
-class AuditPage:
-    time_range: TimeRange
-    interval: str
-    counts: pd.DataFrame  # action, outcome, count
-    over_time: pd.DataFrame  # time, outcome, count
-    latest: pd.DataFrame  # lines_table of audit events, newest first
-    total: int | None
-    outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
-    tenants: list[str] = field(default_factory=list)  # seen in the window, for the pickers
-    actions: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
-        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
-
-
-def audit_clauses(tenant: str = "", action: str = "") -> list[dict[str, Any]]:
-    clauses = []
-    if tenant.strip():
-        clauses.append(render(GROUP, "filter_tenant", tenant=tenant.strip()).query)
-    if action.strip():
-        clauses.append(render(GROUP, "filter_action", action=action.strip()).query)
-    return clauses
-
-
-def load_audit(
-    sources: Sources, tr: TimeRange, tenant: str = "", action: str = "", cache: ResultCache = default_cache
-) -> AuditPage:
-    """Audit events (logins, role changes, config and rulepack edits, assistant actions, exports): counts
-    by action and outcome, outcomes over time, and the newest events."""
-    client = sources.opensearch
-    clauses = audit_clauses(tenant, action)
-    interval = histogram_interval(tr)
-    outcomes = fetch_keyed(
-        {
-            "audit_summary": _search(client, tr, "audit_summary", clauses, interval=interval),
-            "audit_latest": _search(client, tr, "audit_latest", clauses),
-        },
-        prefix=(sources.cache_key, GROUP),
-        ttl_s=TTL_S,
-        budget_s=sources.run_budget_s,
-        cache=cache,
-        window=tr,
-    )
-    summary = outcomes["audit_summary"].value
-    latest = outcomes["audit_latest"].value
-    return AuditPage(
-        time_range=tr,
-        interval=interval,
-        counts=audit_counts(summary),
-        over_time=histogram_frame(summary, by="outcome"),
-        latest=lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
-        total=summary.total if summary is not None else None,
-        outcomes=outcomes,
-        tenants=_terms(summary, "tenants"),
-        actions=_terms(summary, "action"),
-    )
-
-
 def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
     """The page's default views for the snapshot: for each range preset, the pickers, the unfiltered
     histogram and first page of lines, and the audit tab."""
@@ -522,4 +430,3 @@ def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
         tr = time_range(preset, now)
         load_facets(sources, tr, cache)
         load(sources, LogFilters(), tr, 1, cache)
-        load_audit(sources, tr, cache=cache)

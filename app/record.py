@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import dashboards, data_sources, logs, overview, security, service_health, traces
+from app import audit, dashboards, data_sources, logs, overview, security, service_health, traces
 from app.config import load_config
 from app.readiness import view as readiness_view
 from app.slo import view as slo_view
@@ -68,6 +68,7 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "Security": security.record_all,
     "Traces": traces.record_all,
     "Logs": logs.record_all,
+    "Audit": audit.record_all,
     "Data sources": _data_sources,
 }
 

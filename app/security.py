@@ -20,15 +20,14 @@ import pandas as pd
 import yaml
 
 from app import queries
+from app.audit import audit_counts
 from app.config import REPO_ROOT
 from app.filecache import FileCache
-from app.logs import audit_counts
-from app.service_health import rate_window
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.opensearch import SearchResult
-from app.sources.prometheus import QueryResult, auto_step
+from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import PRESETS, TimeRange, time_range
 from app.units import format_seconds, format_span
 

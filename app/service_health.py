@@ -11,18 +11,11 @@ from app import queries
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
-from app.sources.prometheus import QueryResult, auto_step
+from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-SCRAPE_INTERVAL_S = 60
 TTL_S = 30.0
-
-
-def rate_window(step_s: float) -> str:
-    """The `rate()` window for a chart step, as Grafana's $__rate_interval: at least four scrapes and
-    never shorter than one step plus a scrape, so every point sees enough samples."""
-    return f"{int(max(4 * SCRAPE_INTERVAL_S, step_s + SCRAPE_INTERVAL_S))}s"
 
 
 @dataclass(frozen=True)

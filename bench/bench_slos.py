@@ -46,7 +46,8 @@ sys.path.insert(0, str(REPO))
 from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.model import SloDefinition  # noqa: E402
 from app.slo.rules import render_rules  # noqa: E402
-from app.slo.status import CountingClient, compute_status  # noqa: E402
+from app.slo.status import compute_status  # noqa: E402
+from app.sources.counting import CountingClient  # noqa: E402
 from app.sources.prometheus import PrometheusClient  # noqa: E402
 from stack.addresses import stack_url  # noqa: E402
 

@@ -9,7 +9,7 @@ markdown or HTML.
 import pandas as pd
 import streamlit as st
 
-from app import links, logs, traces, ui
+from app import audit, links, logs, traces, ui
 
 ctx = ui.page_setup("logs")
 
@@ -139,13 +139,13 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
 
 def audit_tab() -> None:
     tr = ctx.time_range()
-    everything = logs.load_audit(ctx.sources, tr)
+    everything = audit.load(ctx.sources, tr)
     tenant_col, action_col = st.columns(2)
     with tenant_col:
         tenant = _picker("Tenant", everything.tenants, "tenant", "All tenants")
     with action_col:
         action = _picker("Action", everything.actions, "action", "All actions")
-    view = logs.load_audit(ctx.sources, tr, tenant, action) if tenant or action else everything
+    view = audit.load(ctx.sources, tr, tenant, action) if tenant or action else everything
     ui.show_problems(view.problems, ctx.sources.now())
     ui.show_warnings(view.warnings)
     st.caption(

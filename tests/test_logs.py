@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from app import logs, queries
+from app import audit, logs, queries
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.opensearch import SearchResult, hits_frame
@@ -239,13 +239,13 @@ def test_audit_counts_by_action_and_outcome():
         total=110,
     )
     result.aggregations["tenants"] = {"buckets": [{"key": "elm-street", "doc_count": 9}]}
-    counts = logs.audit_counts(result)
+    counts = audit.audit_counts(result)
     assert counts.values.tolist() == [
         ["export", "success", 60],
         ["login", "success", 45],
         ["login", "failure", 5],
     ]
-    assert logs.audit_counts(None).empty
+    assert audit.audit_counts(None).empty
 
 
 @pytest.mark.parametrize(
@@ -279,7 +279,7 @@ def test_audit_pickers_list_each_action_and_tenant_once():
         },
     }
     client.search = lambda index, body: SearchResult(hits=hits_frame([]), aggregations=aggregations, total=7)  # type: ignore[method-assign]
-    view = logs.load_audit(sources(client), TR, cache=ResultCache())
+    view = audit.load(sources(client), TR, cache=ResultCache())
     assert view.actions == ["data.export", "login.failure"] and view.tenants == ["elm-street", "greyfriars"]
 
 
@@ -400,8 +400,8 @@ def test_failing_opensearch_gives_a_problem_and_empty_frames():
     view = logs.load(sources(FakeOpenSearch(fail=True)), logs.LogFilters(), TR, 2, cache=ResultCache())
     assert view.lines.empty and view.histogram.empty and view.total is None
     assert {b for b, _ in view.problems} == {"opensearch"}
-    audit = logs.load_audit(sources(FakeOpenSearch(fail=True)), TR, cache=ResultCache())
-    assert audit.counts.empty and audit.total is None and audit.problems
+    trail = audit.load(sources(FakeOpenSearch(fail=True)), TR, cache=ResultCache())
+    assert trail.counts.empty and trail.total is None and trail.problems
 
 
 def test_facets_list_the_pickers_values():
@@ -421,9 +421,7 @@ def test_facets_list_the_pickers_values():
 
 def test_audit_filters_by_tenant_and_action():
     client = FakeOpenSearch(0, audit=12)
-    view = logs.load_audit(
-        sources(client), TR, tenant="elm-street", action="data.export", cache=ResultCache()
-    )
+    view = audit.load(sources(client), TR, tenant="elm-street", action="data.export", cache=ResultCache())
     assert {i for i, _ in client.requests} == {"audit-*"}
     assert len(client.requests) == 2  # the summary and the latest events
     for _, body in client.requests:
@@ -448,5 +446,6 @@ def test_trace_logs_ask_for_one_trace_oldest_first():
 def test_record_all_runs_every_preset():
     client = FakeOpenSearch(5)
     logs.record_all(sources(client), NOW, ResultCache())
-    # per preset: facets, histogram, first page of lines, audit summary, latest audit events
-    assert len(client.requests) == 5 * 5
+    assert len(client.requests) == 5 * 3  # per preset: facets, histogram, the first page of lines
+    audit.record_all(sources(client), NOW, ResultCache())
+    assert len(client.requests) == 5 * 3 + 5 * 2  # and the audit summary and latest events

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app import logs
+from app import audit, logs
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.opensearch import OpenSearchClient
@@ -87,26 +87,28 @@ def test_audit_failed_logins_in_the_burst_match_the_model(live, live_stack):
     expected = model.counter_increase(
         "auth_logins_total", {"result": "failure"}, start, end, live_stack.anchor, live_stack.seed
     )
-    audit = logs.load_audit(live, window(start, end), action="login.failure", cache=ResultCache())
-    assert audit.problems == []
-    assert audit.total == expected >= 40 * 30
-    assert audit.counts.to_dict("list") == {
+    trail = audit.load(live, window(start, end), action="login.failure", cache=ResultCache())
+    assert trail.problems == []
+    assert trail.total == expected >= 40 * 30
+    assert trail.counts.to_dict("list") == {
         "action": ["login.failure"],
         "outcome": ["failure"],
         "count": [int(expected)],
     }
-    assert set(audit.latest["action"]) == {"login.failure"}
+    assert set(trail.latest["action"]) == {"login.failure"}
 
 
 def test_audit_tab_counts_every_kind_of_action(live, live_stack):
-    audit = logs.load_audit(live, time_range("7d", live_stack.anchor), cache=ResultCache())
-    actions = set(audit.counts["action"])
+    trail = audit.load(live, time_range("7d", live_stack.anchor), cache=ResultCache())
+    actions = set(trail.counts["action"])
     assert {"login.success", "login.failure", "role.change", "config.change", "rulepack.edit"} <= actions
     assert {"assistant.action", "data.export"} <= actions
-    assert set(audit.counts["outcome"]) <= {"success", "failure", "denied"}
+    assert set(trail.counts["outcome"]) <= {"success", "failure", "denied"}
 
 
 def test_record_all_asks_only_answerable_questions(live):
     recorder = Recorder()
-    logs.record_all(replace(live, opensearch=recorder.wrap(live.opensearch)), live.now(), ResultCache())
+    recording = replace(live, opensearch=recorder.wrap(live.opensearch))
+    logs.record_all(recording, live.now(), ResultCache())
+    audit.record_all(recording, live.now(), ResultCache())
     assert len(recorder) == 25

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from app import links, logs
+from app import audit, links, logs
 from app.config import REPO_ROOT
 from app.sources import snapshot
 from app.sources.cache import ResultCache
@@ -123,7 +123,7 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
     def record(s):
         tr = time_range("24h", NOW)
         logs.load_facets(s, tr, ResultCache())
-        logs.load_audit(s, tr, cache=ResultCache())
+        audit.load(s, tr, cache=ResultCache())
 
     fake_snapshot(record, opensearch=NamedOpenSearch(0, audit=12))
     at = run_page(PAGE, tab="Audit events")

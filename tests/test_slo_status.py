@@ -21,6 +21,7 @@ from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
 from app.slo.promql import calendar_events, window_events
 from app.slo.rules import OBJECTIVE, PERIOD
+from app.sources.counting import CountingClient
 from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.prometheus import PrometheusClient, QueryResult
 
@@ -276,7 +277,7 @@ def test_with_recording_rules_requests_do_not_grow_with_slos():
         defs = [defn(f"s{i}") for i in range(n)]
         # each SLO its own error ratio, so that figures attached to the wrong SLO show
         rates = {d.name: (10.0, 0.0001 * (i % 9 + 1)) for i, d in enumerate(defs)}
-        prom = st.CountingClient(FakePrometheus(defs, rates))
+        prom = CountingClient(FakePrometheus(defs, rates))
         result = st.compute_status(defs, prom, AT)
         assert prom.requests == 1 + len(WINDOWS) + 1  # presence + one per window + the period
         assert {s.source for s in result} == {"rules"}
@@ -290,12 +291,12 @@ def test_without_rules_each_slo_is_one_concurrent_raw_query():
     fake = FakePrometheus(
         defs, {d.name: (10.0, 0.0001 * (i + 1)) for i, d in enumerate(defs)}, recorded=False
     )
-    prom = st.CountingClient(fake)
+    prom = CountingClient(fake)
     result = st.compute_status(defs, prom, AT)
     assert prom.requests == 1 + 5
     assert {s.source for s in result} == {"raw"}
     assert [s.error_budget_remaining for s in result] == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
-    forced = st.CountingClient(fake)
+    forced = CountingClient(fake)
     st.compute_status(defs, forced, AT, use_rules=False)
     assert forced.requests == 5  # no presence check
 
@@ -310,13 +311,13 @@ def test_a_memo_shares_raw_statuses_between_overlapping_sets_at_one_instant():
             kept[key] = compute()
         return kept[key]
 
-    prom = st.CountingClient(fake)
+    prom = CountingClient(fake)
     everything = st.compute_status(defs, prom, AT, memo=memo)
     assert prom.requests == 1 + 5
-    some = st.CountingClient(fake)
+    some = CountingClient(fake)
     assert st.compute_status(defs[1:3], some, AT, memo=memo) == everything[1:3]
     assert some.requests == 1  # only the presence check: both SLOs come from the memo
-    later = st.CountingClient(fake)
+    later = CountingClient(fake)
     st.compute_status(defs[1:3], later, AT + timedelta(minutes=1), memo=memo)
     assert later.requests == 1 + 2  # another instant is another key
     assert {key[0] for key in kept} == {d.name for d in defs} and all(key[1] for key in kept)

@@ -6,8 +6,9 @@ from types import SimpleNamespace
 import pandas as pd
 
 from app.slo import view as slo_view
-from app.slo.status import PERIOD_KEY, WINDOWS, CountingClient, SloHistory, evaluate
+from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
 from app.sources.cache import Outcome, ResultCache
+from app.sources.counting import CountingClient
 from app.timerange import time_range
 from tests.test_slo_status import FakePrometheus
 

@@ -19,12 +19,11 @@ import pandas as pd
 from app import incidents
 from app.dashboards import spec as panel_defs
 from app.dashboards.spec import ALL, Dashboard, Panel, Variable
-from app.service_health import rate_window
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BackendError
-from app.sources.prometheus import QueryResult, auto_step
+from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import PRESETS, TimeRange, time_range
 
 DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")

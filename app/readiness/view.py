@@ -48,10 +48,10 @@ from app.readiness import (
     what_moved,
 )
 from app.slo import view as slo_view
-from app.slo.status import CountingClient
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.counting import CountingClient
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable
 from app.sources.prometheus import QueryResult

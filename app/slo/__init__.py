@@ -13,7 +13,6 @@ from app.slo.model import SloDefinition
 from app.slo.status import (
     AlertStatus,
     BurnDown,
-    CountingClient,
     SloHistory,
     SloStatus,
     alert_history,
@@ -31,7 +30,6 @@ from app.slo.status import (
 __all__ = [
     "AlertStatus",
     "BurnDown",
-    "CountingClient",
     "DefinitionError",
     "LoadResult",
     "SloDefinition",

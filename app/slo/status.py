@@ -19,11 +19,10 @@ The history helpers (`budget_burndown`, `burn_rate_history`, `alert_history`, `c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -32,6 +31,7 @@ from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
 from app.slo.model import WINDOWS, CalendarUnit, SloDefinition, parse_duration
 from app.slo.promql import PARTS, labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
+from app.sources.counting import PromQueries
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.times import rfc3339, to_utc, utc_now
@@ -43,41 +43,6 @@ PERIOD_KEY = "period"
 # As many questions in flight as Prometheus evaluates at once by default (--query.max-concurrency=20):
 # with fewer, a page's last SLOs wait for a free worker of ours instead of being evaluated alongside.
 DEFAULT_WORKERS = 20
-
-
-class PromQueries(Protocol):
-    """What the SLO code needs of `app.sources.prometheus.PrometheusClient`."""
-
-    def instant(self, query: str, at: datetime | None = None) -> Any: ...
-
-    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> Any: ...
-
-
-class CountingClient:
-    """Wraps a client and counts every request made through it (thread-safe), for benchmarks and tests."""
-
-    def __init__(self, inner: PromQueries) -> None:
-        self.inner = inner
-        self._lock = threading.Lock()
-        self.requests = 0
-        self.queries: list[str] = []
-
-    def _count(self, query: str) -> None:
-        with self._lock:
-            self.requests += 1
-            self.queries.append(query)
-
-    def instant(self, query: str, at: datetime | None = None) -> Any:
-        self._count(query)
-        return self.inner.instant(query, at)
-
-    def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> Any:
-        self._count(query)
-        return self.inner.range(query, start, end, step)
-
-    def format_query(self, query: str) -> str:
-        self._count(query)
-        return self.inner.format_query(query)  # type: ignore[attr-defined]  # only a real client can format
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cache
 from app.slo.model import SloDefinition
 from app.slo.rules import runbook_url
 from app.slo.status import (
-    CountingClient,
     SloHistory,
     SloStatus,
     compute_status,
@@ -28,9 +27,10 @@ from app.slo.status import (
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
+from app.sources.counting import CountingClient
 from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
-from app.sources.prometheus import QueryResult, auto_step
+from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 
 TTL_S = 60.0
@@ -249,7 +249,7 @@ def load_detail(
     """Status, period history, the service's golden signals over `tr`, and incidents, all at once."""
     prom = sources.prometheus
     step = auto_step(tr.start, tr.end)
-    window = f"{int(max(240, step + 60))}s"
+    window = rate_window(step)
     service = definition.service
 
     def curve(name: str, **params: object):

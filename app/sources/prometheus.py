@@ -31,7 +31,8 @@ NAME = "prometheus"
 
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series.
 TARGET_POINTS = 500  # Enough for a chart a page wide; more only costs transfer and rendering.
-MIN_STEP_S = 60.0  # The scrape interval: a finer step repeats samples.
+SCRAPE_INTERVAL_S = 60.0  # of the platform's series; the simulator's values change once a minute
+MIN_STEP_S = SCRAPE_INTERVAL_S  # a finer step repeats samples
 NICE_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
@@ -54,6 +55,12 @@ def auto_step(start: datetime, end: datetime) -> float:
         if nice >= raw:
             return float(nice)
     return float(math.ceil(raw / 86400) * 86400)
+
+
+def rate_window(step_s: float) -> str:
+    """The `rate()` window for a chart step, as Grafana's $__rate_interval: at least four scrapes and
+    never shorter than one step plus a scrape, so every point sees enough samples."""
+    return f"{int(max(4 * SCRAPE_INTERVAL_S, step_s + SCRAPE_INTERVAL_S))}s"
 
 
 def align(start: datetime, end: datetime, step: float) -> tuple[float, float]:

@@ -1,0 +1,116 @@
+"""The audit trail (`audit-*`): logins, role changes, configuration and rulepack edits, assistant actions
+and exports, as the Logs page's audit tab shows them and the Security page counts them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from app import logs
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_keyed
+from app.sources.opensearch import SearchResult, buckets_frame
+from app.timerange import PRESETS, TimeRange, time_range
+
+AUDIT_COLUMNS = (
+    "@timestamp",
+    "action",
+    "outcome",
+    "actor",
+    "role",
+    "tenant",
+    "target",
+    "source_ip",
+    "message",
+)
+
+
+def audit_counts(result: SearchResult | None) -> pd.DataFrame:
+    """Audit events per action and outcome, actions with most events first."""
+    columns = ["action", "outcome", "count"]
+    if result is None or "action" not in result.aggregations:
+        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
+    frame = buckets_frame(result.aggregations, "action").rename(columns={"doc_count": "count"})
+    if frame.empty:
+        return pd.DataFrame({"action": [], "outcome": [], "count": pd.Series([], dtype="int64")})
+    if "outcome" not in frame.columns:
+        frame["outcome"] = None
+    frame["count"] = frame["count"].astype("int64")
+    totals = frame.groupby("action")["count"].transform("sum")
+    return frame.assign(_total=totals).sort_values(
+        ["_total", "action", "count"], ascending=[False, True, False], ignore_index=True
+    )[columns]
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    time_range: TimeRange
+    interval: str
+    counts: pd.DataFrame  # action, outcome, count
+    over_time: pd.DataFrame  # time, outcome, count
+    latest: pd.DataFrame  # lines_table of audit events, newest first
+    total: int | None
+    outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+    tenants: list[str] = field(default_factory=list)  # seen in the window, for the pickers
+    actions: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
+        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
+
+
+def audit_clauses(tenant: str = "", action: str = "") -> list[dict[str, Any]]:
+    clauses = []
+    if tenant.strip():
+        clauses.append(logs.render(logs.GROUP, "filter_tenant", tenant=tenant.strip()).query)
+    if action.strip():
+        clauses.append(logs.render(logs.GROUP, "filter_action", action=action.strip()).query)
+    return clauses
+
+
+def load(
+    sources: Sources, tr: TimeRange, tenant: str = "", action: str = "", cache: ResultCache = default_cache
+) -> AuditPage:
+    """Audit events (logins, role changes, config and rulepack edits, assistant actions, exports): counts
+    by action and outcome, outcomes over time, and the newest events."""
+    client = sources.opensearch
+    clauses = audit_clauses(tenant, action)
+    interval = logs.histogram_interval(tr)
+    outcomes = fetch_keyed(
+        {
+            "audit_summary": logs.search_task(client, tr, "audit_summary", clauses, interval=interval),
+            "audit_latest": logs.search_task(client, tr, "audit_latest", clauses),
+        },
+        prefix=(sources.cache_key, logs.GROUP),
+        ttl_s=logs.TTL_S,
+        budget_s=sources.run_budget_s,
+        cache=cache,
+        window=tr,
+    )
+    summary = outcomes["audit_summary"].value
+    latest = outcomes["audit_latest"].value
+    return AuditPage(
+        time_range=tr,
+        interval=interval,
+        counts=audit_counts(summary),
+        over_time=logs.histogram_frame(summary, by="outcome"),
+        latest=logs.lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
+        total=summary.total if summary is not None else None,
+        outcomes=outcomes,
+        tenants=logs.terms(summary, "tenants"),
+        actions=logs.terms(summary, "action"),
+    )
+
+
+def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    """The audit tab's default view at each range preset, for the snapshot."""
+    for preset in PRESETS:
+        load(sources, time_range(preset, now), cache=cache)
