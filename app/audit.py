@@ -11,7 +11,7 @@ import pandas as pd
 
 from app import logs
 from app.sources import Sources
-from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
 from app.timerange import PRESETS, TimeRange, time_range
@@ -47,7 +47,8 @@ def audit_counts(result: SearchResult | None) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(FromOneBackend):
+    backend = "opensearch"
     time_range: TimeRange
     interval: str
     counts: pd.DataFrame  # action, outcome, count
@@ -57,14 +58,6 @@ class AuditPage:
     outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
     tenants: list[str] = field(default_factory=list)  # seen in the window, for the pickers
     actions: list[str] = field(default_factory=list)
-
-    @property
-    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
-        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
 
 
 def audit_clauses(tenant: str = "", action: str = "") -> list[dict[str, Any]]:

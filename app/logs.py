@@ -19,7 +19,7 @@ import pandas as pd
 
 from app import queries
 from app.sources import Sources
-from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
 from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
@@ -336,7 +336,8 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
 
 
 @dataclass(frozen=True)
-class LogsPage:
+class LogsPage(FromOneBackend):
+    backend = "opensearch"
     filters: LogFilters
     time_range: TimeRange
     interval: str
@@ -346,14 +347,6 @@ class LogsPage:
     lines: pd.DataFrame  # lines_table, newest first, every page loaded so far
     more: bool  # another page may follow
     outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
-
-    @property
-    def problems(self) -> list[tuple[str, Outcome[SearchResult]]]:
-        return [("opensearch", o) for o in self.outcomes.values() if o.error is not None]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
 
 
 def load(

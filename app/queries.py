@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -291,15 +291,23 @@ def load_file(path: str | Path) -> list[NamedQuery]:
     return [_declaration(path, str(name), spec) for name, spec in declared.items()]
 
 
+def known_mapping(
+    spec: Any, allowed: Collection[str], fail: Callable[[str], Exception], expected: str
+) -> None:
+    """Raise `fail(...)` (its message names the file and the entry) unless `spec` is a mapping whose keys
+    are all `allowed`: the first check of every entry of a definition file."""
+    if not isinstance(spec, dict):
+        raise fail(expected)
+    extra = set(spec) - set(allowed)
+    if extra:
+        raise fail(f"unknown key(s) {sorted(extra)}")
+
+
 def _declaration(path: Path, name: str, spec: Any) -> NamedQuery:
     def fail(message: str) -> CatalogueError:
         return CatalogueError(f"{path}: query {name!r}: {message}")
 
-    if not isinstance(spec, dict):
-        raise fail("expected a mapping with backend, query and params")
-    extra = set(spec) - _DECLARATION_KEYS
-    if extra:
-        raise fail(f"unknown key(s) {sorted(extra)}")
+    known_mapping(spec, _DECLARATION_KEYS, fail, "expected a mapping with backend, query and params")
     backend = spec.get("backend")
     if backend not in KINDS:
         raise fail(f"backend must be one of {sorted(KINDS)}, got {backend!r}")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from app import queries
 from app.sources import Sources
-from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
@@ -19,20 +19,13 @@ TTL_S = 30.0
 
 
 @dataclass(frozen=True)
-class ServiceHealth:
+class ServiceHealth(FromOneBackend):
+    backend = "prometheus"
     summary: pd.DataFrame  # service, request_rate, error_ratio, p50, p95, p99 over the whole range
     request_rate: pd.DataFrame  # service, timestamp, value
     error_ratio: pd.DataFrame
     latency_p95: pd.DataFrame
     outcomes: dict[str, Outcome[QueryResult]] = field(repr=False)
-
-    @property
-    def problems(self) -> list[tuple[str, Outcome[QueryResult]]]:
-        return [("prometheus", o) for o in self.outcomes.values() if o.error is not None]
-
-    @property
-    def warnings(self) -> list[str]:
-        return [w for o in self.outcomes.values() if o.value is not None for w in o.value.warnings]
 
 
 def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> ServiceHealth:

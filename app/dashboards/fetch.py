@@ -20,7 +20,7 @@ from app import incidents
 from app.dashboards import spec as panel_defs
 from app.dashboards.spec import ALL, Dashboard, Panel, Variable
 from app.sources import Sources
-from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.cache import Outcome, ResultCache, default_cache, warnings_of
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BackendError
 from app.sources.prometheus import QueryResult, auto_step, rate_window
@@ -111,7 +111,7 @@ class PanelData:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for _, o in self.outcomes if o.value is not None for w in _warnings(o.value)]
+        return warnings_of(o for _, o in self.outcomes)
 
     def applies(self, variable: str) -> bool:
         return variable in self.panel.variables
@@ -219,10 +219,6 @@ def _instant(sources: Sources, panel: Panel, args: dict[str, Any], tr: TimeRange
     if rendered.kind == "count":
         return lambda: sources.opensearch.count(rendered.target_index, rendered.query)
     return lambda: sources.opensearch.search(rendered.target_index, rendered.query)
-
-
-def _warnings(value: Any) -> tuple[str, ...]:
-    return tuple(getattr(value, "warnings", ()) or ())
 
 
 def _frames(panel: Panel, results: list[tuple[str, Outcome[Any]]]) -> pd.DataFrame:

@@ -56,7 +56,7 @@ import yaml
 from app import queries
 from app.config import REPO_ROOT
 from app.filecache import FileCache
-from app.queries import CatalogueError, NamedQuery, ParamError
+from app.queries import CatalogueError, NamedQuery, ParamError, known_mapping
 from app.slo.loader import cached_definitions
 
 DASHBOARD_KEY = "dashboard"
@@ -274,11 +274,7 @@ def _variable(path: Path, index: int, spec: Any, named: dict[str, NamedQuery]) -
     def fail(message: str) -> PanelError:
         return PanelError(f"{path}: variable {name or index!r}: {message}")
 
-    if not isinstance(spec, dict):
-        raise fail("expected a mapping with name, label and query or values")
-    extra = set(spec) - _VARIABLE_KEYS
-    if extra:
-        raise fail(f"unknown key(s) {sorted(extra)}")
+    known_mapping(spec, _VARIABLE_KEYS, fail, "expected a mapping with name, label and query or values")
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         raise fail("name must be an identifier: it is the label name and the URL parameter")
     if name in RESERVED_URL_KEYS or name in RESERVED_PARAMS:
@@ -317,11 +313,7 @@ def _panel(
     def fail(message: str) -> PanelError:
         return PanelError(f"{path}: panel {panel_id or f'#{index + 1}'!r}: {message}")
 
-    if not isinstance(spec, dict):
-        raise fail("expected a mapping")
-    extra = set(spec) - _PANEL_KEYS
-    if extra:
-        raise fail(f"unknown key(s) {sorted(extra)}")
+    known_mapping(spec, _PANEL_KEYS, fail, "expected a mapping")
     if not isinstance(panel_id, str) or not _IDENTIFIER.match(panel_id):
         raise fail("id must be an identifier")
     for key in ("title", "description"):

@@ -195,13 +195,18 @@ def parser() -> argparse.ArgumentParser:
             name, help=summary, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
         )
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, asks_prometheus: bool = False) -> None:
         p.add_argument(
             "--definitions",
             type=Path,
             default=DEFAULT_DIRECTORY,
             help="directory of SLO definitions (default: slo_definitions/)",
         )
+        if asks_prometheus:
+            p.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
+            p.add_argument(
+                "--timeout", type=_parse_timeout, default=None, help="seconds per request (default 60)"
+            )
 
     rules = command("rules", "generate the Prometheus rule file")
     common(rules)
@@ -214,19 +219,11 @@ def parser() -> argparse.ArgumentParser:
     rules.set_defaults(func=cmd_rules)
 
     check = command("check", "validate the definitions (PromQL by Prometheus when reachable)")
-    common(check)
-    check.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
-    check.add_argument(
-        "--timeout", type=_parse_timeout, default=None, help="seconds per request (default 60)"
-    )
+    common(check, asks_prometheus=True)
     check.set_defaults(func=cmd_check)
 
     status = command("status", "SLO status at a time")
-    common(status)
-    status.add_argument("--prometheus-url", default=None, help="default: SEXTANT_PROMETHEUS_URL")
-    status.add_argument(
-        "--timeout", type=_parse_timeout, default=None, help="seconds per request (default 60)"
-    )
+    common(status, asks_prometheus=True)
     status.add_argument(
         "--at", type=_parse_at, default=None, help="RFC 3339 time, e.g. 2026-11-23T09:00Z (default: now)"
     )

@@ -23,10 +23,10 @@ import contextvars
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from app.sources.errors import BackendError, StillLoading
 
@@ -258,6 +258,28 @@ class ResultCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+
+def warnings_of(outcomes: Iterable[Outcome[Any]]) -> list[str]:
+    """Every partial-result warning the fetched values carry (Prometheus warnings, OpenSearch shard
+    failures): shown, never dropped."""
+    return [w for o in outcomes if o.value is not None for w in getattr(o.value, "warnings", ())]
+
+
+class FromOneBackend:
+    """Mixed into a loaded view whose `outcomes` all come from one backend: its problems (what
+    `ui.show_problems` draws) and its warnings."""
+
+    backend: ClassVar[str]
+    outcomes: Mapping[str, Outcome[Any]]
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[Any]]]:
+        return [(self.backend, o) for o in self.outcomes.values() if o.error is not None]
+
+    @property
+    def warnings(self) -> list[str]:
+        return warnings_of(self.outcomes.values())
 
 
 default_cache = ResultCache()
