@@ -143,6 +143,8 @@ class FaultProxy:
                     return
         except (ProtocolError, ConnectionError, asyncio.IncompleteReadError):
             return
+        except asyncio.CancelledError:  # closing: end quietly (asyncio would log a cancelled handler)
+            return
         finally:
             self._handlers.discard(handler)
             writer.close()
