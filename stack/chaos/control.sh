@@ -65,6 +65,8 @@ restart() {
     jaeger) start_jaeger ;;
     *) die "not a backend: $service" ;;
   esac
+  # Until the new process has exec'd, its PID file names a launcher that service_pid may not recognise.
+  for _ in {1..50}; do is_running "$service" && break; sleep 0.1; done
   wait_healthy "$service"
   if [[ $service == jaeger ]]; then reload_traces; fi
 }
