@@ -130,6 +130,15 @@ def test_trickle_sends_the_whole_answer_slowly_in_small_pieces(proxy):
     assert took >= (len(ANSWER) // 100) * 0.05  # more than any read timeout below one piece's wait
 
 
+def test_a_trickle_lifted_midway_sends_the_rest_at_once(proxy):
+    proxy.fault, proxy.trickle_bytes, proxy.trickle_every_s = Fault.TRICKLE, 10, 0.5
+    lifted = threading.Timer(0.6, lambda: setattr(proxy, "fault", Fault.NONE))
+    lifted.start()
+    started = time.perf_counter()
+    answer = httpx.post(f"{proxy.url}/q", timeout=5)
+    assert answer.text == ANSWER and time.perf_counter() - started < 2.0  # not the 25 s of a whole trickle
+
+
 def test_reset_breaks_the_connection_mid_answer(proxy):
     proxy.fault = Fault.RESET
     with pytest.raises(httpx.TransportError):

@@ -201,11 +201,15 @@ class FaultProxy:
             up_writer.close()
 
     async def _trickle(self, writer: asyncio.StreamWriter, data: bytes) -> bool:
-        for offset in range(0, len(data), self.trickle_bytes):
+        """A few bytes at a time while the fault lasts; the rest at once when it is lifted (as a mended
+        link would), so no request trickles on into whatever runs next."""
+        offset = 0
+        while offset < len(data) and self.fault is Fault.TRICKLE:
             if not await _send(writer, data[offset : offset + self.trickle_bytes]):
                 return False
+            offset += self.trickle_bytes
             await asyncio.sleep(self.trickle_every_s)
-        return True
+        return await _send(writer, data[offset:])
 
 
 def _own_answer(status: bytes, content_type: str, body: bytes) -> bytes:
