@@ -18,6 +18,7 @@ from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
 from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
+from app.sources.errors import BackendError
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -97,11 +98,9 @@ def draw(view: DashboardView, preset: str, now: datetime) -> None:
 
 
 def _incidents_note(view: DashboardView) -> None:
-    if view.incidents_error is not None:
-        st.caption(
-            ":material/warning: Incidents are not marked on the charts: OpenSearch is not answering "
-            f"({ui.plain(view.incidents_error.message)})."
-        )
+    error = view.incidents_error
+    if error is not None:
+        st.caption(f":material/warning: Incidents are not marked on the charts: {_why_no_incidents(error)}.")
         return
     if view.incidents.empty:
         return
@@ -121,6 +120,16 @@ def _incidents_note(view: DashboardView) -> None:
         )
     if standing:
         st.caption(":material/flag: Ongoing: " + "; ".join(standing) + ".")
+
+
+def _why_no_incidents(error: BackendError) -> str:
+    """OpenSearch is blamed only when it failed: the incidents query may never have been sent, the page
+    having run out of time on another backend's panels, or may still be on its way."""
+    if error.error_type == "deadline":
+        return "OpenSearch was not asked, the page ran out of time"
+    if error.error_type == "loading":
+        return "OpenSearch has not answered yet"
+    return f"OpenSearch is not answering ({ui.plain(error.message)})"
 
 
 def _zoomed(chart: charts.Chart) -> charts.Chart:
