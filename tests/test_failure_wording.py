@@ -1,8 +1,12 @@
-"""A backend the page never asked, having run out of time on another's answers, is not said to be failing."""
+"""What a page says of a backend that failed is what is known: a backend the page never asked (it ran out of
+time on another's answers) is not said to be failing, and old incidents are said to be old."""
+
+from datetime import UTC, datetime, timedelta
 
 from streamlit.testing.v1 import AppTest
 
 from app.dashboards import draw
+from app.sources.cache import Outcome
 from app.sources.errors import BackendUnavailable, StillLoading
 
 NOT_ASKED = BackendUnavailable("opensearch", "not asked: the page ran out of time", error_type="deadline")
@@ -30,8 +34,20 @@ def test_the_banner_says_not_asked_instead_of_not_answering():
     ]
 
 
-def test_the_incidents_note_blames_opensearch_only_when_it_failed():
-    assert draw._why_no_incidents(NOT_ASKED) == "OpenSearch was not asked, the page ran out of time"
-    assert draw._why_no_incidents(StillLoading()) == "OpenSearch has not answered yet"
+def test_the_incidents_note_blames_opensearch_only_when_it_failed_and_says_when_they_are_old():
+    now = datetime(2026, 11, 28, 14, 5, tzinfo=UTC)
+    note = draw.incidents_problem
+    assert note(Outcome(None, NOT_ASKED), now) == (
+        ":material/warning: Incidents are not marked on the charts: OpenSearch was not asked, the page ran "
+        "out of time."
+    )
+    assert note(Outcome(None, StillLoading()), now).endswith(
+        "not marked on the charts: OpenSearch has not answered yet."
+    )
     refused = BackendUnavailable("opensearch", "connection refused", error_type="connection")
-    assert draw._why_no_incidents(refused) == "OpenSearch is not answering (connection refused)"
+    kept = Outcome("hits", refused, now - timedelta(minutes=3), stale=True)
+    assert note(kept, now) == (
+        ":material/history: The incidents on the charts are the last good data, from 3 min ago: "
+        "OpenSearch is not answering (connection refused)."
+    )
+    assert note(Outcome("hits"), now) is None and note(None, now) is None
