@@ -56,7 +56,7 @@ class Fault:
 
 
 # What a page may say of a backend that answers, slowly: the small answers of a trickle do arrive.
-SLOW = ("slow to answer", "still loading", "no answer within", "ran out of time")
+SLOW = ("slow to answer", "has not answered yet", "still loading", "no answer within", "ran out of time")
 FAULTS = (
     Fault("killed", process="kill", says=("cannot reach",)),
     Fault("paused", process="pause", says=("no answer within",)),
@@ -73,10 +73,8 @@ class Cell:
     backend: str
     fault: Fault
     slowest: tuple[float, str] = (0.0, "")
-    last_good: tuple[int, int] = (
-        0,
-        0,
-    )  # pages that showed the faulty backend's last good data, of those able
+    # Pages that showed the faulty backend's last good data, of the pages that had some to show.
+    last_good: tuple[int, int] = (0, 0)
     recovered_s: float | None = None
     banner_problems: list[str] = field(default_factory=list)
     other_problems: list[str] = field(default_factory=list)

@@ -37,6 +37,10 @@ READS: dict[str, frozenset[str]] = {
 }
 DATA_SOURCES = "pages/20_Data_sources.py"
 
+# How a page says that a backend's panels lack their figures: it failed, it is slow, or the page ran out of
+# time before asking it.
+SAID_OF_A_BACKEND = ("is not answering", "is slow to answer", "was not asked", "has not answered yet")
+
 # Sentences that say a backend found nothing: said while it failed, they would claim more than is known.
 EMPTINESS_CLAIMS = (
     "No trace matches",
@@ -61,17 +65,17 @@ class Drawn:
         return [e.value for e in self.at.exception]
 
     def banners(self) -> list[str]:
-        """Errors and warnings as they read on screen."""
-        return [shown(a.value) for a in [*self.at.error, *self.at.warning]]
+        """Errors, warnings and notes as they read on screen."""
+        return [shown(a.value) for a in [*self.at.error, *self.at.warning, *self.at.info]]
 
     def banner(self, backend: str) -> str | None:
-        """What says this backend failed: a banner, or the caption of the one panel it feeds (the domain
-        pages' incident shading); on Data sources, its probe's error."""
+        """What says this backend failed or is slow: a banner, or the caption of the one panel it feeds
+        (the domain pages' incident shading); on Data sources, its probe's error."""
         if self.page == DATA_SOURCES:
             errors = self.source_errors().get(backend, [])
             return next((e for e in errors if e.startswith("Probe failed")), None)
-        said = f"{BACKEND_TITLES[backend]} is not answering"
-        return next((b for b in [*self.banners(), *self.captions()] if said in b), None)
+        said = [f"{BACKEND_TITLES[backend]} {words}" for words in SAID_OF_A_BACKEND]
+        return next((b for b in [*self.banners(), *self.captions()] if any(s in b for s in said)), None)
 
     def captions(self) -> list[str]:
         return [shown(c.value) for c in self.at.caption]
