@@ -176,7 +176,9 @@ def judge(cell: Cell, drawn: Drawn, able: set) -> None:
         cell.problems.append(f"{page}: exception {drawn.exceptions()[0][:200]}")
     for other in READS[page] - {backend}:
         if drawn.banner(other):
-            cell.other_problems.append(f"{page}: {BACKEND_TITLES[other]} blamed: {drawn.banner(other)}")
+            cell.other_problems.append(
+                f"{page}: {BACKEND_TITLES[other]}'s panels not current: {drawn.banner(other)}"
+            )
         elif (page, other) in able and not drawn.has_data(other):
             cell.other_problems.append(f"{page}: {BACKEND_TITLES[other]}'s panels lost their figures")
     if backend not in READS[page]:
