@@ -16,6 +16,9 @@ import pytest
 import yaml
 
 from app import readiness, security, slo_view
+from app.sources.jaeger import JaegerClient
+from app.sources.opensearch import OpenSearchClient
+from app.sources.prometheus import PrometheusClient
 from stack.chaos.faults import Fault
 from stack.chaos.proxy import ProxyThread
 from tests.browser_support import free_port
@@ -24,6 +27,7 @@ from tests.page_views import BACKENDS, DATA_SOURCES, EMPTINESS_CLAIMS, PAGES, RE
 
 MODES = {"closed": None, "html 200": Fault.HTML, "503 JSON": Fault.ERROR, "hanging": Fault.HANG}
 GREEN = ("healthy", "ok", "pass")
+PROBES = {c.name: c.probe_path for c in (PrometheusClient, OpenSearchClient, JaegerClient)}
 SAYS_HEALTHY = re.compile(r"(?i)\b(?:is|are)\s+(?:all\s+)?healthy\b")
 SLOS = len(slo_view.definitions().definitions)
 READINESS_CHECKS = len(readiness.load_definition().items)
@@ -67,7 +71,7 @@ def claims_of_health(drawn: Drawn) -> list[str]:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_failing_backend_is_named_and_never_shown_as_health(only, backend, mode, page):
     proxy = only(backend, mode)
-    asked_before = proxy.requests if proxy else 0
+    asked_before = len(proxy.targets) if proxy else 0
     drawn = render(page)
 
     assert not drawn.exceptions(), drawn.exceptions()
@@ -78,8 +82,9 @@ def test_a_failing_backend_is_named_and_never_shown_as_health(only, backend, mod
     if backend in READS[page]:
         assert drawn.banner(backend), drawn.banners()
         assert not drawn.has_data(backend)
-    elif proxy is not None:
-        assert proxy.requests == asked_before, f"{page} asked {backend}, which READS does not list"
+    elif proxy is not None:  # the circuit breaker's own probe may run meanwhile: it is not the page's
+        asked = [t for t in proxy.targets[asked_before:] if t != PROBES[backend]]
+        assert not asked, f"{page} asked {backend} for {asked}, and READS does not list it"
 
 
 @pytest.mark.parametrize("mode", MODES)

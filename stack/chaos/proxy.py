@@ -99,7 +99,8 @@ class FaultProxy:
     """Listens on 127.0.0.1 and serves every request according to `fault`.
 
     `upstream` is the backend's (host, port); None for a proxy that only ever answers by itself (the
-    faults ERROR, HTML and HANG), as the failure-matrix tests use it. `requests` counts what arrived.
+    faults ERROR, HTML and HANG), as the failure-matrix tests use it. `targets` lists the path and query
+    of every request that arrived, in order.
     """
 
     def __init__(self, backend: str, upstream: tuple[str, int] | None, fault: Fault = Fault.NONE) -> None:
@@ -108,7 +109,7 @@ class FaultProxy:
         self.fault = fault
         self.delay_s = 2.0  # LATENCY
         self.trickle_bytes, self.trickle_every_s = 64, 0.5  # TRICKLE: 128 bytes a second
-        self.requests = 0
+        self.targets: list[str] = []
         self.port = 0
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -136,7 +137,7 @@ class FaultProxy:
         self._handlers.add(handler)
         try:
             while (request := await read_message(reader, until_eof=False)) is not None:
-                self.requests += 1
+                self.targets.append(request.start.split(b" ")[1].decode("latin-1"))
                 if not await self._answer(request, self.fault, reader, writer):
                     return
                 if (request.header("connection") or "").lower() == "close":
