@@ -72,7 +72,7 @@ class Drawn:
         """What says this backend failed or is slow: a banner, or the caption of the one panel it feeds
         (the domain pages' incident shading); on Data sources, its probe's error."""
         if self.page == DATA_SOURCES:
-            errors = self.source_errors().get(backend, [])
+            errors = self.source_boxes().get(backend, [])
             return next((e for e in errors if e.startswith("Probe failed")), None)
         said = [f"{BACKEND_TITLES[backend]} {words}" for words in SAID_OF_A_BACKEND]
         return next((b for b in [*self.banners(), *self.captions()] if any(s in b for s in said)), None)
@@ -116,15 +116,19 @@ class Drawn:
     def chart_rows(self) -> int:
         return sum(_arrow_rows(d.data.data) for c in self.at.get("vega_lite_chart") for d in c.proto.datasets)
 
-    def source_errors(self) -> dict[str, list[str]]:
-        """Data sources: each backend's alerts, in its box (Reachable, Unreachable, Probe failed …)."""
+    def source_boxes(self) -> dict[str, list[str]]:
+        """Data sources: what each backend's box says, in order: its state badge ("ok", "failing" …), the
+        state in words, alerts ("Probe failed: …") and captions."""
         boxes: dict[str, list[str]] = {}
         titles = {title: name for name, title in BACKEND_TITLES.items()}
         for box in self.at.main.children.values():
             nodes = list(_walk(box))
             name = next((titles[n.value] for n in nodes if n.type == "subheader" and n.value in titles), None)
             if name:
-                boxes[name] = [shown(n.value) for n in nodes if n.type in ("success", "error", "warning")]
+                boxes[name] = [
+                    *(badge for n in nodes if n.type == "markdown" for badge in _BADGE.findall(n.value)),
+                    *(shown(n.value) for n in nodes if n.type in ("caption", "error", "warning")),
+                ]
         return boxes
 
     def has_data(self, backend: str) -> bool:
@@ -183,5 +187,8 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,
     ("pages/10_Traces.py", "jaeger"): lambda d: _rows(d, "trace_id") > 0,
     ("pages/11_Logs.py", "opensearch"): lambda d: _known(d.metric("Matching lines")),
-    **{(DATA_SOURCES, b): lambda d, b=b: "Reachable" in d.source_errors().get(b, []) for b in BACKENDS},
+    **{
+        (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
+        for b in BACKENDS
+    },
 }
