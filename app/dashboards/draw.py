@@ -78,7 +78,7 @@ def draw(view: DashboardView, preset: str, now: datetime) -> None:
     ui.show_warnings(view.warnings)
     tr = view.time_range
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
-    _incidents_note(view, now)  # type: ignore[arg-type]
+    _incidents_note(view, now)
     slos = known_slos()
     for section, section_panels in view.dashboard.sections():
         if section:
