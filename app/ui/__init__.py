@@ -201,7 +201,11 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
                 icon=":material/hourglass_top:",
             )
             continue
-        said = f"**{name} is not answering**: {plain(errors[0].message)}."
+        said = (
+            f"**{name} was not asked**: the page ran out of time on slower answers."
+            if all(e.error_type == "deadline" for e in errors)  # it may be well: do not blame it
+            else f"**{name} is not answering**: {plain(errors[0].message)}."
+        )
         if not kept:
             st.error(f"{said} Its panels are empty.", icon=":material/error:")
             continue
