@@ -170,6 +170,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_FINDINGS
     client = _client(args.prometheus_url, args.timeout)
     at, origin = args.at or datetime.now(UTC).replace(microsecond=0), "live"
+    recorded_at: datetime | None = None
     if client is None:
         demo = _demo_sources()
         if demo is None:
@@ -178,13 +179,15 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if demo.snapshot_problem:
             print(f"error: {demo.snapshot_problem}", file=err)
             return EXIT_UNREACHABLE
-        client, at, origin = demo.prometheus, args.at or demo.now(), "demo snapshot"
+        recorded_at = demo.now()
+        client, at, origin = demo.prometheus, args.at or recorded_at, "demo snapshot"
     try:
         statuses = compute_status(result.definitions, client, at)
     except SnapshotMiss:
         print(
             f"error: the demo snapshot holds no status at {rfc3339(at)} (it was recorded at "
-            f"{rfc3339(demo.now())}): leave out --at, or pass --prometheus-url",
+            f"{rfc3339(recorded_at) if recorded_at else 'another time'}): leave out --at, or pass "
+            "--prometheus-url",
             file=err,
         )
         return EXIT_UNREACHABLE
