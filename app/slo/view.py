@@ -142,6 +142,11 @@ def load_board(
     return SloBoard(sort_worst_first(statuses), loaded.errors, outcome, counting.requests)
 
 
+def states(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> dict[str, str]:
+    """Each SLO's state at `at`, as the SLOs page shows it: what a domain page says of an SLO's objective."""
+    return {s.definition.name: s.state for s in load_board(sources, at, cache).statuses}
+
+
 def partial_ttl(ttl_s: float, cache: ResultCache) -> Callable[[list[SloStatus]], float]:
     """Keep a board with SLOs not fetched only as long as a failure is remembered, not a whole TTL."""
     return lambda statuses: cache.error_ttl_s if any(s.error for s in statuses) else ttl_s
