@@ -53,19 +53,16 @@ def board() -> None:
     shown = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels
     )
-    st.dataframe(
+    picked = st.dataframe(
         slo_view.board_table(shown),
         hide_index=True,
         height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
+        on_select="rerun",
+        selection_mode="single-row",
+        key="slo_rows",
         column_config={
-            "slo": st.column_config.TextColumn("SLO", pinned=True),
-            "domain": "Domain",
-            "team": "Team",
-            "objective": st.column_config.NumberColumn("Objective", format="percent"),
-            "window": "Period",
-            "sli": st.column_config.NumberColumn(
-                "SLI", format="%.3f", help="Good events / all events, as a fraction"
-            ),
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width="medium"),
+            "state": st.column_config.TextColumn("State", width="small"),
             "budget_remaining": st.column_config.ProgressColumn(
                 "Budget left",
                 format="percent",
@@ -73,6 +70,14 @@ def board() -> None:
                 max_value=1.0,
                 help="Share of the period's error budget not yet spent; below 0% it is overspent",
             ),
+            "firing": st.column_config.TextColumn("Firing alerts", width="medium"),
+            "sli": st.column_config.NumberColumn(
+                "SLI", format="percent", help="Good events / all events over the SLO's period"
+            ),
+            "objective": st.column_config.NumberColumn("Objective", format="percent"),
+            "window": "Period",
+            "domain": "Domain",
+            "team": "Team",
             **{
                 f"burn_{w}": st.column_config.NumberColumn(
                     f"Burn {w}",
@@ -81,11 +86,12 @@ def board() -> None:
                 )
                 for w in slo_view.BURN_WINDOWS
             },
-            "state": "State",
-            "firing": "Firing alerts",
-            "link": st.column_config.LinkColumn("Detail", display_text="open"),
+            "link": st.column_config.LinkColumn("Link", display_text="open", help="This SLO's address"),
         },
     )
+    if picked.selection.rows:  # a row opens its SLO's detail in this tab
+        st.query_params["slo"] = shown[picked.selection.rows[0]].definition.name
+        st.rerun()
     st.caption(
         f"{len(shown)} of {len(statuses)} SLOs shown; {board.requests} Prometheus requests for this view."
     )

@@ -187,37 +187,41 @@ def detail_link(name: str, preset: str | None = None) -> str:
     return links.url("slos", slo=name, range=preset)
 
 
+STATE_MARKS = {"healthy": "✔", "at risk": "⚠", "exhausted": "✖", "no data": "?"}  # not by colour alone
+
+
 def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
-    """One row per SLO in the given order, numbers as fractions for the table's own formatting."""
+    """One row per SLO in the given order, what matters first (name, state, budget left, firing alerts), the
+    SLI and objective both as fractions for the table's own percent format."""
     rows = []
     for s in statuses:
         d = s.definition
         rows.append(
             {
-                "slo": d.display_name or d.name,
-                "domain": d.domain,
-                "team": d.team,
+                "slo": d.title,
+                "state": f"{STATE_MARKS[s.state]} {s.state}" + (" (low traffic)" if s.low_traffic else ""),
+                "budget_remaining": s.error_budget_remaining,
+                "firing": "; ".join(a.words for a in s.firing_alerts) or "—",
+                "sli": s.sli,
                 "objective": d.target,
                 "window": s.window,
-                "sli": s.sli,
-                "budget_remaining": s.error_budget_remaining,
+                "domain": d.domain,
+                "team": d.team,
                 **{f"burn_{w}": s.burn_rates.get(w) for w in BURN_WINDOWS},
-                "state": s.state + (" (low traffic)" if s.low_traffic else ""),
-                "firing": ", ".join(a.name for a in s.firing_alerts) or "—",
                 "link": detail_link(d.name),
             }
         )
     columns = [
         "slo",
-        "domain",
-        "team",
+        "state",
+        "budget_remaining",
+        "firing",
+        "sli",
         "objective",
         "window",
-        "sli",
-        "budget_remaining",
+        "domain",
+        "team",
         *[f"burn_{w}" for w in BURN_WINDOWS],
-        "state",
-        "firing",
         "link",
     ]
     return pd.DataFrame(rows, columns=columns)
