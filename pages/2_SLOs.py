@@ -17,9 +17,18 @@ ctx = ui.page_setup("slos")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
 # where Streamlit folds it): the picker is bound to `?slo=`, which the list's links and chat links set.
+asked = st.query_params.get("slo")
+if asked and asked not in by_name and (name := slo_view.resolve_name(asked, by_name)):
+    st.session_state["slo"] = name  # a chat link may carry the SLO's title: the picker takes its name
 picked = st.columns([2, 3])[0].selectbox(
-    "SLO", [ALL, *sorted(by_name)], key="slo", bind="query-params", help="Pick one SLO to see it in detail"
+    "SLO",
+    [ALL, *sorted(by_name)],  # raw names: a URL-bound picker matches the URL against what it shows
+    key="slo",
+    bind="query-params",
+    help="Pick one SLO to see it in detail",
 )
+if asked and asked != ALL and picked == ALL and not slo_view.resolve_name(asked, by_name):
+    st.warning(f"No SLO is named {ui.plain(asked)!s}: showing them all.", icon=":material/search_off:")
 
 
 @ui.live(ctx)
@@ -114,6 +123,16 @@ def detail(definition: SloDefinition) -> None:
     if definition.description:
         st.markdown(ui.plain(definition.description))
 
+    if status:
+        state, urgent = st.columns([1, 2])
+        state.metric(
+            "State",
+            status.state + (" (low traffic, alerts held)" if status.low_traffic else ""),
+            border=True,
+        )
+        when, how = slo_view.runs_out(status)
+        urgent.metric("Error budget runs out", when, border=True, help=how)
+        urgent.caption(how)
     objective, sli, budget = st.columns(3)
     objective.metric("Objective", format_value(definition.target, "ratio"), border=True)
     sli.metric("SLI over the period", format_value(status.sli if status else None, "ratio"), border=True)
@@ -124,11 +143,9 @@ def detail(definition: SloDefinition) -> None:
         help="1 − the period's burn rate; negative once the budget is overspent",
     )
     if status:
-        st.markdown(
-            f"**State: {status.state}**" + (" · low traffic, alerts held" if status.low_traffic else "")
-        )
-        for sentence in slo_view.forecast_sentences(status):
-            st.caption(sentence)
+        with st.expander("When the budget runs out at each recent burn rate", icon=":material/schedule:"):
+            for sentence in slo_view.forecast_sentences(status):
+                st.caption(sentence)
 
     history = view.history.value
     incidents = slo_view.incident_annotations(view.incidents, at)

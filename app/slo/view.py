@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
+from app.units import format_seconds
 
 TTL_S = 60.0
 BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
@@ -331,6 +332,32 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
         rows,
         columns=["alert", "severity", "threshold", "windows", "firing", "since", "last_fired", "runbook"],
     )
+
+
+def runs_out(status: SloStatus) -> tuple[str, str]:
+    """The SLO detail's headline: when the error budget runs out (short), and how that is known."""
+    left, when = status.error_budget_remaining, status.budget_exhausted_at
+    if left is None:
+        return "unknown", "No data in the period, so no forecast."
+    if left <= 0:
+        return "spent", f"Overspent: {left:.0%} of the budget left." + (
+            f" Ran out {when:%a %d %b %H:%M} UTC." if when else ""
+        )
+    if when is None:
+        return "not this period", "At the recent burn rates the budget lasts beyond the period."
+    window = next(w for w, t in status.forecast.items() if t == when)  # the soonest
+    return (
+        f"in {format_seconds((when - status.at).total_seconds())}",
+        f"{when:%a %d %b %H:%M} UTC, at the last {window}'s burn rate.",
+    )
+
+
+def resolve_name(text: str, by_name: Mapping[str, SloDefinition]) -> str | None:
+    """The SLO a `?slo=` value names: its name, or its title as people paste it (any case)."""
+    if text in by_name:
+        return text
+    titles = {d.title.casefold(): name for name, d in by_name.items()}
+    return titles.get(text.strip().casefold())
 
 
 def forecast_sentences(status: SloStatus) -> list[str]:
