@@ -68,7 +68,6 @@ def board() -> None:
         height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
         on_select="rerun",
         selection_mode="single-row",
-        key="slo_rows",
         column_config={
             "slo": st.column_config.TextColumn("SLO", pinned=True, width="medium"),
             "state": st.column_config.TextColumn("State", width="small"),

@@ -121,7 +121,7 @@ def test_extraction_page(snapshot_mode):
         every = events("extraction_documents_total", document_type=document_type)
         assert_shows(stat(at, document_type, "Accuracy"), correct / every, rel=0.0005)
     # The VAT-deadline backlog of the seed makes receipts miss their target on this range.
-    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == ["Misses the SLO"]
+    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == ["Misses the target"]
     assert_shows(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"), rel=0.01)
     assert_shows(stat(at, "/extract", "Throughput"), route_requests("extraction", "/extract") / RANGE_S)
     assert_shows_one_of(stat(at, "extraction", "Queue depth"), gauge_now("queue_depth", queue="extraction"))
