@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import audit, dashboards, data_sources, logs, overview, security, service_health, traces
+from app.access import view as access_view
 from app.config import load_config
 from app.readiness import view as readiness_view
 from app.slo import view as slo_view
@@ -70,6 +71,7 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "Logs": logs.record_all,
     "Audit": audit.record_all,
     "Data sources": _data_sources,
+    "Access log": access_view.record_all,
 }
 
 
