@@ -9,8 +9,9 @@ import yaml
 from streamlit.testing.v1 import AppTest
 
 from app import links
+from app.access.spool import Spool
 from tests.access_support import EXAMPLE, ROLES, CountingBackend, identity
-from tests.browser_support import ROOT
+from tests.browser_support import ROOT, free_port
 from tests.conftest import shown
 
 FILE = yaml.safe_load(EXAMPLE.read_text())["roles"]  # read here, not through the code under test
@@ -124,3 +125,21 @@ def test_no_page_draws_a_link_its_visitor_may_not_follow(monkeypatch, tmp_path, 
         assert expected <= drawn, (role, drawn)
         if role == "executive":
             assert not drawn & {"logs", "traces"}
+
+
+def test_a_full_spool_closes_the_audited_pages_and_the_downloads(monkeypatch, tmp_path):
+    """Every view of an audited page and every download is recorded: while the spool is full and
+    OpenSearch away, they are closed, and said so; the other pages stay open."""
+    spool = Spool(tmp_path / "spool.jsonl", 3)
+    for n in range(3):
+        spool.add({"id": f"waiting-{n}", "@timestamp": "2026-12-06T01:00:00Z"})
+    monkeypatch.setenv("SEXTANT_ACCESS_SPOOL_MAX", "3")
+    with CountingBackend() as backend:
+        backend.url = f"http://127.0.0.1:{free_port()}"  # nobody listens: OpenSearch is down
+        logs = run_as(monkeypatch, tmp_path, backend, "admin", "pages/11_Logs.py")
+        overview = run_as(monkeypatch, tmp_path, backend, "admin", "Overview.py")
+    assert any("cannot be shown now" in shown(e.value) for e in logs.error) and not logs.title
+    assert [t.value for t in overview.title] == ["Overview"]
+    assert not overview.get("download_button")
+    assert any("closed while the access log's spool is full" in shown(c.value) for c in overview.caption)
+    assert spool.count() == 3  # nothing was added past the limit, nothing lost

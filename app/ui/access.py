@@ -152,6 +152,11 @@ def download_button(
     if found is None or not found.may("download"):
         return
     log = access_log(config, sources)
+    if log is not None and log.state().pending >= log.spool.capacity:
+        st.caption(
+            f"{plain(label)}: closed while the access log's spool is full (every download is recorded)."
+        )
+        return
 
     def made() -> str:
         if log is not None:
@@ -165,15 +170,16 @@ def download_button(
 
 def reveal(config: Config, sources: Sources, page: str, tokens: Mapping[str, str]) -> None:
     """For roles allowed to reveal: one masked value of this view shown on request, each reveal recorded
-    (who, which token, where) before the value is drawn."""
+    (who, which token, where) before the value is drawn; never where nothing is recorded (the demo)."""
     found = viewer()
-    if found is None or not found.may("reveal") or not tokens:
+    log = access_log(config, sources)
+    if found is None or not found.may("reveal") or not tokens or log is None:
         return
     with st.expander("Reveal one masked value (recorded in the access log)", icon=":material/visibility:"):
         token = st.selectbox("Masked value", sorted(tokens), index=None, key=f"reveal_{page}")
         if token and st.button("Reveal", key=f"reveal_{page}_button", icon=":material/lock_open:"):
             try:
-                _record(access_log(config, sources), found, "reveal", "allowed", page, sources, detail=token)
+                log.record(_event(found, "reveal", "allowed", page, sources, token))
             except SpoolFull:
                 st.error("The reveal cannot be recorded (the access spool is full), so it is not shown.")
                 return
@@ -233,19 +239,6 @@ def _record_view(log: AccessLog, found: Viewer, key: str, sources: Sources) -> N
         )
         st.stop()
     seen.add((key, params))
-
-
-def _record(
-    log: AccessLog | None,
-    found: Viewer,
-    event: Event,
-    outcome: Outcome,
-    key: str,
-    sources: Sources,
-    detail: str = "",
-) -> None:
-    if log is not None:
-        log.record(_event(found, event, outcome, key, sources, detail))
 
 
 def _try_record(log: AccessLog, event: AccessEvent) -> None:
