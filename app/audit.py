@@ -8,7 +8,6 @@ out. Every value is masked (`app.masking`) except the actor, the staff account a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -18,7 +17,7 @@ from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 
 AUDIT_COLUMNS = (
     "@timestamp",
@@ -114,9 +113,3 @@ def load(
         actions=mask.strings(logs.terms(summary, "action")),
         tokens=tokens,
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The audit tab's default view at each range preset, for the snapshot."""
-    for preset in PRESETS:
-        load(sources, time_range(preset, now), cache=cache)

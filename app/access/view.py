@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -19,7 +18,7 @@ from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 
 GROUP = "access"
 TTL_S = 15.0
@@ -104,8 +103,3 @@ def load(
         outcomes=outcomes,
     )
 
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page's default view at each range preset, for the snapshot."""
-    for preset in PRESETS:
-        load(sources, time_range(preset, now), cache=cache)

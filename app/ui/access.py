@@ -44,6 +44,10 @@ def _access_log(config: Config, _sources: Sources) -> AccessLog | None:
 
 
 def access_log(config: Config, sources: Sources) -> AccessLog | None:
+    """The access log; none for the demo, and none while `make snapshot` drives the pages (its recording
+    clients are the only ones with a `frozen_at`): a recording is not a visitor."""
+    if sources.frozen_at is not None:
+        return None
     return _access_log(config, sources)
 
 
