@@ -143,3 +143,14 @@ def test_a_full_spool_closes_the_audited_pages_and_the_downloads(monkeypatch, tm
     assert not overview.get("download_button")
     assert any("closed while the access log's spool is full" in shown(c.value) for c in overview.caption)
     assert spool.count() == 3  # nothing was added past the limit, nothing lost
+
+
+def test_the_demo_needs_no_sign_in_says_so_and_records_nothing(snapshot_mode, tmp_path):
+    snapshot_mode.setenv("SEXTANT_ACCESS_SPOOL", str(tmp_path / "spool.jsonl"))
+    at = AppTest.from_file(str(ROOT / "pages/11_Logs.py"), default_timeout=120)  # an audited page
+    at.run()
+    assert not at.exception and not at.error and [t.value for t in at.title] == ["Logs"]
+    said = " ".join(shown(c.value) for c in at.sidebar.caption)
+    assert "Demo: no sign-in needed" in said and "as the admin role does" in said
+    assert not [b for b in at.button if b.label == "Sign in"]
+    assert not (tmp_path / "spool.jsonl").exists()  # the demo's visitors are not recorded
