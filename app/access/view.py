@@ -102,4 +102,3 @@ def load(
         total=result.total if result is not None else None,
         outcomes=outcomes,
     )
-
