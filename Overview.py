@@ -60,10 +60,9 @@ def body() -> None:
     if view.unknown_note:
         st.warning(ui.plain(view.unknown_note), icon=":material/help:")
     if view.attention:
+        columns = ["slo", "domain", "budget_remaining", "state", "firing"]
         st.dataframe(
-            slo_view.board_table(view.attention)[
-                ["slo", "domain", "budget_remaining", "state", "firing", "link"]
-            ],
+            slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],
             hide_index=True,
             column_config={
                 "slo": "SLO",
@@ -121,12 +120,12 @@ def body() -> None:
         "keeps 30 days), and the download holds the same report as a document."
     )
     st.code(ui.absolute(overview.frozen_link(at)), language=None)
-    st.download_button(
+    ui.download_button(
+        ctx,
         "Download the report (Markdown)",
-        overview.report_markdown(view),
+        lambda: overview.report_markdown(view),
         file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
         mime="text/markdown",
-        icon=":material/download:",
     )
 
 

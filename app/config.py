@@ -15,8 +15,17 @@ without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`):
 
 plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants),
 `SEXTANT_SNAPSHOT`, the snapshot file replayed when no backend URL is set (default
-`snapshots/demo.json.gz` in the repository), and who may see the app (`app.auth`): `SEXTANT_ALLOWED_EMAILS`
-(addresses, or `@domain` for a whole domain) and `SEXTANT_ALLOWED_GROUPS`, comma-separated; unset, anyone.
+`snapshots/demo.json.gz` in the repository), and who may see what (`app.auth`):
+
+    SEXTANT_ALLOWED_EMAILS    who may see the app at all: addresses, or `@domain`, comma-separated (unset:
+    SEXTANT_ALLOWED_GROUPS    anyone), and groups
+    SEXTANT_ACCESS_FILE       the access file: roles, who has them, and what each may see and do
+                              (`app.access.policy`; the repository's `access.example.yaml` documents it)
+    SEXTANT_MASKING_KEY       the key of the tokens that stand for personal data (`app.masking`); unset, the
+                              public demo key
+    SEXTANT_ACCESS_SPOOL      the file holding access events until OpenSearch takes them (default
+                              `var/access-spool.jsonl` in the repository), SEXTANT_ACCESS_SPOOL_MAX events
+                              at most (default 10000)
 
 Every value is checked here, not on first use: whatever `load_config` accepts builds working clients, and
 anything else raises one `ConfigError` naming the setting and what is wrong. Messages never quote a
@@ -40,6 +49,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from app.auth import AccessPolicy, parse_list
+from app.masking import DEMO_KEY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SNAPSHOT = REPO_ROOT / "snapshots" / "demo.json.gz"
@@ -47,6 +57,8 @@ DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 600.0
 DEFAULT_DOWN_S = 30.0
 MAX_DOWN_S = 3600.0
+DEFAULT_SPOOL = REPO_ROOT / "var" / "access-spool.jsonl"
+DEFAULT_SPOOL_MAX = 10_000
 BACKENDS = ("prometheus", "opensearch", "jaeger")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -95,6 +107,10 @@ class Config:
     prometheus_org_id: str | None = None
     snapshot_path: Path = DEFAULT_SNAPSHOT
     access: AccessPolicy = AccessPolicy()
+    access_file: Path | None = None
+    masking_key: str = field(default=DEMO_KEY, repr=False)
+    access_spool: Path = DEFAULT_SPOOL
+    access_spool_max: int = DEFAULT_SPOOL_MAX
 
     @property
     def mode(self) -> Literal["live", "snapshot"]:
@@ -128,6 +144,10 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
             emails=parse_list(get("SEXTANT_ALLOWED_EMAILS")),
             groups=parse_list(get("SEXTANT_ALLOWED_GROUPS")),
         ),
+        access_file=_access_file(get("SEXTANT_ACCESS_FILE")),
+        masking_key=get("SEXTANT_MASKING_KEY") or DEMO_KEY,
+        access_spool=Path(get("SEXTANT_ACCESS_SPOOL") or DEFAULT_SPOOL),
+        access_spool_max=_spool_max(get("SEXTANT_ACCESS_SPOOL_MAX")),
     )
 
 
@@ -308,4 +328,28 @@ def _down_s(setting: str, text: str | None) -> float:
         raise ConfigError(f"{setting} must be a number of seconds, got {_quoted(text)}") from None
     if not 0 <= value <= MAX_DOWN_S:
         raise ConfigError(f"{setting} must be from 0 (off) to {MAX_DOWN_S:g} seconds, got {_quoted(text)}")
+    return value
+
+
+def _access_file(text: str | None) -> Path | None:
+    """The access file, which must exist (its content is checked when a page reads it: `app.access`)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise ConfigError(f"SEXTANT_ACCESS_FILE: no file at {_quoted(text)}")
+    return path
+
+
+def _spool_max(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_SPOOL_MAX
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(
+            f"SEXTANT_ACCESS_SPOOL_MAX must be a whole number of events, got {_quoted(text)}"
+        ) from None
+    if value < 1:
+        raise ConfigError(f"SEXTANT_ACCESS_SPOOL_MAX must be at least 1, got {_quoted(text)}")
     return value

@@ -60,6 +60,8 @@ PAGES: dict[str, Page] = {
         Page("logs", "pages/11_Logs.py", "Logs", "Logs", ":material/receipt_long:",
              ("tab", "service", "level", "tenant", "q", "trace_id", "action")),
         Page("data_sources", "pages/20_Data_sources.py", "Data_sources", "Data sources", ":material/dns:"),
+        Page("access_log", "pages/21_Access_log.py", "Access_log", "Access log", ":material/policy:",
+             ("user", "event", "outcome")),
     )
 }  # fmt: skip
 

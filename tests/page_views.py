@@ -34,6 +34,7 @@ READS: dict[str, frozenset[str]] = {
     "pages/10_Traces.py": frozenset({"jaeger"}),
     "pages/11_Logs.py": frozenset({"opensearch"}),
     "pages/20_Data_sources.py": frozenset(BACKENDS),
+    "pages/21_Access_log.py": frozenset({"opensearch"}),
 }
 DATA_SOURCES = "pages/20_Data_sources.py"
 
@@ -187,6 +188,7 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,
     ("pages/10_Traces.py", "jaeger"): lambda d: _rows(d, "trace_id") > 0,
     ("pages/11_Logs.py", "opensearch"): lambda d: _known(d.metric("Matching lines")),
+    ("pages/21_Access_log.py", "opensearch"): lambda d: _known(d.metric("Access events")),
     **{
         (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
         for b in BACKENDS

@@ -120,7 +120,7 @@ def test_overview_on_the_snapshot(snapshot_mode):
     page = run_page("pages/8_Readiness.py")
     assert page.metric[0].value.split()[0] == readiness  # the overview and its page never disagree
     texts = " ".join(shown(m.value) for m in at.markdown)
-    tiles = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    tiles = [(link.proto.label, link.proto.page) for link in at.main.get("page_link")]  # not the sidebar's
     assert tiles == [
         ("Ingestion", "Ingestion"),
         ("ML extraction", "Extraction"),

@@ -2,16 +2,18 @@
 
 Pages get a `Sources` bundle from `build_sources(current_config())` (cache it with `st.cache_resource`: the
 clients hold connection pools and the snapshot is parsed once) and ask it for `now()` instead of reading the
-clock, so the same code shows live data or replays a snapshot.
+clock, so the same code shows live data or replays a snapshot. Its `masker` is the one masking step
+(`app.masking`) that loaders apply to whatever they read before it is drawn.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
+from app.masking import Masker
 from app.sources._http import HttpOptions
 from app.sources.deadline import budget_for
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
@@ -51,6 +53,7 @@ class Sources:
     snapshot_recorded_at: datetime | None = None
     snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
     frozen_at: datetime | None = None  # a live "now" that does not move (`make snapshot` records at one)
+    masker: Masker = field(default_factory=Masker)  # personal data out of every value read, before display
 
     def now(self) -> datetime:
         """The time pages should treat as "now": the recording time of a snapshot (so they ask the
@@ -118,6 +121,7 @@ def build_sources(config: Config) -> Sources:
             else NotConfiguredClient("opensearch"),
             jaeger=JaegerClient(j.url, **_http_options(j)) if j.url else NotConfiguredClient("jaeger"),
             mode="live",
+            masker=Masker(config.masking_key),
         )
     from app.sources import snapshot as snapshots
 
@@ -129,4 +133,5 @@ def build_sources(config: Config) -> Sources:
         mode="snapshot",
         snapshot_recorded_at=recorded.recorded_at,
         snapshot_problem=recorded.problem,
+        masker=Masker(config.masking_key),
     )

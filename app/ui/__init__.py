@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, ParamSpec
@@ -16,7 +16,8 @@ from typing import Literal, ParamSpec
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app import auth, links
+from app import links
+from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
@@ -24,6 +25,7 @@ from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES, SnapshotMiss
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
+from app.ui import access
 from app.units import format_age
 
 BACKEND_NAMES = BACKEND_TITLES
@@ -57,6 +59,9 @@ class PageContext:
     sources: Sources
     preset: str
     refresh_s: int | None
+    key: str = ""  # the page's `app.links` key
+    viewer: Viewer | None = None  # who is looking (`app.auth`), let in by the gate
+    config: Config | None = None
 
     def time_range(self) -> TimeRange:
         """Computed on each call so an auto-refreshing fragment moves with the clock."""
@@ -98,17 +103,19 @@ def _config_or_stop() -> Config:
 
 
 def page_setup(key: str) -> PageContext:
-    """Page config (title and icon from `app.links.PAGES`), the shared sidebar (time range and refresh,
-    both kept in the URL) and the mode badge."""
+    """Page config (title and icon from `app.links.PAGES`), the access gate (`app.ui.access`: the page
+    stops here for a visitor who may not open it), the sidebar (the pages the visitor may open, the time
+    range and refresh, both kept in the URL) and the mode badge."""
     this = links.page(key)
     st.session_state[_PAGE_KEY] = key  # for what the page draws later (the demo's nearest views)
     st.set_page_config(page_title=f"{this.title} · Sextant", page_icon=this.icon, layout="wide")
     config = _config_or_stop()
-    auth.gate(config.access)  # before anything is drawn or fetched
-    sources = _serving[-1] if _serving else _sources(config)
+    sources = _serving[-1] if _serving else _sources(config)  # clients only: nothing asked yet
+    viewer = access.gate(config, sources, key)  # before anything is drawn or fetched
     if sources.snapshot_problem is not None:
         st.error(plain(sources.snapshot_problem), icon=":material/broken_image:")
         st.stop()
+    access.navigation(viewer)
     with st.sidebar:
         # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the
         # formatted label, so `?range=7d` would be dropped if "7d" were shown as "Last 7 days".
@@ -138,8 +145,15 @@ def page_setup(key: str) -> PageContext:
             help="No backend is configured, so Sextant shows data recorded from the real stack by "
             "`make snapshot`. Set SEXTANT_PROMETHEUS_URL (and the others) to go live.",
         )
+    if key in access.AUDITED_PAGES:
+        access.spool_warning(config, sources)
     return PageContext(
-        sources=sources, preset=preset or DEFAULT_PRESET, refresh_s=REFRESH_CHOICES[refresh or "off"]
+        sources=sources,
+        preset=preset or DEFAULT_PRESET,
+        refresh_s=REFRESH_CHOICES[refresh or "off"],
+        key=key,
+        viewer=viewer,
+        config=config,
     )
 
 
@@ -252,11 +266,20 @@ def show_warnings(warnings: Iterable[str]) -> None:
         st.caption(f":material/warning: {plain(text)}")
 
 
+def may_open(key: str, **params: object | None) -> bool:
+    """Whether this visitor may follow a link to page `key` with `params` (their roles allow the page and
+    what it would show): a link they may not follow is not drawn at all."""
+    return access.may_open(key, **{k: v for k, v in params.items() if v not in (None, "")})
+
+
 def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
-    """A link to page `key` (`st.page_link`); where Streamlit cannot resolve pages (a page file run on its
-    own, as AppTest does), a Markdown link to the same relative address, so the page still renders."""
+    """A link to page `key` (`st.page_link`), drawn only when the visitor may follow it; where Streamlit
+    cannot resolve pages (a page file run on its own, as AppTest does), a Markdown link to the same
+    relative address, so the page still renders."""
     target = links.page(key)
     address = links.url(key, **params)  # also refuses a parameter the page does not read
+    if not may_open(key, **params):
+        return
     kept = {k: str(v) for k, v in params.items() if v not in (None, "")}
     try:
         st.page_link(target.file, label=plain(label), icon=icon, query_params=kept or None)
@@ -267,3 +290,15 @@ def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
 def absolute(relative: str) -> str:
     """An address of this app (`links.url`) made absolute, to paste into a chat (`links.absolute`)."""
     return links.absolute(st.context.url, st.get_option("server.baseUrlPath"), relative)
+
+
+def download_button(ctx: PageContext, label: str, make: Callable[[], str], file_name: str, mime: str) -> None:
+    """A download for visitors allowed to download: made, masked and recorded when clicked."""
+    if ctx.config is not None:
+        access.download_button(ctx.config, ctx.sources, ctx.key, label, make, file_name, mime)
+
+
+def reveal(ctx: PageContext, tokens: Mapping[str, str]) -> None:
+    """For roles allowed to reveal: one masked value of this view, on request, recorded first."""
+    if ctx.config is not None:
+        access.reveal(ctx.config, ctx.sources, ctx.key, tokens)

@@ -10,7 +10,8 @@ Logs come from the per-minute HTTP counts of the model, so they agree with the m
 A share of the log events (``TRACE_SAMPLE`` per level) is traced: the log carries the ``trace_id`` and
 ``span_id`` of its span, and the trace (a span tree over the services) is in Jaeger. Logs without a trace
 have no ``trace_id``. Audit ``login.success`` / ``login.failure`` events match ``auth_logins_total``
-exactly. Every message and detail goes through :func:`pii.mask` first.
+exactly. Every message and detail goes through :func:`pii.mask` first, except the few that the ``leak``
+scenario (:mod:`leak`) lets through unmasked, with the same personal data on their spans.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from . import model, pii
+from . import leak, model, pii
 
 LOG_INFO_SAMPLE = 0.008
 TRACE_SAMPLE = {"ERROR": 0.25, "WARN": 0.02, "INFO": 0.05}
@@ -275,17 +276,30 @@ class EventGenerator:
             for j in range(total):
                 epoch_ms = epoch[j]
                 tenant = tenants[j]
-                doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j])
+                leaked = leak.leaked_values(self.seed, m.anchor, epoch_ms, f"{group}|{day}|{code}|{j}")
+                doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
                 if traced[j]:
                     trace_id = _id(16, self.seed, group, day, code, j)
                     spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng)
                     doc["trace_id"] = f"{trace_id:032x}"
                     doc["span_id"] = f"{span_id:016x}"
+                    if leaked:
+                        next(sp for sp in spans if sp.span_id == span_id).attributes.update(
+                            leak.span_attributes(leaked)
+                        )
                     out.traces.append(spans)
                 out.logs.append(doc)
 
     def _log_doc(
-        self, r: model.Route, level: str, code: str, epoch_ms: int, stamp: str, tenant: str, values: dict
+        self,
+        r: model.Route,
+        level: str,
+        code: str,
+        epoch_ms: int,
+        stamp: str,
+        tenant: str,
+        values: dict,
+        leaked: dict[str, str] | None = None,
     ) -> dict:
         if "ms" in values:
             mult = self._latency_mult(r.route, epoch_ms / 1000)
@@ -301,7 +315,9 @@ class EventGenerator:
             "action": ACTIONS[r.route],
             "route": r.route,
             "status": code,
-            "message": pii.mask(template.format(**values)),
+            "message": leak.message(template.format(**values), leaked)
+            if leaked
+            else pii.mask(template.format(**values)),
         }
 
     def _trace(self, r: model.Route, code: str, epoch_ms: int, tenant: str, trace_id: int, rng):
