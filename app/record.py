@@ -16,9 +16,11 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import audit, dashboards, data_sources, logs, overview, security, service_health, traces
+from app import audit, dashboards, data_sources, logs, overview, service_health, traces
 from app.config import load_config
+from app.controls import view as controls_view
 from app.readiness import view as readiness_view
+from app.scorecard import view as scorecard_view
 from app.slo import view as slo_view
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
@@ -65,7 +67,8 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "SLO detail": _slo_details,
     "Domain dashboards": dashboards.record_all,
     "Readiness": readiness_view.record_all,
-    "Security": security.record_all,
+    "Security": controls_view.record_all,
+    "Scorecard": scorecard_view.record_all,
     "Traces": traces.record_all,
     "Logs": logs.record_all,
     "Audit": audit.record_all,

@@ -71,8 +71,14 @@ def findings(
         if doc.get("kind") == "pentest":
             ended = _time(doc.get("ended_at"))
             if ended is not None and ended <= now:
-                tests.append({**{c: doc.get(c) for c in ("title", "vendor")}, "id": doc.get("_id"),
-                              "started": _time(doc.get("started_at")), "ended": ended})  # fmt: skip
+                tests.append(
+                    {
+                        **{c: doc.get(c) for c in ("title", "vendor")},
+                        "id": doc.get("_id"),
+                        "started": _time(doc.get("started_at")),
+                        "ended": ended,
+                    }
+                )
             continue
         found, fixed = _time(doc.get("found_at")), _time(doc.get("fixed_at"))
         severity = doc.get("severity")

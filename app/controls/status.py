@@ -186,12 +186,17 @@ def from_findings(spec: EvidenceSpec, found: Findings | None, error: str | None)
     overdue = found.overdue
     items = pd.DataFrame(
         [
-            {"item": r["id"], "value": r["overdue_days"], "shown": f"{r['overdue_days']:.0f} days overdue",
-             "limit": f"fix by {r['fix_by']:%d %b %Y}", "passes": False}
+            {
+                "item": r["id"],
+                "value": r["overdue_days"],
+                "shown": f"{r['overdue_days']:.0f} days overdue",
+                "limit": f"fix by {r['fix_by']:%d %b %Y}",
+                "passes": False,
+            }
             for _, r in overdue.iterrows()
         ],
         columns=ITEM_COLUMNS,
-    )  # fmt: skip
+    )
     state = judge_values(spec, {"overdue": float(len(overdue))}).state
     if overdue.empty:
         reason = f"No open finding is past its fix-by date ({len(found.open)} open)."
@@ -217,7 +222,8 @@ def control_status(control: Control, evidence: Sequence[Evidence], at: datetime)
     unknown = [e for e in evidence if e.state == "none"]
     late = "" if current else f" The review is overdue too ({review})."
     if failing:
-        return ControlStatus(control, "failing", failing[0].reason + late, tuple(evidence), current)
+        reason = " ".join(e.reason for e in failing) + late
+        return ControlStatus(control, "failing", reason, tuple(evidence), current)
     if unknown:
         return ControlStatus(control, "no evidence", unknown[0].reason + late, tuple(evidence), current)
     if not evidence and not control.evidence_link:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from app import queries, security
 from app.controls import audit as audit_evidence
 from app.controls import findings as findings_table
@@ -80,11 +82,11 @@ def load(
     """The controls judged at the end of `tr`, the checks and the audit evidence over `tr`. `chart`: also
     the Security page's failed sign-ins chart (the overview does without)."""
     end = tr.end
+    errors: tuple[str, ...] = ()
     try:
         definition = controls(path)
-    except ControlsError as exc:
-        nothing = judge.grade([])
-        return ControlsView(tr, [], nothing, None, None, None, {}, exc.problems)
+    except ControlsError as exc:  # the checks, audit evidence and findings still show
+        definition, errors = Controls(()), exc.problems
     prom, search = sources.prometheus, sources.opensearch
     names = sorted({e.query for c in definition.controls for e in c.evidence if e.query})
     windows = _windows(definition) | {tr.duration}
@@ -126,7 +128,8 @@ def load(
         posture=posture,
         audit=audits[tr.duration],
         findings=found,
-        outcomes={k: o for k, o in out.items()},
+        outcomes=out,
+        definition_errors=errors,
     )
 
 
@@ -164,3 +167,53 @@ def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
     """The Security page at every range preset, for the snapshot."""
     for preset in PRESETS:
         load(sources, time_range(preset, now), cache)
+
+
+# -- what the page draws, in words and tables -------------------------------------------------------------
+
+EVIDENCE_STATES = {"pass": "ok", "fail": "failing", "none": "no data"}  # evidence -> a badge state
+
+
+def controls_table(statuses: list[judge.ControlStatus]) -> pd.DataFrame:
+    """One row per control, worst first (then in the file's order)."""
+    return pd.DataFrame(
+        [
+            {
+                "status": s.status,
+                "control": s.control.title,
+                "area": s.control.area,
+                "owner": s.control.owner,
+                "evidence": s.figure,
+                "last_reviewed": s.control.last_reviewed,
+                "review_due": s.control.review_due().date(),
+                "link": s.control.evidence_link,
+            }
+            for s in judge.worst_first(statuses)
+        ],
+        columns=["status", "control", "area", "owner", "evidence", "last_reviewed", "review_due", "link"],
+    )
+
+
+def audit_caption(evidence: audit_evidence.AuditEvidence) -> str:
+    span = f"{evidence.start:%d %b %H:%M} – {evidence.end:%d %b %H:%M} UTC"
+    baseline = (
+        f"against the same hours of the {evidence.weeks} week{'s' if evidence.weeks > 1 else ''} before"
+        if evidence.weeks
+        else "with no baseline: the audit log does not go back a whole week before this range"
+    )
+    needs = ", ".join(evidence.needs_approval) or "none"
+    return (
+        f"Audit events of {span}, {baseline}. Actions that need an admin's approval: {needs}. "
+        "Personal data is masked."
+    )
+
+
+def pentest_line(found: findings_table.Findings) -> str:
+    if found.pentests.empty:
+        return "No penetration test is on record."
+    last = found.pentests.iloc[0]
+    days = (found.at - last["ended"].to_pydatetime()).total_seconds() / 86400
+    return (
+        f"Last penetration test: {last['title']} by {last['vendor']}, ended {last['ended']:%d %b %Y} "
+        f"({days:.0f} days ago); {len(found.pentests)} on record."
+    )

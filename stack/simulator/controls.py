@@ -38,7 +38,8 @@ FAILED_DRILL_RESTORE_S = 11_400.0  # 3 h 10 min, and the restored data failed it
 # Cross-region replication (store -> destination region) and its lag: base × (0.5 + working-day curve).
 REPLICATION = {"documents": "eu-west-1", "postgres": "eu-west-1"}
 REPLICATION_BASE_LAG_S = {"documents": 40.0, "postgres": 1.5}
-REPLICATION_LAG_PEAK_S = 2700.0  # replication_lag: documents' lag grows linearly to 45 min over its window
+REPLICATION_LAG_PEAK_S = 2700.0  # replication_lag: documents' lag grows linearly to 45 min, then stays there
+REPLICATION_LAG_RAMP_S = 4 * H
 
 # Documents by encryption: every new document is encrypted client-side; legacy documents, encrypted by the
 # store only, are re-encrypted by a background job.
@@ -141,10 +142,10 @@ def scenarios(anchor: str | datetime) -> list[model.Scenario]:
             "replication_lag",
             "Cross-region replication lag",
             a - timedelta(hours=3),
-            a + timedelta(hours=1),
+            a + timedelta(hours=24),
             ("documents",),
             "Replication of the documents store to eu-west-1 falls behind: its lag grows linearly to "
-            "45 minutes over four hours, past the 15-minute RPO after about 80 minutes.",
+            "45 minutes over four hours (past the 15-minute RPO after about 80 minutes) and stays there.",
         ),
         model.Scenario(
             "unapproved_export",
@@ -204,11 +205,12 @@ def _drills(m: model.Model) -> Callable:
 
 
 def lag_progress(m: model.Model, ts: np.ndarray) -> np.ndarray:
-    """How far into `replication_lag` each time is (0 outside it, to 1 at its end)."""
+    """How far the documents' lag has grown toward its peak in `replication_lag` (0 outside it, 1 once its
+    four-hour ramp is over)."""
     s = scenario("replication_lag", m.anchor)
     start, end = s.start.timestamp(), s.end.timestamp() if s.end else np.inf
     inside = (ts >= start) & (ts < end)
-    return np.where(inside, (ts - start) / (end - start), 0.0)
+    return np.where(inside, np.clip((ts - start) / REPLICATION_LAG_RAMP_S, 0.0, 1.0), 0.0)
 
 
 def _replication(m: model.Model) -> Callable:

@@ -159,7 +159,7 @@ def scenarios(anchor: str | datetime) -> list[model.Scenario]:
             "ci_slowdown",
             "CI pipeline slowdown",
             a - timedelta(hours=30),
-            a + timedelta(hours=6),
+            a + timedelta(hours=24),
             (),
             f"Every pipeline run takes {CI_SLOWDOWN} times as long: the median goes from 13 to about "
             "25 minutes, past the playbook's 20.",
@@ -168,7 +168,7 @@ def scenarios(anchor: str | datetime) -> list[model.Scenario]:
             "golden_regression",
             "Golden regression in extraction",
             a - timedelta(hours=20),
-            a + timedelta(hours=4),
+            a + timedelta(hours=24),
             ("extraction",),
             f"{output} of {dataset} diverges by {divergence:.1%} (tolerance "
             f"{GOLDEN[dataset][output]:.1%}); the blocking golden check fails "
