@@ -58,10 +58,7 @@ def body() -> None:
         st.markdown(ui.plain(overview.security_line(view.security)))
     with scorecard.container(border=True, height="stretch"):
         ui.page_link("scorecard", "Acceptance scorecard", ":material/checklist:")
-        st.markdown(
-            "The playbook's acceptance criteria side by side with live figures: CI, tests, golden datasets, "
-            "chaos, load, observability coverage and security posture."
-        )
+        st.markdown(ui.plain(overview.scorecard_line(view.scorecard)))
 
     st.subheader("Needs attention")
     if view.unknown_note:

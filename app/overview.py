@@ -13,6 +13,7 @@ from app.controls import view as controls_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
+from app.scorecard import view as scorecard_view
 from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
@@ -23,7 +24,7 @@ from app.sources.concurrent import fetch_all
 from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
 from app.text import plain
-from app.timerange import pinned_text, time_range
+from app.timerange import PRESETS, pinned_text, time_range
 from app.units import format_span
 
 TTL_S = 60.0
@@ -124,6 +125,7 @@ class Overview:
     changes: list[str]
     outcomes: dict[str, Outcome] = field(repr=False)
     security: controls_view.ControlsView | None = None  # the posture grade and its controls, for one line
+    scorecard: scorecard_view.Scorecard | None = None  # the acceptance criteria, for one line
     slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
 
@@ -318,6 +320,17 @@ def security_line(view: controls_view.ControlsView | None) -> str:
     return f"{grade.word}: {grade.summary}" + (f" Failing: {named}." if failing else "")
 
 
+def scorecard_line(card: scorecard_view.Scorecard | None) -> str:
+    """How far from the playbook's acceptance, in one line: the count met, and what is not."""
+    if card is None:
+        return "Not known: the acceptance scorecard could not be loaded in time."
+    if card.definition_errors:
+        return "Not known: the acceptance criteria file could not be read."
+    missing = [c.title for c in card.criteria if c.verdict == "not met"]
+    named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return card.summary + (f" Not met: {named}." if missing else "")
+
+
 def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
     """Each upcoming deadline with the entities due and ready for its obligation (VAT, MTD quarterly)."""
     rows, seen = [], set()
@@ -367,6 +380,9 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
             "security": lambda: controls_view.load(
                 sources, time_range(SECURITY_RANGE, at), cache, chart=False
             ),
+            "scorecard": lambda: scorecard_view.load(
+                sources, at, PRESETS[SECURITY_RANGE], cache, trend=False
+            ),
         },
         cache=cache,
         ttl_s=TTL_S,
@@ -386,7 +402,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
     before = parts["slos_week_ago"].value
     trend = [score for _, score in ready.trend] if ready else []
     incidents = incident_frame(parts["incidents"].value)
-    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security")}
+    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security", "scorecard")}
     outcomes["slos_now"] = now_outcome
     outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}
     return Overview(
@@ -404,6 +420,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         + readiness_lines(trend),
         outcomes=outcomes,
         security=parts["security"].value,
+        scorecard=parts["scorecard"].value,
         slo_count=len(now),
         unknown_note=unknown_note,
     )
@@ -486,6 +503,13 @@ def report_markdown(view: Overview) -> str:
         lines += (
             [f"- **{c.name}** ({c.state}): {c.figure}. {c.reason}" for c in posture.checks] if posture else []
         )
+    lines += ["", "## Acceptance scorecard", "", f"- {scorecard_line(view.scorecard)}"]
+    if view.scorecard is not None:
+        lines += [
+            f"- **{c.title}** ({c.verdict}): {c.reason}"
+            for c in view.scorecard.criteria
+            if c.verdict != "met"
+        ]
     lines += ["", "## Needs attention", ""]
     if view.unknown_note:
         lines.append(f"- {view.unknown_note}.")

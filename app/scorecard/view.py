@@ -94,7 +94,9 @@ def load(
     trend: bool = True,
     path: Path = DEFAULT_PATH,
 ) -> Scorecard:
-    """The scorecard at `at` with rates over `window` and, with `trend`, the same one window earlier."""
+    """The scorecard at `at` (floored to the minute, as a page's range ends) with rates over `window` and,
+    with `trend`, the same one window earlier."""
+    at = at.replace(second=0, microsecond=0)
     try:
         a = acceptance(path)
     except AcceptanceError as exc:
@@ -244,4 +246,4 @@ def trend_table(card: Scorecard) -> pd.DataFrame:
 def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
     """The page at every range preset (with its trend), for the snapshot."""
     for window in PRESETS.values():
-        load(sources, now.replace(second=0, microsecond=0), window, cache)
+        load(sources, now, window, cache)
