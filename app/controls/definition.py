@@ -147,13 +147,13 @@ def parse_controls(raw: Any, source: str = "<memory>") -> Controls:
         items = []
     parsed, seen = [], set()
     for i, node in enumerate(items):
+        name = node.get("id") if isinstance(node, Mapping) else None
+        if isinstance(name, str) and name in seen:
+            v.problem(f"control {name!r}: id", "is used by another control too")
+        seen.add(name)
         control = _control(v, node, i)
-        if control is None:
-            continue
-        if control.id in seen:
-            v.problem(f"control {control.id!r}: id", "is used by another control too")
-        seen.add(control.id)
-        parsed.append(control)
+        if control is not None:
+            parsed.append(control)
     needs_findings = any(e.signal == "findings.overdue" for c in parsed for e in c.evidence)
     if needs_findings and set(fix_within) != set(SEVERITIES):
         v.problem("spec.findings.fixWithin", f"needs a delay for each severity: {', '.join(SEVERITIES)}")
@@ -244,7 +244,7 @@ def _evidence(v: _Validator, node: Any, where: str) -> EvidenceSpec | None:
     elif kind == "signal" and value not in SIGNALS:
         v.problem(f"{where}.signal", f"{value!r} is not one of {', '.join(SIGNALS)}")
     bounds = {b: _bound(v, node.get(b), f"{where}.{b}") for b in ("max", "min")}
-    if kind != "check" and bounds["max"] is None and bounds["min"] is None:
+    if kind != "check" and node.get("max") is None and node.get("min") is None:
         v.problem(where, "needs a max or a min to hold the figure to")
     unit = node.get("unit", "count")
     if unit not in UNITS:
