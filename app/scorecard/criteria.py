@@ -318,7 +318,7 @@ def _golden(a: Acceptance, kind: str, dataset: str, answers: Answers) -> Criteri
     )
     beyond = detail[~detail["within"]]
     problems = [
-        f"{r['output']} of {dataset} diverges by {percent(r['divergence'])}, beyond its "
+        f"in {dataset}, {r['output']} diverges by {percent(r['divergence'])}, beyond its "
         f"{percent(r['tolerance'])} tolerance"
         for _, r in beyond.iterrows()
     ]
