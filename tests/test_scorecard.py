@@ -4,7 +4,7 @@ shown on the Scorecard and Security pages of the shipped snapshot (figures from 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -317,3 +317,40 @@ def test_changes_between_two_instants_are_the_pages_changes(snapshot_mode):
     keys = [c.key for c in moved]
     assert {"ci.median_duration", "golden.extraction"} <= set(keys)
     assert moved[0].direction == "worse"
+
+
+# -- live, on the real stack -----------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_the_scenarios_live(live_mode):
+    """The six scenarios on the running stack's pages, judged now (the model says each is on now)."""
+    live = model.get_model(live_mode.anchor, live_mode.seed)
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    assert median_of_buckets(live, end - DAY, end) > 1200  # the CI slowdown
+    extraction = {"dataset": acceptance().golden["extraction"], "output": "vat_amount"}
+    assert live.gauge_value("golden_dataset_divergence_ratio", extraction, end) > 0.005
+
+    card = run_page("pages/12_Scorecard.py", range="24h")
+    assert not card.error, [e.value for e in card.error]
+    rows = scorecard_rows(card)
+    assert rows.loc["Median run time", "verdict"] == "not met"
+    golden = rows.loc["Golden extraction outputs"]
+    assert golden["verdict"] == "not met" and golden["now"].startswith("vat_amount ")
+    assert rows.loc["Chaos: Database failover", "verdict"] == "not met"
+    assert rows.loc["Chaos: MQ outage", "verdict"] == "met"
+    assert rows.loc["Load test (peak-deadline): p95 per service", "verdict"] == "met"
+
+    security = run_page("pages/9_Security.py", range="7d")  # the export stays in range all day
+    assert not security.error, [e.value for e in security.error]
+    table = security.tabs[0].dataframe[0].value.set_index("control")
+    for control in (
+        "Restore drills",
+        "Cross-region replication",
+        "Admin approval for exports and role changes",
+    ):
+        assert table.loc[control, "status"] == "failing", control
+    assert table.loc["Encryption at rest", "status"] == "met"
+    assert security.metric[0].value == "Weak"
+    unapproved = security.tabs[2].dataframe[2].value
+    assert controls.UNAPPROVED_EXPORT_ACTOR in set(unapproved["actor"])
