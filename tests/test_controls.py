@@ -3,6 +3,7 @@ the audit evidence and the findings, without servers."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -328,3 +329,17 @@ def test_findings_as_they_stood_overdue_first():
     pentest = EvidenceSpec("last pen test", signal="findings.pentest", max=92 * 86400.0, unit="seconds")
     assert judge.from_findings(pentest, now, None).state == "pass"
     assert judge.from_findings(pentest, found([]), None).state == "none"
+
+
+def test_the_file_is_parsed_once_per_change(tmp_path):
+    path = tmp_path / "controls.yaml"
+    path.write_text(DEFAULT_PATH.read_text())
+    first = controls(path)
+    assert controls(path) is first  # not parsed again
+    text = path.read_text().replace("owner: compliance", "owner: grc-team", 1)
+    assert text != path.read_text()
+    before = path.stat().st_mtime_ns
+    path.write_text(text)
+    os.utime(path, ns=(before + 10**9, before + 10**9))  # a modification time that certainly differs
+    again = controls(path)
+    assert again is not first and "grc-team" in {c.owner for c in again.controls}
