@@ -10,7 +10,7 @@ a check and the check itself are one verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from app.controls.definition import DEFAULT_PATH, QUERY_GROUP, Control, Controls
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 
 GROUP = "controls"
 TTL_S = 30.0
@@ -161,12 +161,6 @@ def _evidence(
 
 def _error(outcome: Outcome[Any]) -> str | None:
     return None if outcome.error is None else outcome.error.message
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The Security page at every range preset, for the snapshot."""
-    for preset in PRESETS:
-        load(sources, time_range(preset, now), cache)
 
 
 # -- what the page draws, in words and tables -------------------------------------------------------------

@@ -241,9 +241,3 @@ def trend_table(card: Scorecard) -> pd.DataFrame:
         ],
         columns=["area", "criterion", "target", "now", "before", "trend", "verdict"],
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page at every range preset (with its trend), for the snapshot."""
-    for window in PRESETS.values():
-        load(sources, now, window, cache)
