@@ -51,10 +51,14 @@ def body() -> None:
             ui.state_badge(tile.state)
             st.markdown(ui.plain(tile.reason))
 
-    with st.container(border=True):
+    posture, scorecard = st.columns(2)
+    with posture.container(border=True, height="stretch"):
         ui.page_link("security", "Security posture", ":material/shield:")
-        ui.state_badge(view.posture.state if view.posture else "no data")
-        st.markdown(ui.plain(overview.security_line(view.posture)))
+        ui.state_badge(view.security.grade.state if view.security else "no data")
+        st.markdown(ui.plain(overview.security_line(view.security)))
+    with scorecard.container(border=True, height="stretch"):
+        ui.page_link("scorecard", "Acceptance scorecard", ":material/checklist:")
+        st.markdown(ui.plain(overview.scorecard_line(view.scorecard)))
 
     st.subheader("Needs attention")
     if view.unknown_note:

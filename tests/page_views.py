@@ -33,6 +33,7 @@ READS: dict[str, frozenset[str]] = {
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
     "pages/10_Traces.py": frozenset({"jaeger"}),
     "pages/11_Logs.py": frozenset({"opensearch"}),
+    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch"}),  # the controls' audit and findings
     "pages/20_Data_sources.py": frozenset(BACKENDS),
     "pages/21_Access_log.py": frozenset({"opensearch"}),
 }
@@ -172,6 +173,14 @@ def _no_text(pattern: str) -> Callable[[Drawn], bool]:
     return lambda d: re.search(pattern, d.words()) is None
 
 
+def _verdict_of(drawn: Drawn, criterion: str) -> str | None:
+    """The Scorecard's verdict on one criterion."""
+    frame = drawn.table("verdict")
+    if frame is None or criterion not in set(frame["criterion"]):
+        return None
+    return str(frame.set_index("criterion").loc[criterion, "verdict"])
+
+
 def _all_figures(drawn: Drawn) -> bool:
     return bool(drawn.at.metric) and all(_known(m.value) for m in drawn.at.metric)
 
@@ -189,6 +198,10 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/10_Traces.py", "jaeger"): lambda d: _rows(d, "trace_id") > 0,
     ("pages/11_Logs.py", "opensearch"): lambda d: _known(d.metric("Matching lines")),
     ("pages/21_Access_log.py", "opensearch"): lambda d: _known(d.metric("Access events")),
+    ("pages/12_Scorecard.py", "prometheus"): lambda d: _verdict_of(d, "Median run time") != "no data",
+    ("pages/12_Scorecard.py", "opensearch"): lambda d: (
+        _verdict_of(d, "Quarterly penetration tests") != "no data"
+    ),
     **{
         (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
         for b in BACKENDS

@@ -31,7 +31,8 @@ from app.units import format_age
 BACKEND_NAMES = BACKEND_TITLES
 DRAW_FIRST_S = 2.0  # a page draws what it has after this long; slower answers fill in when they land
 P = ParamSpec("P")
-# How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
+# How a state looks everywhere: SLO states (healthy … exhausted), the security checks' (ok … failing), the
+# controls' (met … no evidence) and the acceptance criteria's (met, not met, no data).
 # Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
 BadgeColour = Literal["green", "orange", "red", "gray"]
 STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
@@ -42,6 +43,11 @@ STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
     "exhausted": ("red", ":material/error:"),
     "failing": ("red", ":material/error:"),
     "no data": ("gray", ":material/help:"),
+    # security controls (app/controls) and acceptance criteria (app/scorecard)
+    "met": ("green", ":material/check_circle:"),
+    "stale": ("orange", ":material/update:"),
+    "no evidence": ("gray", ":material/help:"),
+    "not met": ("red", ":material/error:"),
 }
 
 

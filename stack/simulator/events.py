@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from . import leak, model, pii
+from . import controls, leak, model, pii
 
 LOG_INFO_SAMPLE = 0.008
 TRACE_SAMPLE = {"ERROR": 0.25, "WARN": 0.02, "INFO": 0.05}
@@ -505,6 +505,7 @@ class EventGenerator:
                     "192.0.2.250",
                     f"extraction model set to {version}" + (" (rollback)" if name == "end" else ""),
                 )
+        docs = controls.with_approvals(docs, m, day)
         docs.sort(key=lambda d: d["@timestamp"])
         return docs
 

@@ -1,8 +1,8 @@
 """``load``: logs, audit events and incident annotations into OpenSearch; traces into Jaeger over OTLP/HTTP.
 
-Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``) are deleted and recreated with
-explicit mappings first. Jaeger keeps traces in memory; loading twice into the same Jaeger stores the same
-trace ids again (Jaeger merges spans by id, so traces look the same).
+Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``, ``security-findings``) are
+deleted and recreated with explicit mappings first. Jaeger keeps traces in memory; loading twice into the
+same Jaeger stores the same trace ids again (Jaeger merges spans by id, so traces look the same).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from . import events, model
+from . import controls, events, model
 
 LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
 # refresh and translog fsync are relaxed while loading, and restored (1 s, per request) at the end
@@ -41,7 +41,10 @@ AUDIT_MAPPING = {
     "dynamic": "strict",
     "properties": {
         "@timestamp": {"type": "date"},
-        **{f: {"type": "keyword"} for f in ("actor", "tenant", "action", "outcome", "source_ip")},
+        **{
+            f: {"type": "keyword"}
+            for f in ("actor", "tenant", "action", "outcome", "source_ip", "approved_by")
+        },
         "details": {"type": "text"},
     },
 }
@@ -104,7 +107,7 @@ def reset_indices(client, index_names: dict[str, dict]) -> None:
             },
         )
     existing = client.indices.get(
-        index="logs-*,audit-*," + INCIDENTS_INDEX,
+        index=f"logs-*,audit-*,{INCIDENTS_INDEX},{controls.FINDINGS_INDEX}",
         allow_no_indices=True,
         ignore_unavailable=True,
         expand_wildcards="all",
@@ -154,14 +157,18 @@ def load_opensearch(
     wanted = {name: LOG_MAPPING for name in log_indices}
     wanted.update({name: AUDIT_MAPPING for name in audit_indices})
     wanted[INCIDENTS_INDEX] = INCIDENT_MAPPING
+    wanted[controls.FINDINGS_INDEX] = controls.FINDINGS_MAPPING
     reset_indices(client, wanted)
     _log(f"{len(wanted)} indices recreated in {time.monotonic() - t0:.1f} s")
-    counts = {"logs": 0, "audit": 0, "incidents": 0}
+    counts = {"logs": 0, "audit": 0, "incidents": 0, "findings": 0}
 
     def actions() -> Iterator[dict]:
         for doc in events.incidents(m.anchor):
             counts["incidents"] += 1
             yield {"_index": INCIDENTS_INDEX, "_id": doc["name"], "_source": doc}
+        for doc in controls.findings(m.anchor):
+            counts["findings"] += 1
+            yield {"_index": controls.FINDINGS_INDEX, "_id": doc["id"], "_source": doc}
         for _day, ev in gen.days(days.start, days.stop):
             on_traces(ev.traces)
             for doc in ev.logs:
@@ -196,6 +203,7 @@ def load_opensearch(
         "logs": client.count(index="logs-*")["count"],
         "audit": client.count(index="audit-*")["count"],
         "incidents": client.count(index=INCIDENTS_INDEX)["count"],
+        "findings": client.count(index=controls.FINDINGS_INDEX)["count"],
     }
     if stored != counts:
         raise RuntimeError(f"OpenSearch holds {stored} documents, {counts} were sent")
