@@ -2,7 +2,9 @@
 
 `python -m app.record PATH` records through live clients (configured as usual, from SEXTANT_* variables)
 every call that each page's loader makes, for every time-range preset, at one fixed "now". Replayed with
-`Sources.now()` equal to that time, the pages ask exactly the recorded questions.
+`Sources.now()` equal to that time, the pages ask exactly the recorded questions. It also freezes the last
+full week before that time into `weeks/` beside PATH (`app.report.freeze.freeze_demo`), so that the demo
+shows a frozen weekly review.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from app import audit, dashboards, data_sources, logs, overview, security, service_health, traces
 from app.config import load_config
 from app.readiness import view as readiness_view
+from app.report import review
+from app.report.frozen import DEMO_WEEKS
 from app.slo import view as slo_view
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
@@ -70,24 +74,31 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "Logs": logs.record_all,
     "Audit": audit.record_all,
     "Data sources": _data_sources,
+    "Weekly review": review.record_all,
 }
 
 
-def run_all_pages(sources: Sources, now: datetime) -> None:
-    """Every page's loader, each with an empty cache so that every question really reaches `sources`."""
-    for loader in PAGE_LOADERS.values():
-        loader(sources, now, ResultCache())
+def run_all_pages(sources: Sources, now: datetime, *, leave_out: tuple[str, ...] = ()) -> None:
+    """Every page's loader (but those named in `leave_out`), each with an empty cache so that every
+    question really reaches `sources`."""
+    for name, loader in PAGE_LOADERS.items():
+        if name not in leave_out:
+            loader(sources, now, ResultCache())
 
 
-def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = None) -> Path:
-    recorder = Recorder()
-    recording = replace(
+def recording(live: Sources, recorder: Recorder) -> Sources:
+    """`live` with every call recorded by `recorder`."""
+    return replace(
         live,
         prometheus=recorder.wrap(live.prometheus),
         opensearch=recorder.wrap(live.opensearch),
         jaeger=recorder.wrap(live.jaeger),
     )
-    run_all_pages(recording, now)
+
+
+def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = None) -> Path:
+    recorder = Recorder()
+    run_all_pages(recording(live, recorder), now)
     return recorder.save(path, recorded_at=now, anchor=anchor, time_range=(now - max(PRESETS.values()), now))
 
 
@@ -108,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     now = live.now()
     path = record(live, args.path, now, _anchor())
     print(f"recorded {path} at {now:%Y-%m-%dT%H:%M}Z ({path.stat().st_size / 1e6:.2f} MB)")
+    from app.report.freeze import freeze_demo  # here: app.report.freeze records through this module
+
+    week = freeze_demo(live, args.path.parent / DEMO_WEEKS, now)
+    print(f"froze the demo's last full week into {week} ({week.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 
