@@ -89,9 +89,10 @@ _REQUIRED = ("id", "text", "owner", "added_week", "added_at", "added_by")
 
 
 def for_week(items: list[ActionItem], week: IsoWeek) -> list[ActionItem]:
-    """The items of `week`'s review: open ones first, then those closed in the week; oldest first."""
+    """The items of `week`'s review: open ones first, then those closed in the week; oldest first (in the
+    order they were added)."""
     mine = [i for i in items if i.belongs_to(week)]
-    return sorted(mine, key=lambda i: (not i.is_open, i.added_at, i.id))
+    return sorted(mine, key=lambda i: (not i.is_open, i.added_week))  # a stable sort keeps the file's order
 
 
 def _clean(text: str, limit: int, what: str) -> str:
