@@ -32,7 +32,7 @@ from app.report.actions import ActionError
 from app.report.freeze import FreezeError, freeze
 from app.report.pdf import PdfError, html_to_pdf
 from app.report.weeks import IsoWeek, last_full_week, parse_week
-from app.sources import Sources, build_sources
+from app.sources import build_sources
 from app.sources.cache import ResultCache
 from app.times import rfc3339, utc_now
 
@@ -81,17 +81,10 @@ def _config() -> Config:
     return config
 
 
-def _live(config: Config) -> Sources:
-    sources = build_sources(config)
-    if sources.mode != "live":
-        raise FreezeError("usage", "no backend configured: set SEXTANT_PROMETHEUS_URL and the others")
-    return sources
-
-
 def cmd_freeze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = _config()
     week = args.week or last_full_week(utc_now())
-    result = freeze(_live(config), config, week, by=args.by or default_by(), force=args.force)
+    result = freeze(build_sources(config), config, week, by=args.by or default_by(), force=args.force)
     done = result.frozen
     if not result.created:
         print(
@@ -110,7 +103,7 @@ def cmd_weekly(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     week = args.week or last_full_week(utc_now())
     frozen_week = frozen.open_week(config, week)
     if frozen_week is None:
-        result = freeze(_live(config), config, week, by=args.by or default_by())
+        result = freeze(build_sources(config), config, week, by=args.by or default_by())
         frozen_week = result.frozen
         print(f"froze {week} into {frozen_week.path}", file=out)
     view = review.load(frozen_week.sources(), week, ResultCache())
@@ -145,6 +138,7 @@ def week_link(config: Config, week: IsoWeek) -> str | None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_bytes(data)
