@@ -58,7 +58,8 @@ def test_the_review_opens_on_the_demo_frozen_with_the_models_figures(snapshot_mo
 
 
 def test_other_pages_open_the_demo_week_frozen(snapshot_mode):
-    for page, params in (("Overview.py", {}), ("pages/2_SLOs.py", {"slo": "hmrc-submissions", "range": "7d"})):
+    slo = {"slo": "hmrc-submissions", "range": "7d"}
+    for page, params in (("Overview.py", {}), ("pages/2_SLOs.py", slo)):
         at = run_page(page, week=str(WEEK), **params)
         shown = texts(at)
         assert f"Frozen week {WEEK}" in shown and "not recorded" not in shown, page
