@@ -128,6 +128,11 @@ def body() -> None:
         mime="text/markdown",
         icon=":material/download:",
     )
+    st.caption(
+        "The weekly review has a page of its own: the whole finished week, frozen and signed so that its "
+        "figures cannot drift or be edited, with action items, as HTML and PDF, and a summary for Slack."
+    )
+    ui.page_link("weekly_review", "Weekly review", ":material/event_note:")
 
 
 body()

@@ -111,6 +111,7 @@ def test_overview_on_the_snapshot(snapshot_mode):
         ("HMRC filing", "Tax"),
         ("Assistant", "Assistant"),
         ("Security posture", "Security"),
+        ("Weekly review", "Weekly_review"),  # the review's own page, from "Share this report"
     ]
     # The security line: the seed's overdue HMRC client secret is the worst check.
     assert any(
