@@ -20,7 +20,8 @@ def edited(document: dict, value: float) -> dict:
     """The document with its one recorded figure changed and its SHA-256 recomputed, as a careful forger
     would (everything but the HMAC, which needs the key)."""
     changed = json.loads(json.dumps(document))
-    changed["entries"][0]["result"]["frame"]["__frame__"]["data"] = [[value]]
+    reference = changed["entries"][0]["result"]["frame"]["__frame_ref__"]  # frames are stored once
+    changed["frames"][reference]["data"] = [[value]]
     return snapshots.seal(changed)
 
 

@@ -1,10 +1,10 @@
 """Freezing a week: record what the review and every other page ask at the week's end, sign it, keep it.
 
-`freeze` records through live clients (as `make snapshot` does) the weekly review of the week and every
-page's default views at its end, adds the week's action items, signs the whole with SEXTANT_REPORT_KEY
-(`app.report.frozen`) and writes it atomically. Before writing it replays the review from what it
-recorded: a recording that cannot answer the review (a backend failed, a fetch ran out of time) is
-refused, never kept as the week's record.
+`freeze` records through live clients (as `make snapshot` does, driving the pages themselves) the weekly
+review of the week and every page's views at every range (`page_views`) at its end, adds the week's
+action items, signs the whole with SEXTANT_REPORT_KEY (`app.report.frozen`) and writes it atomically.
+Before writing it replays the review from what it recorded: a recording that cannot answer the review (a
+backend failed, a fetch ran out of time) is refused, never kept as the week's record.
 
 A week already frozen is left alone (the call is idempotent: cron may run it twice); `force` freezes it
 again and keeps the old file beside the new one, renamed `<week>.superseded-<when it was frozen>.json.gz`.
@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from app import crawl
 from app.config import Config
-from app.record import recording, run_all_pages
+from app.record import recording, walk_pages
 from app.report import review
 from app.report.actions import ActionStore
 from app.report.frozen import (
@@ -36,6 +37,7 @@ from app.report.frozen import (
     weeks_dir,
 )
 from app.report.weeks import IsoWeek, last_full_week
+from app.slo.view import definitions
 from app.sources import Sources
 from app.sources import snapshot as snapshots
 from app.sources.cache import ResultCache
@@ -43,7 +45,6 @@ from app.sources.snapshot import Recorder
 from app.times import parse_time, utc_now
 from app.units import format_seconds
 
-REVIEW_LOADER = "Weekly review"  # app.record's entry for the week in progress: a frozen week records its own
 HISTORY = timedelta(days=30)
 
 
@@ -63,12 +64,27 @@ class Freeze:
     superseded: Path | None = None  # where the previous file was kept (with force)
 
 
+def page_views(at: datetime) -> list[crawl.View]:
+    """Every page but the review at every range preset, and every SLO's detail (the review links to each):
+    the views a frozen week opens on (`?week=`) without a gap. Other views (a tenant, a trace) show "not
+    recorded"."""
+    pages = [v for v in crawl.start_views(at) if v.page != "weekly_review" and "at" not in dict(v.params)]
+    details = [
+        view.with_param("slo", slo.name)
+        for slo in definitions().definitions
+        for view in pages
+        if view.page == "slos"
+    ]
+    return pages + details
+
+
 def record_week(live: Sources, week: IsoWeek, at: datetime) -> Recorder:
-    """Every call the review of `week` taken at `at` makes, and every other page's at `at`."""
+    """Every call the review of `week` taken at `at` makes, and every other page's (`page_views`) at `at`."""
     recorder = Recorder()
-    sources = recording(live, recorder)
+    sources = recording(live, recorder, at)
     review.load(sources, week, ResultCache(), at=at)
-    run_all_pages(sources, at, leave_out=(REVIEW_LOADER,))
+    for _ in walk_pages(sources, page_views(at), follow=False):
+        pass  # a page's own problem shows as a missing answer: `recording_failures`, `replay_problems`
     return recorder
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 from app import overview, queries, security
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
-from app.report.weeks import WEEK, IsoWeek, week_of
+from app.report.weeks import WEEK, IsoWeek
 from app.slo import math as slo_math
 from app.slo import view as slo_view
 from app.slo.model import SloDefinition
@@ -433,11 +433,6 @@ def load(
         outcomes=out,
         unknown_note=board.unknown_note if board else view.unknown_note if view else None,
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The week in progress at `now`, for the demo snapshot (finished weeks are frozen files of their own)."""
-    load(sources, week_of(now), cache)
 
 
 # -- what the page, the report and the summary share (pure) ------------------------------------------------
