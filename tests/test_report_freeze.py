@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 
 from app.config import load_config
+from app.links import PAGES
 from app.report import freeze, frozen
 from app.report.actions import ActionStore
+from app.slo.view import definitions
 from app.sources import Sources
 from app.sources.unconfigured import NotConfiguredClient
+from app.timerange import DEFAULT_PRESET, PRESETS
 from tests.report_support import TEST_KEY, WEEK, frozen_document
 
 KEY_TEXT = TEST_KEY.secret.decode()
@@ -112,3 +115,13 @@ def test_calls_that_got_no_answer_are_named_and_stop_the_freeze():
     )
     assert freeze.recording_failures(document) == ["prometheus: no answer within 60 s (instant up)"]
     assert freeze.recording_failures(frozen_document()) == []
+
+
+def test_a_freeze_records_every_page_at_every_range_and_each_slos_detail():
+    views = freeze.page_views(WEEK.end)
+    params = [(v.page, dict(v.params)) for v in views]
+    ranges = {p: {q.get("range", DEFAULT_PRESET) for page, q in params if page == p} for p in PAGES}
+    assert ranges == {p: set(PRESETS) for p in PAGES if p != "weekly_review"} | {"weekly_review": set()}
+    details = {(q["slo"], q.get("range", DEFAULT_PRESET)) for _, q in params if "slo" in q}
+    assert details == {(d.name, r) for d in definitions().definitions for r in PRESETS}
+    assert not [q for _, q in params if "week" in q or "at" in q]  # at the week's end, never pinned elsewhere

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from app.crawl import MISS
 from app.report import cli, frozen
 from app.report.weeks import last_full_week
 from app.sources import snapshot
@@ -46,7 +47,7 @@ def test_the_review_opens_on_the_demo_frozen_with_the_models_figures(snapshot_mo
     assert at.query_params["week"] == str(WEEK)
     shown = texts(at)
     assert f"Frozen week {WEEK}" in shown and "published demo key" in shown and "proves nothing" in shown
-    assert "not recorded" not in shown and not at.error
+    assert "not recorded" not in shown and MISS not in shown and not at.error
     model = Model(SHIPPED.anchor, SEED)
     table = at.dataframe[1].value
     names = [parse_qs(urlsplit(link).query)["slo"][0] for link in table["link"]]
@@ -62,4 +63,4 @@ def test_other_pages_open_the_demo_week_frozen(snapshot_mode):
     for page, params in (("Overview.py", {}), ("pages/2_SLOs.py", slo)):
         at = run_page(page, week=str(WEEK), **params)
         shown = texts(at)
-        assert f"Frozen week {WEEK}" in shown and "not recorded" not in shown, page
+        assert f"Frozen week {WEEK}" in shown and "not recorded" not in shown and MISS not in shown, page

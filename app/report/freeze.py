@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -78,12 +79,15 @@ def page_views(at: datetime) -> list[crawl.View]:
     return pages + details
 
 
-def record_week(live: Sources, week: IsoWeek, at: datetime) -> Recorder:
-    """Every call the review of `week` taken at `at` makes, and every other page's (`page_views`) at `at`."""
+def record_week(
+    live: Sources, week: IsoWeek, at: datetime, views: Iterable[crawl.View] | None = None
+) -> Recorder:
+    """Every call the review of `week` taken at `at` makes, and every other page's at `at`: those of
+    `views`, by default `page_views(at)`."""
     recorder = Recorder()
     sources = recording(live, recorder, at)
     review.load(sources, week, ResultCache(), at=at)
-    for _ in walk_pages(sources, page_views(at), follow=False):
+    for _ in walk_pages(sources, page_views(at) if views is None else views, follow=False):
         pass  # a page's own problem shows as a missing answer: `recording_failures`, `replay_problems`
     return recorder
 
@@ -117,10 +121,18 @@ def replay_problems(document: dict[str, Any], week: IsoWeek, at: datetime) -> li
 
 
 def build(
-    live: Sources, week: IsoWeek, at: datetime, *, by: str, actions: list[Any], key: SigningKey
+    live: Sources,
+    week: IsoWeek,
+    at: datetime,
+    *,
+    by: str,
+    actions: list[Any],
+    key: SigningKey,
+    views: Iterable[crawl.View] | None = None,
 ) -> dict[str, Any]:
-    """The signed document of `week` taken at `at`; FreezeError when the recording is not whole."""
-    recorder = record_week(live, week, at)
+    """The signed document of `week` taken at `at` (with the pages' `views`, by default all of them:
+    `page_views`); FreezeError when the recording is not whole."""
+    recorder = record_week(live, week, at, views)
     document = recorder.document(recorded_at=at, time_range=(at - HISTORY, at))
     failed = recording_failures(document)
     if failed:
