@@ -154,8 +154,8 @@ def _addresses(run: AppTest, base_path: str) -> Iterator[str]:
     for table in run.dataframe:
         frame = table.value
         for column in frame.columns:
-            if frame[column].dtype == object:
-                yield from (v for v in frame[column].dropna().unique() if isinstance(v, str) and "?" in v)
+            if frame[column].dtype == object:  # cells may hold lists too: only strings can be links
+                yield from {v for v in frame[column] if isinstance(v, str) and "?" in v}
 
 
 def _offered(run: AppTest, page: links.Page) -> Iterator[tuple[str, list[str]]]:

@@ -198,7 +198,7 @@ def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
     after = incident_phrase(worst, incidents) if worst.state != "healthy" else ""
     if worst.state == "exhausted":
         return f"{name}: error budget overspent ({left:.0%} left in {period}){after}.{also}"
-    firing = [a.name for a in worst.firing_alerts]
+    firing = [a.words for a in worst.firing_alerts]
     if worst.state == "at risk":
         alert = f"; {firing[0]} alert firing" if firing else ""
         return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}.{also}"
@@ -233,11 +233,11 @@ def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> lis
         name = s.definition.title
         if old is not None and old.state != s.state:
             lines.append(f"{name}: {old.state} → {s.state}.")
-        new_alerts = {a.name for a in s.firing_alerts} - (
-            {a.name for a in old.firing_alerts} if old else set()
+        new_alerts = {a.words for a in s.firing_alerts} - (
+            {a.words for a in old.firing_alerts} if old else set()
         )
         if new_alerts:
-            lines.append(f"{name}: {', '.join(sorted(new_alerts))} alert firing now, not a week ago.")
+            lines.append(f"{name}: firing now, not a week ago: {'; '.join(sorted(new_alerts))}.")
     if unknown:
         which = ", ".join(unknown) if len(unknown) <= 3 else f"{len(unknown)} SLOs"
         lines.append(f"Not known for {which}: their figures could not be fetched now or a week ago.")
@@ -460,7 +460,7 @@ def attention_line(s: SloStatus) -> str:
         if s.error_budget_remaining is not None
         else "no data"
     )
-    firing = f"; firing: {', '.join(a.name for a in s.firing_alerts)}" if s.firing_alerts else ""
+    firing = f"; firing: {', '.join(a.words for a in s.firing_alerts)}" if s.firing_alerts else ""
     return f"{s.definition.title} ({s.domain}): {s.state}, {left}{firing}"
 
 

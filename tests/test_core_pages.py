@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import overview
 from app.config import load_config
+from app.slo import view as slo_view
 from app.sources import build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.timerange import pinned_text
@@ -64,7 +65,7 @@ def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapsh
     assert rows.loc["HMRC submissions", "budget_remaining"] == pytest.approx(hmrc_budget_left(), abs=0.005)
     # Worst first: states in the order that sets a domain's state, and within a state the budget column
     # never goes up down the table.
-    states = [s.removesuffix(" (low traffic)") for s in rows["state"]]
+    states = [s.removesuffix(" (low traffic)").split(" ", 1)[1] for s in rows["state"]]  # after its mark
     assert states == sorted(states, key=["exhausted", "at risk", "no data", "healthy"].index)
     for _, group in rows.assign(state=states).groupby("state"):
         left = group["budget_remaining"].dropna().tolist()
@@ -90,6 +91,22 @@ def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
     outage = model.scenario("hmrc_outage", SHIPPED.anchor)
     assert outage.start <= alerts.loc["page-1h-5m", "last_fired"] <= outage.end + timedelta(hours=1)
     assert any("SLOs?slo=hmrc-submissions&range=7d" in c.value for c in at.code)
+    # It leads with the state and when the budget runs out, as the board computes them.
+    status = next(
+        s
+        for s in slo_view.load_board(build_sources(load_config({})), SHIPPED.recorded_at).statuses
+        if s.definition.name == "hmrc-submissions"
+    )
+    assert figures["State"] == status.state
+    assert figures["Error budget runs out"] == slo_view.runs_out(status)[0]
+
+
+def test_an_slo_named_by_its_title_opens_its_detail(snapshot_mode):
+    at = run_page("pages/2_SLOs.py", slo="hmrc SUBMISSIONS")
+    assert at.selectbox(key="slo").value == "hmrc-submissions" and "Objective" in metrics(at)
+    unknown = run_page("pages/2_SLOs.py", slo="no such slo")
+    assert unknown.selectbox(key="slo").value == "All SLOs"
+    assert any("No SLO is named no such slo" in shown(w.value) for w in unknown.warning)
 
 
 def test_overview_on_the_snapshot(snapshot_mode):

@@ -101,7 +101,7 @@ def test_with_prometheus_failing_every_defined_slo_and_check_is_no_data(only, mo
         "No data": f"{SLOS} SLOs",
     }
     board = slos.table("slo")
-    assert len(board) == SLOS and set(board["state"]) == {"no data"}
+    assert len(board) == SLOS and set(board["state"]) == {"? no data"}
     assert any(f"{SLOS} of {SLOS} SLOs shown" in c for c in slos.captions())
 
     overview = render("Overview.py")

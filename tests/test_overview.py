@@ -90,7 +90,7 @@ def test_state_changes_and_new_alerts_since_last_week():
     after = [status("hmrc-submissions", 0.5)]
     lines = overview.state_changes(before, after)
     assert lines[0] == "HMRC submissions: healthy → exhausted."
-    assert "page-1h-5m" in lines[1] and "not a week ago" in lines[1]
+    assert "fast-burn page, 1h window" in lines[1] and "not a week ago" in lines[1]
 
 
 def test_headline_deltas_know_which_way_is_good():
