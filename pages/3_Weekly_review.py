@@ -137,7 +137,9 @@ def slo_section(view: rv.WeeklyReview) -> None:
 def incidents_section(view: rv.WeeklyReview) -> None:
     st.subheader("Incidents and alerts")
     incidents = rv.incident_table(view.incidents)
-    if incidents.empty:
+    if not view.incidents_known:
+        st.write("Incidents: not known, the incident list could not be read (see above).")
+    elif incidents.empty:
         st.write("No incident this week.")
     else:
         st.dataframe(
@@ -152,9 +154,11 @@ def incidents_section(view: rv.WeeklyReview) -> None:
             },
         )
     alerts = rv.alert_table(view.alerts)
-    if alerts.empty:
+    if not view.alerts_known:
+        st.write("Alerts: not known for every SLO, their burn rates could not be read (see above).")
+    if alerts.empty and view.alerts_known:
         st.write("No alert fired this week.")
-    else:
+    elif not alerts.empty:
         st.dataframe(
             alerts,
             hide_index=True,

@@ -188,12 +188,16 @@ def incidents_section(review: rv.WeeklyReview) -> str:
             _table(["Incident", "Start", "Duration", "Services", "SLOs alerting during it"], incident_rows)
             if incident_rows
             else '<p class="muted">No incident this week.</p>'
+            if review.incidents_known
+            else '<p class="muted">Incidents: not known, the incident list could not be read.</p>'
         )
         + "<h3>Alerts that fired</h3>"
         + (
             _table(["SLO", "Alert", "Severity", "Start", "Duration"], alert_rows)
             if alert_rows
             else '<p class="muted">No alert fired this week.</p>'
+            if review.alerts_known
+            else '<p class="muted">Alerts: not known, the burn rates could not be read.</p>'
         )
         + f'<p class="muted">{escape(rv.alert_note(review))}</p>'
     )

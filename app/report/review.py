@@ -207,6 +207,16 @@ class WeeklyReview:
         return self.at >= self.week.end
 
     @property
+    def incidents_known(self) -> bool:
+        """Whether the incident list was read: an empty list is "no incident" only then."""
+        return self.outcomes["incidents"].value is not None
+
+    @property
+    def alerts_known(self) -> bool:
+        """Whether every SLO's alerts were evaluated: an empty list is "no alert" only then."""
+        return all(o.value is not None for k, o in self.outcomes.items() if k.startswith("alerts "))
+
+    @property
     def readiness_week(self) -> readiness_view.WeekMoves | None:
         """The readiness score at the review's time against a week earlier, and what moved it."""
         if self.readiness is None:
