@@ -131,6 +131,11 @@ def body() -> None:
         file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
         mime="text/markdown",
     )
+    st.caption(
+        "The weekly review has a page of its own: the whole finished week, frozen and signed so that its "
+        "figures cannot drift or be edited, with action items, as HTML and PDF, and a summary for Slack."
+    )
+    ui.page_link("weekly_review", "Weekly review", ":material/event_note:")
 
 
 body()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-SHARED_PARAMS = ("range", "refresh")  # the sidebar's, on every page
+SHARED_PARAMS = ("range", "refresh", "week")  # the sidebar's, and a frozen week (`app.report`), on every page
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ PAGES: dict[str, Page] = {
              ":material/monitor_heart:", ()),
         Page("slos", "pages/2_SLOs.py", "SLOs", "SLOs", ":material/target:",
              ("slo", "q", "domain", "team", "state", "label")),
+        Page("weekly_review", "pages/3_Weekly_review.py", "Weekly_review", "Weekly review",
+             ":material/event_note:"),
         Page("ingestion", "pages/4_Ingestion.py", "Ingestion", "Ingestion", ":material/move_to_inbox:",
              dashboard="ingestion"),
         Page("extraction", "pages/5_Extraction.py", "Extraction", "Extraction", ":material/document_scanner:",

@@ -40,7 +40,14 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "assistant": ("Assistant", "assistant"),
 }
 # For each headline: is a rise good news?
-RISE_IS_GOOD = {"healthy": True, "at risk": False, "exhausted": False, "no data": False, "readiness": True}
+RISE_IS_GOOD = {
+    "healthy": True,
+    "at risk": False,
+    "exhausted": False,
+    "no data": False,
+    "readiness": True,
+    "budget": False,  # the weekly review's error budget spent
+}
 
 
 @dataclass(frozen=True)
@@ -59,13 +66,15 @@ class Headline:
     label: str
     value: float | None
     previous: float | None
-    unit: str
+    unit: str  # "count", "points", or "share" (a fraction shown as a percentage)
     explanation: str  # Markdown: our own text, with every outside name through `plain`
 
     @property
     def delta(self) -> float | None:
         if self.value is None or self.previous is None:
             return None
+        if self.unit == "share":  # to the whole percentage point shown: 62% to 62% is no change
+            return round(self.value, 2) - round(self.previous, 2)
         return self.value - self.previous
 
     @property
@@ -79,6 +88,8 @@ class Headline:
     def _display(self, value: float | None) -> str:
         if value is None:
             return "no data"
+        if self.unit == "share":
+            return f"{value:.0%}"
         return f"{value:.0f}" if self.unit == "count" else f"{value:.1f}"
 
     @property
@@ -88,6 +99,8 @@ class Headline:
         # Short enough for five tiles across a laptop screen; the page says what the change is against.
         if self.delta == 0:
             return "no change"
+        if self.unit == "share":
+            return f"{self.delta * 100:+.0f} points"
         unit = " points" if self.unit == "points" else ""
         return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 

@@ -28,6 +28,7 @@ READS: dict[str, frozenset[str]] = {
     "Overview.py": frozenset({"prometheus", "opensearch"}),
     "pages/1_Service_health.py": frozenset({"prometheus"}),
     "pages/2_SLOs.py": frozenset({"prometheus"}),
+    "pages/3_Weekly_review.py": frozenset({"prometheus", "opensearch"}),  # incidents and sign-ins: OpenSearch
     **{page: frozenset({"prometheus", "opensearch"}) for page in DOMAIN_PAGES},
     "pages/8_Readiness.py": frozenset({"prometheus"}),
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
@@ -192,6 +193,8 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/2_SLOs.py", "prometheus"): _all_figures,
     **{(page, "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric) for page in DOMAIN_PAGES},
     **{(page, "opensearch"): _no_text(r"Incidents are not marked") for page in DOMAIN_PAGES},
+    ("pages/3_Weekly_review.py", "prometheus"): _all_figures,
+    ("pages/3_Weekly_review.py", "opensearch"): _no_text(r"Incidents: not known"),
     ("pages/8_Readiness.py", "prometheus"): lambda d: _known(d.metric("Filing readiness score")),
     ("pages/9_Security.py", "prometheus"): lambda d: _rows(d, "secret") > 0,
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,

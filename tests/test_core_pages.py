@@ -129,6 +129,7 @@ def test_overview_on_the_snapshot(snapshot_mode):
         ("Assistant", "Assistant"),
         ("Security posture", "Security"),
         ("Acceptance scorecard", "Scorecard"),
+        ("Weekly review", "Weekly_review"),  # the review's own page, from "Share this report"
     ]
     # The security line is the Security page's grade, with the seed's overdue HMRC client secret among the
     # failing controls; the scorecard line is the Scorecard page's count (they never disagree).

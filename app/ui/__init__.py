@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, ParamSpec
 
 import streamlit as st
@@ -19,6 +20,9 @@ from streamlit.errors import StreamlitAPIException
 from app import links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
+from app.report import frozen as frozen_weeks
+from app.report.frozen import FrozenWeek, SigningKey
+from app.report.weeks import IsoWeek, parse_week
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
@@ -67,7 +71,10 @@ class PageContext:
     refresh_s: int | None
     key: str = ""  # the page's `app.links` key
     viewer: Viewer | None = None  # who is looking (`app.auth`), let in by the gate
+    week: IsoWeek | None = None  # `?week=2026-W48`, when the URL names a week
+    frozen: FrozenWeek | None = None  # that week's frozen file: `sources` replay it, read-only
     config: Config | None = None
+    backends: Sources | None = None  # the configured sources (live, or the demo), whatever week is shown
 
     def time_range(self) -> TimeRange:
         """Computed on each call so an auto-refreshing fragment moves with the clock."""
@@ -142,7 +149,12 @@ def page_setup(key: str) -> PageContext:
             help="Reloads the page's data on a timer; off by default.",
         )
     st.title(this.title)
-    if sources.mode == "snapshot":
+    week, frozen = _week(config, key)
+    configured = sources
+    if frozen is not None:
+        _frozen_banner(frozen)
+        sources = frozen.sources()
+    elif sources.mode == "snapshot":
         recorded = sources.snapshot_recorded_at
         st.badge(
             f"Demo snapshot recorded {recorded:%d %b %Y %H:%M} UTC" if recorded else "Demo snapshot",
@@ -159,7 +171,56 @@ def page_setup(key: str) -> PageContext:
         refresh_s=REFRESH_CHOICES[refresh or "off"],
         key=key,
         viewer=viewer,
+        week=week,
+        frozen=frozen,
         config=config,
+        backends=configured,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _frozen_file(
+    path: Path, stamp: tuple[int, int], key_ids: tuple[str, ...], _keys: tuple[SigningKey, ...]
+) -> FrozenWeek:
+    """A frozen week read and checked once per file version (`stamp`: its modification time and size) and
+    set of accepted keys (named by their fingerprints: the keys themselves are not hashed)."""
+    return frozen_weeks.read(path, _keys)
+
+
+def _week(config: Config, key: str) -> tuple[IsoWeek | None, FrozenWeek | None]:
+    """The week the URL names (`?week=2026-W48`) and its frozen file, if there is one. A file that cannot be
+    trusted stops the page: its figures may have been changed since the week was frozen."""
+    text = st.query_params.get("week")
+    if not text:
+        return None, None
+    try:
+        week = parse_week(text)
+    except ValueError as exc:
+        st.warning(f"Showing live figures: {plain(exc)}", icon=":material/event_busy:")
+        return None, None
+    path = frozen_weeks.week_path(frozen_weeks.weeks_dir(config), week)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if key != "weekly_review":  # the review computes a week that is not frozen from live data
+            st.info(f"{week} is not frozen: this page shows live figures.", icon=":material/event:")
+        return week, None
+    try:
+        keys = frozen_weeks.accepted_keys(config)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        return week, _frozen_file(path, stamp, tuple(k.id for k in keys), keys)
+    except frozen_weeks.FrozenWeekError as exc:
+        st.error(f"The frozen week {week} is refused: {plain(exc.reason)}.", icon=":material/gpp_bad:")
+        st.stop()
+        raise  # reached only outside a Streamlit run, where st.stop() returns
+
+
+def _frozen_banner(frozen: FrozenWeek) -> None:
+    st.info(
+        f"**Frozen week {frozen.week}** ({plain(frozen.week.label)}): figures as recorded at its end, "
+        f"{frozen.at:%a %d %b %Y %H:%M} UTC, frozen on {frozen.frozen_at:%d %b %Y %H:%M} UTC by "
+        f"{plain(frozen.frozen_by)}. Read-only. {frozen.signature_note}",
+        icon=":material/lock:",
     )
 
 
@@ -291,6 +352,13 @@ def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
         st.page_link(target.file, label=plain(label), icon=icon, query_params=kept or None)
     except StreamlitAPIException:
         st.markdown(f"{icon} [{plain(label)}]({address})")
+
+
+def visitor() -> str | None:
+    """The signed-in visitor's e-mail address, when Sextant knows who is looking (OIDC or a proxy)."""
+    user = st.user.to_dict()
+    email = user.get("email") if user.get("is_logged_in", True) else None
+    return email if isinstance(email, str) and email else None
 
 
 def absolute(relative: str) -> str:
