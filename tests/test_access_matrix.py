@@ -17,12 +17,15 @@ from tests.conftest import shown
 FILE = yaml.safe_load(EXAMPLE.read_text())["roles"]  # read here, not through the code under test
 # The defaults the issue asks for, which the shipped example file spells out.
 ISSUE_DEFAULTS = {
-    "executive": {"overview", "slos", "ingestion", "extraction", "tax", "assistant", "readiness", "security"},
+    "executive": {
+        "overview", "slos", "ingestion", "extraction", "tax", "assistant", "readiness", "security",
+        "scorecard", "weekly_review",
+    },
     "oncall": {
         "overview", "service_health", "slos", "ingestion", "extraction", "tax", "assistant", "readiness",
-        "security", "traces", "logs",
+        "security", "scorecard", "weekly_review", "traces", "logs",
     },
-    "auditor": {"overview", "readiness", "security", "logs"},
+    "auditor": {"overview", "readiness", "security", "scorecard", "weekly_review", "logs"},
     "support": {"overview", "service_health", "traces", "logs"},
     "admin": set(links.PAGES),
 }  # fmt: skip

@@ -39,7 +39,7 @@ ACTIONS = {
 _DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
     "executive": {
-        "pages": ("overview", "slos", *_DASHBOARDS, "readiness", "security"),
+        "pages": ("overview", "slos", *_DASHBOARDS, "readiness", "security", "scorecard", "weekly_review"),
         "data": (),
         "actions": ("download",),
     },
@@ -51,6 +51,8 @@ DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
             *_DASHBOARDS,
             "readiness",
             "security",
+            "scorecard",
+            "weekly_review",
             "traces",
             "logs",
         ),
@@ -58,7 +60,7 @@ DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
         "actions": ("download",),
     },
     "auditor": {
-        "pages": ("overview", "readiness", "security", "logs"),
+        "pages": ("overview", "readiness", "security", "scorecard", "weekly_review", "logs"),
         "data": ("audit_trail",),
         "actions": ("download",),
     },
