@@ -12,6 +12,7 @@ beside PATH (`app.report.freeze.freeze_demo`), so that the demo opens a frozen w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ from app.config import Config, load_config
 from app.report.frozen import DEMO_WEEKS
 from app.sources import Sources, build_sources
 from app.sources.cache import default_cache
+from app.sources.errors import BackendError
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS
 from app.times import to_utc
@@ -68,7 +70,13 @@ def record(
     recorder = Recorder()
     started = time.monotonic()
     starts = crawl.start_views(now) if views is None else views
-    walked = walk_pages(recording(live, recorder, now), starts, follow=follow, limit=limit)
+    recorded = recording(live, recorder, now)
+    # The Data sources page names each backend's version: a live client's health check asks for it
+    # inside the client, past the recorder, so ask once through it for the replay to answer.
+    for version in (recorded.prometheus.buildinfo, recorded.opensearch.info):
+        with contextlib.suppress(BackendError):
+            version()
+    walked = walk_pages(recorded, starts, follow=follow, limit=limit)
     for count, visited in enumerate(walked, start=1):
         for problem in visited.problems:
             print(f"  {visited.view.address}: {problem[:200]}", file=sys.stderr)
