@@ -21,6 +21,7 @@ from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
 from app.slo import view as slo_view
 from app.slo.math import NO_DATA
 from app.sources.cache import Outcome
+from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError
 from app.ui import charts
 from app.units import format_age, format_value
@@ -347,7 +348,11 @@ def render_page(domain: str) -> None:
 
     @ui.live(ctx)
     def body() -> None:
-        view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
-        draw(view, ctx.preset, ctx.sources.now(), slo_view.states(ctx.sources, ctx.sources.now()))
+        # The SLO states (the SLOs page's board, usually cached) are asked beside the panels, in the
+        # same page run: one deadline for both, not one after the other.
+        with ContextPool(max_workers=1) as pool:
+            states = pool.submit(slo_view.states, ctx.sources, ctx.sources.now())
+            view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
+            draw(view, ctx.preset, ctx.sources.now(), states.result())
 
     body()
