@@ -100,20 +100,7 @@ def body() -> None:
             st.write("Nothing changed state since last week.")
 
     st.subheader("Upcoming filing deadlines")
-    st.dataframe(
-        overview.deadline_table(view.deadlines),
-        hide_index=True,
-        column_config={
-            "deadline": "Deadline",
-            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
-            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
-            "ready_share": st.column_config.ProgressColumn(
-                "Ready", format="percent", min_value=0.0, max_value=1.0
-            ),
-        },
-    )
+    ui.deadline_table(view.deadlines)
     st.caption(
         "Entities are counted for the next deadline of each kind of return; later deadlines show none yet."
     )

@@ -14,29 +14,14 @@ from app import audit, auth, links, logs, traces, ui
 ctx = ui.page_setup("logs")
 
 
-def _picker(label: str, options: list[str], key: str, placeholder: str) -> str:
-    """A picker bound to the URL; empty means any. A value typed or linked that the window has not seen
-    is kept (a link must not lose its filter because the range changed)."""
-    value = st.selectbox(
-        label,
-        options,
-        index=None,
-        key=key,
-        bind="query-params",
-        accept_new_options=True,
-        placeholder=placeholder,
-    )
-    return (value or "").strip()
-
-
 def filters(facets: logs.Facets) -> logs.LogFilters:
     service_col, level_col, tenant_col = st.columns(3)
     with service_col:
-        service = _picker("Service", facets.services, "service", "All services")
+        service = ui.url_picker("Service", facets.services, "service", "All services")
     with level_col:
-        level = _picker("Level", facets.levels, "level", "All levels")
+        level = ui.url_picker("Level", facets.levels, "level", "All levels")
     with tenant_col:
-        tenant = _picker("Tenant", facets.tenants, "tenant", "All tenants")
+        tenant = ui.url_picker("Tenant", facets.tenants, "tenant", "All tenants")
     text_col, trace_col = st.columns([3, 2])
     q = text_col.text_input(
         "Search text",
@@ -143,9 +128,9 @@ def audit_tab() -> None:
     everything = audit.load(ctx.sources, tr)
     tenant_col, action_col = st.columns(2)
     with tenant_col:
-        tenant = _picker("Tenant", everything.tenants, "tenant", "All tenants")
+        tenant = ui.url_picker("Tenant", everything.tenants, "tenant", "All tenants")
     with action_col:
-        action = _picker("Action", everything.actions, "action", "All actions")
+        action = ui.url_picker("Action", everything.actions, "action", "All actions")
     view = audit.load(ctx.sources, tr, tenant, action) if tenant or action else everything
     ui.show_problems(view.problems, ctx.sources.now())
     ui.show_warnings(view.warnings)

@@ -13,19 +13,6 @@ from app.ui import access
 ctx = ui.page_setup("access_log")
 
 
-def _picker(label: str, options: list[str], key: str, placeholder: str) -> str:
-    value = st.selectbox(
-        label,
-        options,
-        index=None,
-        key=key,
-        bind="query-params",
-        accept_new_options=True,
-        placeholder=placeholder,
-    )
-    return (value or "").strip()
-
-
 @ui.live(ctx)
 def body() -> None:
     tr = ctx.time_range()
@@ -44,7 +31,7 @@ def body() -> None:
     everything = access_view.load(ctx.sources, tr)
     user_col, event_col, outcome_col = st.columns(3)
     with user_col:
-        user = _picker("User", everything.users, "user", "All users")
+        user = ui.url_picker("User", everything.users, "user", "All users")
     event = event_col.selectbox("Event", access_view.EVENTS, index=None, key="event", bind="query-params")
     outcome = outcome_col.selectbox(
         "Outcome", access_view.OUTCOMES, index=None, key="outcome", bind="query-params"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from app import links, overview, ui
+from app import links, ui
 from app.readiness import view as readiness_view
 from app.report import document, freeze, frozen, slack
 from app.report import review as rv
@@ -197,20 +197,7 @@ def deadlines_section(view: rv.WeeklyReview) -> None:
     if not view.deadlines:
         st.write("No filing deadline in the four weeks after the review.")
         return
-    st.dataframe(
-        overview.deadline_table(view.deadlines),
-        hide_index=True,
-        column_config={
-            "deadline": "Deadline",
-            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
-            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
-            "ready_share": st.column_config.ProgressColumn(
-                "Ready", format="percent", min_value=0.0, max_value=1.0
-            ),
-        },
-    )
+    ui.deadline_table(view.deadlines)
 
 
 def security_section(view: rv.WeeklyReview) -> None:

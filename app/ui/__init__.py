@@ -20,6 +20,8 @@ from streamlit.errors import StreamlitAPIException
 from app import links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
+from app.overview import DeadlineRow
+from app.overview import deadline_table as deadline_frame
 from app.report import frozen as frozen_weeks
 from app.report.frozen import FrozenWeek, SigningKey
 from app.report.weeks import IsoWeek, parse_week
@@ -376,3 +378,36 @@ def reveal(ctx: PageContext, tokens: Mapping[str, str]) -> None:
     """For roles allowed to reveal: one masked value of this view, on request, recorded first."""
     if ctx.config is not None:
         access.reveal(ctx.config, ctx.sources, ctx.key, tokens)
+
+
+def url_picker(label: str, options: list[str], key: str, placeholder: str) -> str:
+    """A picker bound to the URL; empty means any. A value typed or linked that the window has not seen
+    is kept (a link must not lose its filter because the range changed)."""
+    value = st.selectbox(
+        label,
+        options,
+        index=None,
+        key=key,
+        bind="query-params",
+        accept_new_options=True,
+        placeholder=placeholder,
+    )
+    return (value or "").strip()
+
+
+def deadline_table(deadlines: list[DeadlineRow]) -> None:
+    """The filing deadlines with entities due and ready, as the overview and the weekly review draw them."""
+    st.dataframe(
+        deadline_frame(deadlines),
+        hide_index=True,
+        column_config={
+            "deadline": "Deadline",
+            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
+            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
+            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
+            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
+            "ready_share": st.column_config.ProgressColumn(
+                "Ready", format="percent", min_value=0.0, max_value=1.0
+            ),
+        },
+    )
