@@ -21,7 +21,7 @@ from typing import Any
 
 from app.sources import Sources
 from app.sources._http import HttpBackend
-from app.sources.cache import default_cache
+from app.sources.cache import ResultCache, default_cache
 from tests.access_support import WRITES
 from tests.page_views import BACKENDS, READS, Drawn, render
 
@@ -53,15 +53,18 @@ class Seen:
 
 
 class CacheClock:
-    """The result cache's clock, moved on by `offset` seconds."""
+    """The result cache's clock, which stands still but for `offset` (the seconds bench/chaos.py moves it
+    on): answers age only as a cell says (`AskedBackends.expire`, the next refresh), never because the
+    run is long, so a healthy backend is not asked again in the middle of another's fault."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.started = time.monotonic()
         assert hasattr(default_cache, "_clock"), "app.sources.cache.ResultCache has no _clock to move"
         default_cache._clock = self
 
     def __call__(self) -> float:
-        return time.monotonic() + self.offset
+        return self.started + self.offset
 
 
 _asking: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("chaos_asking", default=None)
@@ -73,11 +76,13 @@ class AskedBackends:
     question of the result cache, the backends its answer came from (what a fetch asked, nested fetches
     included), so that one backend's answers can be aged alone."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ResultCache = default_cache) -> None:
         self.names: set[str] = set()
         self.cell = 0
         self.by_question: dict[Hashable, set[str]] = {}
-        request, fetch = HttpBackend.request, default_cache.fetch
+        self.cache = cache
+        request, fetch = HttpBackend.request, cache.fetch
+        self._request = request
 
         def counted(backend: HttpBackend, method: str, path: str, **kwargs: Any) -> Any:
             if (method, path) not in WRITES:
@@ -105,14 +110,19 @@ class AskedBackends:
                 if outer is not None:
                     outer.update(self.by_question.get(question, ()))
 
-        HttpBackend.request = counted  # type: ignore[method-assign]  # this process only renders
-        default_cache.fetch = traced  # type: ignore[method-assign]
+        HttpBackend.request = counted  # type: ignore[method-assign]  # a worker process only renders
+        cache.fetch = traced  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        """Undo the patches (for tests: a worker keeps them until it ends)."""
+        HttpBackend.request = self._request  # type: ignore[method-assign]
+        del self.cache.fetch
 
     def expire(self, backends: frozenset[str]) -> None:
         """Age the cached answers that came from `backends` past their TTL, as if they had been cached
         long ago; the other answers stay fresh, and every answer stays the last good one."""
-        with default_cache._lock:
-            for (question, _window), entry in default_cache._entries.items():
+        with self.cache._lock:
+            for (question, _window), entry in self.cache._entries.items():
                 if self.by_question.get(question, set()) & backends:
                     entry.good_until = entry.retry_after = float("-inf")
 
