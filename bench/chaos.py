@@ -61,7 +61,7 @@ from stack.chaos.faults import INJECTED_503  # noqa: E402
 from stack.chaos.faults import Fault as ProxyFault  # noqa: E402
 from stack.chaos.proxy import FaultProxy, ProxyThread  # noqa: E402
 from tests.access_support import EXAMPLE, GROUP_OF  # noqa: E402
-from tests.page_views import BACKENDS, DATA_SOURCES, PAGES, READS  # noqa: E402
+from tests.page_views import BACKENDS, DATA_SOURCES, PAGES, READS, SAID_OF_A_BACKEND  # noqa: E402
 
 TIMEOUT_S = 5  # SEXTANT_<B>_TIMEOUT in the cells: a busy machine's healthy Prometheus may take 2-3 s
 PATIENT_TIMEOUT_S = 30  # in the baseline, which asks every page's every question at once
@@ -497,7 +497,11 @@ async def browser_problems(tab, page: str, backend: str) -> list[str]:
         problems.append(f"{page}: exception on screen")
     text = await tab.inner_text("body")
     titles = [BACKEND_TITLES[b] for b in sorted(affected(backend))]
-    said = ["Probe failed"] if page == DATA_SOURCES else [f"{title} is not answering" for title in titles]
+    said = (
+        ["Probe failed"]
+        if page == DATA_SOURCES
+        else [f"{title} {words}" for title in titles for words in SAID_OF_A_BACKEND]
+    )
     if not any(words in text for words in said):
         problems.append(f"{page}: no banner names {' or '.join(titles)}")
     return problems
