@@ -196,7 +196,7 @@ def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
                 if len(missing) < len(statuses)
                 else ("All its SLOs" if len(statuses) > 1 else name)
             )
-            return f"{count}: no data — {slo_view.unknown_reason(missing[0].error)}."
+            return f"{count}: no data — {slo_view.unknown_reason(missing[0].error, detail=False)}."
         return f"{name}: no data in {period}, so its health is unknown."
     after = incident_phrase(worst, incidents) if worst.state != "healthy" else ""
     if worst.state == "exhausted":

@@ -78,7 +78,7 @@ def board() -> None:
                 max_value=1.0,
                 help="Share of the period's error budget not yet spent; below 0% it is overspent",
             ),
-            "firing": st.column_config.TextColumn("Firing alerts", width="medium"),
+            "firing": st.column_config.TextColumn("Firing alerts", width="large"),
             "sli": st.column_config.NumberColumn(
                 "SLI", format="percent", help="Good events / all events over the SLO's period"
             ),

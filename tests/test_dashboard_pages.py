@@ -277,3 +277,21 @@ def test_a_domain_page_opens_on_its_slos_in_trouble_with_a_link_down_to_their_pa
 def test_a_link_to_a_place_on_the_page_is_not_a_link_to_another_page():
     assert links.parse("#section-queues") is None
     assert links.parse("Tax#section-queues") == ("tax", {})
+
+
+def test_a_picker_whose_values_cannot_be_listed_names_the_backend_in_words(monkeypatch):
+    """The banner holds the error; the caption under each picker names the backend, not the error text."""
+    for name in (
+        "SEXTANT_PROMETHEUS_URL",
+        "SEXTANT_OPENSEARCH_URL",
+        "SEXTANT_JAEGER_URL",
+        "SEXTANT_SNAPSHOT",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:1")
+    at = run_page("pages/6_Tax.py")
+    captions = [c.value for c in at.caption if "Could not list the values" in c.value]
+    assert captions and all(
+        c.endswith("Could not list the values: Prometheus did not answer.") for c in captions
+    )
+    assert "127.0.0.1:1" in shown(" ".join(e.value for e in at.error))  # the details stay in the banner

@@ -23,7 +23,7 @@ from app.slo import view as slo_view
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
-from app.sources.errors import BackendError
+from app.sources.errors import BackendError, SnapshotMiss
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -72,7 +72,13 @@ def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[st
             )
             error = choices[variable.name].error
             if error is not None:
-                st.caption(f":material/warning: Could not list the values: {ui.plain(error.message)}")
+                who = ui.BACKEND_NAMES.get(error.backend, error.backend)  # the banner below says why
+                why = (
+                    "they are not in the demo snapshot"
+                    if isinstance(error, SnapshotMiss)
+                    else f"{who} did not answer"
+                )
+                st.caption(f":material/warning: Could not list the values: {ui.plain(why)}.")
         picked[variable.name] = value if value in offered else ALL
     return picked
 

@@ -82,12 +82,14 @@ class SloBoard:
         return f"{count}: no data — {unknown_reason(missing[0].error)}"
 
 
-def unknown_reason(error: str | None) -> str:
-    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …")."""
+def unknown_reason(error: str | None, *, detail: bool = True) -> str:
+    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …");
+    without `detail`, for a small tile beside the page's banner that holds it, "Prometheus is not
+    answering"."""
     backend, _, message = (error or "").partition(": ")
     if backend not in BACKEND_TITLES:
         return error or "not fetched"
-    return f"{BACKEND_TITLES[backend]} is not answering ({message})"
+    return f"{BACKEND_TITLES[backend]} is not answering" + (f" ({message})" if detail else "")
 
 
 def definitions_directory() -> Path:
