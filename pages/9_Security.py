@@ -24,8 +24,9 @@ def body() -> None:
         )
     st.caption(
         f"Controls and checks judged at {tr.end:%d %b %H:%M} UTC; sign-ins and the audit log over the "
-        f"{tr.label.lower()}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Controls: "
-        "`slo_definitions/controls.yaml`; policy: `slo_definitions/security.yaml`."
+        f"{tr.label.lower()}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC, against the written "
+        "controls and security policy.",
+        help="Declared in the repository: slo_definitions/controls.yaml and slo_definitions/security.yaml.",
     )
     posture(view)
     controls, checks, audit, findings = st.tabs(["Controls", "Checks", "Audit evidence", "Findings"])
