@@ -83,7 +83,7 @@ def test_the_summary_holds_the_headlines_the_worst_slos_and_the_link(review):
     assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "Weekly review 2026-W48"}}
     fields = [f["text"] for f in blocks[2]["fields"]]
     assert fields[0] == "*Filing readiness*\n72.5 (-7.5 points)"
-    assert "*Budget spent, worst SLO*\n330% (+260 points)" in fields  # against extraction accuracy's 70%
+    assert "*Most budget spent*\n330% (+260 points)" in fields  # against extraction accuracy's 70%
     worst = blocks[3]["text"]["text"]
     assert worst.splitlines()[1:] == [
         "• HMRC submissions (filing): 330% of the week's budget, healthy",

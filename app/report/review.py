@@ -377,7 +377,7 @@ def budget_headline(slos: Sequence[SloWeek], week: IsoWeek) -> overview.Headline
         lines.append(f"- The week before: {plain(previous.title)}, {previous.previous_spent:.0%}.")
     return overview.Headline(
         "budget",
-        "Budget spent, worst SLO",
+        "Most budget spent",  # by one SLO; short enough for a sixth tile
         now.spent if now else None,
         previous.previous_spent if previous else None,
         "share",
