@@ -55,7 +55,8 @@ def week_links() -> None:
                 "weekly_review", f"{week.previous()}", ":material/chevron_left:", week=str(week.previous())
             )
     with middle:
-        others = [w for w in shown if w != str(week)]
+        beside = {str(week), str(week.previous()), str(week.next())}  # this one and the arrows' weeks
+        others = [w for w in shown if w not in beside]
         if others:
             st.caption("Other weeks:")
             for column, other in zip(st.columns(len(others)), others, strict=True):
