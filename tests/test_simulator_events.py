@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 
 from stack.simulator import events, model, pii
 from stack.simulator.load import audit_index, jaeger_base, log_index
+from stack.simulator.model import hmrc_outage_start
 
 ANCHOR = model.parse_anchor("2026-03-20T12:00:00Z")
 SEED = 7
@@ -222,7 +222,7 @@ def test_incidents_cover_every_scenario():
     docs = events.incidents(ANCHOR)
     assert {d["name"] for d in docs} == {s.name for s in model.scenarios(ANCHOR)}
     outage = next(d for d in docs if d["name"] == "hmrc_outage")
-    assert outage["start"] == (ANCHOR - timedelta(hours=60)).isoformat().replace("+00:00", "Z")
+    assert outage["start"] == hmrc_outage_start(ANCHOR).isoformat().replace("+00:00", "Z")
     assert next(d for d in docs if d["name"] == "secret_rotation_overdue")["end"] is None
 
 
