@@ -25,7 +25,13 @@ DETAIL_COLUMNS = {
     "limit_s": st.column_config.NumberColumn("Limit (s)", format="%.2f"),
     "slo": "Limit from",
 }
-TREND_ICONS = {"better": "↑ better", "worse": "↓ worse", "changed": "changed", "same": "same"}
+TREND_ICONS = {
+    "better": "↑ better",
+    "worse": "↓ worse",
+    "changed": "↕ changed",
+    "same": "= same",
+    "not known": "? not known",
+}
 
 
 @ui.live(ctx)
@@ -83,7 +89,9 @@ def body() -> None:
                 st.dataframe(criterion.detail, hide_index=True, column_config=DETAIL_COLUMNS)
 
     st.subheader("What changed since a range earlier")
-    ui.scorecard_changes(card.previous, card)
+    ui.scorecard_changes(
+        scorecard_view.changes(card.previous, card), scorecard_view.comparison_gaps(card.previous, card)
+    )
 
 
 body()

@@ -227,7 +227,7 @@ def scorecard_section(view: rv.WeeklyReview) -> None:
         st.warning("The acceptance scorecard could not be loaded.", icon=":material/help:")
         return
     st.caption(card.summary)
-    ui.scorecard_changes(card.previous, card)
+    ui.scorecard_changes(view.scorecard_changes, view.scorecard_gaps)
     ui.page_link("scorecard", "The scorecard page", ":material/checklist:", range="7d")
 
 

@@ -123,10 +123,12 @@ def synthetic_review(*, incident_title: str = "HMRC API outage") -> rv.WeeklyRev
 
 
 def scorecard(at: datetime) -> Scorecard:
-    """The scorecard over the week (the median CI run got slower, one criterion has no figure) and the week
-    before."""
+    """The scorecard over the week and the week before: the median CI run got slower, the pass rate had a
+    figure the week before and has none now, the coverage has no figure in either week."""
 
-    def card(when: datetime, median: criteria.Criterion, previous: Scorecard | None) -> Scorecard:
+    def card(
+        when: datetime, median: criteria.Criterion, rate: criteria.Criterion, previous: Scorecard | None
+    ) -> Scorecard:
         blind = criteria.Criterion(
             "observability.coverage",
             "Observability",
@@ -137,7 +139,7 @@ def scorecard(at: datetime) -> Scorecard:
             "No figure.",
             None,
         )
-        return Scorecard(when, timedelta(days=7), [median, blind], previous, None, {})
+        return Scorecard(when, timedelta(days=7), [median, rate, blind], previous, None, {})
 
     fast = criteria.Criterion(
         "ci.median_duration", "CI", "Median CI run", "under 20 min", "13 min", "met", "", 780.0, "lower"
@@ -145,7 +147,11 @@ def scorecard(at: datetime) -> Scorecard:
     slow = criteria.Criterion(
         "ci.median_duration", "CI", "Median CI run", "under 20 min", "24 min", "not met", "", 1440.0, "lower"
     )
-    return card(at, slow, card(at - timedelta(days=7), fast, None))
+    passed = criteria.Criterion("ci.pass_rate", "CI", "Pass rate", "at least 95%", "97%", "met", "", 0.97)
+    lost = criteria.Criterion(
+        "ci.pass_rate", "CI", "Pass rate", "at least 95%", "no data", "no data", "No figure.", None
+    )
+    return card(at, slow, lost, card(at - timedelta(days=7), fast, passed, None))
 
 
 def action(text: str, added: str, closed: str | None = None, owner: str = "Priya") -> ActionItem:

@@ -51,8 +51,27 @@ def test_the_report_holds_every_section_and_figure(review):
     assert "Ingestion" in text and "no data" in text  # the SLO not fetched is "no data", never 0%
     assert "Week in progress" not in text and "Not frozen" in text
     assert "CI · Median CI run: 13 min → 24 min (met → not met)." in text
-    assert "1 of 2 criteria have no figure now or a window earlier" in text
     assert "No criterion moved" not in text
+
+
+def test_a_criterion_without_a_figure_in_either_week_is_a_gap_never_a_move(review):
+    """The pass rate had a figure the week before and none now, the coverage none in either week: neither
+    moved nor stayed the same as far as anyone knows, so both are named as gaps, not listed as moves."""
+    html = document.render(review, [], frozen=None, generated_at=GENERATED)
+    moves = re.findall(
+        r"<li>(.*?)</li>", re.search(r"What moved since the week before</h3>(.*?)<h3>", html, re.S).group(1)
+    )
+    assert moves == ["CI · Median CI run: 13 min → 24 min (met → not met)."]
+    text = re.sub(r"<[^>]+>", " ", html)
+    gaps = "2 of 3 criteria have no figure now or a window earlier (Pass rate, Coverage)"
+    assert gaps in text
+    assert [c.key for c in review.scorecard_changes] == ["ci.median_duration"]
+    assert review.scorecard_changes is review.scorecard_changes  # computed once, not on every access
+    assert review.scorecard_gaps is review.scorecard_gaps
+    assert (
+        slack.summary(review, None, LINK)["blocks"][5]["text"]["text"].splitlines()[-1]
+        == f"_{gaps}, so whether they moved is not known._"
+    )
 
 
 def test_each_section_starts_a_printed_page_and_nothing_can_be_fetched(review):
@@ -93,8 +112,10 @@ def test_the_summary_holds_the_headlines_the_worst_slos_and_the_link(review):
     assert "HMRC API outage: 4 h 0 min" in blocks[4]["text"]["text"]
     assert blocks[5]["text"]["text"].splitlines() == [
         "*Acceptance scorecard*",
-        "0 of 2 criteria met; 1 not met, 1 no data.",
+        "0 of 3 criteria met; 1 not met, 2 no data.",
         "• CI · Median CI run: 13 min → 24 min (met → not met).",
+        "_2 of 3 criteria have no figure now or a window earlier (Pass rate, Coverage), so whether they "
+        "moved is not known._",
     ]
     assert blocks[-1]["elements"][0]["url"] == LINK
     assert payload["text"].startswith("Weekly review 2026-W48: Filing readiness 72.5")

@@ -187,7 +187,7 @@ def test_direction_and_changes_worse_first():
     down = criteria.Criterion("tests.coverage", "Tests", "Coverage", "", "73%", "not met", "", 0.73)
     assert scorecard_view.direction(ok, slow) == "worse" and scorecard_view.direction(slow, ok) == "better"
     assert scorecard_view.direction(more, fewer) == "changed" and scorecard_view.direction(up, up) == "same"
-    assert scorecard_view.direction(down, up) == "better" and scorecard_view.direction(None, up) == "changed"
+    assert scorecard_view.direction(down, up) == "better"
 
     def card(*found: criteria.Criterion) -> scorecard_view.Scorecard:
         return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), None, None, {})
@@ -323,6 +323,34 @@ def test_the_weekly_review_carries_the_scorecards_changes(snapshot_mode):
     assert review.scorecard_changes[0].direction == "worse"
 
 
+def test_a_missing_figure_makes_the_direction_not_known_never_same():
+    """Two "no data" figures are equal strings, and that is not "nothing changed": whenever a figure is
+    missing at either instant (or the criterion was not there), which way it moved is not known."""
+    runs = criteria.Criterion("ci.runs", "CI", "Runs", "", "40 runs", "met", "", 40.0, "either")
+    blind = criteria.Criterion("ci.runs", "CI", "Runs", "", "no data", "no data", "", None, "either")
+    unknown = criteria.Criterion("security.grade", "Security", "Grade", "", "Unknown", "no data", "")
+    for before, after in ((blind, blind), (runs, blind), (blind, runs), (None, runs), (unknown, unknown)):
+        assert scorecard_view.direction(before, after) == "not known", (before, after)
+
+    def card(*found: criteria.Criterion, before: scorecard_view.Scorecard | None = None):
+        return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), before, None, {})
+
+    assert scorecard_view.changes(card(runs), card(blind)) == []  # not a move: a gap
+    assert scorecard_view.comparison_gaps(card(runs), card(blind)) == (
+        "1 of 1 criteria have no figure now or a window earlier (Runs), so whether they moved is not known."
+    )
+
+
+def test_the_scorecard_page_trend_says_not_known_without_figures(snapshot_mode):
+    """On the demo the observability coverage has no figure (issue 12's seam): its trend is "not known",
+    and so is every row without a figure now or a range earlier."""
+    rows = scorecard_rows(run_page("pages/12_Scorecard.py"))
+    assert rows.loc["Observability coverage", "trend"] == "? not known"
+    blind = (rows["now"] == "no data") | (rows["before"] == "no data") | (rows["verdict"] == "no data")
+    assert blind.any() and (rows.loc[blind, "trend"] == "? not known").all()
+    assert not rows["trend"].isna().any()
+
+
 def test_nothing_moved_is_said_only_when_every_criterion_has_figures_at_both_instants():
     def card(*found: criteria.Criterion, before: scorecard_view.Scorecard | None = None):
         return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), before, None, {})
@@ -333,7 +361,7 @@ def test_nothing_moved_is_said_only_when_every_criterion_has_figures_at_both_ins
     assert scorecard_view.changes(card(blind), card(blind)) == []  # nothing is seen to move...
     gaps = scorecard_view.comparison_gaps(card(blind), card(blind))  # ...and that is not "nothing moved"
     assert gaps == (
-        "1 of 1 criteria have no figure now or a window earlier, so whether they moved is not known."
+        "1 of 1 criteria have no figure now or a window earlier (Runs), so whether they moved is not known."
     )
     assert scorecard_view.comparison_gaps(card(blind), card(runs)) == gaps
     assert "could not be loaded" in scorecard_view.comparison_gaps(None, card(runs))

@@ -17,7 +17,6 @@ from app.report import svg
 from app.report.actions import ActionItem
 from app.report.frozen import FrozenWeek
 from app.report.weeks import IsoWeek
-from app.scorecard import view as scorecard_view
 from app.units import format_value
 
 STYLE = """
@@ -258,7 +257,7 @@ def scorecard_section(review: rv.WeeklyReview) -> str:
     if card is None:
         return '<p class="bad">The acceptance scorecard could not be loaded.</p>'
     moved = [change.text for change in review.scorecard_changes]
-    gaps = scorecard_view.comparison_gaps(card.previous, card)
+    gaps = review.scorecard_gaps
     rows = [
         [_cell(c.area), _cell(c.title), _cell(c.target), _cell(c.figure), _cell(c.verdict)]
         for c in card.criteria

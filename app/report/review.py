@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -244,10 +245,17 @@ class WeeklyReview:
         found += self.scorecard.problems if self.scorecard else []
         return found
 
-    @property
+    @cached_property
     def scorecard_changes(self) -> list[scorecard_view.Change]:
+        """What moved on the scorecard since the week before, worse first (computed once)."""
         card = self.scorecard
         return scorecard_view.changes(card.previous, card) if card else []
+
+    @cached_property
+    def scorecard_gaps(self) -> str | None:
+        """Why `scorecard_changes` may miss a move (criteria without a figure in one of the weeks)."""
+        card = self.scorecard
+        return scorecard_view.comparison_gaps(card.previous, card) if card else None
 
     @property
     def unknown_slos(self) -> list[SloWeek]:

@@ -156,7 +156,7 @@ class Change:
     after: str  # figure now
     verdict_before: str
     verdict_after: str
-    direction: str  # "better", "worse", "changed" (no better way) or "same"
+    direction: str  # "better", "worse" or "changed" (no better way): never "same" nor "not known"
 
     @property
     def text(self) -> str:
@@ -168,17 +168,19 @@ class Change:
         return f"{self.area} · {self.title}: {self.before} → {self.after}{verdicts}."
 
 
+DIRECTIONS = ("worse", "changed", "better", "not known", "same")  # the order moves are listed in
+
+
 def direction(before: criteria.Criterion | None, after: criteria.Criterion) -> str:
-    """Which way a criterion moved: by its verdict first, then by its value (`better` says which way is
-    good); "same" when neither moved."""
-    if before is None:
-        return "changed"
+    """Which way a criterion moved: "not known" when it has no figure at either instant (two missing
+    figures are not "the same"), else by its verdict first, then by its value (`better` says which way is
+    good); "same" only when two figures were had and neither they nor the verdicts moved."""
+    if before is None or "no data" in (before.verdict, after.verdict):
+        return "not known"
     rank = criteria.VERDICTS.index
-    if "no data" not in (before.verdict, after.verdict) and before.verdict != after.verdict:
+    if before.verdict != after.verdict:
         return "better" if rank(after.verdict) > rank(before.verdict) else "worse"
-    if before.value is None or after.value is None:
-        return "same" if before.figure == after.figure else "changed"
-    if after.value == before.value:
+    if before.value is None or after.value is None or after.value == before.value:
         return "same" if before.figure == after.figure else "changed"
     if after.better == "either":
         return "changed"
@@ -186,43 +188,37 @@ def direction(before: criteria.Criterion | None, after: criteria.Criterion) -> s
     return "better" if up == (after.better == "higher") else "worse"
 
 
-def changes(before: Scorecard | None, after: Scorecard) -> list[Change]:
-    """The criteria whose figure or verdict moved from `before` to `after`, worse first."""
+def _directions(
+    before: Scorecard | None, after: Scorecard
+) -> list[tuple[criteria.Criterion | None, criteria.Criterion, str]]:
     was = {c.key: c for c in before.criteria} if before else {}
-    out = []
-    for c in after.criteria:
-        old = was.get(c.key)
-        moved = direction(old, c)
-        if moved == "same":
-            continue
-        out.append(
-            Change(
-                c.key,
-                c.area,
-                c.title,
-                old.figure if old else "no data",
-                c.figure,
-                old.verdict if old else "no data",
-                c.verdict,
-                moved,
-            )
-        )
-    order = ("worse", "changed", "better")
-    return sorted(out, key=lambda ch: order.index(ch.direction))
+    return [(was.get(c.key), c, direction(was.get(c.key), c)) for c in after.criteria]
+
+
+def changes(before: Scorecard | None, after: Scorecard) -> list[Change]:
+    """The criteria whose figure or verdict was seen to move from `before` to `after`, worse first. A
+    criterion without a figure at either instant is not here: `comparison_gaps` names it."""
+    out = [
+        Change(c.key, c.area, c.title, old.figure, c.figure, old.verdict, c.verdict, moved)
+        for old, c, moved in _directions(before, after)
+        if old is not None and moved not in ("same", "not known")
+    ]
+    return sorted(out, key=lambda ch: DIRECTIONS.index(ch.direction))
 
 
 def comparison_gaps(before: Scorecard | None, after: Scorecard) -> str | None:
-    """Why `changes(before, after)` may miss a move: the criteria with no figure at either instant, in
-    words; None when every criterion has a figure at both (only then is an empty list "nothing moved")."""
-    was = {c.key: c for c in before.criteria} if before else {}
-    blind = [c for c in after.criteria if c.verdict == "no data" or was.get(c.key, c).verdict == "no data"]
+    """Why `changes(before, after)` may miss a move: the criteria whose direction is "not known" (no figure
+    at one of the two instants), in words; None when there are none (only then is an empty list "nothing
+    moved")."""
     if before is None and after.criteria:
         return "The figures a window earlier could not be loaded, so what moved is not known."
+    blind = [c.title for _, c, moved in _directions(before, after) if moved == "not known"]
     if not blind:
         return None
+    named = ", ".join(blind[:3]) + (f" and {len(blind) - 3} more" if len(blind) > 3 else "")
     return (
-        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier, so whether "
-        "they moved is not known."
+        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier ({named}), "
+        "so whether they moved is not known."
     )
 
 

@@ -26,7 +26,6 @@ from app.report import frozen as frozen_weeks
 from app.report.frozen import FrozenWeek, SigningKey
 from app.report.weeks import IsoWeek, parse_week
 from app.scorecard import view as scorecard_view
-from app.scorecard.view import Scorecard
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
@@ -415,13 +414,12 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
     )
 
 
-def scorecard_changes(before: Scorecard | None, after: Scorecard) -> None:
-    """What moved on the acceptance scorecard from `before` to `after`, as the Scorecard page and the weekly
-    review draw it: "No criterion moved." only when every criterion had a figure at both instants."""
-    moved = scorecard_view.changes(before, after)
+def scorecard_changes(moved: list[scorecard_view.Change], gaps: str | None) -> None:
+    """What moved on the acceptance scorecard (`scorecard_view.changes`) and what could not be judged
+    (`comparison_gaps`), as the Scorecard page and the weekly review draw it: "No criterion moved." only
+    when there is no gap."""
     if moved:
         st.markdown("\n".join(f"- {plain(change.text)}" for change in moved))
-    gaps = scorecard_view.comparison_gaps(before, after)
     if gaps:
         st.caption(plain(gaps))  # criteria titles come from a definition file
     elif not moved:
