@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pandas as pd
 
 from app import links, queries, readiness
+from app.config import REPO_ROOT
 from app.controls import view as controls_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
+from app.readiness.definition import DEFAULT_PATH as READINESS_PATH
 from app.scorecard import view as scorecard_view
 from app.slo import view as slo_view
+from app.slo.loader import DEFAULT_DIRECTORY as SLO_DIRECTORY
 from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
 from app.slo.view import definitions
@@ -39,6 +43,9 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "filing": ("Tax · HMRC filing", "tax"),
     "assistant": ("Assistant", "assistant"),
 }
+# Where the headlines' definitions live in the repository: for a tooltip, never the text on screen.
+READINESS_SOURCE = READINESS_PATH.relative_to(REPO_ROOT).as_posix()
+SLO_SOURCE = f"{SLO_DIRECTORY.relative_to(REPO_ROOT).as_posix()}/"
 # For each headline: is a rise good news?
 RISE_IS_GOOD = {
     "healthy": True,
@@ -67,7 +74,8 @@ class Headline:
     value: float | None
     previous: float | None
     unit: str  # "count", "points", or "share" (a fraction shown as a percentage)
-    explanation: str  # Markdown: our own text, with every outside name through `plain`
+    explanation: str  # Markdown: our own text, with every outside name through `plain`; no file paths
+    source: str = ""  # where it is declared in the repository (a path: for a tooltip, never the text)
 
     @property
     def delta(self) -> float | None:
@@ -105,7 +113,7 @@ class Headline:
         return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 
     @property
-    def delta_colour(self) -> str:
+    def delta_colour(self) -> Literal["normal", "inverse", "off"]:
         """For st.metric: green when the change is good news, red when bad, grey when nothing moved."""
         if not self.delta:
             return "off"
@@ -274,9 +282,9 @@ def slo_headlines(
         earlier = previous.get(state) if previous else None
         explanation = (
             f"SLOs in state **{state}** at {at:%d %b %H:%M} UTC, each over its own period, computed from the "
-            f"SLO definitions in `slo_definitions/` "
+            f"SLO definitions kept in the repository "
             f"(a week earlier: {'no data' if earlier is None else earlier}).\n\n"
-            + ("\n".join(f"- {plain(n)}" for n in names) if names else "None.")
+            + ("\n".join(f"- {plain(n)}" for n in names) if names else "No SLO.")
         )
         headlines.append(
             Headline(
@@ -286,6 +294,7 @@ def slo_headlines(
                 previous[state] if previous else None,
                 "count",
                 explanation,
+                SLO_SOURCE,
             )
         )
     return headlines
@@ -295,8 +304,8 @@ def readiness_headline(trend: list[readiness.ReadinessScore | None], at: datetim
     now = trend[-1] if trend else None
     prev = trend[-2] if len(trend) > 1 else None
     lines = [
-        f"Filing readiness at {at:%d %b %H:%M} UTC, from `slo_definitions/readiness.yaml`: weighted checks, "
-        "capped by hard gates."
+        f"Filing readiness at {at:%d %b %H:%M} UTC, from the readiness definition kept in the repository: "
+        "weighted checks, capped by hard gates."
     ]
     if now is not None:
         lines += [f"- {plain(item.summary)}" for item in now.items]
@@ -309,6 +318,7 @@ def readiness_headline(trend: list[readiness.ReadinessScore | None], at: datetim
         prev.score if prev else None,
         "points",
         "\n".join(lines),
+        READINESS_SOURCE,
     )
 
 

@@ -48,8 +48,9 @@ def body() -> None:
     before = tr.end - tr.duration
     st.caption(
         f"Figures at {tr.end:%d %b %H:%M} UTC, CI runs over the {tr.label.lower()}; the trend compares each "
-        f"figure with the same one a range earlier ({before:%d %b %H:%M} UTC). Criteria: "
-        "`slo_definitions/acceptance.yaml`; security from `slo_definitions/controls.yaml`."
+        f"figure with the same one a range earlier ({before:%d %b %H:%M} UTC). The criteria are the "
+        "playbook's acceptance targets; the security rows are the security controls' own verdicts.",
+        help="Declared in the repository: slo_definitions/acceptance.yaml and slo_definitions/controls.yaml.",
     )
     counts = card.counts()
     met, not_met, no_data, posture = st.columns(4)

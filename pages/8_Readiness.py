@@ -19,9 +19,10 @@ def where_from(view: rv.ReadinessView) -> None:
     with st.popover("Where does this number come from?", icon=":material/help:"):
         st.markdown(info.rules)
         st.caption(
-            f"Evaluated at {info.evaluated_at:%d %b %Y %H:%M} UTC from `{info.definition_file}` (this "
-            f"repository); {info.requests} Prometheus queries for the score and its trend (week ends "
-            f"{info.trend_times[0]:%d %b} to {info.trend_times[-1]:%d %b %H:%M} UTC, one week apart)."
+            f"Evaluated at {info.evaluated_at:%d %b %Y %H:%M} UTC from the readiness definition kept in the "
+            f"repository; {info.requests} Prometheus queries for the score and its trend (week ends "
+            f"{info.trend_times[0]:%d %b} to {info.trend_times[-1]:%d %b %H:%M} UTC, one week apart).",
+            help=f"Declared in the repository: {info.definition_file}",
         )
         st.markdown("**Queries** (Prometheus instant queries at the evaluation time)")
         for item, query in zip(info.queries["item"], info.queries["query"], strict=True):

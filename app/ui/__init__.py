@@ -20,7 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from app import links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
-from app.overview import DeadlineRow
+from app.overview import DeadlineRow, Headline
 from app.overview import deadline_table as deadline_frame
 from app.report import frozen as frozen_weeks
 from app.report.frozen import FrozenWeek, SigningKey
@@ -412,6 +412,22 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
             ),
         },
     )
+
+
+def headline(item: Headline) -> None:
+    """One headline as the overview and the weekly review draw it: the figure and its change against a
+    week earlier, and "Where from?" in words (the definition file's path only in the button's tooltip)."""
+    st.metric(
+        item.label,
+        item.display_value,
+        delta=item.delta_text,
+        delta_color=item.delta_colour,
+        delta_arrow="auto" if item.delta else "off",
+        border=True,
+    )
+    tip = f"Declared in the repository: {item.source}" if item.source else "Where does this number come from?"
+    with st.popover("Where from?", icon=":material/info:", help=tip):
+        st.markdown(item.explanation)
 
 
 def scorecard_changes(moved: list[scorecard_view.Change], gaps: str | None) -> None:
