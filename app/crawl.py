@@ -27,6 +27,7 @@ from app import links
 from app.config import REPO_ROOT
 from app.slo.math import calendar_start
 from app.timerange import DEFAULT_PRESET, PRESETS, pinned_text
+from app.ui import NAMED_PICKERS
 
 APPTEST_TIMEOUT_S = 300
 _MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -181,10 +182,16 @@ def _offered(run: AppTest, page: links.Page) -> Iterator[tuple[str, list[str]]]:
         *run.multiselect,
         *run.radio,
     ]
+    state = run.session_state  # AppTest's: no `get`
+    named: dict[str, dict[str, str]] = state[NAMED_PICKERS] if NAMED_PICKERS in state else {}  # noqa: SIM401
     for widget in pickers:
         if widget.key in followed:
             current = None if isinstance(widget, Multiselect) else widget.value
-            yield widget.key, [v for v in _raw_options(widget.options) if v != current]
+            if widget.key in named:  # it shows names: the URL carries their values, the first no value
+                values = list(named[widget.key].values())[1:]
+            else:
+                values = _raw_options(widget.options)
+            yield widget.key, [v for v in values if v != current]
     for box in run.checkbox:
         if box.key in followed and not box.value:
             yield box.key, ["true"]

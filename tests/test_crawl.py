@@ -74,6 +74,14 @@ def test_a_page_run_tells_where_its_links_and_pickers_lead(snapshot_mode):
     assert all(v.page in links.PAGES for v in found.leads_to)
 
 
+def test_a_picker_that_shows_names_leads_to_the_values_the_url_carries(snapshot_mode):
+    found = crawl.visit(View.of("extraction"))
+    assert not found.problems
+    kinds = {dict(v.params).get("document_type") for v in found.leads_to if v.page == "extraction"}
+    assert {"invoice", "bank_statement", "payslip"} <= kinds  # ids, never "Bank statement"
+    assert "Bank statement" not in kinds and "__all__" not in kinds
+
+
 def test_a_sample_walks_a_few_views_of_each_shape():
     admit = crawl.per_shape(2)
     tenants = [View.of("tax", tenant=t) for t in "abc"]

@@ -16,6 +16,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from app.dashboards.spec import dashboard
 from app.sources import snapshot
 from stack.simulator import model
 from tests.browser_support import ROOT
@@ -116,12 +117,13 @@ def test_ingestion_page(snapshot_mode):
 
 def test_extraction_page(snapshot_mode):
     at = run_page("pages/5_Extraction.py")
+    kinds = dashboard("extraction").names["document_type"]  # the figures carry the kinds' names
     for document_type in model.DOCUMENT_TYPES:
         correct = events("extraction_documents_total", document_type=document_type, outcome="correct")
         every = events("extraction_documents_total", document_type=document_type)
-        assert_shows(stat(at, document_type, "Accuracy"), correct / every, rel=0.0005)
+        assert_shows(stat(at, kinds[document_type], "Accuracy"), correct / every, rel=0.0005)
     # The VAT-deadline backlog of the seed makes receipts miss their target on this range.
-    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == ["Misses the target"]
+    assert [m.delta for m in at.metric if displayed(m.label) == kinds["receipt"]] == ["Misses the target"]
     assert_shows(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"), rel=0.01)
     assert_shows(stat(at, "/extract", "Throughput"), route_requests("extraction", "/extract") / RANGE_S)
     assert_shows_one_of(stat(at, "extraction", "Queue depth"), gauge_now("queue_depth", queue="extraction"))
@@ -133,6 +135,7 @@ def test_extraction_page(snapshot_mode):
 
 def test_tax_page(snapshot_mode):
     at = run_page("pages/6_Tax.py")
+    tax = dashboard("tax")
     recon = ("reconciliation_duration_seconds", model.RECON_LE)
     assert_shows(stat(at, "p50", "Time to reconcile"), histogram_quantile(0.5, *recon))
     assert_shows(stat(at, "p95", "Time to reconcile"), histogram_quantile(0.95, *recon))
@@ -142,7 +145,7 @@ def test_tax_page(snapshot_mode):
         ratio = events("hmrc_submissions_total", kind=kind, result="error") / events(
             "hmrc_submissions_total", kind=kind
         )
-        assert_shows(stat(at, kind, "HMRC error ratio"), ratio, rel=0.01)
+        assert_shows(stat(at, tax.display("kind", kind), "HMRC error ratio"), ratio, rel=0.01)
     complete = events("fraud_prevention_headers_total", result="complete") / events(
         "fraud_prevention_headers_total"
     )
@@ -156,7 +159,8 @@ def test_tax_page(snapshot_mode):
     outcomes = at.dataframe[0].value.set_index(["result", "error_code"])["value"]
     for result, code, _ in model.HMRC_OUTCOMES:
         expected = events("hmrc_submissions_total", result=result, error_code=code)
-        assert outcomes.loc[(result, code)] == pytest.approx(expected, rel=0.01), (result, code)
+        shown = (tax.display("result", result), tax.display("error_code", code))  # in words
+        assert outcomes.loc[shown] == pytest.approx(expected, rel=0.01), (result, code)
 
 
 def test_assistant_page(snapshot_mode):

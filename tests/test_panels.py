@@ -4,6 +4,7 @@ linked SLOs exist, and a variable's value can never change a query's meaning."""
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -327,3 +328,25 @@ def test_threshold_where_and_met():
     assert not threshold.applies({"document_type": "receipt"})
     assert threshold.met(0.95) and not threshold.met(0.949)
     assert panels.Threshold("y", 1.0, "below").met(0.5)
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ({"route": {"/x": ""}}, "names.route: /x need a display name"),
+        ({"route": ["/x"]}, "names must map each label"),
+        ("route", "names must map each label"),
+    ],
+)
+def test_invalid_display_names_name_the_file_and_the_label(tmp_path, names, message):
+    path = mutate(tmp_path, lambda d, n: d.update(names=names))
+    with pytest.raises(PanelError, match=re.escape(message)) as caught:
+        panels.load_file(path)
+    assert str(path) in str(caught.value)
+
+
+def test_display_names_are_given_in_one_place_and_kept_off_the_url(tmp_path):
+    board = panels.load_file(mutate(tmp_path, lambda d, n: d.update(names={"route": {"/x": "The X route"}})))
+    assert board.display("route", "/x") == "The X route"
+    assert board.display("route", "/y") == "/y"  # a value without a name is shown as it is
+    assert board.display("tenant", "/x") == "/x"  # names belong to one label

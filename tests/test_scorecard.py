@@ -412,3 +412,14 @@ def test_the_scenarios_live(live_mode):
     assert security.metric[0].value == "Weak"
     unapproved = security.tabs[2].dataframe[2].value
     assert controls.UNAPPROVED_EXPORT_ACTOR in set(unapproved["actor"])
+
+
+def test_a_control_without_a_status_is_named_by_its_title_not_its_id():
+    """The controls could not be loaded in time: their rows are "no data" under the controls' titles."""
+    a = acceptance()
+    titles = scorecard_view.control_titles()
+    rows = criteria.security(a, None, {}, "the security controls could not be loaded in time", titles)
+    controls_rows = [c for c in rows if c.key != "security.grade"]
+    assert {c.title for c in controls_rows} == {titles[i] for i in a.security_controls}
+    assert not {c.title for c in controls_rows} & set(a.security_controls)  # words, not ids
+    assert {c.verdict for c in rows} == {"no data"}

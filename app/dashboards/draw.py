@@ -62,12 +62,10 @@ def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[st
         offered = choices[variable.name].values
         label = variable.label
         with column:
-            value = st.selectbox(
+            value = ui.named_url_picker(
                 ui.plain(label),
-                [ALL, *offered],
-                format_func=lambda v, label=label: f"All ({label.lower()}s)" if v == ALL else v,
-                key=variable.name,
-                bind="query-params",
+                {ALL: f"All ({label.lower()}s)"} | {v: board.display(variable.name, v) for v in offered},
+                variable.name,
                 help=ui.plain(variable.description) if variable.description else None,
             )
             error = choices[variable.name].error
@@ -244,7 +242,7 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         )
         st.caption(f":material/block: No figures: {why}.")
     elif panel.kind == "line":
-        _figures(data, data.figures, slos)
+        _figures(data, view, data.figures, slos)
         chart = charts.timeseries(
             data.frame,
             title="",
@@ -261,15 +259,17 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         )
         st.altair_chart(chart)
     elif panel.kind == "stat":
-        _figures(data, data.frame, slos)
+        _figures(data, view, data.frame, slos)
     elif panel.kind == "bar":
         _bars(data)
     else:
-        _table(data)
+        _table(data, view)
     _links(panel, preset, slos)
 
 
-def _figures(data: PanelData, frame: pd.DataFrame | None, slos: Mapping[str, Linked]) -> None:
+def _figures(
+    data: PanelData, view: DashboardView, frame: pd.DataFrame | None, slos: Mapping[str, Linked]
+) -> None:
     """One figure per series; beside it, the verdict: for an SLO's objective, that SLO's state (as the SLOs
     page and the overview show it, never a second judgement of the range's figure against the target), for
     any other threshold whether the figure meets it."""
@@ -278,7 +278,7 @@ def _figures(data: PanelData, frame: pd.DataFrame | None, slos: Mapping[str, Lin
     panel = data.panel
     when = "now" if data.figures_now else "over the range"
     if len(frame) > MAX_METRICS[panel.width]:
-        _table(data, frame, caption=f"Figures {when}.")
+        _table(data, view, frame, caption=f"Figures {when}.")
         return
     for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):
         threshold = next((t for t in panel.thresholds if t.applies(row)), None)
@@ -336,15 +336,18 @@ def _bars(data: PanelData) -> None:
     st.altair_chart(chart.properties(height=max(charts.HEIGHT, BAR_ROW_PX * len(frame))))
 
 
-def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | None = None) -> None:
+def _table(
+    data: PanelData, view: DashboardView, frame: pd.DataFrame | None = None, caption: str | None = None
+) -> None:
     panel = data.panel
     frame = data.frame if frame is None else frame
     labels = [c for c in frame.columns if c not in {"series", "legend", "value", "timestamp"}]
     if panel.legend is not None:
         labels = [c for c in panel.legend if c in frame.columns]
     named = frame["series"].astype(str).str.len().gt(0).any()
+    names = view.dashboard.names
     if labels:
-        table = frame.assign(**{c: frame[c].fillna("").astype(str) for c in labels})
+        table = frame.assign(**{c: frame[c].fillna("").astype(str).replace(names.get(c, {})) for c in labels})
         if named:
             table = table.pivot_table(index=labels, columns="series", values="value", aggfunc="first")
             table = table.reindex(columns=[s for s, _ in panel.series]).reset_index()
@@ -362,8 +365,9 @@ def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | No
         c: st.column_config.NumberColumn(c if c != "value" else panel.title, format=number)
         for c in value_columns
     }
+    titles = {v.name: v.label for v in view.dashboard.variables}
     for label in labels:
-        config[label] = st.column_config.TextColumn(label.replace("_", " ").capitalize())
+        config[label] = st.column_config.TextColumn(titles.get(label, label.replace("_", " ").capitalize()))
     if caption:
         st.caption(caption)
     # Every row visible without scrolling, up to a long list.

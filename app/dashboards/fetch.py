@@ -181,15 +181,16 @@ def load(
         window=tr,
     )
     datas = []
+    names = board.names
     for panel in board.panels:
         curves = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "curve"]
         figures = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "figure"]
-        frame = _frames(panel, curves if panel.ranged else figures)
+        frame = _frames(panel, curves if panel.ranged else figures, names)
         datas.append(
             PanelData(
                 panel=panel,
                 frame=frame,
-                figures=_frames(panel, figures) if panel.ranged and panel.summary else None,
+                figures=_frames(panel, figures, names) if panel.ranged and panel.summary else None,
                 outcomes=tuple((panel.backend, outcomes[t]) for t, _, _ in plan[panel.id]),
             )
         )
@@ -220,8 +221,10 @@ def _instant(sources: Sources, panel: Panel, args: dict[str, Any], tr: TimeRange
     return lambda: sources.opensearch.search(rendered.target_index, rendered.query)
 
 
-def _frames(panel: Panel, results: list[tuple[str, Outcome[Any]]]) -> pd.DataFrame:
-    parts = [_series_frame(panel, series, outcome.value) for series, outcome in results]
+def _frames(
+    panel: Panel, results: list[tuple[str, Outcome[Any]]], names: Mapping[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    parts = [_series_frame(panel, series, outcome.value, names) for series, outcome in results]
     parts = [p for p in parts if not p.empty]
     columns = ["series", "legend", "value"] + (["timestamp"] if panel.ranged else [])
     if not parts:
@@ -229,8 +232,11 @@ def _frames(panel: Panel, results: list[tuple[str, Outcome[Any]]]) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def _series_frame(panel: Panel, series: str, value: Any) -> pd.DataFrame:
-    """One query's answer as rows with the series name and a legend in words."""
+def _series_frame(
+    panel: Panel, series: str, value: Any, names: Mapping[str, Mapping[str, str]]
+) -> pd.DataFrame:
+    """One query's answer as rows with the series name and a legend in words: label values by their display
+    names (`names`: label -> value -> name); the label columns keep the raw values (thresholds match them)."""
     if value is None:
         return pd.DataFrame()
     if isinstance(value, int | float):  # an OpenSearch count
@@ -244,14 +250,18 @@ def _series_frame(panel: Panel, series: str, value: Any) -> pd.DataFrame:
     labels = [c for c in frame.columns if c not in _NOT_LABELS]
     shown = [c for c in (panel.legend if panel.legend is not None else labels) if c in frame.columns]
     frame.insert(0, "series", series)
-    frame.insert(1, "legend", [_legend(panel, series, row) for row in frame[shown].itertuples(index=False)])
+    named = [names.get(c, {}) for c in shown]
+    rows = frame[shown].itertuples(index=False)
+    frame.insert(1, "legend", [_legend(panel, series, row, named) for row in rows])
     return frame
 
 
-def _legend(panel: Panel, series: str, labels: tuple[Any, ...]) -> str:
+def _legend(panel: Panel, series: str, labels: tuple[Any, ...], names: list[Mapping[str, str]]) -> str:
     words = [series] if series else []
     words += [
-        str(v) for v in labels if v is not None and not (isinstance(v, float) and pd.isna(v)) and v != ""
+        name.get(str(v), str(v))
+        for v, name in zip(labels, names, strict=True)
+        if v is not None and not (isinstance(v, float) and pd.isna(v)) and v != ""
     ]
     return " · ".join(words) or panel.title
 

@@ -16,6 +16,8 @@ A domain file is an ordinary query file (see `app.queries`, whose catalogue skip
       variables:                          # pickers that narrow every panel whose query has the param
         - {name: route, label: Route, query: route_values}       # values: a label-values style query
         - {name: document_type, label: Document type, values: [invoice, receipt]}  # or a fixed set
+      names:                              # display names of label values: pickers, legends, tables
+        document_type: {invoice: Invoice, bank_statement: Bank statement}
       panels:
         - id: latency
           title: Request latency
@@ -40,13 +42,17 @@ panel's `args`/`series`, the declared default. A parameter left without a value 
 A variable reaches PromQL only as a regex matcher, `label=~"{{name}}"`, so that "All" can be `.*` and a
 picked value is regex-escaped here and then PromQL-escaped by `app.queries`: user text is never syntax.
 
+`names` is the one place a label's values get their words (`bank_statement` is "Bank statement"): the
+pickers offer them, legends, figures and tables show them; the URL, the queries and the thresholds' `where`
+keep the raw values. A value without a name is shown as it is.
+
 Every problem raises `PanelError` naming the file and the panel.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -74,7 +80,16 @@ _PANEL_KEYS = {
     "series", "args", "legend", "kind", "unit", "thresholds", "slos", "service", "width", "summary", "zero",
 }
 # fmt: on
-_DASHBOARD_KEYS = {"title", "description", "service", "services", "incidents", "variables", "panels"}
+_DASHBOARD_KEYS = {
+    "title",
+    "description",
+    "service",
+    "services",
+    "incidents",
+    "variables",
+    "panels",
+    "names",
+}  # fmt: skip
 _VARIABLE_KEYS = {"name", "label", "description", "query", "values"}
 _THRESHOLD_KEYS = {"label", "value", "good", "where", "slo"}
 
@@ -157,6 +172,11 @@ class Dashboard:
     incidents: NamedQuery | None = None
     source: str = ""
     queries: Mapping[str, NamedQuery] = field(default_factory=dict, repr=False)
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # label -> value -> display name
+
+    def display(self, label: str, value: str) -> str:
+        """A label value's display name, or the value itself when it has none."""
+        return self.names.get(label, {}).get(value, value)
 
     def defaults(self) -> dict[str, str]:
         """Every variable at "All": the view a link without variables shows, and the one recorded."""
@@ -254,6 +274,7 @@ def _dashboard(path: Path, spec: dict[str, Any], named: dict[str, NamedQuery]) -
     if len(set(ids)) != len(ids):
         raise fail(f"panel ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
     return Dashboard(
+        names=_names(spec.get("names"), fail),
         name=path.stem,
         title=title,
         description=str(spec.get("description") or ""),
@@ -265,6 +286,21 @@ def _dashboard(path: Path, spec: dict[str, Any], named: dict[str, NamedQuery]) -
         source=str(path),
         queries=named,
     )
+
+
+def _names(spec: Any, fail: Callable[[str], PanelError]) -> dict[str, dict[str, str]]:
+    """`names`: label -> {value: display name}, every name a non-empty string."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict) or not all(
+        isinstance(label, str) and isinstance(values, dict) and values for label, values in spec.items()
+    ):
+        raise fail("names must map each label to a mapping of its values to their display names")
+    for label, values in spec.items():
+        blank = [str(v) for v, name in values.items() if not isinstance(name, str) or not name.strip()]
+        if blank:
+            raise fail(f"names.{label}: {', '.join(blank)} need a display name (a non-empty string)")
+    return {label: {str(v): name for v, name in values.items()} for label, values in spec.items()}
 
 
 def _variable(path: Path, index: int, spec: Any, named: dict[str, NamedQuery]) -> Variable:

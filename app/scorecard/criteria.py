@@ -479,8 +479,14 @@ def observability(a: Acceptance, coverage: float | None, why: str) -> Criterion:
 
 
 def security(
-    a: Acceptance, grade: Grade | None, statuses: Mapping[str, ControlStatus], why: str
+    a: Acceptance,
+    grade: Grade | None,
+    statuses: Mapping[str, ControlStatus],
+    why: str,
+    titles: Mapping[str, str] | None = None,
 ) -> list[Criterion]:
+    """The posture grade and each control the criteria name; a control without a status is "no data" under
+    its title (`titles`: id -> title, from the controls file), its id only when even that is unknown."""
     title, target = "Security posture grade", f"{a.grade} (what an auditor accepts)"
     if grade is None or not sum(grade.counts.values()):
         out = [_no_data("security.grade", "Security", title, target, why)]
@@ -504,7 +510,8 @@ def security(
         status = statuses.get(control_id)
         key = f"security.{control_id}"
         if status is None:
-            out.append(_no_data(key, "Security", control_id, "control met", why))
+            title = (titles or {}).get(control_id, control_id)
+            out.append(_no_data(key, "Security", title, "control met", why))
             continue
         verdict = {"met": "met", "no evidence": "no data"}.get(status.status, "not met")
         target = "control met (live evidence, review current)"

@@ -20,7 +20,9 @@ from typing import Any
 import pandas as pd
 
 from app import queries
+from app.controls import definition as controls_definition
 from app.controls import view as controls_view
+from app.controls.definition import ControlsError
 from app.scorecard import criteria
 from app.scorecard.definition import DEFAULT_PATH, AcceptanceError, acceptance
 from app.sources import Sources
@@ -85,6 +87,15 @@ def coverage_figure(scorecard_at: datetime) -> tuple[float | None, str]:
     return None, COVERAGE_MISSING
 
 
+def control_titles() -> dict[str, str]:
+    """Each security control's title by its id, from the controls file (parsed once per change); empty
+    when the file is invalid (the Security page says why)."""
+    try:
+        return {c.id: c.title for c in controls_definition.controls().controls}
+    except ControlsError:
+        return {}
+
+
 def load(
     sources: Sources,
     at: datetime,
@@ -138,6 +149,7 @@ def load(
             view.grade if view else None,
             {s.control.id: s for s in view.statuses} if view else {},
             "; ".join(view.definition_errors) if view and view.definition_errors else unknown,
+            control_titles(),
         )
     )
     previous = out["previous"].value if trend else None

@@ -396,6 +396,33 @@ def url_picker(label: str, options: list[str], key: str, placeholder: str) -> st
     return (value or "").strip()
 
 
+NAMED_PICKERS = "_named_url_pickers"  # session key: URL parameter -> {name shown: value}, for app.crawl
+
+
+def named_url_picker(label: str, options: Mapping[str, str], param: str, *, help: str | None = None) -> str:
+    """A select box that shows display names (`options`: value -> name; the first value is the default)
+    and is bound by hand to the URL parameter `param` by value. Streamlit's own binding with a format_func
+    would match the URL against the name shown (../shared/notes), so `?slo=hmrc-submissions` would be lost.
+    The default is no parameter at all; a value in the URL that is not on offer shows the default."""
+    values = list(options)
+    default = values[0]
+    asked = st.query_params.get(param, default)
+    if st.session_state.get(param) != (shown := asked if asked in options else default):
+        st.session_state[param] = shown  # the URL leads (a link followed, the back button)
+    st.session_state.setdefault(NAMED_PICKERS, {})[param] = {name: value for value, name in options.items()}
+
+    def to_url() -> None:
+        value = st.session_state[param]
+        if value == default:
+            st.query_params.pop(param, None)
+        else:
+            st.query_params[param] = value
+
+    return st.selectbox(
+        label, values, key=param, format_func=options.__getitem__, on_change=to_url, help=help
+    )
+
+
 def deadline_table(deadlines: list[DeadlineRow]) -> None:
     """The filing deadlines with entities due and ready, as the overview and the weekly review draw them."""
     st.dataframe(
