@@ -59,11 +59,12 @@ def body() -> None:
         st.dataframe(
             slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],
             hide_index=True,
+            placeholder=ui.MISSING,
             column_config={
                 "slo": "SLO",
                 "domain": "Domain",
                 "budget_remaining": st.column_config.ProgressColumn(
-                    "Budget left", format="percent", min_value=0.0, max_value=1.0
+                    "Budget left", format="percent", min_value=0.0, max_value=1.0, help=ui.NO_FIGURE
                 ),
                 "state": "State",
                 "firing": "Firing alerts",

@@ -95,6 +95,7 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
     st.dataframe(
         table,
         hide_index=True,
+        placeholder="",  # a line without a trace, a route or a status simply has none
         column_order=[c for c in first if c in table.columns and table[c].notna().any()]
         + [
             c

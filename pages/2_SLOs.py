@@ -65,6 +65,7 @@ def board() -> None:
     picked = st.dataframe(
         slo_view.board_table(shown),
         hide_index=True,
+        placeholder=ui.MISSING,
         height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
         on_select="rerun",
         selection_mode="single-row",
@@ -76,11 +77,14 @@ def board() -> None:
                 format="percent",
                 min_value=0.0,
                 max_value=1.0,
-                help="Share of the period's error budget not yet spent; below 0% it is overspent",
+                help="Share of the period's error budget not yet spent; below 0% it is overspent. "
+                + ui.NO_FIGURE,
             ),
             "firing": st.column_config.TextColumn("Firing alerts", width="large"),
             "sli": st.column_config.NumberColumn(
-                "SLI", format="percent", help="Good events / all events over the SLO's period"
+                "SLI",
+                format="percent",
+                help=f"Good events / all events over the SLO's period. {ui.NO_FIGURE}",
             ),
             "objective": st.column_config.NumberColumn("Objective", format="percent"),
             "window": "Period",
@@ -90,7 +94,8 @@ def board() -> None:
                 f"burn_{w}": st.column_config.NumberColumn(
                     f"Burn {w}",
                     format="%.2f×",
-                    help=f"Burn rate over the last {w}: 1× spends the budget exactly over the period",
+                    help=f"Burn rate over the last {w}: 1× spends the budget exactly over the period. "
+                    + ui.NO_FIGURE,
                 )
                 for w in slo_view.BURN_WINDOWS
             },

@@ -84,11 +84,16 @@ def slo_section(view: rv.WeeklyReview) -> None:
         st.altair_chart(
             charts.bars(chart, x="spent", y="domain", title="Budget spent this week, worst SLO", unit="ratio")
         )
-    spent = st.column_config.NumberColumn("Spent", format="percent", help="Of the week's error budget")
-    before = st.column_config.NumberColumn("Week before", format="percent")
+    spent = st.column_config.NumberColumn(
+        "Spent", format="percent", help=f"Of the week's error budget. {ui.NO_FIGURE}"
+    )
+    before = st.column_config.NumberColumn(
+        "Week before", format="percent", help=f"Of the week before's error budget. {ui.NO_FIGURE}"
+    )
     st.dataframe(
         domains,
         hide_index=True,
+        placeholder=ui.MISSING,
         column_config={
             "domain": "Domain",
             "spent": spent,
@@ -105,17 +110,20 @@ def slo_section(view: rv.WeeklyReview) -> None:
     st.dataframe(
         table,
         hide_index=True,
+        placeholder=ui.MISSING,
         column_config={
             "slo": st.column_config.TextColumn("SLO", pinned=True),
             "domain": "Domain",
             "objective": st.column_config.NumberColumn("Objective", format="percent"),
-            "sli": st.column_config.NumberColumn("SLI this week", format="%.3f"),
+            "sli": st.column_config.NumberColumn("SLI this week", format="%.3f", help=ui.NO_FIGURE),
             "met": "Objective this week",
             "spent": spent,
             "previous": before,
             "state": "State at the end",
             "budget_left": st.column_config.NumberColumn(
-                "Budget left", format="percent", help="Of the SLO's own period, at the week's end"
+                "Budget left",
+                format="percent",
+                help=f"Of the SLO's own period, at the week's end. {ui.NO_FIGURE}",
             ),
             "link": st.column_config.LinkColumn("Detail", display_text="open"),
         },

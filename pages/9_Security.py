@@ -71,6 +71,7 @@ def controls_tab(view: controls_view.ControlsView) -> None:
     st.dataframe(
         controls_view.controls_table(view.statuses),
         hide_index=True,
+        placeholder=ui.MISSING,
         column_config={
             "status": "Status",
             "control": "Control",
@@ -79,7 +80,9 @@ def controls_tab(view: controls_view.ControlsView) -> None:
             "evidence": "Evidence now",
             "last_reviewed": st.column_config.DateColumn("Last reviewed", format="D MMM YYYY"),
             "review_due": st.column_config.DateColumn("Review due", format="D MMM YYYY"),
-            "link": st.column_config.LinkColumn("Evidence link", display_text="open"),
+            "link": st.column_config.LinkColumn(
+                "Evidence link", display_text="open", help="— : the control names no evidence link"
+            ),
         },
     )
     ids = [s.control.id for s in worst_first(view.statuses)]  # the first shown is the worst
@@ -214,6 +217,7 @@ def audit_tab(view: controls_view.ControlsView) -> None:
     st.dataframe(
         evidence.counts,
         hide_index=True,
+        placeholder="",  # "Without approval" is empty for the actions that need none (its tooltip)
         column_config={
             "action": "Action",
             "count": st.column_config.NumberColumn("Events", format="%d"),

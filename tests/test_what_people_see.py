@@ -3,13 +3,15 @@ no "None" cells. Each page is run once per backend setting and read back as it s
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from app import links
+from app import links, ui
 from app.overview import READINESS_SOURCE, SLO_SOURCE
-from tests.conftest import run_page, texts
+from tests.conftest import BACKEND_VARS, run_page, texts
+from tests.page_views import PAGES
 
 EXECUTIVE = (
     "overview",
@@ -40,3 +42,36 @@ def test_the_headlines_name_their_definition_files_in_a_tooltip(snapshot_mode):
     assert f"Declared in the repository: {READINESS_SOURCE}" in tips
     assert f"Declared in the repository: {SLO_SOURCE}" in tips
     assert READINESS_SOURCE == "slo_definitions/readiness.yaml"
+
+
+@pytest.fixture(params=["demo", "prometheus down"])
+def backends(request, monkeypatch):
+    """The demo snapshot, or Prometheus on a closed port with the other backends unset."""
+    for name in (*BACKEND_VARS, "SEXTANT_SNAPSHOT"):
+        monkeypatch.delenv(name, raising=False)
+    if request.param == "prometheus down":
+        monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", "http://127.0.0.1:1")
+    return request.param
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_cell_reads_none(backends, page):
+    """A cell without a value is empty, or "—" with the reason in its column's tooltip: never "None" (what
+    Streamlit shows for a missing value unless the table says otherwise) nor "nan"."""
+    at = run_page(page)
+    for i, table in enumerate(at.dataframe):
+        frame = table.value
+        values = frame.astype(str).mask(frame.isna(), "")  # the cells that hold a value, as text
+        assert not values.isin(["None", "nan", "NaN", "NaT", "<NA>"]).any().any(), (
+            f"table {i} holds the text of a missing value"
+        )
+        missing = [c for c in frame.columns if frame[c].isna().any()]
+        if not missing:
+            continue
+        assert table.proto.HasField("placeholder"), f"table {i}: {missing} would read 'None'"
+        placeholder = table.proto.placeholder
+        assert placeholder in ("", ui.MISSING), f"table {i}: missing values read {placeholder!r}"
+        if placeholder == ui.MISSING:  # each column that has one says what it means
+            config = json.loads(table.proto.columns or "{}")
+            unexplained = [c for c in missing if ui.MISSING not in str(config.get(c, {}).get("help", ""))]
+            assert not unexplained, f"table {i}: {unexplained} show {ui.MISSING} without saying why"

@@ -58,6 +58,10 @@ STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
 }
 
 
+MISSING = "—"  # a table cell without a figure (never "None"); each such column's tooltip says why
+NO_FIGURE = "— : no figure (the backend did not answer, or nothing was reported)"
+
+
 def state_icon(state: str) -> str:
     return STATE_STYLES[state][1]
 
@@ -428,14 +432,15 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
     st.dataframe(
         deadline_frame(deadlines),
         hide_index=True,
+        placeholder=MISSING,
         column_config={
             "deadline": "Deadline",
             "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
             "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
-            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
+            "entities_due": st.column_config.NumberColumn("Entities due", format="%d", help=NO_FIGURE),
+            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d", help=NO_FIGURE),
             "ready_share": st.column_config.ProgressColumn(
-                "Ready", format="percent", min_value=0.0, max_value=1.0
+                "Ready", format="percent", min_value=0.0, max_value=1.0, help=NO_FIGURE
             ),
         },
     )
