@@ -19,14 +19,15 @@ by_name = slo_view.definitions().by_name()
 # where Streamlit folds it): the picker is bound to `?slo=`, which the list's links and chat links set.
 asked = st.query_params.get("slo")
 if asked and asked not in by_name and (name := slo_view.resolve_name(asked, by_name)):
-    st.session_state["slo"] = name  # a chat link may carry the SLO's title: the picker takes its name
-picked = st.columns([2, 3])[0].selectbox(
-    "SLO",
-    [ALL, *sorted(by_name)],  # raw names: a URL-bound picker matches the URL against what it shows
-    key="slo",
-    bind="query-params",
-    help="Pick one SLO to see it in detail",
-)
+    st.query_params["slo"] = name  # a chat link may carry the SLO's title: the address takes its name
+by_title = sorted(by_name.values(), key=lambda d: d.title.casefold())
+with st.columns([2, 3])[0]:
+    picked = ui.named_url_picker(  # shows titles, keeps names in the URL (`?slo=hmrc-submissions`)
+        "SLO",
+        {ALL: ALL} | {d.name: d.title for d in by_title},
+        "slo",
+        help="Pick one SLO to see it in detail",
+    )
 if asked and asked != ALL and picked == ALL and not slo_view.resolve_name(asked, by_name):
     st.warning(f"No SLO is named {ui.plain(asked)!s}: showing them all.", icon=":material/search_off:")
 

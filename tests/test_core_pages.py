@@ -109,6 +109,26 @@ def test_an_slo_named_by_its_title_opens_its_detail(snapshot_mode):
     assert any("No SLO is named no such slo" in shown(w.value) for w in unknown.warning)
 
 
+def test_the_slo_picker_shows_titles_and_the_url_keeps_names(snapshot_mode):
+    """The picker reads "HMRC submissions", never `hmrc-submissions`; `?slo=<name>` opens that SLO, a
+    title in the address is turned into its name, and picking an SLO writes its name to the address."""
+    by_name = slo_view.definitions().by_name()
+    at = run_page("pages/2_SLOs.py", slo="hmrc-submissions")
+    picker = at.selectbox(key="slo")
+    assert picker.value == "hmrc-submissions"
+    assert picker.options == ["All SLOs", *sorted((d.title for d in by_name.values()), key=str.casefold)]
+    assert not set(picker.options) & set(by_name)  # titles only, no SLO's name
+    assert at.query_params["slo"] == "hmrc-submissions"
+    other = next(name for name in sorted(by_name) if name != "hmrc-submissions")
+    picker.select(other).run()
+    assert not at.exception and at.query_params["slo"] == other
+    assert at.selectbox(key="slo").value == other and "Objective" in metrics(at)
+    at.selectbox(key="slo").select("All SLOs").run()
+    assert "slo" not in at.query_params and not at.exception
+    titled = run_page("pages/2_SLOs.py", slo=by_name["hmrc-submissions"].title)
+    assert titled.query_params["slo"] == "hmrc-submissions"
+
+
 def test_overview_on_the_snapshot(snapshot_mode):
     at = run_page("Overview.py")
     assert not at.error
