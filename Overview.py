@@ -76,14 +76,10 @@ def body() -> None:
 
     left, right = st.columns(2)
     with left:
-        st.altair_chart(
-            charts.timeseries(
-                view.readiness_trend,
-                title="Filing readiness, last 12 weeks",
-                unit="points",
-                thresholds=[("target 90", 90.0)],
-            )
-        )
+        if view.readiness_trend.empty:
+            st.info("No readiness trend: the weekly scores could not be fetched.", icon=":material/info:")
+        else:
+            st.altair_chart(charts.readiness_trend(view.readiness_trend, target=view.readiness_target))
     with right:
         st.subheader("What changed since last week")
         if view.changes:

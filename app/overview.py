@@ -141,13 +141,14 @@ class Overview:
     headlines: list[Headline]
     attention: list[SloStatus]  # not healthy, worst first
     readiness_now: readiness.ReadinessScore | None
-    readiness_trend: pd.DataFrame  # week_end, score
+    readiness_trend: pd.DataFrame  # the Readiness page's trend frame: timestamp, series, value, label
     deadlines: list[DeadlineRow]
     changes: list[str]
     outcomes: dict[str, Outcome] = field(repr=False)
     security: controls_view.ControlsView | None = None  # the posture grade and its controls, for one line
     scorecard: scorecard_view.Scorecard | None = None  # the acceptance criteria, for one line
     slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
+    readiness_target: float | None = None  # the readiness definition's target, for the trend
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
 
     @property
@@ -322,14 +323,6 @@ def readiness_headline(trend: list[readiness.ReadinessScore | None], at: datetim
     )
 
 
-def trend_frame(points: list[tuple[datetime, readiness.ReadinessScore | None]]) -> pd.DataFrame:
-    """Week ends and their scores; a week without a score is a gap (NaN), not zero."""
-    return pd.DataFrame(
-        {"timestamp": [t for t, _ in points], "value": [p.score if p else None for _, p in points]},
-        columns=["timestamp", "value"],
-    )
-
-
 def security_line(view: controls_view.ControlsView | None) -> str:
     """The posture grade in one line: the word, the count of controls per status, the controls that set it
     (the Security page says why, one click away)."""
@@ -434,7 +427,10 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         headlines=[readiness_headline(trend, at), *slo_headlines(now, before, at)],
         attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
         readiness_now=trend[-1] if trend else None,
-        readiness_trend=trend_frame(ready.trend if ready else []),
+        readiness_trend=readiness_view.trend_frame(ready)
+        if ready and readiness_view.has_trend(ready)
+        else pd.DataFrame(columns=["timestamp", "series", "value", "label"]),
+        readiness_target=readiness_view.target(ready) if ready else None,
         deadlines=deadline_rows(
             upcoming_deadlines(at), _obligations(parts["obligations_due"], parts["obligations_ready"])
         ),

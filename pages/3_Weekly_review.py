@@ -187,9 +187,8 @@ def readiness_section(view: rv.WeeklyReview) -> None:
         ui.page_link("readiness", "The readiness page", ":material/fact_check:")
     with right:
         if readiness_view.has_trend(view.readiness):
-            st.altair_chart(
-                charts.score_trend(readiness_view.trend_frame(view.readiness), title="Last 12 weeks")
-            )
+            trend = readiness_view.trend_frame(view.readiness)
+            st.altair_chart(charts.readiness_trend(trend, target=readiness_view.target(view.readiness)))
 
 
 def deadlines_section(view: rv.WeeklyReview) -> None:

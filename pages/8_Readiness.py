@@ -159,7 +159,7 @@ def body() -> None:
         return
     trend, moved = st.columns([3, 2])
     frame = rv.trend_frame(view, tenant)
-    trend.altair_chart(charts.score_trend(frame, title="Filing readiness at the same time each week"))
+    trend.altair_chart(charts.readiness_trend(frame, target=rv.target(view)))
     if frame["value"].isna().any():
         trend.caption("Grey dashed lines: weeks without a score (no data), never drawn as a value.")
     with moved:

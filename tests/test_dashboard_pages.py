@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from app import dashboards, links
@@ -187,16 +187,16 @@ def test_document_kinds_read_as_words_and_the_url_keeps_their_ids(snapshot_mode)
         """What the page shows of document kinds: metric labels, picker options, legends, table cells."""
         found = [shown(m.label) for m in at.metric] + list(at.selectbox(key="document_type").options)
         for chart in at.get("vega_lite_chart"):
-            spec = json.loads(chart.proto.spec)
-            found += [
-                str(row.get("legend", "")) for data in spec.get("datasets", {}).values() for row in data
-            ]
+            for data in chart.proto.datasets:  # what the browser gets: each legend of each chart
+                frame = pa.ipc.open_stream(data.data.data).read_all().to_pandas()
+                found += [f"legend {v}" for v in frame.get("legend", [])]
         found += [str(v) for df in at.dataframe for v in df.value.astype(str).to_numpy().ravel()]
         return found
 
     at = run_page(PAGES["extraction"][0])
     shown_words = words(at)
     assert set(names.values()) <= set(shown_words)
+    assert {f"legend {name}" for name in names.values()} <= set(shown_words)  # documents per second
     assert not [w for w in shown_words if ids.search(w)]
 
     narrowed = run_page(PAGES["extraction"][0], document_type="bank_statement")

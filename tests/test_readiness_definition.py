@@ -187,3 +187,13 @@ def test_minimum_coverage() -> None:
     for bad, message in ((1.5, "must be in"), ("half", "must be a finite number")):
         with pytest.raises(ReadinessDefinitionError, match=rf"spec.minimumCoverage: {message}"):
             parse_definition(document([check("a")], minimumCoverage=bad))
+
+
+def test_target() -> None:
+    """The score the trend charts draw as a labelled line: optional, in (0, 100]."""
+    assert load_definition().target == 90
+    assert parse_definition(document([check("a")])).target is None
+    assert parse_definition(document([check("a")], target=75)).target == 75
+    for bad, message in ((0, "must be in"), (120, "must be in"), ("high", "must be a finite number")):
+        with pytest.raises(ReadinessDefinitionError, match=rf"spec.target: {message}"):
+            parse_definition(document([check("a")], target=bad))

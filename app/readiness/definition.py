@@ -40,7 +40,7 @@ _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
 
 _TOP_KEYS = {"apiVersion", "kind", "metadata", "spec"}
 _METADATA_KEYS = {"name", "displayName", "description"}
-_SPEC_KEYS = {"tenants", "checks", "gates", "minimumCoverage"}
+_SPEC_KEYS = {"tenants", "checks", "gates", "minimumCoverage", "target"}
 _TENANTS_KEYS = {"label", "query", "description"}
 _ITEM_KEYS = {
     "name",
@@ -132,6 +132,8 @@ class ReadinessDefinition:
     source: str = "<memory>"
     minimum_coverage: float = 0.0
     """Share of the applicable weight that must have data for a score to be shown (0: any data at all)."""
+    target: float | None = None
+    """The score the firms should be at (0-100): drawn, labelled, on the trend charts; None: not set."""
 
     @property
     def items(self) -> tuple[Check, ...]:
@@ -184,6 +186,11 @@ def parse_definition(raw: Any, source: str = "<memory>") -> ReadinessDefinition:
         minimum_coverage = v.number(spec, "minimumCoverage", "spec.minimumCoverage")
         if not math.isnan(minimum_coverage) and not 0 <= minimum_coverage <= 1:
             v.problem("spec.minimumCoverage", f"must be in [0, 1], got {spec['minimumCoverage']!r}")
+    target = None
+    if "target" in spec:
+        target = v.number(spec, "target", "spec.target")
+        if not math.isnan(target) and not 0 < target <= 100:
+            v.problem("spec.target", f"must be in (0, 100], got {spec['target']!r}")
     checks = tuple(v.items(spec, "checks", gate=False))
     gates = tuple(v.items(spec, "gates", gate=True))
     if not checks:
@@ -211,6 +218,7 @@ def parse_definition(raw: Any, source: str = "<memory>") -> ReadinessDefinition:
         gates=gates,
         source=source,
         minimum_coverage=minimum_coverage,
+        target=target,
     )
 
 

@@ -547,6 +547,11 @@ def has_trend(view: ReadinessView) -> bool:
     return any(point is not None for _, point in view.trend)
 
 
+def target(view: ReadinessView) -> float | None:
+    """The score the definition aims at (its `target`), for the trend's labelled line; None when unset."""
+    return view.definition.target if view.definition is not None else None
+
+
 def trend_frame(view: ReadinessView, tenant: str | None = None) -> pd.DataFrame:
     """Long frame for the trend chart: timestamp, series, value (NaN: no score that week), label."""
     rows = []

@@ -27,7 +27,7 @@ UNIT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def _style(chart: Chart, title: str) -> Chart:
+def _style(chart: Chart, title: str | alt.TitleParams) -> Chart:
     return (
         chart.properties(title=title, height=HEIGHT)
         .configure_axis(**_AXIS)
@@ -112,12 +112,23 @@ def compliance(frame: pd.DataFrame, *, title: str, target: float) -> Chart:
     return _style(alt.layer(bars_, rule.encode(y="value:Q")), title)
 
 
-def score_trend(frame: pd.DataFrame, *, title: str) -> Chart:
-    """A 0–100 score per period (columns timestamp, series, value, label), one line and dot per `series`.
+READINESS_TITLE = "Filing readiness at the same time each week"
 
-    Periods without a score are not drawn as a value: the line breaks there and a grey dashed rule marks
-    the period as "no data", so a missing score can never read as a good (or a zero) one.
+
+def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = READINESS_TITLE) -> Chart:
+    """The filing readiness trend, the same chart on the overview, the Readiness page and the weekly review:
+    a 0–100 score per week (columns timestamp, series, value, label), one line and dot per `series`, the
+    definition's `target` as a labelled rule, starting at the first week with a score (the weeks before
+    the data are not "no data" weeks to draw: the subtitle says where it starts).
+
+    Weeks without a score after that are not drawn as a value: the line breaks there and a grey dashed rule
+    marks the week as "no data", so a missing score can never read as a good (or a zero) one.
     """
+    scored = frame.loc[frame["value"].notna(), "timestamp"]
+    subtitle = ""
+    if not scored.empty and scored.min() > frame["timestamp"].min():
+        frame = frame[frame["timestamp"] >= scored.min()]
+        subtitle = f"From {scored.min():%d %b}: no score before"
     scale = alt.Scale(domain=[0, 100])
     x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount="week"))
     tooltip = [
@@ -140,4 +151,13 @@ def score_trend(frame: pd.DataFrame, *, title: str) -> Chart:
             .mark_rule(strokeDash=[4, 4], color="#9AA5B1", strokeWidth=2)
             .encode(x=x, tooltip=[alt.Tooltip("timestamp:T", title="week to", format="%d %b"), "label:N"]),
         )
-    return _style(alt.layer(*layers), title)
+    if target is not None:
+        goal = pd.DataFrame({"value": [target], "label": [f"Target {target:g}"]})
+        rule = alt.Chart(goal).mark_rule(strokeDash=[6, 4], color="#C44E52").encode(y="value:Q")
+        words = (
+            alt.Chart(goal)
+            .mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="#C44E52", fontSize=12)
+            .encode(y="value:Q", x=alt.value(0), text="label:N")
+        )
+        layers += [rule, words]
+    return _style(alt.layer(*layers), alt.TitleParams(title, subtitle=subtitle) if subtitle else title)
