@@ -133,10 +133,9 @@ def checks_tab(view: controls_view.ControlsView) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Secrets")
-        st.dataframe(
+        ui.table(
             secrets.detail,
-            hide_index=True,
-            column_config={
+            {
                 "secret": "Secret",
                 "last_rotated": st.column_config.DatetimeColumn("Last rotated", format="D MMM YYYY"),
                 "age_days": st.column_config.NumberColumn("Age", format="%.0f days"),
@@ -145,23 +144,26 @@ def checks_tab(view: controls_view.ControlsView) -> None:
                 ),
                 "state": "State",
             },
+            empty=ui.plain(secrets.reason),
         )
     with right:
         st.subheader("Backups")
-        st.dataframe(
-            backups.detail.assign(
-                age_min=backups.detail["age_s"] / 60 if not backups.detail.empty else None,
-                max_age_min=backups.detail["max_age_s"] / 60 if not backups.detail.empty else None,
-            ).drop(columns=["age_s", "max_age_s"], errors="ignore"),
-            hide_index=True,
-            column_order=["target", "last_success", "age_min", "max_age_min", "state"],
-            column_config={
+        backup_rows = backups.detail
+        if not backup_rows.empty:  # ages in minutes, as their limits are written
+            backup_rows = backup_rows.assign(
+                age_min=backup_rows["age_s"] / 60, max_age_min=backup_rows["max_age_s"] / 60
+            ).drop(columns=["age_s", "max_age_s"], errors="ignore")
+        ui.table(
+            backup_rows,
+            {
                 "target": "Target",
                 "last_success": st.column_config.DatetimeColumn("Last success", format="D MMM HH:mm"),
                 "age_min": st.column_config.NumberColumn("Age", format="%.0f min"),
                 "max_age_min": st.column_config.NumberColumn("Limit", format="%.0f min"),
                 "state": "State",
             },
+            empty=ui.plain(backups.reason),
+            column_order=["target", "last_success", "age_min", "max_age_min", "state"],
         )
 
     left, right = st.columns(2)
@@ -171,38 +173,30 @@ def checks_tab(view: controls_view.ControlsView) -> None:
             charts.timeseries(posture.failed_logins, title="Failed sign-ins per minute", unit="count")
         )
         st.markdown("**Addresses with the most failed sign-ins**")
-        if logins.detail.empty:  # an empty table without headers says nothing: say why there is none
-            st.caption(
-                "Not known: the audit log could not be read."
-                if audit.state == "no data"
-                else "No failed sign-in in this range."
-            )
-        else:
-            st.dataframe(
-                logins.detail,
-                hide_index=True,
-                column_config={
-                    "source_ip": "Source address",
-                    "failures": st.column_config.NumberColumn("Failed sign-ins", format="%d"),
-                    "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
-                    "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
-                    "tenants": st.column_config.NumberColumn("Client firms tried", format="%d"),
-                },
-            )
+        ui.table(
+            logins.detail,
+            {
+                "source_ip": "Source address",
+                "failures": st.column_config.NumberColumn("Failed sign-ins", format="%d"),
+                "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
+                "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
+                "tenants": st.column_config.NumberColumn("Client firms tried", format="%d"),
+            },
+            empty="Not known: the audit log could not be read."
+            if audit.state == "no data"
+            else "No failed sign-in in this range.",
+        )
     with right:
         st.subheader("Audit log")
-        if audit.detail.empty:
-            st.caption(ui.plain(audit.reason))
-        else:
-            st.dataframe(
-                audit.detail,
-                hide_index=True,
-                column_config={
-                    "action": "Action",
-                    "outcome": "Outcome",
-                    "count": st.column_config.NumberColumn("Events", format="%d"),
-                },
-            )
+        ui.table(
+            audit.detail,
+            {
+                "action": "Action",
+                "outcome": "Outcome",
+                "count": st.column_config.NumberColumn("Events", format="%d"),
+            },
+            empty=ui.plain(audit.reason),
+        )
         ui.page_link(
             "logs", "The events themselves, on the Logs page", ":material/receipt_long:", tab="Audit events"
         )
@@ -231,40 +225,32 @@ def audit_tab(view: controls_view.ControlsView) -> None:
         },
     )
     st.subheader("Anomalies: who and when")
-    if evidence.anomalies.empty:
-        st.caption("No kind of action is unusual in this range.")
-    else:
-        st.dataframe(
-            evidence.anomalies,
-            hide_index=True,
-            column_config={
-                "action": "Action",
-                "verdict": "Verdict",
-                "who": "Who (actor or address)",
-                "events": st.column_config.NumberColumn("Events", format="%d"),
-                "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
-                "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
-            },
-        )
+    ui.table(
+        evidence.anomalies,
+        {
+            "action": "Action",
+            "verdict": "Verdict",
+            "who": "Who (actor or address)",
+            "events": st.column_config.NumberColumn("Events", format="%d"),
+            "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
+            "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
+        },
+        empty="No kind of action is unusual in this range.",
+    )
     st.subheader("Done without the approval they need")
-    if evidence.unapproved.empty:
-        st.caption(
-            f"Every {', '.join(evidence.needs_approval) or 'action'} in this range had an admin's approval "
-            "on record."
-        )
-    else:
-        st.dataframe(
-            evidence.unapproved,
-            hide_index=True,
-            column_config={
-                "time": st.column_config.DatetimeColumn("When", format="ddd D MMM HH:mm"),
-                "action": "Action",
-                "actor": "Who",
-                "tenant": "Client firm",
-                "source_ip": "Address",
-                "details": "Details (personal data masked)",
-            },
-        )
+    approval = ui.plain(", ".join(evidence.needs_approval) or "action")  # action names from the policy file
+    ui.table(
+        evidence.unapproved,
+        {
+            "time": st.column_config.DatetimeColumn("When", format="ddd D MMM HH:mm"),
+            "action": "Action",
+            "actor": "Who",
+            "tenant": "Client firm",
+            "source_ip": "Address",
+            "details": "Details (personal data masked)",
+        },
+        empty=f"Every {approval} in this range had an admin's approval on record.",
+    )
 
 
 def findings_tab(view: controls_view.ControlsView) -> None:

@@ -150,3 +150,8 @@ def test_security_with_every_backend_down_shows_banners_and_no_data_not_tracebac
         ("Secrets rotation", "Backups", "Sign-ins", "Audit log"), "no data"
     )
     assert at.metric[0].label == "Security posture" and at.metric[0].value == "Unknown"
+    # A table without rows says nothing: each says why it has none instead.
+    assert [len(t.value) for t in checks_tab(at).dataframe if t.value.empty] == []
+    reasons = [shown(c.value) for c in checks_tab(at).caption]
+    assert "No secret reports when it was last rotated." in reasons  # the check's own reason
+    assert "No backup target reports its last success." in reasons

@@ -23,7 +23,6 @@ from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
 PAGE = "pages/10_Traces.py"
-URL_VARIABLES = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
 
 
 class NamedJaeger(FakeJaeger):

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, ParamSpec
+from typing import Any, Literal, ParamSpec
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -460,6 +461,15 @@ def headline(item: Headline) -> None:
     tip = f"Declared in the repository: {item.source}" if item.source else "Where does this number come from?"
     with st.popover("Where from?", icon=":material/info:", help=tip):
         st.markdown(item.explanation)
+
+
+def table(frame: pd.DataFrame, columns: Mapping[str, Any], *, empty: str, **options: Any) -> None:
+    """A table with its columns' titles and formats, or, when it has no row, the sentence `empty` saying why
+    (a table without rows says nothing). `empty` is our own text: outside text goes through `plain` first."""
+    if frame.empty:
+        st.caption(empty)
+        return
+    st.dataframe(frame, hide_index=True, column_config=dict(columns), **options)
 
 
 def scorecard_changes(moved: list[scorecard_view.Change], gaps: str | None) -> None:
