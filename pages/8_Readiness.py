@@ -160,7 +160,7 @@ def body() -> None:
     trend, moved = st.columns([3, 2])
     frame = rv.trend_frame(view, tenant)
     trend.altair_chart(charts.readiness_trend(frame, target=rv.target(view)))
-    if frame["value"].isna().any():
+    if charts.from_first_score(frame)["value"].isna().any():  # a week without a score, after the first
         trend.caption("Grey dashed lines: weeks without a score (no data), never drawn as a value.")
     with moved:
         weeks = rv.weekly_moves(view)

@@ -27,9 +27,9 @@ UNIT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def _style(chart: Chart, title: str | alt.TitleParams) -> Chart:
+def _style(chart: Chart, title: str | alt.TitleParams, height: int = HEIGHT) -> Chart:
     return (
-        chart.properties(title=title, height=HEIGHT)
+        chart.properties(title=title, height=height)
         .configure_axis(**_AXIS)
         .configure_title(**_TITLE)
         .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=3, symbolLimit=0)
@@ -113,6 +113,14 @@ def compliance(frame: pd.DataFrame, *, title: str, target: float) -> Chart:
 
 
 READINESS_TITLE = "Filing readiness at the same time each week"
+READINESS_HEIGHT = 300  # the whole chart: a two-line title, the axis and a legend leave the plot ≥ 160 px
+
+
+def from_first_score(frame: pd.DataFrame) -> pd.DataFrame:
+    """A trend frame (timestamp, value, …) from its first week with a score: the weeks before the data
+    starts are not weeks "without a score" to draw. All of it when no week has a score."""
+    scored = frame.loc[frame["value"].notna(), "timestamp"]
+    return frame[frame["timestamp"] >= scored.min()] if not scored.empty else frame
 
 
 def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = READINESS_TITLE) -> Chart:
@@ -124,11 +132,9 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = R
     Weeks without a score after that are not drawn as a value: the line breaks there and a grey dashed rule
     marks the week as "no data", so a missing score can never read as a good (or a zero) one.
     """
-    scored = frame.loc[frame["value"].notna(), "timestamp"]
-    subtitle = ""
-    if not scored.empty and scored.min() > frame["timestamp"].min():
-        frame = frame[frame["timestamp"] >= scored.min()]
-        subtitle = f"From {scored.min():%d %b}: no score before"
+    shown = from_first_score(frame)
+    subtitle = f"From {shown['timestamp'].min():%d %b}: no score before" if len(shown) < len(frame) else ""
+    frame = shown
     scale = alt.Scale(domain=[0, 100])
     x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount="week"))
     tooltip = [
@@ -136,7 +142,8 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = R
         alt.Tooltip("series:N", title="for"),
         alt.Tooltip("label:N", title="score"),
     ]
-    color = alt.Color("series:N", title=None)
+    single = frame["series"].nunique() <= 1  # one line needs no legend: the title names it
+    color = alt.Color("series:N", title=None, legend=None if single else alt.Legend())
     base = alt.Chart(frame).encode(x=x, color=color, tooltip=tooltip)
     line = base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(
         y=alt.Y("value:Q", title="score", scale=scale)
@@ -160,4 +167,5 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = R
             .encode(y="value:Q", x=alt.value(0), text="label:N")
         )
         layers += [rule, words]
-    return _style(alt.layer(*layers), alt.TitleParams(title, subtitle=subtitle) if subtitle else title)
+    titled = alt.TitleParams(title, subtitle=subtitle) if subtitle else title
+    return _style(alt.layer(*layers), titled, height=READINESS_HEIGHT)
