@@ -65,6 +65,8 @@ def body() -> None:
     st.dataframe(
         table.assign(trend=table["trend"].map(TREND_ICONS)),
         hide_index=True,
+        # The verdict and the trend first: the targets' long sentences pushed them past 1440 px.
+        column_order=["area", "criterion", "verdict", "now", "before", "trend", "target"],
         column_config={
             "area": "Area",
             "criterion": "Criterion",

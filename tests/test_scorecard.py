@@ -188,6 +188,10 @@ def test_direction_and_changes_worse_first():
     assert scorecard_view.direction(ok, slow) == "worse" and scorecard_view.direction(slow, ok) == "better"
     assert scorecard_view.direction(more, fewer) == "changed" and scorecard_view.direction(up, up) == "same"
     assert scorecard_view.direction(down, up) == "better"
+    a_bit_slower = criteria.Criterion(
+        "ci.median_duration", "CI", "Median", "", "13 min", "met", "", 790.0, "lower"
+    )
+    assert scorecard_view.direction(ok, a_bit_slower) == "same"  # 13 min → 13 min is not a move
 
     def card(*found: criteria.Criterion) -> scorecard_view.Scorecard:
         return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), None, None, {})

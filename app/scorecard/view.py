@@ -186,14 +186,16 @@ DIRECTIONS = ("worse", "changed", "better", "not known", "same")  # the order mo
 def direction(before: criteria.Criterion | None, after: criteria.Criterion) -> str:
     """Which way a criterion moved: "not known" when it has no figure at either instant (two missing
     figures are not "the same"), else by its verdict first, then by its value (`better` says which way is
-    good); "same" only when two figures were had and neither they nor the verdicts moved."""
+    good); "same" only when two figures were had and neither they, as shown, nor the verdicts moved."""
     if before is None or "no data" in (before.verdict, after.verdict):
         return "not known"
     rank = criteria.VERDICTS.index
     if before.verdict != after.verdict:
         return "better" if rank(after.verdict) > rank(before.verdict) else "worse"
+    if before.figure == after.figure:  # a move smaller than the figure shows is not one ("13 min → 13 min")
+        return "same"
     if before.value is None or after.value is None or after.value == before.value:
-        return "same" if before.figure == after.figure else "changed"
+        return "changed"
     if after.better == "either":
         return "changed"
     up = after.value > before.value
