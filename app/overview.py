@@ -20,6 +20,7 @@ from app.scorecard import view as scorecard_view
 from app.slo import view as slo_view
 from app.slo.loader import DEFAULT_DIRECTORY as SLO_DIRECTORY
 from app.slo.math import SHOWN_ORDER, worst_state
+from app.slo.model import DOMAIN_TITLES
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
 from app.slo.view import definitions
 from app.sources import Sources
@@ -35,14 +36,14 @@ TTL_S = 60.0
 WEEK = timedelta(days=7)
 SECURITY_RANGE = "24h"  # the overview's security line: controls now, sign-ins and the audit log over a day
 
-DOMAINS: dict[str, tuple[str, str]] = {
-    # domain -> (title, the page that shows it: an `app.links` key); a title starts with its page's name
-    "ingestion": ("Ingestion", "ingestion"),
-    "extraction": ("Extraction", "extraction"),
-    "reconciliation": ("Tax · reconciliation", "tax"),
-    "filing": ("Tax · HMRC filing", "tax"),
-    "assistant": ("Assistant", "assistant"),
+DOMAIN_PAGES = {  # domain -> the page that shows it (an `app.links` key)
+    "ingestion": "ingestion",
+    "extraction": "extraction",
+    "reconciliation": "tax",
+    "filing": "tax",
+    "assistant": "assistant",
 }
+DOMAINS: dict[str, tuple[str, str]] = {d: (DOMAIN_TITLES[d], page) for d, page in DOMAIN_PAGES.items()}
 # Where the headlines' definitions live in the repository: for a tooltip, never the text on screen.
 READINESS_SOURCE = READINESS_PATH.relative_to(REPO_ROOT).as_posix()
 SLO_SOURCE = f"{SLO_DIRECTORY.relative_to(REPO_ROOT).as_posix()}/"

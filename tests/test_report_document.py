@@ -105,9 +105,9 @@ def test_the_summary_holds_the_headlines_the_worst_slos_and_the_link(review):
     assert "*Most budget spent*\n330% (+260 points)" in fields  # against extraction accuracy's 70%
     worst = blocks[3]["text"]["text"]
     assert worst.splitlines()[1:] == [
-        "• HMRC submissions (filing): 330% of the week's budget, healthy",
-        "• Filing API availability (filing): 150% of the week's budget, healthy",
-        "• Extraction accuracy (extraction): 80% of the week's budget, healthy",
+        "• HMRC submissions (Tax · HMRC filing): 330% of the week's budget, healthy",
+        "• Filing API availability (Tax · HMRC filing): 150% of the week's budget, healthy",
+        "• Extraction accuracy (Extraction): 80% of the week's budget, healthy",
     ]
     assert "HMRC API outage: 4 h 0 min" in blocks[4]["text"]["text"]
     assert blocks[5]["text"]["text"].splitlines() == [

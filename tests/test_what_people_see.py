@@ -10,6 +10,7 @@ import pytest
 
 from app import links, ui
 from app.overview import READINESS_SOURCE, SLO_SOURCE
+from app.slo.model import DOMAIN_TITLES
 from tests.conftest import BACKEND_VARS, run_page, texts
 from tests.page_views import PAGES
 
@@ -75,3 +76,12 @@ def test_no_cell_reads_none(backends, page):
             config = json.loads(table.proto.columns or "{}")
             unexplained = [c for c in missing if ui.MISSING not in str(config.get(c, {}).get("help", ""))]
             assert not unexplained, f"table {i}: {unexplained} show {ui.MISSING} without saying why"
+
+
+@pytest.mark.parametrize(
+    ("page", "table"), [("Overview.py", 0), ("pages/2_SLOs.py", 0), ("pages/3_Weekly_review.py", 1)]
+)
+def test_slo_tables_name_domains_in_words(snapshot_mode, page, table):
+    """The SLO tables say "Tax · HMRC filing", as the overview's tiles do, never the domain id `filing`."""
+    domains = set(run_page(page).dataframe[table].value["domain"])
+    assert domains and domains <= set(DOMAIN_TITLES.values()), domains

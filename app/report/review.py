@@ -36,7 +36,7 @@ from app.report.weeks import WEEK, IsoWeek
 from app.scorecard import view as scorecard_view
 from app.slo import math as slo_math
 from app.slo import view as slo_view
-from app.slo.model import SloDefinition
+from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.status import (
     SloStatus,
     alert_history,
@@ -492,7 +492,7 @@ def slo_table(rows: Sequence[SloWeek]) -> pd.DataFrame:
         records.append(
             {
                 "slo": r.title,
-                "domain": r.definition.domain,
+                "domain": DOMAIN_TITLES.get(r.definition.domain, r.definition.domain),
                 "objective": r.definition.target,
                 "sli": week.sli if week else None,
                 "met": "no data" if week is None or week.met is None else ("met" if week.met else "missed"),

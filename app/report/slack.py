@@ -20,6 +20,7 @@ import httpx
 from app.report import review as rv
 from app.report.document import status_line
 from app.report.frozen import FrozenWeek
+from app.slo.model import DOMAIN_TITLES
 
 ATTEMPTS = 3
 BACKOFF_S = (1.0, 3.0)  # the wait before the second and the third attempt
@@ -47,8 +48,8 @@ def summary(review: rv.WeeklyReview, frozen: FrozenWeek | None, link: str | None
         fields.append({"type": "mrkdwn", "text": f"*{_escape(h.label)}*\n{h.display_value}{change}"})
     worst = [s for s in review.slos if s.spent is not None][:WORST_SHOWN]
     worst_lines = [
-        f"• {_escape(s.title)} ({_escape(s.definition.domain)}): {rv.spent_text(s.spent)} of the week's "
-        f"budget, {s.status.state}"
+        f"• {_escape(s.title)} ({_escape(DOMAIN_TITLES.get(s.definition.domain, s.definition.domain))}): "
+        f"{rv.spent_text(s.spent)} of the week's budget, {s.status.state}"
         for s in worst
     ] or ["• No SLO has figures for the week."]
     incidents = [f"• {_escape(i.title)}: {rv.format_duration(i.duration)}" for i in review.incidents]

@@ -14,6 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 DOMAINS = ("ingestion", "extraction", "reconciliation", "filing", "assistant")
+# Each domain in words, wherever it is shown; a title starts with the name of the page that shows it.
+DOMAIN_TITLES = {
+    "ingestion": "Ingestion",
+    "extraction": "Extraction",
+    "reconciliation": "Tax · reconciliation",
+    "filing": "Tax · HMRC filing",
+    "assistant": "Assistant",
+}
 
 # The windows every SLO is measured over (besides its period), shortest first. Alerting pairs use them.
 WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")

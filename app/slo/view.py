@@ -13,7 +13,7 @@ import pandas as pd
 
 from app import incidents, links, queries
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
-from app.slo.model import SloDefinition
+from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.rules import runbook_url
 from app.slo.status import (
     SloHistory,
@@ -208,7 +208,7 @@ def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
                 "sli": s.sli,
                 "objective": d.target,
                 "window": s.window,
-                "domain": d.domain,
+                "domain": DOMAIN_TITLES.get(d.domain, d.domain),
                 "team": d.team,
                 **{f"burn_{w}": s.burn_rates.get(w) for w in BURN_WINDOWS},
                 "link": detail_link(d.name),
