@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pandas as pd
 
@@ -105,7 +106,7 @@ class Headline:
         return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 
     @property
-    def delta_colour(self) -> str:
+    def delta_colour(self) -> Literal["normal", "inverse", "off"]:
         """For st.metric: green when the change is good news, red when bad, grey when nothing moved."""
         if not self.delta:
             return "off"
