@@ -25,10 +25,13 @@ def body() -> None:
     if frozen is not None:
         st.caption(
             f"Frozen at {at:%A %d %B %Y, %H:%M} UTC: this page shows the figures of that moment whenever it "
-            "is opened. Changes are against the same time a week earlier."
+            f"is opened. Changes are against a week earlier, {overview.week_earlier(at):%a %d %b %H:%M} UTC."
         )
     else:
-        st.caption(f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against the same time a week earlier.")
+        st.caption(
+            f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against a week earlier, "
+            f"{overview.week_earlier(at):%a %d %b %H:%M} UTC."
+        )
 
     ui.headline_tiles(view.headlines)
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from app import overview
 from app.slo import status as slo_status
 from app.slo import view as slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
@@ -130,6 +131,26 @@ def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     again = slo_view.past_statuses(sources, filing, at, cache)
     assert prom.requests == 1 + len(defs) + 1  # the presence check only
     assert again == [s for s in board if s.domain == "filing"] and len(again) == 4
+
+
+def test_the_overview_compares_with_the_hour_a_week_ago_computed_once_an_hour():
+    """Every minute of an hour compares with the same instant, and its raw statuses are kept, not asked again
+    each minute (19 SLOs over their 30-day period cost Prometheus about 90 s)."""
+    defs = list(DEFS.values())
+    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
+    prom = CountingClient(fake)
+    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
+    clock = [0.0]
+    cache = ResultCache(clock=lambda: clock[0])
+    first = datetime(2026, 12, 6, 9, 1, tzinfo=UTC)
+    for minute in range(0, 59, 7):
+        at = first + timedelta(minutes=minute)
+        assert overview.week_earlier(at) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+        clock[0] = minute * 60.0
+        slo_view.past_statuses(sources, defs, overview.week_earlier(at), cache)
+    raw = [q for q in fake.calls if "sextant_key" in q]
+    assert len(raw) == len(defs)  # one raw question per SLO in the whole hour
+    assert overview.week_earlier(first + timedelta(hours=1)) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
 
 def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(monkeypatch):

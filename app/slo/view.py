@@ -37,6 +37,7 @@ from app.timerange import TimeRange
 from app.units import format_seconds
 
 TTL_S = 60.0
+PAST_TTL_S = 3600.0  # an SLO's status at a past instant: its data no longer changes
 BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
 
 
@@ -114,7 +115,7 @@ def past_statuses(
     """
 
     def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
-        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, TTL_S)
+        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, PAST_TTL_S)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value  # type: ignore[return-value]  # no error: the value compute() returned
