@@ -26,6 +26,7 @@ from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
 from app.text import plain
 from app.timerange import PRESETS, pinned_text, time_range
+from app.times import start_of_hour
 from app.units import format_span
 
 TTL_S = 60.0
@@ -39,7 +40,7 @@ def week_earlier(at: datetime) -> datetime:
     five seconds of Prometheus time per SLO. Asked at the same minute a week ago, that instant moved every
     minute and the whole board was computed again each minute a page was open; to the hour, it is
     computed once an hour and kept (`slo_view.past_statuses`)."""
-    return (at - WEEK).replace(minute=0, second=0, microsecond=0)
+    return start_of_hour(at - WEEK)
 
 
 SECURITY_RANGE = "24h"  # the overview's security line: controls now, sign-ins and the audit log over a day
