@@ -68,9 +68,7 @@ def week_links() -> None:
 
 
 def headlines(view: rv.WeeklyReview) -> None:
-    for column, headline in zip(st.columns(len(view.headlines)), view.headlines, strict=True):
-        with column:
-            ui.headline(headline)
+    ui.headline_tiles(view.headlines)
     st.caption("Changes are against a week earlier; budget spent against the week before.")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +70,26 @@ def state_icon(state: str) -> str:
 def state_badge(state: str) -> None:
     colour, icon = STATE_STYLES[state]
     st.badge(state, icon=icon, color=colour)
+
+
+def headline_tiles(headlines: Sequence[Headline]) -> None:
+    """The headline figures in a row, each with its change and a "Where from?" note, as the overview and the
+    weekly review draw them."""
+    for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
+        with column:
+            st.metric(
+                headline.label,
+                headline.display_value,
+                delta=headline.delta_text,
+                delta_color=headline.delta_colour,
+                delta_arrow="auto" if headline.delta else "off",
+                border=True,
+            )
+            # "Where from?" in words; the definition file's path only in the button's tooltip.
+            source = headline.source
+            tip = f"Declared in the repository: {source}" if source else "Where does this number come from?"
+            with st.popover("Where from?", icon=":material/info:", help=tip):
+                st.markdown(headline.explanation)  # our own Markdown, outside names through `plain`
 
 
 @dataclass(frozen=True)
@@ -445,22 +465,6 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
             ),
         },
     )
-
-
-def headline(item: Headline) -> None:
-    """One headline as the overview and the weekly review draw it: the figure and its change against a
-    week earlier, and "Where from?" in words (the definition file's path only in the button's tooltip)."""
-    st.metric(
-        item.label,
-        item.display_value,
-        delta=item.delta_text,
-        delta_color=item.delta_colour,
-        delta_arrow="auto" if item.delta else "off",
-        border=True,
-    )
-    tip = f"Declared in the repository: {item.source}" if item.source else "Where does this number come from?"
-    with st.popover("Where from?", icon=":material/info:", help=tip):
-        st.markdown(item.explanation)
 
 
 def table(frame: pd.DataFrame, columns: Mapping[str, Any], *, empty: str, **options: Any) -> None:
