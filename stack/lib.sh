@@ -18,6 +18,10 @@ JAEGER_MODULE=github.com/jaegertracing/jaeger
 JAEGER_VERSION=v1.75.0
 JAEGER_BIN="$CACHE/bin/jaeger-${JAEGER_VERSION#v}"
 SERVICE_USER="${SEXTANT_SERVICE_USER:-sextant}"
+# What `python -m stack.simulator load` writes, as recorded in $RUN/loaded: a stack loaded in another format
+# is reloaded. 2: traces sampled and kept in OpenSearch by Jaeger; logs, audit events and traces written
+# ahead of the anchor too (see stack/simulator/README.md).
+LOAD_FORMAT=load-v2
 
 HOST=127.0.0.1
 PROMETHEUS_PORT="${SEXTANT_PROMETHEUS_PORT:-19090}"

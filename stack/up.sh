@@ -114,12 +114,19 @@ reuse_or_plan() {
   TO_START+=("$1")
 }
 
+# What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: the anchor, the seed and the format
+# of the load (a change of what `load` writes, or of where Jaeger keeps traces, means a reload).
+loaded_mark() { printf '%s %s %s' "$ANCHOR" "$SEED" "$LOAD_FORMAT"; }
+is_loaded() { [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$(loaded_mark)" ]]; }
+
 plan() {
   reuse_or_plan prometheus
   reuse_or_plan alertmanager
-  if up_and_healthy opensearch && up_and_healthy jaeger &&
-    { ! wants_load || [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; }; then
-    log "opensearch, jaeger: reusing (data set already loaded or load skipped)"
+  # Jaeger keeps its traces in OpenSearch: with OpenSearch up and loaded, Jaeger alone may restart and
+  # finds every trace again; otherwise both start from empty and are loaded.
+  if up_and_healthy opensearch && { ! wants_load || is_loaded; }; then
+    log "opensearch: reusing (data set already loaded or load skipped)"
+    reuse_or_plan jaeger
   else
     stop_service jaeger
     stop_service opensearch
@@ -260,7 +267,8 @@ start_jaeger() {
   render "$CONFIG_DIR/jaeger.yaml.tmpl" "$dir/config.yaml" HOST="$HOST" \
     JAEGER_HEALTH_PORT="$JAEGER_HEALTH_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
     JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" OTLP_GRPC_PORT="$OTLP_GRPC_PORT" \
-    OTLP_HTTP_PORT="$OTLP_HTTP_PORT" JAEGER_METRICS_PORT="$JAEGER_METRICS_PORT"
+    OTLP_HTTP_PORT="$OTLP_HTTP_PORT" JAEGER_METRICS_PORT="$JAEGER_METRICS_PORT" \
+    OPENSEARCH_PORT="$OPENSEARCH_PORT"
   rotate_log "$(log_file jaeger)"
   spawn jaeger "$JAEGER_BIN" --config="$dir/config.yaml"
 }
@@ -271,6 +279,13 @@ start_simulator() {
   rm -f "$RUN/simulator/planted.prom"  # series a test planted die with the simulator that served them
   spawn simulator "$PYTHON" -m stack.simulator serve \
     --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT" --planted "$RUN/simulator/planted.prom"
+}
+
+# Jaeger checks its storage when it starts and exits when OpenSearch does not answer.
+start_jaeger_on_opensearch() {
+  planned jaeger || return 0
+  wait_healthy opensearch
+  start_services jaeger
 }
 
 start_services() {
@@ -287,7 +302,7 @@ start_services() {
 load_data() {
   local logf="$RUN/logs/load.log"
   if ! wants_load; then log "load skipped"; return 0; fi
-  if [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; then
+  if is_loaded; then
     log "logs and traces already loaded for this data set"
     return 0
   fi
@@ -299,7 +314,7 @@ load_data() {
     tail -n 40 "$logf" >&2
     die "simulator load failed (log: $logf)"
   fi
-  printf '%s %s\n' "$ANCHOR" "$SEED" >"$RUN/loaded"
+  printf '%s\n' "$(loaded_mark)" >"$RUN/loaded"
 }
 
 # ---- step 7b and 9: live data flowing --------------------------------------------------------
@@ -349,8 +364,8 @@ main() {
   timed "2 data set and plan" dataset_and_plan
   timed "3 backfill" backfill
   timed "4 SLO rules" slo_rules
-  timed "5 start prometheus, alertmanager, opensearch, jaeger" \
-    start_services prometheus alertmanager opensearch jaeger
+  timed "5 start prometheus, alertmanager, opensearch" start_services prometheus alertmanager opensearch
+  timed "5b start jaeger once opensearch (its storage) answers" start_jaeger_on_opensearch
   timed "6 start simulator" start_services simulator
   local check=(prometheus alertmanager opensearch jaeger)
   if have_simulator; then check+=(simulator); fi
