@@ -279,7 +279,9 @@ def scenarios(anchor: str | datetime) -> list[Scenario]:
             "hmrc-oauth-client-secret was last rotated 97 days before the anchor (policy: 90 days).",
         ),
     ]
-    return sorted(items, key=lambda s: s.start)
+    from . import oncall  # the on-call scenarios (backups, audit, traces) live in their own module
+
+    return sorted([*items, *oncall.scenarios(a)], key=lambda s: s.start)
 
 
 def scenario(name: str, anchor: str | datetime) -> Scenario:
@@ -487,6 +489,9 @@ def catalogue() -> tuple[Series, ...]:
         out.append(_mk("auth_logins_total", {"result": result}, "counter", "auth_logins", "counter", "auth"))
     for s in SERVICES:
         out.append(_mk("service_up", {"service": s}, "gauge", "service_up", "gauge", "static"))
+    from . import oncall
+
+    out += oncall.series()
     return tuple(out)
 
 
@@ -631,6 +636,9 @@ class Model:
         self._generators["hmrc"] = self._gen_hmrc
         self._generators["auth"] = self._gen_auth
         self._generators["static"] = self._gen_static
+        from . import oncall
+
+        self._generators["audit"] = lambda ctx, rng: oncall.generate_audit(self, ctx, rng)
 
     # -- time -------------------------------------------------------------------------------------------
     def minute(self, t: datetime | float) -> int:
@@ -1065,10 +1073,12 @@ class Model:
             out[series_key("secret_last_rotated_timestamp_seconds", {"secret": secret})] = (
                 self.secret_last_rotated(secret, ctx.ts)
             )
+        from . import oncall
+
         for target, (period, offset) in BACKUPS.items():
             out[series_key("backup_last_success_timestamp_seconds", {"target": target})] = (
-                np.floor((ctx.ts - offset) / period) * period + offset
-            ).astype(float)
+                oncall.backup_last_success(self, target, period, offset, ctx.ts)
+            )
         return out
 
 
