@@ -196,6 +196,16 @@ start_prometheus() {
     --web.enable-admin-api
 }
 
+# A running Alertmanager (always reused: it holds no data set) gets the current configuration.
+alertmanager_config() {
+  local dir="$RUN/alertmanager"
+  planned alertmanager && return 0
+  cmp -s "$CONFIG_DIR/alertmanager.yml" "$dir/alertmanager.yml" && return 0
+  cp "$CONFIG_DIR/alertmanager.yml" "$dir/alertmanager.yml"
+  curl -fsS -X POST --max-time 10 "http://$HOST:$ALERTMANAGER_PORT/-/reload" >/dev/null ||
+    warn "Alertmanager did not reload its configuration"
+}
+
 start_alertmanager() {
   local dir="$RUN/alertmanager"
   mkdir -p "$dir"
@@ -370,6 +380,7 @@ main() {
   local check=(prometheus alertmanager opensearch jaeger)
   if have_simulator; then check+=(simulator); fi
   timed "7 health checks" wait_healthy "${check[@]}"
+  timed "7a alertmanager configuration" alertmanager_config
   timed "7b first live scrape" wait_first_scrape
   timed "8 load logs and traces" load_data
   timed "9 a whole minute of live data" wait_minute_after_first_scrape
