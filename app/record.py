@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import audit, dashboards, data_sources, logs, overview, security, service_health, traces
+from app import audit, dashboards, data_sources, logs, overview, retention, security, service_health, traces
 from app.config import load_config
 from app.readiness import view as readiness_view
 from app.slo import view as slo_view
@@ -38,9 +38,16 @@ def _service_health(sources: Sources, now: datetime, cache: ResultCache) -> None
 def _data_sources(sources: Sources, now: datetime, cache: ResultCache) -> None:
     """The page probes each backend; replayed, the probes answer with the recorded versions."""
     data_sources.load(sources)
-    for probe in (sources.prometheus.buildinfo, sources.opensearch.info, sources.jaeger.services):
+    probes = (
+        sources.prometheus.buildinfo,
+        sources.opensearch.info,
+        sources.jaeger.services,
+        sources.alertmanager.status,
+    )
+    for probe in probes:
         with contextlib.suppress(BackendError):
             probe()
+    retention.load(sources, now, cache)
 
 
 def _overview(sources: Sources, now: datetime, cache: ResultCache) -> None:
@@ -86,6 +93,7 @@ def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = N
         prometheus=recorder.wrap(live.prometheus),
         opensearch=recorder.wrap(live.opensearch),
         jaeger=recorder.wrap(live.jaeger),
+        alertmanager=recorder.wrap(live.alertmanager),
     )
     run_all_pages(recording, now)
     return recorder.save(path, recorded_at=now, anchor=anchor, time_range=(now - max(PRESETS.values()), now))
