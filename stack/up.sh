@@ -170,6 +170,35 @@ slo_rules() {
     tail -n 5 "$logf" >&2 || true
   fi
   rm -rf "$tmp"
+}
+
+# ---- step 4b: the other alert rules -----------------------------------------------------------
+# The security rules generated from slo_definitions/security.yaml and the shipped alert_rules/*.yml, each
+# checked with promtool; one that fails is left out with a warning (Prometheus runs without it).
+other_alert_rules() {
+  local dir="$RUN/prometheus/rules" logf="$RUN/logs/alert-rules.log" f
+  mkdir -p "$dir"
+  : >"$logf"
+  if [[ -f $REPO_ROOT/app/alerting/__main__.py ]]; then
+    if "$PYTHON" -m app.alerting rules --output "$dir/security.yml.new" >>"$logf" 2>&1 &&
+      promtool check rules "$dir/security.yml.new" >>"$logf" 2>&1; then
+      mv "$dir/security.yml.new" "$dir/security.yml"
+      log "security rules: $dir/security.yml"
+    else
+      rm -f "$dir/security.yml.new" "$dir/security.yml"
+      warn "security rules not generated or invalid: Prometheus runs without them (log: $logf)"
+    fi
+  fi
+  for f in "$REPO_ROOT"/alert_rules/*.yml; do
+    [[ -f $f ]] || continue
+    if promtool check rules "$f" >>"$logf" 2>&1; then
+      cp "$f" "$dir/$(basename "$f")"
+      log "alert rules: $dir/$(basename "$f")"
+    else
+      rm -f "$dir/$(basename "$f")"
+      warn "$f is invalid: Prometheus runs without it (log: $logf)"
+    fi
+  done
   if ! planned prometheus; then
     curl -fsS -X POST --max-time 10 "http://$HOST:$PROMETHEUS_PORT/-/reload" >/dev/null ||
       warn "Prometheus did not reload its rules"
@@ -374,6 +403,7 @@ main() {
   timed "2 data set and plan" dataset_and_plan
   timed "3 backfill" backfill
   timed "4 SLO rules" slo_rules
+  timed "4b security and infrastructure alert rules" other_alert_rules
   timed "5 start prometheus, alertmanager, opensearch" start_services prometheus alertmanager opensearch
   timed "5b start jaeger once opensearch (its storage) answers" start_jaeger_on_opensearch
   timed "6 start simulator" start_services simulator
