@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -70,7 +70,7 @@ def parse_alerts(raw: Any, source: str = "<memory>") -> SecurityAlerts:
     if problems:
         raise SecurityPolicyError(problems)
     return SecurityAlerts(
-        durations["failedSignInBurst.window"], int(failures), durations["auditKindMissingAfter"]
+        durations["failedSignInBurst.window"], cast(int, failures), durations["auditKindMissingAfter"]
     )
 
 
@@ -128,7 +128,6 @@ def security_group(
 
     `interval=None` is for `promtool test rules` only: an explicit group interval makes Prometheus offset the
     evaluations by a hash of the group's name, so a test could not say to the minute when an alert fires."""
-    common = {"base_url": base_url}
     rules = [
         _alert(
             "SecretRotationOverdue",
@@ -141,7 +140,7 @@ def security_group(
                 f"{policy.secret_max_age.days} days ago: past the key rotation policy."
             ),
             hold="5m",
-            **common,
+            base_url=base_url,
         )
     ]
     for target, max_age in sorted(policy.backup_max_age.items()):
@@ -159,7 +158,7 @@ def security_group(
                 ),
                 extra={"target": target},
                 hold="1m",
-                **common,
+                base_url=base_url,
             )
         )
     window = _duration(alerts.burst_window)
@@ -174,7 +173,7 @@ def security_group(
                 f"At least {alerts.burst_min_failures} failed sign-ins within {window}: passwords are being "
                 "guessed (credential stuffing), or sign-in is broken for everyone."
             ),
-            **common,
+            base_url=base_url,
         )
     )
     missing = _duration(alerts.audit_missing_after)
@@ -192,7 +191,7 @@ def security_group(
                     "either nobody did it or it is no longer audited."
                 ),
                 extra={"action": action},
-                **common,
+                base_url=base_url,
             )
         )
     return {"name": SECURITY_GROUP, **({"interval": interval} if interval else {}), "rules": rules}
