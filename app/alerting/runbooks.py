@@ -42,30 +42,31 @@ def link(path: str, base_url: str | None = None) -> str:
     return f"{base.rstrip('/')}/{path.lstrip('/')}" if base else path
 
 
-def names(directory: Path = DIRECTORY) -> list[str]:
-    """Every runbook of the repository, by name (`runbooks/<name>.md`)."""
+def names(directory: Path | None = None) -> list[str]:
+    """Every runbook of the repository (`directory`, by default DIRECTORY), by name (`runbooks/<name>.md`)."""
+    directory = directory or DIRECTORY
     if not directory.is_dir():
         return []
     return sorted(p.stem for p in directory.glob("*.md") if _NAME.match(p.stem))
 
 
-def resolve(url: str | None, directory: Path = DIRECTORY) -> Runbook | None:
+def resolve(url: str | None, directory: Path | None = None) -> Runbook | None:
     """The runbook an annotation names, or None when there is none to open: no annotation, or a
     repository path whose file does not exist."""
     text = (url or "").strip()
     if not text:
         return None
     found = _REPO_PATH.search(text.split("?", 1)[0].split("#", 1)[0])
-    if found and (directory / f"{found.group(1)}.md").is_file():
+    if found and ((directory or DIRECTORY) / f"{found.group(1)}.md").is_file():
         return Runbook(name=found.group(1))
     if "://" in text:
         return Runbook(url=text)  # published elsewhere: a link out
     return None  # a repository path to a runbook nobody wrote
 
 
-def markdown(name: str, directory: Path = DIRECTORY) -> str | None:
+def markdown(name: str, directory: Path | None = None) -> str | None:
     """The Markdown of `runbooks/<name>.md`, or None when there is no such runbook (`name` comes from
     the URL: only a plain file name of that folder is ever read)."""
     if not _NAME.match(name) or name not in names(directory):
         return None
-    return (directory / f"{name}.md").read_text(encoding="utf-8")
+    return ((directory or DIRECTORY) / f"{name}.md").read_text(encoding="utf-8")
