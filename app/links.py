@@ -45,6 +45,8 @@ PAGES: dict[str, Page] = {
              ":material/monitor_heart:", ()),
         Page("slos", "pages/2_SLOs.py", "SLOs", "SLOs", ":material/target:",
              ("slo", "q", "domain", "team", "state", "label")),
+        Page("alerts", "pages/3_Alerts.py", "Alerts", "Alerts", ":material/notifications_active:",
+             ("severity", "runbook")),
         Page("ingestion", "pages/4_Ingestion.py", "Ingestion", "Ingestion", ":material/move_to_inbox:",
              dashboard="ingestion"),
         Page("extraction", "pages/5_Extraction.py", "Extraction", "Extraction", ":material/document_scanner:",

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import audit, dashboards, data_sources, logs, overview, retention, security, service_health, traces
+from app.alerting import view as alerts_view
 from app.config import load_config
 from app.readiness import view as readiness_view
 from app.slo import view as slo_view
@@ -54,6 +55,10 @@ def _overview(sources: Sources, now: datetime, cache: ResultCache) -> None:
     overview.load(sources, now, cache)
 
 
+def _alerts(sources: Sources, now: datetime, cache: ResultCache) -> None:
+    alerts_view.load(sources, now, cache)
+
+
 def _slos(sources: Sources, now: datetime, cache: ResultCache) -> None:
     slo_view.load_board(sources, now, cache)
 
@@ -70,6 +75,7 @@ PAGE_LOADERS: dict[str, PageLoader] = {
     "Service health": _service_health,
     "SLOs": _slos,
     "SLO detail": _slo_details,
+    "Alerts": _alerts,
     "Domain dashboards": dashboards.record_all,
     "Readiness": readiness_view.record_all,
     "Security": security.record_all,
