@@ -18,10 +18,13 @@ JAEGER_MODULE=github.com/jaegertracing/jaeger
 JAEGER_VERSION=v1.75.0
 JAEGER_BIN="$CACHE/bin/jaeger-${JAEGER_VERSION#v}"
 SERVICE_USER="${SEXTANT_SERVICE_USER:-sextant}"
-# What `python -m stack.simulator load` writes, as recorded in $RUN/loaded: a stack loaded in another format
-# is reloaded. 2: traces sampled and kept in OpenSearch by Jaeger; logs, audit events and traces written
-# ahead of the anchor too (see stack/simulator/README.md).
-LOAD_FORMAT=load-v2
+# The format of the data set: what the simulator serves and backfills into Prometheus and what
+# `python -m stack.simulator load` writes. Recorded in $RUN/format (and in $RUN/loaded): a stack whose data
+# came in another format, e.g. one started by an older checkout, is rebuilt as for another anchor or seed
+# (otherwise a running simulator of the old code would be reused and serve the old series).
+# data-v2: traces sampled and kept in OpenSearch by Jaeger; logs, audit events and traces written ahead of
+# the anchor too; audit_events_total and the on-call scenarios (see stack/simulator/README.md).
+DATA_FORMAT=data-v2
 
 HOST=127.0.0.1
 PROMETHEUS_PORT="${SEXTANT_PROMETHEUS_PORT:-19090}"

@@ -2,12 +2,12 @@
 # Start the local observability stack (Prometheus, Alertmanager, OpenSearch, Jaeger and the platform
 # simulator), reusing whatever already runs healthy for the same data set. See stack/README.md.
 #
-# Reuse rule: the data set is (anchor, seed). A running, healthy service is reused when the data set
-# recorded in $RUN/anchor and $RUN/seed is the one asked for; when it differs, Prometheus, the
-# simulator exporter, OpenSearch and Jaeger are restarted from empty stores (Prometheus with a fresh
-# backfill). Every start is fresh: Prometheus is always backfilled anew, OpenSearch starts with an
-# empty data dir, Jaeger keeps traces in memory. OpenSearch and Jaeger are started and loaded
-# together: if either is down, or the data set was not loaded yet (load not skipped), both restart.
+# Reuse rule: the data set is (anchor, seed, format). A running, healthy service is reused when the data
+# set recorded in $RUN/anchor, $RUN/seed and $RUN/format is the one asked for; when it differs, Prometheus,
+# the simulator exporter, OpenSearch and Jaeger are restarted from empty stores (Prometheus with a fresh
+# backfill). Prometheus is always backfilled anew and OpenSearch starts with an empty data dir. Jaeger
+# keeps its traces in OpenSearch: it may restart alone and finds them again; when OpenSearch is down or
+# the data set was not loaded yet (load not skipped), both restart and are loaded.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -87,8 +87,9 @@ decide_dataset() {
   SEED="${SEXTANT_SEED:-7}"
   date -u -d "$ANCHOR" +%s >/dev/null 2>&1 || die "SEXTANT_ANCHOR is not a date: $ANCHOR"
   previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
-  if [[ $previous != "$ANCHOR $SEED" ]]; then
-    log "data set is now anchor=$ANCHOR seed=$SEED (was: ${previous# }): fresh data stores"
+  previous="$previous $(cat "$RUN/format" 2>/dev/null || echo "no format")"
+  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT" ]]; then
+    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT (was: ${previous# }): fresh data stores"
     stop_service simulator
     stop_service jaeger
     stop_service opensearch
@@ -97,8 +98,9 @@ decide_dataset() {
   fi
   printf '%s\n' "$ANCHOR" >"$RUN/anchor"
   printf '%s\n' "$SEED" >"$RUN/seed"
+  printf '%s\n' "$DATA_FORMAT" >"$RUN/format"
   stack_urls >"$RUN/urls.env"
-  log "anchor=$ANCHOR seed=$SEED"
+  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT"
 }
 
 # reuse_or_plan SERVICE: plan a (re)start unless it runs healthy.
@@ -114,9 +116,8 @@ reuse_or_plan() {
   TO_START+=("$1")
 }
 
-# What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: the anchor, the seed and the format
-# of the load (a change of what `load` writes, or of where Jaeger keeps traces, means a reload).
-loaded_mark() { printf '%s %s %s' "$ANCHOR" "$SEED" "$LOAD_FORMAT"; }
+# What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: its anchor, seed and format.
+loaded_mark() { printf '%s %s %s' "$ANCHOR" "$SEED" "$DATA_FORMAT"; }
 is_loaded() { [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$(loaded_mark)" ]]; }
 
 plan() {
