@@ -8,7 +8,7 @@ export SEXTANT_RUN ?= $(SEXTANT_CACHE)/run
 WHEELS := $(SEXTANT_CACHE)/wheels
 LIVE_ENV = env $$(bash stack/env.sh)  # the stack's addresses, from stack/lib.sh
 
-.PHONY: venv run test lint unit stack-up stack-down demo snapshot bench load rules clean
+.PHONY: venv run test lint unit stack-up stack-down demo snapshot bench load chaos rules clean
 
 venv: $(VENV)/.installed
 
@@ -32,14 +32,15 @@ unit: venv
 	$(BIN)/pytest -q -m "not integration and not browser"
 
 # Everything: lint, the snapshot's checksum, then all tests with coverage on the real stack,
-# which stack/with-stack.sh starts if needed and stops afterwards (only what it started).
+# which stack/with-stack.sh starts if needed and stops afterwards (only what it started), and last
+# the real faults of `make chaos` on the same stack, which it leaves as it found it.
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
 	bash stack/install.sh
-	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh \
-	  $(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80
+	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh bash -c \
+	  '$(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80 && $(BIN)/python bench/chaos.py'
 
 stack-up: venv
 	bash stack/up.sh
@@ -68,6 +69,12 @@ SESSIONS ?= 10 30
 DURATION ?= 180
 load: venv
 	$(BIN)/python bench/load.py --sessions $(SESSIONS) --duration $(DURATION)
+
+# Real faults between Sextant and each backend (process killed or paused, latency, 5xx, reset, malformed
+# JSON, trickle): every page checked, then a browser pass; prints the table (bench/chaos.py, stack/chaos/).
+chaos: venv
+	bash stack/install.sh
+	bash stack/with-stack.sh $(BIN)/python bench/chaos.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

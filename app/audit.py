@@ -4,7 +4,6 @@ and exports, as the Logs page's audit tab shows them and the Security page count
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -14,7 +13,7 @@ from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 
 AUDIT_COLUMNS = (
     "@timestamp",
@@ -101,9 +100,3 @@ def load(
         tenants=logs.terms(summary, "tenants"),
         actions=logs.terms(summary, "action"),
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The audit tab's default view at each range preset, for the snapshot."""
-    for preset in PRESETS:
-        load(sources, time_range(preset, now), cache=cache)

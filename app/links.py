@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 SHARED_PARAMS = ("range", "refresh")  # the sidebar's, on every page
 
@@ -90,6 +90,24 @@ def url(key: str, **params: object | None) -> str:
         raise ValueError(f"the {target.title} page reads no {', '.join(sorted(unknown))} parameter")
     text = query(params)
     return f"{target.slug or './'}{'?' + text if text else ''}"
+
+
+def parse(address: str, base_path: str | None = None) -> tuple[str, dict[str, str]] | None:
+    """The page key and parameters an address of this app leads to (relative as `url` writes it, or
+    absolute under `base_path`), the inverse of `url`; None for an address that is not one of its pages."""
+    parts = urlsplit(address.strip())
+    path = parts.path
+    if parts.netloc:
+        prefix = "/" + (base_path or "").strip("/")
+        if path.rstrip("/") != prefix.rstrip("/") and not path.startswith(prefix.rstrip("/") + "/"):
+            return None
+        path = path[len(prefix) :]
+    slug = path.strip("/").removeprefix(".").strip("/")  # the entry page: "./", "" or the base path
+    page = next((p for p in PAGES.values() if p.slug == slug), None)
+    if page is None:
+        return None
+    params = dict(parse_qsl(parts.query, keep_blank_values=False))
+    return page.key, params
 
 
 def absolute(browser_url: str | None, base_path: str | None, relative: str) -> str:

@@ -11,7 +11,7 @@ import copy
 import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import altair as alt
@@ -22,7 +22,7 @@ from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.opensearch import SearchResult, buckets_frame
-from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange, time_range
+from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange
 
 GROUP = "logs"
 PAGE_SIZE = 100
@@ -414,12 +414,3 @@ def load(
         more=more,
         outcomes=outcomes,
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page's default views for the snapshot: for each range preset, the pickers, the unfiltered
-    histogram and first page of lines, and the audit tab."""
-    for preset in PRESETS:
-        tr = time_range(preset, now)
-        load_facets(sources, tr, cache)
-        load(sources, LogFilters(), tr, 1, cache)

@@ -1,98 +1,48 @@
-"""`make snapshot`: ask every page's questions of the live stack and keep the answers in one file.
+"""`make snapshot`: walk the app through the live stack as a user can, and keep every answer in one file.
 
-`python -m app.record PATH` records through live clients (configured as usual, from SEXTANT_* variables)
-every call that each page's loader makes, for every time-range preset, at one fixed "now". Replayed with
-`Sources.now()` equal to that time, the pages ask exactly the recorded questions.
+`python -m app.record PATH` drives every page through Streamlit's AppTest (`app.crawl`), with live clients
+wrapped by a `Recorder` and "now" fixed at one minute: every page at every range preset, the overview at the
+weekly review's instants, then every view the pages' links and pickers lead to. Replayed with `Sources.now()`
+equal to that minute, the pages ask exactly the recorded questions, so the demo has no dead end that the app
+itself draws. A view a visitor can only reach by typing (free text in a search) is not recorded; the page
+says so and offers the recorded views.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import audit, dashboards, data_sources, logs, overview, retention, security, service_health, traces
-from app.alerting import view as alerts_view
-from app.config import load_config
-from app.readiness import view as readiness_view
-from app.slo import view as slo_view
+from app import crawl, ui
+from app.config import Config, load_config
 from app.sources import Sources, build_sources
-from app.sources.cache import ResultCache
-from app.sources.errors import BackendError
+from app.sources.cache import default_cache
 from app.sources.snapshot import Recorder
-from app.timerange import PRESETS, time_range
+from app.timerange import PRESETS
 from app.times import to_utc
+from stack.addresses import run_dir
 
-PageLoader = Callable[[Sources, datetime, ResultCache], object]
-
-
-def _service_health(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    for preset in PRESETS:
-        service_health.load(sources, time_range(preset, now), cache)
+RECORDING_TIMEOUT_S = 120.0  # a recording waits for slow answers rather than keeping a gap
 
 
-def _data_sources(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page probes each backend; replayed, the probes answer with the recorded versions."""
-    data_sources.load(sources)
-    probes = (
-        sources.prometheus.buildinfo,
-        sources.opensearch.info,
-        sources.jaeger.services,
-        sources.alertmanager.status,
-    )
-    for probe in probes:
-        with contextlib.suppress(BackendError):
-            probe()
-    retention.load(sources, now, cache)
-
-
-def _overview(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    overview.load(sources, now, cache)
-
-
-def _alerts(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    alerts_view.load(sources, now, cache)
-
-
-def _slos(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    slo_view.load_board(sources, now, cache)
-
-
-def _slo_details(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """Every SLO's detail page at every range: links pasted into a chat carry any of them."""
-    for definition in slo_view.definitions().definitions:
-        for preset in PRESETS:
-            slo_view.load_detail(sources, definition, now, time_range(preset, now), cache)
-
-
-PAGE_LOADERS: dict[str, PageLoader] = {
-    "Overview": _overview,
-    "Service health": _service_health,
-    "SLOs": _slos,
-    "SLO detail": _slo_details,
-    "Alerts": _alerts,
-    "Domain dashboards": dashboards.record_all,
-    "Readiness": readiness_view.record_all,
-    "Security": security.record_all,
-    "Traces": traces.record_all,
-    "Logs": logs.record_all,
-    "Audit": audit.record_all,
-    "Data sources": _data_sources,
-}
-
-
-def run_all_pages(sources: Sources, now: datetime) -> None:
-    """Every page's loader, each with an empty cache so that every question really reaches `sources`."""
-    for loader in PAGE_LOADERS.values():
-        loader(sources, now, ResultCache())
-
-
-def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = None) -> Path:
+def record(
+    live: Sources,
+    path: Path,
+    now: datetime,
+    anchor: datetime | None = None,
+    *,
+    views: Iterable[crawl.View] | None = None,
+    follow: bool = True,
+    limit: int | None = None,
+) -> Path:
+    """Walk the app at `now` through recording clients and save what they answered to `path`: from every
+    page and the review instants (`crawl.start_views`), or from `views`; `follow=False` visits those
+    views only (a test recording one page)."""
     recorder = Recorder()
     recording = replace(
         live,
@@ -100,27 +50,50 @@ def record(live: Sources, path: Path, now: datetime, anchor: datetime | None = N
         opensearch=recorder.wrap(live.opensearch),
         jaeger=recorder.wrap(live.jaeger),
         alertmanager=recorder.wrap(live.alertmanager),
+        frozen_at=now,
     )
-    run_all_pages(recording, now)
+    started = time.monotonic()
+    default_cache.clear()  # every question must reach the recording clients, none be answered from memory
+    with ui.pages_serve(recording):
+        starts = crawl.start_views(now) if views is None else views
+        walked = crawl.walk(starts, limit=limit, follow=lambda _: follow)
+        for count, visited in enumerate(walked, start=1):
+            for problem in visited.problems:
+                print(f"  {visited.view.address}: {problem[:200]}", file=sys.stderr)
+            if count % 50 == 0:
+                print(
+                    f"{count} views, {len(recorder)} answers, {time.monotonic() - started:.0f} s",
+                    file=sys.stderr,
+                )
     return recorder.save(path, recorded_at=now, anchor=anchor, time_range=(now - max(PRESETS.values()), now))
 
 
+def for_recording(config: Config) -> Config:
+    """The configuration with long timeouts and no circuit breaker: a slow answer is waited for, not
+    recorded as a failure (a recorded failure would be a dead end in the demo)."""
+    backends = {
+        name: replace(getattr(config, name), timeout_s=RECORDING_TIMEOUT_S, down_s=0.0)
+        for name in ("prometheus", "opensearch", "jaeger")
+    }
+    return replace(config, **backends)
+
+
 def _anchor() -> datetime | None:
-    run_dir = Path(os.environ.get("SEXTANT_RUN", Path.home() / ".cache" / "sextant" / "run"))
-    anchor_file = run_dir / "anchor"
+    anchor_file = run_dir() / "anchor"
     return to_utc(datetime.fromisoformat(anchor_file.read_text().strip())) if anchor_file.exists() else None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.record", description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
+    parser.add_argument("--limit", type=int, default=None, help="visit at most this many views (a trial run)")
     args = parser.parse_args(argv)
-    live = build_sources(load_config())
+    live = build_sources(for_recording(load_config()))
     if live.mode != "live":
         print("no backend configured: set SEXTANT_PROMETHEUS_URL and the others", file=sys.stderr)
         return 2
     now = live.now()
-    path = record(live, args.path, now, _anchor())
+    path = record(live, args.path, now, _anchor(), limit=args.limit)
     print(f"recorded {path} at {now:%Y-%m-%dT%H:%M}Z ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 

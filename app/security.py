@@ -28,7 +28,7 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
 from app.sources.opensearch import SearchResult
 from app.sources.prometheus import QueryResult, auto_step, rate_window
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 from app.units import format_seconds, format_span
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "security.yaml"
@@ -419,9 +419,3 @@ def load(
         per_minute if per_minute is not None else pd.DataFrame(columns=["timestamp", "value"]),
         out,
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page at every range preset, for the snapshot."""
-    for preset in PRESETS:
-        load(sources, time_range(preset, now), cache)

@@ -44,10 +44,10 @@ for status in data_sources.load(ctx.sources):
             st.error(f"Probe failed: {ui.plain(status.probe_error)}")
         if status.last_error and status.last_error_at:
             last = f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}"
-            if status.state == "attention":
-                st.warning(last)
-            else:  # history: a later call succeeded
+            if status.state == "ok":  # history: a later call succeeded
                 st.caption(f"{last}. Later calls succeeded.")
+            else:  # still failing: while its probe fails, no later call has succeeded either
+                st.warning(last)
 
 
 @ui.live(ctx)

@@ -273,9 +273,16 @@ prepare_opensearch() {
 }
 
 start_opensearch() {
+  prepare_opensearch
+  launch_opensearch
+}
+
+# launch_opensearch: start OpenSearch on the data dir as it is (stack/chaos/control.sh restarts a killed
+# node this way, keeping its indices).
+launch_opensearch() {
   local dir="$RUN/opensearch" java launch="$RUN/logs/opensearch-launch.log" i
   java=$(java17_home) || die "no JDK 17 found (set SEXTANT_JAVA_HOME)"
-  prepare_opensearch
+  rm -f "$dir/opensearch.pid"
   mkdir -p "$RUN/logs" "$RUN/pids"
   ln -sfn "$dir/logs/sextant.log" "$RUN/logs/opensearch.log"
   # -d daemonizes; OpenSearch writes its own PID file, copied into $RUN/pids below.
@@ -420,4 +427,5 @@ main() {
     "opensearch :$OPENSEARCH_PORT jaeger :$JAEGER_QUERY_PORT otlp :$OTLP_GRPC_PORT/:$OTLP_HTTP_PORT"
 }
 
-main "$@"
+# Sourced (by stack/chaos/control.sh) it only defines the functions above.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main "$@"; fi

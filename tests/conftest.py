@@ -17,6 +17,9 @@ from hypothesis import settings
 from streamlit.testing.v1 import AppTest
 
 from app.config import REPO_ROOT
+from app.crawl import View
+from app.record import record
+from app.sources import Sources
 from stack.addresses import run_dir, stack_url
 
 # Property-based tests are reproducible (the same examples on every machine and run) and leave no example
@@ -74,7 +77,14 @@ def live_stack() -> LiveStack:
     return stack
 
 
-UNASKED = SimpleNamespace(url="unasked://")  # a backend a test's page never asks: only its address counts
+# A backend a test's page never asks: only its address (and name) count.
+UNASKED = SimpleNamespace(url="unasked://", name="unasked")
+
+
+def record_views(path: Path, sources: Sources, now: datetime, *views: View) -> Path:
+    """A snapshot of what the pages ask of `sources` (fakes) to draw `views` at `now`, recorded the way
+    `make snapshot` records the demo: the pages themselves, driven through AppTest."""
+    return record(sources, path, now, views=views, follow=False)
 
 
 def shown(markdown: str) -> str:

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from app import dashboards
+from app.crawl import View
 from app.dashboards import draw as dashboard_ui
 from app.dashboards import spec as panels
 from app.dashboards.spec import variable_regex
 from app.sources import Sources, build_sources
 from app.sources.cache import ResultCache
-from app.sources.snapshot import Recorder
-from app.timerange import PRESETS, time_range
+from app.timerange import DEFAULT_PRESET, PRESETS, time_range
 from app.units import format_value
-from tests.conftest import metrics, run_page, shown, texts
+from tests.conftest import metrics, record_views, run_page, shown, texts
 from tests.test_dashboards import (
     ACCURACY,
     FRAUD_HEADERS_COMPLETE,
@@ -68,20 +68,18 @@ class NamedFakeOpenSearch(FakeOpenSearch):
 
 @pytest.fixture(scope="module")
 def fake_snapshot(tmp_path_factory) -> Path:
-    """What `make snapshot` would record with every dashboard wired in, from the fake backends, plus the
+    """What `make snapshot` records of every dashboard at every range from the fake backends, plus the
     Ingestion page narrowed to one route (a view a link can ask for)."""
-    recorder = Recorder()
     sources = Sources(
-        prometheus=recorder.wrap(NamedFakePrometheus()),
-        opensearch=recorder.wrap(NamedFakeOpenSearch()),
-        jaeger=FakeJaeger(),
-        mode="live",
+        prometheus=NamedFakePrometheus(), opensearch=NamedFakeOpenSearch(), jaeger=FakeJaeger(), mode="live"
     )
-    dashboards.record_all(sources, NOW, ResultCache())
-    board = panels.dashboard("ingestion")
-    dashboards.load(sources, board, time_range("24h", NOW), {"route": "/ingest/document"}, ResultCache())
+    views = [
+        View.of(domain, **({} if preset == DEFAULT_PRESET else {"range": preset}))
+        for domain in dashboards.DASHBOARDS
+        for preset in PRESETS
+    ]
     path = tmp_path_factory.mktemp("snap") / f"fake-{next(_unique)}.json.gz"
-    return recorder.save(path, recorded_at=NOW, time_range=(NOW - max(PRESETS.values()), NOW))
+    return record_views(path, sources, NOW, *views, View.of("ingestion", route="/ingest/document"))
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The dashboards loader on fake backends: frames in, panel data out; variables narrow the queries; one
-failing backend costs only its own panels; incidents become clipped annotations; record_all covers every
-dashboard and preset."""
+failing backend costs only its own panels; incidents become clipped annotations."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-import pytest
 
 from app import dashboards
 from app.dashboards import spec as panels
@@ -17,7 +15,7 @@ from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.errors import BackendUnavailable
 from app.sources.prometheus import QueryResult
-from app.timerange import PRESETS, time_range
+from app.timerange import time_range
 from tests.fake_opensearch import MemoryOpenSearch
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -332,19 +330,6 @@ def test_incident_frame_without_an_answer():
 
 
 # -- the snapshot ------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fail", [False, True])
-def test_record_all_runs_every_dashboard_for_every_preset(fail):
-    prom, search = FakePrometheus(fail=fail), FakeOpenSearch()
-    dashboards.record_all(make_sources(prom, search), NOW, ResultCache())
-    assert len(search.requests) == len(dashboards.DASHBOARDS) * len(PRESETS)
-    for preset in PRESETS:
-        window = time_range(preset, NOW).promql_window
-        assert any(f"[{window}]" in q for _, q in prom.calls)
-    # The recorded questions are the pages' default view: every variable at All.
-    narrowable = [q for _, q in prom.calls if "route=~" in q or "tenant=~" in q]
-    assert narrowable and all('=~".*"' in q for q in narrowable)
 
 
 def test_the_same_questions_hit_the_cache():

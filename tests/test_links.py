@@ -46,3 +46,24 @@ def test_a_parameter_the_page_does_not_read_is_refused():
 )
 def test_share_links_are_absolute_under_the_base_path(browser, base, expected):
     assert links.absolute(browser, base, links.url("logs", service="a b")) == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "base", "expected"),
+    [
+        ("SLOs?slo=a%20b&range=7d", "", ("slos", {"slo": "a b", "range": "7d"})),
+        ("./?at=2026-11-23T09:00Z", "", ("overview", {"at": "2026-11-23T09:00Z"})),
+        ("https://ops.example/sextant/Logs?q=x", "sextant", ("logs", {"q": "x"})),
+        ("https://ops.example/sextant", "sextant", ("overview", {})),
+        ("https://ops.example/sextantish/Logs", "sextant", None),  # another app under a longer path
+        ("https://ops.example/Logs", "sextant", None),
+        ("Nowhere?x=1", "", None),
+    ],
+)
+def test_an_address_reads_back_as_the_page_and_parameters_it_was_built_from(address, base, expected):
+    assert links.parse(address, base) == expected
+
+
+def test_every_page_round_trips_through_its_address():
+    for key in links.PAGES:
+        assert links.parse(links.url(key, range="7d")) == (key, {"range": "7d"})

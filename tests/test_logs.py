@@ -441,11 +441,3 @@ def test_trace_logs_ask_for_one_trace_oldest_first():
     index, body = client.requests[0]
     assert index == "logs-*" and body["query"]["bool"]["filter"] == [{"term": {"trace_id": "abc"}}]
     assert body["sort"][0] == {"@timestamp": "asc"}
-
-
-def test_record_all_runs_every_preset():
-    client = FakeOpenSearch(5)
-    logs.record_all(sources(client), NOW, ResultCache())
-    assert len(client.requests) == 5 * 3  # per preset: facets, histogram, the first page of lines
-    audit.record_all(sources(client), NOW, ResultCache())
-    assert len(client.requests) == 5 * 3 + 5 * 2  # and the audit summary and latest events

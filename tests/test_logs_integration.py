@@ -11,7 +11,6 @@ from app import audit, logs
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.opensearch import OpenSearchClient
-from app.sources.snapshot import Recorder
 from app.timerange import TimeRange, time_range
 from stack.simulator import model
 from tests.conftest import UNASKED
@@ -104,11 +103,3 @@ def test_audit_tab_counts_every_kind_of_action(live, live_stack):
     assert {"login.success", "login.failure", "role.change", "config.change", "rulepack.edit"} <= actions
     assert {"assistant.action", "data.export"} <= actions
     assert set(trail.counts["outcome"]) <= {"success", "failure", "denied"}
-
-
-def test_record_all_asks_only_answerable_questions(live):
-    recorder = Recorder()
-    recording = replace(live, opensearch=recorder.wrap(live.opensearch))
-    logs.record_all(recording, live.now(), ResultCache())
-    audit.record_all(recording, live.now(), ResultCache())
-    assert len(recorder) == 25

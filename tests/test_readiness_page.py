@@ -15,16 +15,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.config import REPO_ROOT, load_config
+from app.crawl import View
 from app.deadlines import next_deadline
 from app.readiness import ReadinessInputs, load_definition, score
 from app.readiness import view as rv
 from app.slo import view as slo_view
 from app.sources import Sources, build_sources, snapshot
 from app.sources.cache import ResultCache
-from app.sources.snapshot import Recorder
 from app.sources.unconfigured import NotConfiguredClient
 from stack.simulator import model
-from tests.conftest import metrics, run_page, texts
+from tests.conftest import metrics, record_views, run_page, texts
 from tests.test_readiness_view import AT, FakePrometheus
 
 PAGE = "pages/8_Readiness.py"
@@ -100,17 +100,15 @@ class NamedFakePrometheus(FakePrometheus):
 
 @pytest.fixture(scope="module")
 def fake_snapshot(tmp_path_factory) -> Path:
-    """What `make snapshot` records once record_all is wired in, from the fake Prometheus."""
-    recorder = Recorder()
+    """What `make snapshot` records of the page's default view from the fake Prometheus."""
     sources = Sources(
-        prometheus=recorder.wrap(NamedFakePrometheus()),
+        prometheus=NamedFakePrometheus(),
         opensearch=NotConfiguredClient("opensearch"),
         jaeger=NotConfiguredClient("jaeger"),
         mode="live",
     )
-    rv.record_all(sources, AT, ResultCache())
     path = tmp_path_factory.mktemp("snap") / f"readiness-{next(_unique)}.json.gz"
-    return recorder.save(path, recorded_at=AT)
+    return record_views(path, sources, AT, View.of("readiness"))
 
 
 @pytest.fixture

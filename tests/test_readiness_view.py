@@ -340,13 +340,6 @@ def test_filing_slo_states_come_from_the_slo_board_by_default():
     assert rv.filing_states(statuses) == {"a": "exhausted"}
 
 
-def test_record_all_asks_every_question_of_the_default_view():
-    prom = FakePrometheus()
-    rv.record_all(sources(prom), AT, ResultCache())
-    readiness = {(q, at) for q, at in prom.calls if q in set(QUERY.values()) | {TENANTS_QUERY, THROUGHPUT}}
-    assert len(readiness) == 9 * WEEKS_WITH_DATA
-
-
 def test_an_invalid_definition_is_reported_not_raised(tmp_path):
     broken = tmp_path / "readiness.yaml"
     broken.write_text("apiVersion: sextant/v1\nkind: ReadinessScore\n")

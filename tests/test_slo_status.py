@@ -122,6 +122,8 @@ def test_low_traffic_is_flagged_not_paged():
     s = st.evaluate(defn(), AT, bad, total)
     assert s.low_traffic
     assert not any(a.firing for a in s.alerts)
+    unfetched = st.unknown(defn(), AT, "prometheus: no answer within 1 s")
+    assert unfetched.state == "no data" and not unfetched.low_traffic  # not counted, so not said to be low
 
 
 def test_calendar_slo_forecast_stops_at_the_period_end():

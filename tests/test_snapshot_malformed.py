@@ -18,7 +18,8 @@ from app.sources import snapshot as snap
 from app.sources.errors import BackendUnavailable, SnapshotMiss
 
 VALID: dict[str, Any] = {
-    "format": 1,
+    "format": 2,
+    "frames": {},
     "recorded_at": "2026-11-28T05:09:00Z",
     "anchor": None,
     "time_range": {"start": "2026-10-29T05:09:00Z", "end": "2026-11-28T05:09:00Z"},

@@ -565,19 +565,3 @@ def test_picking_a_trace_does_not_search_again():
     traces.load(sources(jaeger), traces.TraceView(service="filing"), NOW, cache)
     traces.load(sources(jaeger), traces.TraceView(service="filing", trace_id="aa"), NOW, cache)
     assert [c[0] for c in jaeger.calls] == ["search", "trace"]
-
-
-def test_record_all_runs_every_preset_and_opens_the_slowest_trace():
-    jaeger, opensearch = FakeJaeger(), FakeOpenSearch()
-    traces.record_all(sources(jaeger, opensearch), NOW, ResultCache())
-    searches = [c for c in jaeger.calls if c[0] == "search"]
-    assert len(searches) == 5 and {c[1] for c in searches} == {"gateway"}
-    assert ("operations", "gateway") in jaeger.calls
-    assert [c for c in jaeger.calls if c[0] == "trace"] == [("trace", "bb")]
-    assert len(opensearch.bodies) == 1
-
-
-def test_record_all_without_services_records_the_failure_only():
-    jaeger = FakeJaeger(fail=True)
-    traces.record_all(sources(jaeger), NOW, ResultCache())
-    assert jaeger.calls == [("services",)]

@@ -12,11 +12,12 @@ import pytest
 
 from app import traces
 from app.config import REPO_ROOT
+from app.crawl import View
 from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
-from tests.conftest import UNASKED, run_link, run_page
+from tests.conftest import UNASKED, record_views, run_link, run_page
 from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
 
@@ -39,17 +40,22 @@ def trace_lines() -> list[dict]:
     ]
 
 
-def record_snapshot(path: Path, run: Callable[[Sources], None], jaeger=None, opensearch=None) -> Path:
-    """A snapshot file holding what `run` asked of fake backends, recorded at NOW."""
-    recorder = Recorder()
+def record_snapshot(
+    path: Path, what: View | Callable[[Sources], None], jaeger=None, opensearch=None
+) -> Path:
+    """A snapshot file of fake backends' answers at NOW: what a page asks to draw a view (recorded as
+    `make snapshot` does), or what a loader asks (`what(sources)`: a view no address leads to)."""
     live = Sources(
         prometheus=UNASKED,
         opensearch=opensearch or NamedOpenSearch(20, extra=trace_lines()),
         jaeger=jaeger or NamedJaeger(),
         mode="live",
     )
+    if isinstance(what, View):
+        return record_views(path, live, NOW, what)
+    recorder = Recorder()
     recording = replace(live, opensearch=recorder.wrap(live.opensearch), jaeger=recorder.wrap(live.jaeger))
-    run(recording)
+    what(recording)
     return recorder.save(path, recorded_at=NOW)
 
 
@@ -85,8 +91,8 @@ def test_traces_on_the_snapshot_are_the_ones_the_simulator_sent(snapshot_mode):
 
 @pytest.fixture
 def fake_snapshot(snapshot_mode, tmp_path, request):
-    def make(run: Callable[[Sources], None], **fakes) -> Path:
-        path = record_snapshot(tmp_path / f"{request.node.name}.json.gz", run, **fakes)
+    def make(what: View | Callable[[Sources], None], **fakes) -> Path:
+        path = record_snapshot(tmp_path / f"{request.node.name}.json.gz", what, **fakes)
         snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(path))
         return path
 
@@ -94,7 +100,7 @@ def fake_snapshot(snapshot_mode, tmp_path, request):
 
 
 def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
-    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    fake_snapshot(View.of("traces"))
     at = run_page(PAGE)
     assert not at.exception and not at.error
     table = at.dataframe[0].value
@@ -104,7 +110,7 @@ def test_default_view_lists_the_traces_of_the_entry_service(fake_snapshot):
 
 
 def test_a_trace_from_the_url_shows_its_waterfall_spans_and_logs(fake_snapshot):
-    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    fake_snapshot(View.of("traces", service="gateway", trace="bb"))
     at = run_page(PAGE, service="gateway", trace="bb")
     assert not at.exception and not at.error
     assert at.subheader[1].value == "Trace bb"
@@ -132,7 +138,7 @@ def test_jaeger_down_keeps_the_trace_logs(fake_snapshot):
 
 
 def test_not_a_trace_id_is_refused_politely(fake_snapshot):
-    fake_snapshot(lambda s: traces.record_all(s, NOW, ResultCache()))
+    fake_snapshot(View.of("traces"))
     at = run_page(PAGE, trace="<script>")
     assert not at.exception
     assert any("not a trace id" in w.value for w in at.warning)

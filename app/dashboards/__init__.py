@@ -10,7 +10,6 @@ from app.dashboards.fetch import (
     VariableChoices,
     incident_frame,
     load,
-    record_all,
     variable_choices,
 )
 
@@ -22,6 +21,5 @@ __all__ = [
     "VariableChoices",
     "incident_frame",
     "load",
-    "record_all",
     "variable_choices",
 ]

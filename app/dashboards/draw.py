@@ -18,6 +18,8 @@ from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
 from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
+from app.sources.cache import Outcome
+from app.sources.errors import BackendError
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -76,7 +78,7 @@ def draw(view: DashboardView, preset: str, now: datetime) -> None:
     ui.show_warnings(view.warnings)
     tr = view.time_range
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
-    _incidents_note(view)
+    _incidents_note(view, now)
     slos = known_slos()
     for section, section_panels in view.dashboard.sections():
         if section:
@@ -96,14 +98,12 @@ def draw(view: DashboardView, preset: str, now: datetime) -> None:
         _flush(row, view, preset, slos)
 
 
-def _incidents_note(view: DashboardView) -> None:
-    if view.incidents_error is not None:
-        st.caption(
-            ":material/warning: Incidents are not marked on the charts: OpenSearch is not answering "
-            f"({ui.plain(view.incidents_error.message)})."
-        )
+def _incidents_note(view: DashboardView, now: datetime) -> None:
+    problem = incidents_problem(view.incidents_outcome, now)
+    if problem is not None:
+        st.caption(problem)
+    if view.incidents.empty:  # also when they could not be fetched and none was kept
         return
-    if view.incidents.empty:
         return
     shaded = [
         f"{ui.plain(row.title)} ({row.start:%d %b %H:%M} – {row.end:%d %b %H:%M})"
@@ -121,6 +121,30 @@ def _incidents_note(view: DashboardView) -> None:
         )
     if standing:
         st.caption(":material/flag: Ongoing: " + "; ".join(standing) + ".")
+
+
+def incidents_problem(outcome: Outcome[Any] | None, now: datetime) -> str | None:
+    """Why the charts lack their incidents, or show the last good ones (which `incident_frame` draws from
+    a stale answer); None when they are current."""
+    if outcome is None or outcome.error is None:
+        return None
+    why = _why_no_incidents(outcome.error)
+    if outcome.stale and outcome.fetched_at is not None:
+        return (
+            f":material/history: The incidents on the charts are the last good data, from "
+            f"{format_age(outcome.fetched_at, now)}: {why}."
+        )
+    return f":material/warning: Incidents are not marked on the charts: {why}."
+
+
+def _why_no_incidents(error: BackendError) -> str:
+    """OpenSearch is blamed only when it failed: the incidents query may never have been sent, the page
+    having run out of time on another backend's panels, or may still be on its way."""
+    if error.error_type == "deadline":
+        return "OpenSearch was not asked, the page ran out of time"
+    if error.error_type == "loading":
+        return "OpenSearch has not answered yet"
+    return f"OpenSearch is not answering ({ui.plain(error.message)})"
 
 
 def _zoomed(chart: charts.Chart) -> charts.Chart:

@@ -17,14 +17,13 @@ from typing import Any
 import pandas as pd
 
 from app import incidents
-from app.dashboards import spec as panel_defs
 from app.dashboards.spec import ALL, Dashboard, Panel, Variable
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache, warnings_of
 from app.sources.concurrent import fetch_all
 from app.sources.errors import BackendError
 from app.sources.prometheus import QueryResult, auto_step, rate_window
-from app.timerange import PRESETS, TimeRange, time_range
+from app.timerange import TimeRange
 
 DASHBOARDS = ("ingestion", "extraction", "tax", "assistant")
 TTL_S = 30.0
@@ -276,14 +275,3 @@ def incident_frame(outcome: Outcome[Any] | None, services: tuple[str, ...], tr: 
 
 
 # -- the snapshot ----------------------------------------------------------------------------------------
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """Every dashboard, for every time-range preset, with every variable at "All" (a page's default
-    view): what `make snapshot` records so that the pages replay it."""
-    for name in DASHBOARDS:
-        board = panel_defs.dashboard(name)
-        for preset in PRESETS:
-            tr = time_range(preset, now)
-            variable_choices(sources, board, tr, cache)
-            load(sources, board, tr, board.defaults(), cache)

@@ -297,11 +297,6 @@ def load(
     return ReadinessView(at, definition, out["current"], out["history"], board)
 
 
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page's default view (the tenant filter is computed from the same data), for the recorder."""
-    load(sources, now, cache)
-
-
 # -- view helpers (pure) -----------------------------------------------------------------------------------
 
 

@@ -156,7 +156,8 @@ def evaluate(
         w: slo_math.forecast_exhaustion(remaining, burns[w], at, length, horizon) for w in FORECAST_WINDOWS
     }
     soonest = min((t for t in forecast.values() if t is not None), default=None)
-    low = min_events > 0 and slo_math.is_low_traffic(total.get("1h"), min_events)
+    # Traffic is low only when it was counted: a failed fetch says nothing about it either.
+    low = known and min_events > 0 and slo_math.is_low_traffic(total.get("1h"), min_events)
     return SloStatus(
         definition=defn,
         at=at,

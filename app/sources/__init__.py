@@ -64,13 +64,16 @@ class Sources:
     snapshot_recorded_at: datetime | None = None
     snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
     alertmanager: AlertmanagerSource = field(default_factory=_no_alertmanager)
+    frozen_at: datetime | None = None  # a live "now" that does not move (`make snapshot` records at one)
 
     def now(self) -> datetime:
         """The time pages should treat as "now": the recording time of a snapshot (so they ask the
-        recorded questions), else the current UTC time floored to the minute (so reruns within a minute
-        ask the same questions and hit the cache)."""
+        recorded questions), a recording's fixed time, else the current UTC time floored to the minute
+        (so reruns within a minute ask the same questions and hit the cache)."""
         if self.mode == "snapshot" and self.snapshot_recorded_at is not None:
             return self.snapshot_recorded_at
+        if self.frozen_at is not None:
+            return self.frozen_at
         return datetime.now(UTC).replace(second=0, microsecond=0)
 
     @property

@@ -69,4 +69,9 @@ class QueryRejected(BackendError):
 
 
 class SnapshotMiss(BackendError):
-    """Snapshot mode: this exact call was not recorded, so there is nothing to replay."""
+    """Snapshot mode: this exact call was not recorded, so there is nothing to replay. `detail` names the
+    call (for an expander: a banner shows words, never query text)."""
+
+    def __init__(self, backend: str, message: str, detail: str = "") -> None:
+        super().__init__(backend, message)
+        self.detail = detail

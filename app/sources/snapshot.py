@@ -44,7 +44,8 @@ from app.sources.prometheus import PrometheusClient, QueryResult
 from app.sources.stats import BackendHealth, CallStats, tracked
 from app.times import parse_time, rfc3339, to_utc
 
-FORMAT = 1
+FORMAT = 2  # 2: frames are stored once, in "frames", and answers point at them
+NOT_RECORDED = "this view is not in the demo snapshot"
 
 LIVE_CLIENTS: dict[str, type] = {
     "prometheus": PrometheusClient,
@@ -196,25 +197,28 @@ def _tuple_fields(cls: type) -> frozenset[str]:
 _DECODE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
 
 
-def decode(value: Any) -> Any:
+def decode(value: Any, frames: Mapping[str, Any] | None = None) -> Any:
+    """The result `encode` wrote; `frames` holds the frames a saved snapshot shares between answers."""
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, frames) for v in value]
     if not isinstance(value, dict):
         return value
     if "__frame__" in value:
         return _decode_frame(value["__frame__"])
+    if "__frame_ref__" in value:
+        return _decode_frame((frames or {})[value["__frame_ref__"]])
     if "__datetime__" in value:
         return datetime.fromisoformat(value["__datetime__"])
     kind = value.get("__type__")
     if kind == "TraceList":
-        return TraceList((decode(t) for t in value["traces"]), tuple(value["warnings"]))
+        return TraceList((decode(t, frames) for t in value["traces"]), tuple(value["warnings"]))
     if kind in _RESULT_TYPES:
         cls = _RESULT_TYPES[kind]
-        fields = {k: decode(v) for k, v in value.items() if k != "__type__"}
+        fields = {k: decode(v, frames) for k, v in value.items() if k != "__type__"}
         for name in _tuple_fields(cls) & fields.keys():
             fields[name] = tuple(fields[name])
         return cls(**fields)
-    return {k: decode(v) for k, v in value.items()}
+    return {k: decode(v, frames) for k, v in value.items()}
 
 
 def _encode_error(error: BackendError) -> dict[str, Any]:
@@ -287,8 +291,11 @@ class Recorder:
     ) -> Path:
         with self._lock:
             entries = sorted(self._entries.values(), key=_entry_order)
+        frames: dict[str, Any] = {}
+        entries = [{**entry, "result": _shared(entry["result"], frames)} for entry in entries]
         document: dict[str, Any] = {
             "format": FORMAT,
+            "frames": frames,
             "recorded_at": rfc3339(recorded_at),
             "anchor": rfc3339(anchor) if anchor else None,
             "time_range": {"start": rfc3339(time_range[0]), "end": rfc3339(time_range[1])}
@@ -303,6 +310,20 @@ class Recorder:
         with open(target, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
             gz.write(payload)
         return target
+
+
+def _shared(encoded: Any, frames: dict[str, Any]) -> Any:
+    """`encoded` with each frame moved into `frames` under its content's hash: a frame that several
+    answers hold (the same series asked at several ranges, the same empty answer) is stored once."""
+    if isinstance(encoded, list):
+        return [_shared(v, frames) for v in encoded]
+    if not isinstance(encoded, dict):
+        return encoded
+    if "__frame__" in encoded:
+        digest = hashlib.sha256(canonical_json(encoded["__frame__"])).hexdigest()[:20]
+        frames.setdefault(digest, encoded["__frame__"])
+        return {"__frame_ref__": digest}
+    return {k: _shared(v, frames) for k, v in encoded.items()}
 
 
 def _entry_order(entry: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -344,6 +365,7 @@ class Snapshot:
     time_range: tuple[datetime, datetime] | None
     entries: Mapping[str, Mapping[str, Any]]
     problem: str | None = None  # why there is nothing to replay (missing file…)
+    frames: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # shared by the answers
 
     @classmethod
     def empty(cls, path: Path, problem: str) -> Snapshot:
@@ -354,13 +376,12 @@ class Snapshot:
         entry = self.entries.get(call_key(backend, method, args))
         if entry is None:
             query = _query_text(backend, method, args)
-            what = self.problem or f"not recorded in the snapshot: {method} {query}"
-            raise SnapshotMiss(backend, what)
+            raise SnapshotMiss(backend, self.problem or NOT_RECORDED, f"{backend} {method} {query}")
         result = entry["result"]
         if isinstance(result, dict) and "__error__" in result:
             raise _decode_error(result["__error__"])
         try:
-            return decode(result)
+            return decode(result, self.frames)
         except _DECODE_ERRORS as exc:  # load() checks the file's shape, not every answer (too slow)
             query = _query_text(backend, method, args)
             raise SnapshotMiss(
@@ -439,6 +460,9 @@ def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
     entries = document.get("entries")
     if not isinstance(entries, list):
         raise _ShapeError("entries is not a list")
+    frames = document.get("frames")
+    if not isinstance(frames, dict):
+        raise _ShapeError("frames is not an object")
     by_key = {}
     for number, entry in enumerate(entries):
         _check_entry(entry, f"entries[{number}]")
@@ -454,6 +478,7 @@ def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
         if span is not None
         else None,
         entries=by_key,
+        frames=frames,
     )
 
 
@@ -707,7 +732,7 @@ def unreadable_answers(snapshot: Snapshot) -> list[str]:
         if isinstance(result, dict) and "__error__" in result:
             continue
         try:
-            decode(result)
+            decode(result, snapshot.frames)
         except _DECODE_ERRORS as exc:
             query = _query_text(entry["backend"], entry["method"], entry["args"])
             problems.append(f"{entry['backend']} {entry['method']} {query}: {exc!r}")

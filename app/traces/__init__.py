@@ -34,7 +34,6 @@ from app.traces.view import (
     load,
     load_operations,
     load_services,
-    record_all,
 )
 
 __all__ = [
@@ -58,7 +57,6 @@ __all__ = [
     "parse_time",
     "parse_window",
     "range_token",
-    "record_all",
     "search_kwargs",
     "search_tasks",
     "service_share",

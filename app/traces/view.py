@@ -17,9 +17,9 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.jaeger import Trace
 from app.sources.opensearch import SearchResult
-from app.timerange import PRESETS, TimeRange
+from app.timerange import TimeRange
 from app.traces.links import TraceView, normalize_trace_id
-from app.traces.search import default_service, merge, search_tasks, traces_table
+from app.traces.search import merge, search_tasks, traces_table
 from app.traces.tree import service_share, waterfall_rows
 
 TTL_S = 30.0
@@ -131,23 +131,3 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
         logs_total=log_result.total if log_result is not None else 0,
         outcomes=outcomes,
     )
-
-
-def record_all(sources: Sources, now: datetime, cache: ResultCache) -> None:
-    """The page's default views for the snapshot: for each range preset, the default service's search
-    (default filters) and the detail and logs of the slowest trace found; plus the pickers' lists."""
-    services = load_services(sources, cache).value or []
-    service = default_service(services)
-    if service is None:
-        return
-    load_operations(sources, service, cache)
-    for preset in PRESETS:
-        view = TraceView(service=service, preset=preset)
-        page = load(sources, view, now, cache)
-        if not page.table.empty:
-            load(
-                sources,
-                TraceView(service=service, preset=preset, trace_id=str(page.table["trace_id"].iloc[0])),
-                now,
-                cache,
-            )

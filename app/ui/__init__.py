@@ -6,8 +6,9 @@ file directly, skipping the entry script (see shared notes on Streamlit 1.67), s
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, ParamSpec
@@ -20,7 +21,7 @@ from app.config import Config, ConfigError, current_config
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES
+from app.sources.errors import BACKEND_TITLES, SnapshotMiss
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
 from app.units import format_age
@@ -68,6 +69,21 @@ def _sources(config: Config) -> Sources:
     return build_sources(config)
 
 
+_PAGE_KEY = "_sextant_page"
+_serving: list[Sources] = []  # what the pages serve from instead, while a tool drives them (app.record)
+
+
+@contextlib.contextmanager
+def pages_serve(sources: Sources) -> Iterator[None]:
+    """Every page run inside serves from `sources`: `make snapshot` drives the pages themselves (AppTest)
+    through recording clients."""
+    _serving.append(sources)
+    try:
+        yield
+    finally:
+        _serving.remove(sources)
+
+
 def _config_or_stop() -> Config:
     """The configuration; when a setting is wrong, one error naming it and the page stops there.
 
@@ -85,10 +101,11 @@ def page_setup(key: str) -> PageContext:
     """Page config (title and icon from `app.links.PAGES`), the shared sidebar (time range and refresh,
     both kept in the URL) and the mode badge."""
     this = links.page(key)
+    st.session_state[_PAGE_KEY] = key  # for what the page draws later (the demo's nearest views)
     st.set_page_config(page_title=f"{this.title} · Sextant", page_icon=this.icon, layout="wide")
     config = _config_or_stop()
     auth.gate(config.access)  # before anything is drawn or fetched
-    sources = _sources(config)
+    sources = _serving[-1] if _serving else _sources(config)
     if sources.snapshot_problem is not None:
         st.error(plain(sources.snapshot_problem), icon=":material/broken_image:")
         st.stop()
@@ -138,7 +155,9 @@ def live(ctx: PageContext) -> Callable[[Callable[P, None]], Callable[P, None]]:
     def decorate(body: Callable[P, None]) -> Callable[P, None]:
         @functools.wraps(body)
         def run(*args: P.args, **kwargs: P.kwargs) -> None:
-            with page_run(ctx.sources.run_budget_s, draw_first_s=DRAW_FIRST_S) as page:
+            # A tool driving the pages (app.record) waits for every panel: nothing drawn "still loading".
+            draw_first = None if _serving else DRAW_FIRST_S
+            with page_run(ctx.sources.run_budget_s, draw_first_s=draw_first) as page:
                 body(*args, **kwargs)
                 landed = page.wait_for_left_running()
             if landed:
@@ -163,9 +182,14 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
     the last good data with its age (and the window it covers, when that has moved on since), or nothing.
     A backend that is only slow gets a note that its panels fill in. `now` is the time the page shows."""
     failed: dict[str, list[Outcome]] = {}
+    misses: list[SnapshotMiss] = []
     for backend, outcome in outcomes:
-        if outcome.error is not None:
+        if isinstance(outcome.error, SnapshotMiss):
+            misses.append(outcome.error)
+        elif outcome.error is not None:
             failed.setdefault(backend, []).append(outcome)
+    if misses:
+        _not_recorded(misses)
     for backend, backend_outcomes in failed.items():
         name = BACKEND_NAMES.get(backend, backend)
         kept = [o for o in backend_outcomes if o.stale and o.fetched_at is not None]
@@ -177,12 +201,35 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
                 icon=":material/hourglass_top:",
             )
             continue
-        said = f"**{name} is not answering**: {plain(errors[0].message)}."
+        said = (
+            f"**{name} was not asked**: the page ran out of time on slower answers."
+            if all(e.error_type == "deadline" for e in errors)  # it may be well: do not blame it
+            else f"**{name} is not answering**: {plain(errors[0].message)}."
+        )
         if not kept:
             st.error(f"{said} Its panels are empty.", icon=":material/error:")
             continue
         empty = " Some of its panels are empty." if len(kept) < len(backend_outcomes) else ""
         st.warning(f"{said}{meanwhile}{empty}", icon=":material/history:")
+
+
+def _not_recorded(misses: list[SnapshotMiss]) -> None:
+    """The demo's answer to a view it did not record: information, never a backend blamed, and the
+    recorded views nearest to it (this page without its filters, at the same range, and its default)."""
+    st.info(
+        "This view is not in the demo snapshot, which holds every view Sextant's own links and pickers "
+        "lead to (text typed into a search is not among them). The recorded views nearest to it:",
+        icon=":material/photo_camera:",
+    )
+    key = st.session_state.get(_PAGE_KEY)
+    if key is not None:
+        picked = links.query({k: v for k, v in st.query_params.items() if k not in links.SHARED_PARAMS})
+        shown_range = st.query_params.get("range")
+        if picked and shown_range:
+            page_link(key, "This page without its filters", ":material/filter_alt_off:", range=shown_range)
+        page_link(key, "This page as it opens", ":material/home:")
+    with st.expander("What was not recorded"):
+        st.code("\n".join(dict.fromkeys(m.detail or m.message for m in misses)), language=None)
 
 
 def _last_good(kept: list[Outcome], now: datetime) -> str:
