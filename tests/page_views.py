@@ -28,6 +28,7 @@ READS: dict[str, frozenset[str]] = {
     "Overview.py": frozenset({"prometheus", "opensearch"}),
     "pages/1_Service_health.py": frozenset({"prometheus"}),
     "pages/2_SLOs.py": frozenset({"prometheus"}),
+    "pages/3_Alerts.py": frozenset({"prometheus", "alertmanager"}),
     **{page: frozenset({"prometheus", "opensearch"}) for page in DOMAIN_PAGES},
     "pages/8_Readiness.py": frozenset({"prometheus"}),
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
@@ -180,6 +181,9 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("Overview.py", "opensearch"): _no_text(r"Incidents: not known"),
     ("pages/1_Service_health.py", "prometheus"): lambda d: _rows(d, "request_rate") > 0 < d.chart_rows(),
     ("pages/2_SLOs.py", "prometheus"): _all_figures,
+    ("pages/3_Alerts.py", "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric),
+    # Alertmanager's panels: silences, and the inhibit rules of its running configuration.
+    ("pages/3_Alerts.py", "alertmanager"): lambda d: _rows(d, "matchers") + _rows(d, "source") > 0,
     **{(page, "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric) for page in DOMAIN_PAGES},
     **{(page, "opensearch"): _no_text(r"Incidents are not marked") for page in DOMAIN_PAGES},
     ("pages/8_Readiness.py", "prometheus"): lambda d: _known(d.metric("Filing readiness score")),

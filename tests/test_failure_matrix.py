@@ -17,6 +17,7 @@ import yaml
 
 from app import readiness, security
 from app.slo import view as slo_view
+from app.sources.alertmanager import AlertmanagerClient
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
 from app.sources.prometheus import PrometheusClient
@@ -28,7 +29,8 @@ from tests.page_views import BACKENDS, DATA_SOURCES, EMPTINESS_CLAIMS, PAGES, RE
 
 MODES = {"closed": None, "html 200": Fault.HTML, "503 JSON": Fault.ERROR, "hanging": Fault.HANG}
 GREEN = ("healthy", "ok", "pass")
-PROBES = {c.name: c.probe_path for c in (PrometheusClient, OpenSearchClient, JaegerClient)}
+CLIENTS = (PrometheusClient, OpenSearchClient, JaegerClient, AlertmanagerClient)
+PROBES = {c.name: c.probe_path for c in CLIENTS}
 SAYS_HEALTHY = re.compile(r"(?i)\b(?:is|are)\s+(?:all\s+)?healthy\b|later calls succeeded")
 SLOS = len(slo_view.definitions().definitions)
 READINESS_CHECKS = len(readiness.load_definition().items)
