@@ -239,7 +239,7 @@ def test_file_layout_and_checksum(live, tmp_path):
     path = tmp_path / "s.json.gz"
     record(live, path)
     document = json.loads(gzip.decompress(path.read_bytes()))
-    assert document["format"] == 1
+    assert document["format"] == 2
     assert document["recorded_at"] == "2024-03-01T12:00:00Z"
     assert document["anchor"] == "2024-03-01T11:00:00Z"
     assert document["time_range"] == {"start": "2024-01-31T12:00:00Z", "end": "2024-03-01T12:00:00Z"}
