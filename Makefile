@@ -32,15 +32,15 @@ unit: venv
 	$(BIN)/pytest -q -m "not integration and not browser"
 
 # Everything: lint, the snapshot's checksum, then all tests with coverage on the real stack,
-# which stack/with-stack.sh starts if needed and stops afterwards (only what it started), and last
-# the real faults of `make chaos` on the same stack, which it leaves as it found it.
+# which stack/with-stack.sh starts if needed and stops afterwards (only what it started). The real
+# faults of `make chaos` are a separate target: with them the run no longer fits in 20 minutes.
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
 	bash stack/install.sh
-	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh bash -c \
-	  '$(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80 && $(BIN)/python bench/chaos.py'
+	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh \
+	  $(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80
 
 stack-up: venv
 	bash stack/up.sh

@@ -51,19 +51,22 @@ def body() -> None:
             ui.state_badge(tile.state)
             st.markdown(ui.plain(tile.reason))
 
-    with st.container(border=True):
+    posture, scorecard = st.columns(2)
+    with posture.container(border=True, height="stretch"):
         ui.page_link("security", "Security posture", ":material/shield:")
-        ui.state_badge(view.posture.state if view.posture else "no data")
-        st.markdown(ui.plain(overview.security_line(view.posture)))
+        ui.state_badge(view.security.grade.state if view.security else "no data")
+        st.markdown(ui.plain(overview.security_line(view.security)))
+    with scorecard.container(border=True, height="stretch"):
+        ui.page_link("scorecard", "Acceptance scorecard", ":material/checklist:")
+        st.markdown(ui.plain(overview.scorecard_line(view.scorecard)))
 
     st.subheader("Needs attention")
     if view.unknown_note:
         st.warning(ui.plain(view.unknown_note), icon=":material/help:")
     if view.attention:
+        columns = ["slo", "domain", "budget_remaining", "state", "firing"]
         st.dataframe(
-            slo_view.board_table(view.attention)[
-                ["slo", "domain", "budget_remaining", "state", "firing", "link"]
-            ],
+            slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],
             hide_index=True,
             column_config={
                 "slo": "SLO",
@@ -97,20 +100,7 @@ def body() -> None:
             st.write("Nothing changed state since last week.")
 
     st.subheader("Upcoming filing deadlines")
-    st.dataframe(
-        overview.deadline_table(view.deadlines),
-        hide_index=True,
-        column_config={
-            "deadline": "Deadline",
-            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
-            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
-            "ready_share": st.column_config.ProgressColumn(
-                "Ready", format="percent", min_value=0.0, max_value=1.0
-            ),
-        },
-    )
+    ui.deadline_table(view.deadlines)
     st.caption(
         "Entities are counted for the next deadline of each kind of return; later deadlines show none yet."
     )
@@ -121,13 +111,18 @@ def body() -> None:
         "keeps 30 days), and the download holds the same report as a document."
     )
     st.code(ui.absolute(overview.frozen_link(at)), language=None)
-    st.download_button(
+    ui.download_button(
+        ctx,
         "Download the report (Markdown)",
-        overview.report_markdown(view),
+        lambda: overview.report_markdown(view),
         file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
         mime="text/markdown",
-        icon=":material/download:",
     )
+    st.caption(
+        "The weekly review has a page of its own: the whole finished week, frozen and signed so that its "
+        "figures cannot drift or be edited, with action items, as HTML and PDF, and a summary for Slack."
+    )
+    ui.page_link("weekly_review", "Weekly review", ":material/event_note:")
 
 
 body()

@@ -1,5 +1,9 @@
 """The audit trail (`audit-*`): logins, role changes, configuration and rulepack edits, assistant actions
-and exports, as the Logs page's audit tab shows them and the Security page counts them."""
+and exports, as the Logs page's audit tab shows them and the Security page counts them.
+
+Sextant's own access log (`audit-sextant-*`, `app.access`) is not part of it: the named queries leave it
+out. Every value is masked (`app.masking`) except the actor, the staff account an audit is about.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ AUDIT_COLUMNS = (
     "source_ip",
     "message",
 )
+SHOWN_AS_IS = ("actor",)  # staff accounts: who did what is the audit trail's point, so never masked
 
 
 def audit_counts(result: SearchResult | None) -> pd.DataFrame:
@@ -57,6 +62,7 @@ class AuditPage(FromOneBackend):
     outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
     tenants: list[str] = field(default_factory=list)  # seen in the window, for the pickers
     actions: list[str] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # masked value -> value, for a reveal
 
 
 def audit_clauses(tenant: str = "", action: str = "") -> list[dict[str, Any]]:
@@ -89,14 +95,21 @@ def load(
     )
     summary = outcomes["audit_summary"].value
     latest = outcomes["audit_latest"].value
+    tokens: dict[str, str] = {}
+    mask = sources.masker
     return AuditPage(
         time_range=tr,
         interval=interval,
-        counts=audit_counts(summary),
-        over_time=logs.histogram_frame(summary, by="outcome"),
-        latest=logs.lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
+        counts=mask.frame(audit_counts(summary), tokens),
+        over_time=mask.frame(logs.histogram_frame(summary, by="outcome"), tokens),
+        latest=mask.frame(
+            logs.lines_table(latest.hits if latest is not None else None, AUDIT_COLUMNS),
+            tokens,
+            keep=SHOWN_AS_IS,
+        ),
         total=summary.total if summary is not None else None,
         outcomes=outcomes,
-        tenants=logs.terms(summary, "tenants"),
-        actions=logs.terms(summary, "action"),
+        tenants=mask.strings(logs.terms(summary, "tenants")),
+        actions=mask.strings(logs.terms(summary, "action")),
+        tokens=tokens,
     )

@@ -16,8 +16,22 @@ without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`, and
 
 plus `SEXTANT_PROMETHEUS_ORG_ID` (sent as `X-Scope-OrgID`, for Mimir/Cortex/Thanos tenants),
 `SEXTANT_SNAPSHOT`, the snapshot file replayed when no backend URL is set (default
-`snapshots/demo.json.gz` in the repository), and who may see the app (`app.auth`): `SEXTANT_ALLOWED_EMAILS`
-(addresses, or `@domain` for a whole domain) and `SEXTANT_ALLOWED_GROUPS`, comma-separated; unset, anyone.
+`snapshots/demo.json.gz` in the repository), and who may see what (`app.auth`):
+
+    SEXTANT_ALLOWED_EMAILS    who may see the app at all: addresses, or `@domain`, comma-separated (unset:
+    SEXTANT_ALLOWED_GROUPS    anyone), and groups
+    SEXTANT_ACCESS_FILE       the access file: roles, who has them, and what each may see and do
+                              (`app.access.policy`; the repository's `access.example.yaml` documents it)
+    SEXTANT_MASKING_KEY       the key of the tokens that stand for personal data (`app.masking`); unset, the
+                              public demo key
+    SEXTANT_ACCESS_SPOOL      the file holding access events until OpenSearch takes them (default
+                              `var/access-spool.jsonl` in the repository), SEXTANT_ACCESS_SPOOL_MAX events
+                              at most (default 10000)
+
+The weekly review (`app.report`): `SEXTANT_REPORTS_DIR` (frozen weeks and action items, default `reports/`
+in the repository), `SEXTANT_REPORT_KEY` (the secret that signs frozen weeks, at least 16 characters),
+`SEXTANT_SLACK_WEBHOOK_URL` (an incoming webhook for the summary: a secret, never shown whole) and
+`SEXTANT_PUBLIC_URL` (the app's address, for links in messages sent from the command line).
 
 Every value is checked here, not on first use: whatever `load_config` accepts builds working clients, and
 anything else raises one `ConfigError` naming the setting and what is wrong. Messages never quote a
@@ -41,13 +55,18 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpx
 
 from app.auth import AccessPolicy, parse_list
+from app.masking import DEMO_KEY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SNAPSHOT = REPO_ROOT / "snapshots" / "demo.json.gz"
+DEFAULT_REPORTS_DIR = REPO_ROOT / "reports"
+MIN_REPORT_KEY_CHARS = 16
 DEFAULT_TIMEOUT_S = 10.0
 MAX_TIMEOUT_S = 600.0
 DEFAULT_DOWN_S = 30.0
 MAX_DOWN_S = 3600.0
+DEFAULT_SPOOL = REPO_ROOT / "var" / "access-spool.jsonl"
+DEFAULT_SPOOL_MAX = 10_000
 BACKENDS = ("prometheus", "opensearch", "jaeger", "alertmanager")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -97,6 +116,14 @@ class Config:
     snapshot_path: Path = DEFAULT_SNAPSHOT
     access: AccessPolicy = AccessPolicy()
     alertmanager: BackendConfig = BackendConfig("alertmanager")
+    access_file: Path | None = None
+    masking_key: str = field(default=DEMO_KEY, repr=False)
+    access_spool: Path = DEFAULT_SPOOL
+    access_spool_max: int = DEFAULT_SPOOL_MAX
+    reports_dir: Path = DEFAULT_REPORTS_DIR
+    report_key: str | None = field(default=None, repr=False)
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    public_url: str | None = None
 
     @property
     def mode(self) -> Literal["live", "snapshot"]:
@@ -119,6 +146,8 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
 
     backends = {name: _backend(name, get) for name in BACKENDS}
     snapshot = get("SEXTANT_SNAPSHOT")
+    reports = get("SEXTANT_REPORTS_DIR")
+    public_url = get("SEXTANT_PUBLIC_URL")
     return Config(
         prometheus=backends["prometheus"],
         opensearch=backends["opensearch"],
@@ -131,6 +160,14 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
             emails=parse_list(get("SEXTANT_ALLOWED_EMAILS")),
             groups=parse_list(get("SEXTANT_ALLOWED_GROUPS")),
         ),
+        access_file=_access_file(get("SEXTANT_ACCESS_FILE")),
+        masking_key=get("SEXTANT_MASKING_KEY") or DEMO_KEY,
+        access_spool=Path(get("SEXTANT_ACCESS_SPOOL") or DEFAULT_SPOOL),
+        access_spool_max=_spool_max(get("SEXTANT_ACCESS_SPOOL_MAX")),
+        reports_dir=_reports_dir(reports) if reports else DEFAULT_REPORTS_DIR,
+        report_key=_report_key(get("SEXTANT_REPORT_KEY")),
+        slack_webhook_url=_webhook(get("SEXTANT_SLACK_WEBHOOK_URL")),
+        public_url=parse_url("SEXTANT_PUBLIC_URL", public_url)[0] if public_url else None,
     )
 
 
@@ -312,3 +349,57 @@ def _down_s(setting: str, text: str | None) -> float:
     if not 0 <= value <= MAX_DOWN_S:
         raise ConfigError(f"{setting} must be from 0 (off) to {MAX_DOWN_S:g} seconds, got {_quoted(text)}")
     return value
+
+
+def _access_file(text: str | None) -> Path | None:
+    """The access file, which must exist (its content is checked when a page reads it: `app.access`)."""
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise ConfigError(f"SEXTANT_ACCESS_FILE: no file at {_quoted(text)}")
+    return path
+
+
+def _spool_max(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_SPOOL_MAX
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(
+            f"SEXTANT_ACCESS_SPOOL_MAX must be a whole number of events, got {_quoted(text)}"
+        ) from None
+    if value < 1:
+        raise ConfigError(f"SEXTANT_ACCESS_SPOOL_MAX must be at least 1, got {_quoted(text)}")
+    return value
+
+
+def _reports_dir(text: str) -> Path:
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"SEXTANT_REPORTS_DIR is not a directory: {_quoted(text)}")
+    return path
+
+
+def _report_key(text: str | None) -> str | None:
+    """The signing secret: long enough to be one (never quoted in a message)."""
+    if text is not None and len(text) < MIN_REPORT_KEY_CHARS:
+        raise ConfigError(
+            f"SEXTANT_REPORT_KEY is too short to be a secret: use at least {MIN_REPORT_KEY_CHARS} characters"
+        )
+    return text
+
+
+def _webhook(text: str | None) -> str | None:
+    """An https (or, for a local receiver, http) URL. Its path is the secret: messages show the host only."""
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    try:
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host or any(ch.isspace() for ch in text):
+        raise ConfigError("SEXTANT_SLACK_WEBHOOK_URL must be an http:// or https:// URL with a host")
+    return text

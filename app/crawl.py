@@ -14,7 +14,7 @@ per route…), the time range from every view: combinations of two pickers are n
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -123,9 +123,11 @@ def walk(
     *,
     limit: int | None = None,
     follow: Callable[[Visit], bool] = lambda _: True,
+    admit: Callable[[View], bool] = lambda _: True,
 ) -> Iterator[Visit]:
     """Visit `starts` and everything they lead to, each view once, breadth first (at most `limit` views);
-    `follow(visit)` says whether to go on from a visited view."""
+    `follow(visit)` says whether to go on from a visited view, `admit(view)` whether a view it leads to is
+    walked (a sample: `per_shape`)."""
     queue = deque(dict.fromkeys(starts))
     seen = {view.identity for view in queue}
     visited = 0
@@ -136,9 +138,22 @@ def walk(
         if not follow(done):
             continue
         for target in sorted(done.leads_to):
-            if target.identity not in seen:
+            if target.identity not in seen and admit(target):
                 seen.add(target.identity)
                 queue.append(target)
+
+
+def per_shape(most: int) -> Callable[[View], bool]:
+    """Admit at most `most` views of each shape (a page and the names of its URL parameters): every kind of
+    link and picker a page draws is followed, and a few of its values, in the order the walk meets them."""
+    seen: Counter[tuple[str, tuple[str, ...]]] = Counter()
+
+    def admit(view: View) -> bool:
+        shape = (view.page, tuple(k for k, _ in view.params))
+        seen[shape] += 1
+        return seen[shape] <= most
+
+    return admit
 
 
 def _addresses(run: AppTest, base_path: str) -> Iterator[str]:
@@ -154,8 +169,8 @@ def _addresses(run: AppTest, base_path: str) -> Iterator[str]:
     for table in run.dataframe:
         frame = table.value
         for column in frame.columns:
-            if frame[column].dtype == object:
-                yield from (v for v in frame[column].dropna().unique() if isinstance(v, str) and "?" in v)
+            if frame[column].dtype == object:  # cells may hold lists too: only strings can be links
+                yield from {v for v in frame[column] if isinstance(v, str) and "?" in v}
 
 
 def _offered(run: AppTest, page: links.Page) -> Iterator[tuple[str, list[str]]]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-SHARED_PARAMS = ("range", "refresh")  # the sidebar's, on every page
+SHARED_PARAMS = ("range", "refresh", "week")  # the sidebar's, and a frozen week (`app.report`), on every page
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ PAGES: dict[str, Page] = {
              ":material/monitor_heart:", ()),
         Page("slos", "pages/2_SLOs.py", "SLOs", "SLOs", ":material/target:",
              ("slo", "q", "domain", "team", "state", "label")),
-        Page("alerts", "pages/3_Alerts.py", "Alerts", "Alerts", ":material/notifications_active:",
+        Page("weekly_review", "pages/3_Weekly_review.py", "Weekly_review", "Weekly review",
+             ":material/event_note:"),
+        Page("alerts", "pages/13_Alerts.py", "Alerts", "Alerts", ":material/notifications_active:",
              ("severity", "runbook")),
         Page("ingestion", "pages/4_Ingestion.py", "Ingestion", "Ingestion", ":material/move_to_inbox:",
              dashboard="ingestion"),
@@ -56,12 +58,16 @@ PAGES: dict[str, Page] = {
              dashboard="assistant"),
         Page("readiness", "pages/8_Readiness.py", "Readiness", "Filing readiness", ":material/fact_check:",
              ("tenant",)),
-        Page("security", "pages/9_Security.py", "Security", "Security", ":material/shield:", ()),
+        Page("security", "pages/9_Security.py", "Security", "Security", ":material/shield:", ("control",)),
+        Page("scorecard", "pages/12_Scorecard.py", "Scorecard", "Acceptance scorecard",
+             ":material/checklist:"),
         Page("traces", "pages/10_Traces.py", "Traces", "Traces", ":material/timeline:",
              ("service", "operation", "min_duration", "sort", "errors_only", "trace", "start", "end")),
         Page("logs", "pages/11_Logs.py", "Logs", "Logs", ":material/receipt_long:",
              ("tab", "service", "level", "tenant", "q", "trace_id", "action")),
         Page("data_sources", "pages/20_Data_sources.py", "Data_sources", "Data sources", ":material/dns:"),
+        Page("access_log", "pages/21_Access_log.py", "Access_log", "Access log", ":material/policy:",
+             ("user", "event", "outcome")),
     )
 }  # fmt: skip
 

@@ -3,6 +3,9 @@
 Every request body comes from `queries/logs.yaml`: a search (time range, aggregations, sort) plus one
 rendered filter clause per filter the user set, appended to its `bool.filter`. User text therefore only
 ever reaches OpenSearch as a typed JSON value of a named clause (free text through simple_query_string).
+
+Everything read is masked (`Sources.masker`, `app.masking`) before it becomes a frame: the lines, the
+pickers' values and the levels.
 """
 
 from __future__ import annotations
@@ -331,8 +334,13 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
         cache=cache,
         window=tr,
     )["facets"]
-    result = outcome.value
-    return Facets(terms(result, "services"), terms(result, "levels"), terms(result, "tenants"), outcome)
+    result, mask = outcome.value, sources.masker.strings
+    return Facets(
+        mask(terms(result, "services")),
+        mask(terms(result, "levels")),
+        mask(terms(result, "tenants")),
+        outcome,
+    )
 
 
 @dataclass(frozen=True)
@@ -347,6 +355,7 @@ class LogsPage(FromOneBackend):
     lines: pd.DataFrame  # lines_table, newest first, every page loaded so far
     more: bool  # another page may follow
     outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # masked value -> value, for a reveal
 
 
 def load(
@@ -403,14 +412,17 @@ def load(
         more = len(page.value.hits) >= page_size
     hits = pd.concat(frames, ignore_index=True) if frames else None
     histogram = outcomes["histogram"].value
+    tokens: dict[str, str] = {}
+    mask = sources.masker.frame
     return LogsPage(
         filters=filters,
         time_range=tr,
         interval=interval,
-        histogram=histogram_frame(histogram),
-        levels=level_counts(histogram),
+        histogram=mask(histogram_frame(histogram), tokens),
+        levels=mask(level_counts(histogram), tokens),
         total=histogram.total if histogram is not None else None,
-        lines=lines_table(hits),
+        lines=mask(lines_table(hits), tokens),
         more=more,
         outcomes=outcomes,
+        tokens=tokens,
     )

@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from app import links, queries, readiness, security
+from app import links, queries, readiness
+from app.controls import view as controls_view
 from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
+from app.scorecard import view as scorecard_view
 from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
@@ -22,12 +24,12 @@ from app.sources.concurrent import fetch_all
 from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
 from app.text import plain
-from app.timerange import pinned_text, time_range
+from app.timerange import PRESETS, pinned_text, time_range
 from app.units import format_span
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
-SECURITY_RANGE = "24h"  # the overview's security line: sign-ins and the audit log over the last day
+SECURITY_RANGE = "24h"  # the overview's security line: controls now, sign-ins and the audit log over a day
 
 DOMAINS: dict[str, tuple[str, str]] = {
     # domain -> (title, the page that shows it: an `app.links` key)
@@ -38,7 +40,14 @@ DOMAINS: dict[str, tuple[str, str]] = {
     "assistant": ("Assistant", "assistant"),
 }
 # For each headline: is a rise good news?
-RISE_IS_GOOD = {"healthy": True, "at risk": False, "exhausted": False, "no data": False, "readiness": True}
+RISE_IS_GOOD = {
+    "healthy": True,
+    "at risk": False,
+    "exhausted": False,
+    "no data": False,
+    "readiness": True,
+    "budget": False,  # the weekly review's error budget spent
+}
 
 
 @dataclass(frozen=True)
@@ -57,13 +66,15 @@ class Headline:
     label: str
     value: float | None
     previous: float | None
-    unit: str
+    unit: str  # "count", "points", or "share" (a fraction shown as a percentage)
     explanation: str  # Markdown: our own text, with every outside name through `plain`
 
     @property
     def delta(self) -> float | None:
         if self.value is None or self.previous is None:
             return None
+        if self.unit == "share":  # to the whole percentage point shown: 62% to 62% is no change
+            return round(self.value, 2) - round(self.previous, 2)
         return self.value - self.previous
 
     @property
@@ -77,6 +88,8 @@ class Headline:
     def _display(self, value: float | None) -> str:
         if value is None:
             return "no data"
+        if self.unit == "share":
+            return f"{value:.0%}"
         return f"{value:.0f}" if self.unit == "count" else f"{value:.1f}"
 
     @property
@@ -86,6 +99,8 @@ class Headline:
         # Short enough for five tiles across a laptop screen; the page says what the change is against.
         if self.delta == 0:
             return "no change"
+        if self.unit == "share":
+            return f"{self.delta * 100:+.0f} points"
         unit = " points" if self.unit == "points" else ""
         return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 
@@ -122,7 +137,8 @@ class Overview:
     deadlines: list[DeadlineRow]
     changes: list[str]
     outcomes: dict[str, Outcome] = field(repr=False)
-    posture: security.Posture | None = None  # the security checks, for one line
+    security: controls_view.ControlsView | None = None  # the posture grade and its controls, for one line
+    scorecard: scorecard_view.Scorecard | None = None  # the acceptance criteria, for one line
     slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
 
@@ -135,7 +151,7 @@ class Overview:
     def problems(self) -> list[tuple[str, Outcome]]:
         backend = {"incidents": "opensearch"}
         own = [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
-        return own + (self.posture.problems if self.posture else [])
+        return own + (self.security.problems if self.security else [])
 
 
 # -- pure pieces -----------------------------------------------------------------------------------------
@@ -185,7 +201,7 @@ def reason_for(statuses: list[SloStatus], incidents: pd.DataFrame) -> str:
     after = incident_phrase(worst, incidents) if worst.state != "healthy" else ""
     if worst.state == "exhausted":
         return f"{name}: error budget overspent ({left:.0%} left in {period}){after}.{also}"
-    firing = [a.name for a in worst.firing_alerts]
+    firing = [a.words for a in worst.firing_alerts]
     if worst.state == "at risk":
         alert = f"; {firing[0]} alert firing" if firing else ""
         return f"{name}: {left:.0%} of {period}'s error budget left{after}{alert}.{also}"
@@ -220,11 +236,11 @@ def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> lis
         name = s.definition.title
         if old is not None and old.state != s.state:
             lines.append(f"{name}: {old.state} → {s.state}.")
-        new_alerts = {a.name for a in s.firing_alerts} - (
-            {a.name for a in old.firing_alerts} if old else set()
+        new_alerts = {a.words for a in s.firing_alerts} - (
+            {a.words for a in old.firing_alerts} if old else set()
         )
         if new_alerts:
-            lines.append(f"{name}: {', '.join(sorted(new_alerts))} alert firing now, not a week ago.")
+            lines.append(f"{name}: firing now, not a week ago: {'; '.join(sorted(new_alerts))}.")
     if unknown:
         which = ", ".join(unknown) if len(unknown) <= 3 else f"{len(unknown)} SLOs"
         lines.append(f"Not known for {which}: their figures could not be fetched now or a week ago.")
@@ -304,19 +320,28 @@ def trend_frame(points: list[tuple[datetime, readiness.ReadinessScore | None]]) 
     )
 
 
-def security_line(posture: security.Posture | None) -> str:
-    """The security posture in one line: the worst check's reason, and which others need a look."""
-    if posture is None:
-        return "Not known: the security checks could not be loaded in time."
-    if not posture.checks:
-        return "The security policy could not be read."
-    ranked = sorted(posture.checks, key=lambda c: security.STATES.index(c.state))
-    worst = ranked[0]
-    if worst.state == "ok":
-        return "Every check passes: " + ", ".join(c.name.lower() for c in ranked) + "."
-    others = [c.name for c in ranked[1:] if c.state != "ok"]
-    also = f" Also to look at: {', '.join(others)}." if others else ""
-    return f"{worst.name}: {worst.reason}{also}"
+def security_line(view: controls_view.ControlsView | None) -> str:
+    """The posture grade in one line: the word, the count of controls per status, the controls that set it
+    (the Security page says why, one click away)."""
+    if view is None:
+        return "Not known: the security controls could not be loaded in time."
+    if not view.statuses:
+        return "Not known: the security controls file could not be read."
+    grade = view.grade
+    failing = [s.control.title for s in grade.not_met if s.status == "failing"]
+    named = ", ".join(failing[:3]) + (f" and {len(failing) - 3} more" if len(failing) > 3 else "")
+    return f"{grade.word}: {grade.summary}" + (f" Failing: {named}." if failing else "")
+
+
+def scorecard_line(card: scorecard_view.Scorecard | None) -> str:
+    """How far from the playbook's acceptance, in one line: the count met, and what is not."""
+    if card is None:
+        return "Not known: the acceptance scorecard could not be loaded in time."
+    if card.definition_errors:
+        return "Not known: the acceptance criteria file could not be read."
+    missing = [c.title for c in card.criteria if c.verdict == "not met"]
+    named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    return card.summary + (f" Not met: {named}." if missing else "")
 
 
 def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
@@ -365,7 +390,12 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
             ),
             "obligations_due": lambda: prom.instant(queries.render("overview", "obligations_due"), at),
             "obligations_ready": lambda: prom.instant(queries.render("overview", "obligations_ready"), at),
-            "security": lambda: security.load(sources, time_range(SECURITY_RANGE, at), cache, chart=False),
+            "security": lambda: controls_view.load(
+                sources, time_range(SECURITY_RANGE, at), cache, chart=False
+            ),
+            "scorecard": lambda: scorecard_view.load(
+                sources, at, PRESETS[SECURITY_RANGE], cache, trend=False
+            ),
         },
         cache=cache,
         ttl_s=TTL_S,
@@ -385,7 +415,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
     before = parts["slos_week_ago"].value
     trend = [score for _, score in ready.trend] if ready else []
     incidents = incident_frame(parts["incidents"].value)
-    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security")}
+    outcomes = {k: o for k, o in parts.items() if k not in ("board", "readiness", "security", "scorecard")}
     outcomes["slos_now"] = now_outcome
     outcomes |= {f"readiness_{i}": o for i, (_, o) in enumerate(ready.problems)} if ready else {}
     return Overview(
@@ -402,7 +432,8 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         + incident_lines(incidents, at, parts["incidents"].error)
         + readiness_lines(trend),
         outcomes=outcomes,
-        posture=parts["security"].value,
+        security=parts["security"].value,
+        scorecard=parts["scorecard"].value,
         slo_count=len(now),
         unknown_note=unknown_note,
     )
@@ -447,7 +478,7 @@ def attention_line(s: SloStatus) -> str:
         if s.error_budget_remaining is not None
         else "no data"
     )
-    firing = f"; firing: {', '.join(a.name for a in s.firing_alerts)}" if s.firing_alerts else ""
+    firing = f"; firing: {', '.join(a.words for a in s.firing_alerts)}" if s.firing_alerts else ""
     return f"{s.definition.title} ({s.domain}): {s.state}, {left}{firing}"
 
 
@@ -477,11 +508,21 @@ def report_markdown(view: Overview) -> str:
         )
     lines += ["", "## Domains", ""]
     lines += [f"- **{t.title}** ({t.state}): {t.reason}" for t in view.tiles]
-    lines += ["", f"## Security ({view.posture.state if view.posture else 'no data'})", ""]
-    if view.posture is None:
-        lines.append(f"- {security_line(None)}")
-    else:
-        lines += [f"- **{c.name}** ({c.state}): {c.figure}. {c.reason}" for c in view.posture.checks]
+    lines += ["", f"## Security ({view.security.grade.word if view.security else 'no data'})", ""]
+    lines.append(f"- {security_line(view.security)}")
+    if view.security is not None:
+        lines += [f"- **{s.control.title}** ({s.status}): {s.reason}" for s in view.security.grade.not_met]
+        posture = view.security.posture
+        lines += (
+            [f"- **{c.name}** ({c.state}): {c.figure}. {c.reason}" for c in posture.checks] if posture else []
+        )
+    lines += ["", "## Acceptance scorecard", "", f"- {scorecard_line(view.scorecard)}"]
+    if view.scorecard is not None:
+        lines += [
+            f"- **{c.title}** ({c.verdict}): {c.reason}"
+            for c in view.scorecard.criteria
+            if c.verdict != "met"
+        ]
     lines += ["", "## Needs attention", ""]
     if view.unknown_note:
         lines.append(f"- {view.unknown_note}.")

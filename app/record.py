@@ -5,29 +5,54 @@ wrapped by a `Recorder` and "now" fixed at one minute: every page at every range
 weekly review's instants, then every view the pages' links and pickers lead to. Replayed with `Sources.now()`
 equal to that minute, the pages ask exactly the recorded questions, so the demo has no dead end that the app
 itself draws. A view a visitor can only reach by typing (free text in a search) is not recorded; the page
-says so and offers the recorded views.
+says so and offers the recorded views. It also freezes the last full week before that minute into `weeks/`
+beside PATH (`app.report.freeze.freeze_demo`), so that the demo opens a frozen weekly review.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from app import crawl, ui
-from app.config import Config, load_config
+from app.config import BACKENDS, Config, load_config
+from app.report.frozen import DEMO_WEEKS
 from app.sources import Sources, build_sources
 from app.sources.cache import default_cache
+from app.sources.errors import BackendError
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS
 from app.times import to_utc
 from stack.addresses import run_dir
 
 RECORDING_TIMEOUT_S = 120.0  # a recording waits for slow answers rather than keeping a gap
+
+
+def recording(live: Sources, recorder: Recorder, now: datetime) -> Sources:
+    """`live` with every call recorded by `recorder`, and "now" fixed at `now`."""
+    return replace(
+        live,
+        prometheus=recorder.wrap(live.prometheus),
+        opensearch=recorder.wrap(live.opensearch),
+        jaeger=recorder.wrap(live.jaeger),
+        alertmanager=recorder.wrap(live.alertmanager),
+        frozen_at=now,
+    )
+
+
+def walk_pages(
+    sources: Sources, starts: Iterable[crawl.View], *, follow: bool = True, limit: int | None = None
+) -> Iterator[crawl.Visit]:
+    """Run the pages from `starts` (and, with `follow`, every view they lead to) serving from `sources`."""
+    default_cache.clear()  # every question must reach the recording clients, none be answered from memory
+    with ui.pages_serve(sources):
+        yield from crawl.walk(starts, limit=limit, follow=lambda _: follow)
 
 
 def record(
@@ -44,27 +69,25 @@ def record(
     page and the review instants (`crawl.start_views`), or from `views`; `follow=False` visits those
     views only (a test recording one page)."""
     recorder = Recorder()
-    recording = replace(
-        live,
-        prometheus=recorder.wrap(live.prometheus),
-        opensearch=recorder.wrap(live.opensearch),
-        jaeger=recorder.wrap(live.jaeger),
-        alertmanager=recorder.wrap(live.alertmanager),
-        frozen_at=now,
-    )
     started = time.monotonic()
-    default_cache.clear()  # every question must reach the recording clients, none be answered from memory
-    with ui.pages_serve(recording):
-        starts = crawl.start_views(now) if views is None else views
-        walked = crawl.walk(starts, limit=limit, follow=lambda _: follow)
-        for count, visited in enumerate(walked, start=1):
-            for problem in visited.problems:
-                print(f"  {visited.view.address}: {problem[:200]}", file=sys.stderr)
-            if count % 50 == 0:
-                print(
-                    f"{count} views, {len(recorder)} answers, {time.monotonic() - started:.0f} s",
-                    file=sys.stderr,
-                )
+    starts = crawl.start_views(now) if views is None else views
+    recorded = recording(live, recorder, now)
+    # The Data sources page names each backend's version: a live client's health check asks for it
+    # inside the client, past the recorder, so ask once through it for the replay to answer.
+    for client, method in ((recorded.prometheus, "buildinfo"), (recorded.opensearch, "info")):
+        version = getattr(client, method, None)  # a test's fake backend may not have it
+        with contextlib.suppress(BackendError):
+            if version is not None:
+                version()
+    walked = walk_pages(recorded, starts, follow=follow, limit=limit)
+    for count, visited in enumerate(walked, start=1):
+        for problem in visited.problems:
+            print(f"  {visited.view.address}: {problem[:200]}", file=sys.stderr)
+        if count % 50 == 0:
+            print(
+                f"{count} views, {len(recorder)} answers, {time.monotonic() - started:.0f} s",
+                file=sys.stderr,
+            )
     return recorder.save(path, recorded_at=now, anchor=anchor, time_range=(now - max(PRESETS.values()), now))
 
 
@@ -72,8 +95,7 @@ def for_recording(config: Config) -> Config:
     """The configuration with long timeouts and no circuit breaker: a slow answer is waited for, not
     recorded as a failure (a recorded failure would be a dead end in the demo)."""
     backends = {
-        name: replace(getattr(config, name), timeout_s=RECORDING_TIMEOUT_S, down_s=0.0)
-        for name in ("prometheus", "opensearch", "jaeger")
+        name: replace(getattr(config, name), timeout_s=RECORDING_TIMEOUT_S, down_s=0.0) for name in BACKENDS
     }
     return replace(config, **backends)
 
@@ -95,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     now = live.now()
     path = record(live, args.path, now, _anchor(), limit=args.limit)
     print(f"recorded {path} at {now:%Y-%m-%dT%H:%M}Z ({path.stat().st_size / 1e6:.2f} MB)")
+    from app.report.freeze import freeze_demo  # here: app.report.freeze records through this module
+
+    week = freeze_demo(live, args.path.parent / DEMO_WEEKS, now)
+    print(f"froze the demo's last full week into {week} ({week.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 

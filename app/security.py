@@ -404,13 +404,14 @@ def load(
     )
     audit_result: SearchResult | None = out["audit"].value
     now = tr.end
+    # what the audit log says is masked (app.masking) before any check words it
+    sources_of_failures = sources.masker.frame(failing_sources(audit_result)) if audit_result else None
+    actions = audit_actions(audit_result)
     checks = [
         assess_secrets(_frame(out["secrets"]), policy, now),
         assess_backups(_frame(out["backups"]), policy, now),
-        assess_logins(
-            _frame(out["logins"]), failing_sources(audit_result) if audit_result else None, policy, tr
-        ),
-        assess_audit(audit_actions(audit_result), policy, tr),
+        assess_logins(_frame(out["logins"]), sources_of_failures, policy, tr),
+        assess_audit(sources.masker.frame(actions) if actions is not None else None, policy, tr),
     ]
     per_minute = _frame(out["failed_logins"]) if chart else None
     return Posture(

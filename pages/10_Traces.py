@@ -2,7 +2,8 @@
 
 URL: service, operation, range, errors_only, min_duration, sort, trace (an id), and start/end (RFC 3339,
 an explicit window that replaces the range, e.g. from an SLO burn). The "Link to this view" box repeats
-them so a link pasted in a chat opens the same view.
+them so a link pasted in a chat opens the same view. A trace's log lines are shown (and fetched) only for
+roles that include log lines; personal data is masked by the loaders (`app.masking`).
 """
 
 import functools
@@ -209,13 +210,17 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
             )
 
     st.subheader("Logs of this trace")
+    if "logs" not in page.outcomes:
+        st.info("Your role does not include log lines.", icon=":material/lock:")
+        return
     _problems(page.problems("logs"), shown)
     ui.show_warnings(page.warnings("logs"))
-    st.link_button(
-        "Open these lines on the Logs page",
-        links.url("logs", trace_id=trace_id),
-        icon=":material/receipt_long:",
-    )
+    if ui.may_open("logs", trace_id=trace_id):
+        st.link_button(
+            "Open these lines on the Logs page",
+            links.url("logs", trace_id=trace_id),
+            icon=":material/receipt_long:",
+        )
     if "logs" in page.outcomes and page.outcomes["logs"].value is not None:
         if page.logs.empty:
             st.info("No log line carries this trace id.", icon=":material/search_off:")
@@ -239,7 +244,8 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
 def body() -> None:
     services = traces.load_services(ctx.sources)
     view = filters(services)
-    page = traces.load(ctx.sources, view, ctx.sources.now())
+    with_logs = ctx.viewer is not None and ctx.viewer.sees("log_lines")
+    page = traces.load(ctx.sources, view, ctx.sources.now(), with_logs=with_logs)
     tr = page.time_range
     label = "Window from the link" if tr.preset == "custom" else tr.label
     st.caption(f"{label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
@@ -252,6 +258,7 @@ def body() -> None:
     shown: set[str] = set()
     show_results(page, services, shown)
     show_trace(page, shown)
+    ui.reveal(ctx, page.tokens)
 
 
 body()

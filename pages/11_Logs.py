@@ -1,42 +1,27 @@
 """Logs: what the platform's services logged, and the audit trail.
 
 URL: range and tab; on the log lines tab service, level, tenant, q (free text) and trace_id; on the audit
-tab tenant and action. Each tab has its own filters: switching tabs drops the other's from the URL. Log
-messages are masked for PII by the platform and are shown as plain table cells, never rendered as
-markdown or HTML.
+tab tenant and action. Each tab has its own filters: switching tabs drops the other's from the URL. A tab
+is there only for roles that include its data (log lines, the audit trail). Personal data is masked by
+the loaders (`app.masking`); values are shown as plain table cells, never rendered as markdown or HTML.
 """
 
 import pandas as pd
 import streamlit as st
 
-from app import audit, links, logs, traces, ui
+from app import audit, auth, links, logs, traces, ui
 
 ctx = ui.page_setup("logs")
-
-
-def _picker(label: str, options: list[str], key: str, placeholder: str) -> str:
-    """A picker bound to the URL; empty means any. A value typed or linked that the window has not seen
-    is kept (a link must not lose its filter because the range changed)."""
-    value = st.selectbox(
-        label,
-        options,
-        index=None,
-        key=key,
-        bind="query-params",
-        accept_new_options=True,
-        placeholder=placeholder,
-    )
-    return (value or "").strip()
 
 
 def filters(facets: logs.Facets) -> logs.LogFilters:
     service_col, level_col, tenant_col = st.columns(3)
     with service_col:
-        service = _picker("Service", facets.services, "service", "All services")
+        service = ui.url_picker("Service", facets.services, "service", "All services")
     with level_col:
-        level = _picker("Level", facets.levels, "level", "All levels")
+        level = ui.url_picker("Level", facets.levels, "level", "All levels")
     with tenant_col:
-        tenant = _picker("Tenant", facets.tenants, "tenant", "All tenants")
+        tenant = ui.url_picker("Tenant", facets.tenants, "tenant", "All tenants")
     text_col, trace_col = st.columns([3, 2])
     q = text_col.text_input(
         "Search text",
@@ -60,7 +45,7 @@ def _trace_links(frame: pd.DataFrame) -> pd.DataFrame:
         view = traces.TraceView(service=service if isinstance(service, str) else "", trace_id=trace_id)
         return ui.absolute(traces.trace_link(view))
 
-    if frame.empty:
+    if frame.empty or not ui.may_open("traces"):
         return frame.assign(trace=None)
     return frame.assign(trace=frame.apply(link, axis=1))
 
@@ -135,6 +120,7 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
             on_click=_more,
             args=(signature, pages + 1),
         )
+    ui.reveal(ctx, view.tokens)
 
 
 def audit_tab() -> None:
@@ -142,9 +128,9 @@ def audit_tab() -> None:
     everything = audit.load(ctx.sources, tr)
     tenant_col, action_col = st.columns(2)
     with tenant_col:
-        tenant = _picker("Tenant", everything.tenants, "tenant", "All tenants")
+        tenant = ui.url_picker("Tenant", everything.tenants, "tenant", "All tenants")
     with action_col:
-        action = _picker("Action", everything.actions, "action", "All actions")
+        action = ui.url_picker("Action", everything.actions, "action", "All actions")
     view = audit.load(ctx.sources, tr, tenant, action) if tenant or action else everything
     ui.show_problems(view.problems, ctx.sources.now())
     ui.show_warnings(view.warnings)
@@ -182,18 +168,29 @@ def audit_tab() -> None:
         hide_index=True,
         column_config={"time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS")},
     )
+    ui.reveal(ctx, view.tokens)
+
+
+TABS = {auth.LOG_LINES_TAB: "log_lines", auth.AUDIT_TAB: "audit_trail"}  # each tab and the data it shows
 
 
 @ui.live(ctx)
 def body() -> None:
-    lines, audit = st.tabs(["Log lines", "Audit events"], key="tab", bind="query-params", on_change="rerun")
-    if lines.open:
-        with lines:
-            facets = logs.load_facets(ctx.sources, ctx.time_range())
-            lines_tab(filters(facets), facets)
-    if audit.open:
-        with audit:
-            audit_tab()
+    shown = [name for name, data in TABS.items() if ctx.viewer and ctx.viewer.sees(data)]
+    asked = st.query_params.get("tab")
+    if asked in TABS and asked not in shown:
+        st.info(f"Your role does not include the {TABS[asked].replace('_', ' ')}.", icon=":material/lock:")
+    for name, tab in zip(
+        shown, st.tabs(shown, key="tab", bind="query-params", on_change="rerun"), strict=True
+    ):
+        if not tab.open:
+            continue
+        with tab:
+            if name == auth.LOG_LINES_TAB:
+                facets = logs.load_facets(ctx.sources, ctx.time_range())
+                lines_tab(filters(facets), facets)
+            else:
+                audit_tab()
 
 
 body()

@@ -17,9 +17,18 @@ ctx = ui.page_setup("slos")
 by_name = slo_view.definitions().by_name()
 # One page for the list and the detail (a separate detail page pushed the navigation past twelve pages,
 # where Streamlit folds it): the picker is bound to `?slo=`, which the list's links and chat links set.
+asked = st.query_params.get("slo")
+if asked and asked not in by_name and (name := slo_view.resolve_name(asked, by_name)):
+    st.session_state["slo"] = name  # a chat link may carry the SLO's title: the picker takes its name
 picked = st.columns([2, 3])[0].selectbox(
-    "SLO", [ALL, *sorted(by_name)], key="slo", bind="query-params", help="Pick one SLO to see it in detail"
+    "SLO",
+    [ALL, *sorted(by_name)],  # raw names: a URL-bound picker matches the URL against what it shows
+    key="slo",
+    bind="query-params",
+    help="Pick one SLO to see it in detail",
 )
+if asked and asked != ALL and picked == ALL and not slo_view.resolve_name(asked, by_name):
+    st.warning(f"No SLO is named {ui.plain(asked)!s}: showing them all.", icon=":material/search_off:")
 
 
 @ui.live(ctx)
@@ -53,19 +62,15 @@ def board() -> None:
     shown = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels
     )
-    st.dataframe(
+    picked = st.dataframe(
         slo_view.board_table(shown),
         hide_index=True,
         height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
+        on_select="rerun",
+        selection_mode="single-row",
         column_config={
-            "slo": st.column_config.TextColumn("SLO", pinned=True),
-            "domain": "Domain",
-            "team": "Team",
-            "objective": st.column_config.NumberColumn("Objective", format="percent"),
-            "window": "Period",
-            "sli": st.column_config.NumberColumn(
-                "SLI", format="%.3f", help="Good events / all events, as a fraction"
-            ),
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width="medium"),
+            "state": st.column_config.TextColumn("State", width="small"),
             "budget_remaining": st.column_config.ProgressColumn(
                 "Budget left",
                 format="percent",
@@ -73,6 +78,14 @@ def board() -> None:
                 max_value=1.0,
                 help="Share of the period's error budget not yet spent; below 0% it is overspent",
             ),
+            "firing": st.column_config.TextColumn("Firing alerts", width="medium"),
+            "sli": st.column_config.NumberColumn(
+                "SLI", format="percent", help="Good events / all events over the SLO's period"
+            ),
+            "objective": st.column_config.NumberColumn("Objective", format="percent"),
+            "window": "Period",
+            "domain": "Domain",
+            "team": "Team",
             **{
                 f"burn_{w}": st.column_config.NumberColumn(
                     f"Burn {w}",
@@ -81,11 +94,12 @@ def board() -> None:
                 )
                 for w in slo_view.BURN_WINDOWS
             },
-            "state": "State",
-            "firing": "Firing alerts",
-            "link": st.column_config.LinkColumn("Detail", display_text="open"),
+            "link": st.column_config.LinkColumn("Link", display_text="open", help="This SLO's address"),
         },
     )
+    if picked.selection.rows:  # a row opens its SLO's detail in this tab
+        st.query_params["slo"] = shown[picked.selection.rows[0]].definition.name
+        st.rerun()
     st.caption(
         f"{len(shown)} of {len(statuses)} SLOs shown; {board.requests} Prometheus requests for this view."
     )
@@ -108,6 +122,16 @@ def detail(definition: SloDefinition) -> None:
     if definition.description:
         st.markdown(ui.plain(definition.description))
 
+    if status:
+        state, urgent = st.columns([1, 2])
+        state.metric(
+            "State",
+            status.state + (" (low traffic, alerts held)" if status.low_traffic else ""),
+            border=True,
+        )
+        when, how = slo_view.runs_out(status)
+        urgent.metric("Error budget runs out", when, border=True, help=how)
+        urgent.caption(how)
     objective, sli, budget = st.columns(3)
     objective.metric("Objective", format_value(definition.target, "ratio"), border=True)
     sli.metric("SLI over the period", format_value(status.sli if status else None, "ratio"), border=True)
@@ -118,11 +142,9 @@ def detail(definition: SloDefinition) -> None:
         help="1 − the period's burn rate; negative once the budget is overspent",
     )
     if status:
-        st.markdown(
-            f"**State: {status.state}**" + (" · low traffic, alerts held" if status.low_traffic else "")
-        )
-        for sentence in slo_view.forecast_sentences(status):
-            st.caption(sentence)
+        with st.expander("When the budget runs out at each recent burn rate", icon=":material/schedule:"):
+            for sentence in slo_view.forecast_sentences(status):
+                st.caption(sentence)
 
     history = view.history.value
     incidents = slo_view.incident_annotations(view.incidents, at)

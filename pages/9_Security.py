@@ -1,9 +1,12 @@
-"""Security posture: secrets rotation, backups, sign-ins and audit coverage against the written policy
-(slo_definitions/security.yaml)."""
+"""Security posture: the playbook's controls with their evidence and the grade they add up to
+(slo_definitions/controls.yaml), the checks against the written policy (slo_definitions/security.yaml), the
+audit evidence and the penetration-test and vulnerability findings."""
 
 import streamlit as st
 
-from app import security, ui
+from app import ui
+from app.controls import view as controls_view
+from app.controls.status import worst_first
 from app.ui import charts
 
 ctx = ui.page_setup("security")
@@ -12,18 +15,107 @@ ctx = ui.page_setup("security")
 @ui.live(ctx)
 def body() -> None:
     tr = ctx.time_range()
-    view = security.load(ctx.sources, tr)
+    view = controls_view.load(ctx.sources, tr)
     ui.show_problems(view.problems, ctx.sources.now())
-    if view.policy_errors:
+    if view.definition_errors:
         st.error(
-            "The security policy is invalid:\n\n" + "\n".join(f"- {ui.plain(p)}" for p in view.policy_errors)
+            "The security controls file is invalid:\n\n"
+            + "\n".join(f"- {ui.plain(p)}" for p in view.definition_errors)
+        )
+    st.caption(
+        f"Controls and checks judged at {tr.end:%d %b %H:%M} UTC; sign-ins and the audit log over the "
+        f"{tr.label.lower()}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Controls: "
+        "`slo_definitions/controls.yaml`; policy: `slo_definitions/security.yaml`."
+    )
+    posture(view)
+    controls, checks, audit, findings = st.tabs(["Controls", "Checks", "Audit evidence", "Findings"])
+    with controls:
+        controls_tab(view)
+    with checks:
+        checks_tab(view)
+    with audit:
+        audit_tab(view)
+    with findings:
+        findings_tab(view)
+
+
+def posture(view: controls_view.ControlsView) -> None:
+    """The grade in one word, and one click later, why."""
+    grade = view.grade
+    with st.container(border=True):
+        word, why = st.columns([1, 3])
+        with word:
+            st.metric("Security posture", grade.word)
+            ui.state_badge(grade.state)
+        with why:
+            st.markdown(ui.plain(grade.summary))
+            with st.popover(f"Why {grade.word.lower()}?", icon=":material/info:"):
+                st.markdown(
+                    "**Weak**: a control is failing. **Unknown**: half the controls or more have no "
+                    "evidence. **Fair**: some are stale or without evidence. **Strong**: every control is "
+                    "met."
+                )
+                for status in grade.not_met:
+                    st.markdown(
+                        f"- **{ui.plain(status.control.title)}** ({status.status}): {ui.plain(status.reason)}"
+                    )
+                if not grade.not_met and grade.counts["met"]:
+                    st.markdown("Every control is met.")
+
+
+def controls_tab(view: controls_view.ControlsView) -> None:
+    if not view.statuses:
+        st.caption("No control to show: the controls file could not be read.")
+        return
+    st.dataframe(
+        controls_view.controls_table(view.statuses),
+        hide_index=True,
+        column_config={
+            "status": "Status",
+            "control": "Control",
+            "area": "Area",
+            "owner": "Owner",
+            "evidence": "Evidence now",
+            "last_reviewed": st.column_config.DateColumn("Last reviewed", format="D MMM YYYY"),
+            "review_due": st.column_config.DateColumn("Review due", format="D MMM YYYY"),
+            "link": st.column_config.LinkColumn("Evidence link", display_text="open"),
+        },
+    )
+    ids = [s.control.id for s in worst_first(view.statuses)]  # the first shown is the worst
+    # Raw ids, no format_func: a URL-bound widget matches the URL against the formatted label (notes).
+    picked = st.selectbox("Evidence of control", ids, key="control", bind="query-params")
+    status = view.status(picked or ids[0])
+    control = status.control
+    st.markdown(f"**{ui.plain(control.title)}** · owner {ui.plain(control.owner)}")
+    ui.state_badge(status.status)
+    st.write(ui.plain(status.reason))
+    st.caption(f"Playbook: {ui.plain(control.playbook)}")
+    for evidence in status.evidence:
+        st.markdown(
+            f"{ui.state_icon(controls_view.EVIDENCE_STATES[evidence.state])} {ui.plain(evidence.reason)}"
+        )
+        if len(evidence.items) > 1:
+            st.dataframe(
+                evidence.items[["item", "shown", "limit", "passes"]],
+                hide_index=True,
+                column_config={"item": "Item", "shown": "Now", "limit": "Limit", "passes": "Within"},
+            )
+    if not status.evidence:
+        st.caption("No live evidence: the control rests on its written evidence and its review.")
+
+
+def checks_tab(view: controls_view.ControlsView) -> None:
+    posture = view.posture
+    if posture is None:
+        st.caption("The checks could not be loaded in time.")
+        return
+    if posture.policy_errors:
+        st.error(
+            "The security policy is invalid:\n\n"
+            + "\n".join(f"- {ui.plain(p)}" for p in posture.policy_errors)
         )
         return
-    st.caption(
-        f"Secrets and backups now; sign-ins and the audit log over the {tr.label.lower()}: "
-        f"{tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Policy: `slo_definitions/security.yaml`."
-    )
-    for column, check in zip(st.columns(len(view.checks)), view.checks, strict=True):
+    for column, check in zip(st.columns(len(posture.checks)), posture.checks, strict=True):
         with column.container(border=True, height="stretch"):
             st.markdown(f"**{check.name}**")
             ui.state_badge(check.state)
@@ -33,7 +125,7 @@ def body() -> None:
             st.write(ui.plain(check.reason))
             st.caption(ui.plain(check.policy))
 
-    secrets, backups, logins, audit = view.checks
+    secrets, backups, logins, audit = posture.checks
     left, right = st.columns(2)
     with left:
         st.subheader("Secrets")
@@ -72,7 +164,7 @@ def body() -> None:
     with left:
         st.subheader("Sign-ins")
         st.altair_chart(
-            charts.timeseries(view.failed_logins, title="Failed sign-ins per minute", unit="count")
+            charts.timeseries(posture.failed_logins, title="Failed sign-ins per minute", unit="count")
         )
         st.markdown("**Addresses with the most failed sign-ins**")
         if logins.detail.empty:  # an empty table without headers says nothing: say why there is none
@@ -110,6 +202,90 @@ def body() -> None:
         ui.page_link(
             "logs", "The events themselves, on the Logs page", ":material/receipt_long:", tab="Audit events"
         )
+
+
+def audit_tab(view: controls_view.ControlsView) -> None:
+    evidence = view.audit
+    if evidence is None:
+        st.caption("Not known: the audit log could not be read.")
+        return
+    st.caption(ui.plain(controls_view.audit_caption(evidence)))
+    st.dataframe(
+        evidence.counts,
+        hide_index=True,
+        column_config={
+            "action": "Action",
+            "count": st.column_config.NumberColumn("Events", format="%d"),
+            "expected": st.column_config.NumberColumn(
+                "Expected", format="%.1f", help="Mean of the same window in the weeks before"
+            ),
+            "verdict": "Against the weeks before",
+            "unapproved": st.column_config.NumberColumn(
+                "Without approval", format="%d", help="Only for actions that need an admin's approval"
+            ),
+        },
+    )
+    st.subheader("Anomalies: who and when")
+    if evidence.anomalies.empty:
+        st.caption("No kind of action is unusual in this range.")
+    else:
+        st.dataframe(
+            evidence.anomalies,
+            hide_index=True,
+            column_config={
+                "action": "Action",
+                "verdict": "Verdict",
+                "who": "Who (actor or address)",
+                "events": st.column_config.NumberColumn("Events", format="%d"),
+                "first": st.column_config.DatetimeColumn("First", format="ddd D MMM HH:mm"),
+                "last": st.column_config.DatetimeColumn("Last", format="ddd D MMM HH:mm"),
+            },
+        )
+    st.subheader("Done without the approval they need")
+    if evidence.unapproved.empty:
+        st.caption(
+            f"Every {', '.join(evidence.needs_approval) or 'action'} in this range had an admin's approval "
+            "on record."
+        )
+    else:
+        st.dataframe(
+            evidence.unapproved,
+            hide_index=True,
+            column_config={
+                "time": st.column_config.DatetimeColumn("When", format="ddd D MMM HH:mm"),
+                "action": "Action",
+                "actor": "Who",
+                "tenant": "Client firm",
+                "source_ip": "Address",
+                "details": "Details (personal data masked)",
+            },
+        )
+
+
+def findings_tab(view: controls_view.ControlsView) -> None:
+    found = view.findings
+    if found is None:
+        st.caption("Not known: the findings could not be read.")
+        return
+    st.write(ui.plain(controls_view.pentest_line(found)))
+    for column, (severity, count) in zip(st.columns(4), found.by_severity().items(), strict=True):
+        column.metric(f"Open {severity}", count, border=True)
+    st.dataframe(
+        found.open,
+        hide_index=True,
+        column_config={
+            "id": "Finding",
+            "severity": "Severity",
+            "title": "Title",
+            "service": "Service",
+            "source": "Found by",
+            "found": st.column_config.DateColumn("Found", format="D MMM YYYY"),
+            "age_days": st.column_config.NumberColumn("Age", format="%.0f days"),
+            "fix_by": st.column_config.DateColumn("Fix by", format="D MMM YYYY"),
+            "overdue_days": st.column_config.NumberColumn("Overdue", format="%.0f days"),
+            "status": "Status",
+        },
+    )
 
 
 body()

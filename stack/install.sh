@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install whatever the local stack needs and is missing; reuse the cache otherwise (idempotent).
-#   Debian packages: prometheus, prometheus-alertmanager, chromium, JDK 17, unzip, curl, acl
+#   Debian packages: prometheus, prometheus-alertmanager, chromium, JDK 17, unzip, curl, acl, poppler-utils
 #   OpenSearch 2.19.6 (Maven Central zip) unzipped once into $CACHE/opensearch-2.19.6
 #   Jaeger v2 built once from the Go module (v1.75.0, the approved release) into $CACHE/bin/jaeger-1.75.0
 #   the system user that runs OpenSearch (it refuses to run as root)
@@ -10,7 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LOG_TAG=install
 
 # Packages installed without their recommended packages (keeps the node exporter and friends out).
-APT_PACKAGES=(prometheus prometheus-alertmanager openjdk-17-jre-headless unzip curl acl)
+# poppler-utils: pdftotext, which reads the weekly review's PDF back in its tests.
+APT_PACKAGES=(prometheus prometheus-alertmanager openjdk-17-jre-headless unzip curl acl poppler-utils)
 # Chromium gets its recommends (fonts among them): the browser tests need them.
 APT_PACKAGES_WITH_RECOMMENDS=(chromium)
 

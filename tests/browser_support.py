@@ -33,11 +33,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(env: dict[str, str], base_path: str = "") -> Iterator[str]:
+def served_app(env: dict[str, str], base_path: str = "", options: tuple[str, ...] = ()) -> Iterator[str]:
     """`streamlit run Overview.py` on a free loopback port (under `base_path`, Streamlit's
-    server.baseUrlPath, when given); yields the app's base URL."""
+    server.baseUrlPath, when given; with more `--option value` pairs); yields the app's base URL."""
     port = free_port()
-    options = ["--server.baseUrlPath", base_path] if base_path else []
+    options = (*(["--server.baseUrlPath", base_path] if base_path else []), *options)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port), *options],
         cwd=ROOT,

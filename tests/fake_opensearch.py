@@ -38,7 +38,7 @@ class MemoryOpenSearch:
         docs = [
             doc
             for name, held in self.indices.items()
-            if fnmatch.fnmatch(name, index)
+            if index_matches(name, index)
             for doc in held
             if matches(doc["_source"], body.get("query", {"match_all": {}}))
         ]
@@ -49,6 +49,17 @@ class MemoryOpenSearch:
             ordered = [d for d in ordered if _after(sort_key(d, body["sort"]), after, body["sort"])]
         size = int(body.get("size", 10))
         return SearchResult(hits=hits_frame(ordered[:size]), aggregations=aggregations, total=len(docs))
+
+
+def index_matches(name: str, pattern: str) -> bool:
+    """OpenSearch's multi-target syntax: comma-separated patterns, a leading `-` excludes what it matches."""
+    included = False
+    for part in pattern.split(","):
+        if part.startswith("-"):
+            included = included and not fnmatch.fnmatch(name, part[1:])
+        elif fnmatch.fnmatch(name, part):
+            included = True
+    return included
 
 
 def field(source: Mapping[str, Any], name: str) -> Any:

@@ -28,13 +28,16 @@ READS: dict[str, frozenset[str]] = {
     "Overview.py": frozenset({"prometheus", "opensearch"}),
     "pages/1_Service_health.py": frozenset({"prometheus"}),
     "pages/2_SLOs.py": frozenset({"prometheus"}),
-    "pages/3_Alerts.py": frozenset({"prometheus", "alertmanager"}),
+    "pages/3_Weekly_review.py": frozenset({"prometheus", "opensearch"}),  # incidents and sign-ins: OpenSearch
+    "pages/13_Alerts.py": frozenset({"prometheus", "alertmanager"}),
     **{page: frozenset({"prometheus", "opensearch"}) for page in DOMAIN_PAGES},
     "pages/8_Readiness.py": frozenset({"prometheus"}),
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
     "pages/10_Traces.py": frozenset({"jaeger"}),
     "pages/11_Logs.py": frozenset({"opensearch"}),
+    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch"}),  # the controls' audit and findings
     "pages/20_Data_sources.py": frozenset(BACKENDS),
+    "pages/21_Access_log.py": frozenset({"opensearch"}),
 }
 DATA_SOURCES = "pages/20_Data_sources.py"
 
@@ -172,6 +175,14 @@ def _no_text(pattern: str) -> Callable[[Drawn], bool]:
     return lambda d: re.search(pattern, d.words()) is None
 
 
+def _verdict_of(drawn: Drawn, criterion: str) -> str | None:
+    """The Scorecard's verdict on one criterion."""
+    frame = drawn.table("verdict")
+    if frame is None or criterion not in set(frame["criterion"]):
+        return None
+    return str(frame.set_index("criterion").loc[criterion, "verdict"])
+
+
 def _all_figures(drawn: Drawn) -> bool:
     return bool(drawn.at.metric) and all(_known(m.value) for m in drawn.at.metric)
 
@@ -181,16 +192,23 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("Overview.py", "opensearch"): _no_text(r"Incidents: not known"),
     ("pages/1_Service_health.py", "prometheus"): lambda d: _rows(d, "request_rate") > 0 < d.chart_rows(),
     ("pages/2_SLOs.py", "prometheus"): _all_figures,
-    ("pages/3_Alerts.py", "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric),
+    ("pages/13_Alerts.py", "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric),
     # Alertmanager's panels: silences, and the inhibit rules of its running configuration.
-    ("pages/3_Alerts.py", "alertmanager"): lambda d: _rows(d, "matchers") + _rows(d, "source") > 0,
+    ("pages/13_Alerts.py", "alertmanager"): lambda d: _rows(d, "matchers") + _rows(d, "source") > 0,
     **{(page, "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric) for page in DOMAIN_PAGES},
     **{(page, "opensearch"): _no_text(r"Incidents are not marked") for page in DOMAIN_PAGES},
+    ("pages/3_Weekly_review.py", "prometheus"): _all_figures,
+    ("pages/3_Weekly_review.py", "opensearch"): _no_text(r"Incidents: not known"),
     ("pages/8_Readiness.py", "prometheus"): lambda d: _known(d.metric("Filing readiness score")),
     ("pages/9_Security.py", "prometheus"): lambda d: _rows(d, "secret") > 0,
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,
     ("pages/10_Traces.py", "jaeger"): lambda d: _rows(d, "trace_id") > 0,
     ("pages/11_Logs.py", "opensearch"): lambda d: _known(d.metric("Matching lines")),
+    ("pages/21_Access_log.py", "opensearch"): lambda d: _known(d.metric("Access events")),
+    ("pages/12_Scorecard.py", "prometheus"): lambda d: _verdict_of(d, "Median run time") != "no data",
+    ("pages/12_Scorecard.py", "opensearch"): lambda d: (
+        _verdict_of(d, "Quarterly penetration tests") != "no data"
+    ),
     **{
         (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
         for b in BACKENDS

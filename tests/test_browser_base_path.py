@@ -1,5 +1,7 @@
 """Under a base path (`server.baseUrlPath`), every link a page draws, and every share link it offers,
-stays under that path and opens a page of the app: links are relative, share links absolute."""
+stays under that path and opens a page of the app: links are relative, share links absolute. On the demo,
+none of them dead-ends: no error banner, nothing "not in the demo snapshot" (tests/test_snapshot.py walks
+the whole graph through AppTest; this is the same promise checked in the browser, one link deep)."""
 
 from urllib.parse import urlsplit
 
@@ -7,6 +9,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from app import links
+from app.crawl import MISS
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, snapshot_env, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -14,7 +17,7 @@ BASE_PATH = "sextant"
 TITLES = {p.title for p in links.PAGES.values()}
 
 
-def test_every_link_and_share_link_works_under_a_base_path():
+def test_every_link_and_share_link_works_under_a_base_path_and_on_the_demo():
     with served_app(snapshot_env(), base_path=BASE_PATH) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
@@ -38,4 +41,6 @@ def test_every_link_and_share_link_works_under_a_base_path():
             heading = page.locator("h1").first.inner_text()
             assert heading in TITLES, f"{source} → {href} opened {heading!r}"
             assert page.locator("[data-testid='stException']").count() == 0, href
+            assert page.locator("[data-testid='stAlertContentError']").count() == 0, f"{source} → {href}"
+            assert page.get_by_text(MISS).count() == 0, f"{source} → {href} is not in the demo"
         browser.close()

@@ -85,6 +85,20 @@ def planted(live_stack):
         },
         "1",
     )
+    _put(  # an export without an admin approval: the Security page lists it with who and what
+        opensearch,
+        PLANTED_INDICES[1],
+        {
+            "@timestamp": stamp,
+            "actor": HOSTILE,
+            "tenant": TENANT,
+            "action": "data.export",
+            "outcome": "success",
+            "source_ip": HOSTILE,
+            "details": HOSTILE,
+        },
+        "2",
+    )
     _put(
         opensearch,
         "incidents",
@@ -161,6 +175,8 @@ def _pages(trace_hex: str) -> list[str]:
         "/Readiness",
         f"/Readiness?tenant={tenant}",
         "/Security",
+        "/Security?control=admin-approval",
+        "/Scorecard",
         f"/Traces?service={SERVICE}",
         f"/Traces?service={SERVICE}&trace={trace_hex}",
         f"/Logs?service={SERVICE}",
@@ -218,4 +234,5 @@ def test_planted_hostile_text_never_becomes_a_link_an_image_or_an_icon(planted, 
         "/",
         f"/Traces?service={SERVICE}&trace={planted}",
         f"/Tax?tenant={quote(TENANT, safe='')}",
+        "/Security?control=admin-approval",
     } <= set(seen_somewhere), seen_somewhere

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import overview
 from app.config import load_config
+from app.slo import view as slo_view
 from app.sources import build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.timerange import pinned_text
@@ -64,7 +65,7 @@ def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapsh
     assert rows.loc["HMRC submissions", "budget_remaining"] == pytest.approx(hmrc_budget_left(), abs=0.005)
     # Worst first: states in the order that sets a domain's state, and within a state the budget column
     # never goes up down the table.
-    states = [s.removesuffix(" (low traffic)") for s in rows["state"]]
+    states = [s.removesuffix(" (low traffic)").split(" ", 1)[1] for s in rows["state"]]  # after its mark
     assert states == sorted(states, key=["exhausted", "at risk", "no data", "healthy"].index)
     for _, group in rows.assign(state=states).groupby("state"):
         left = group["budget_remaining"].dropna().tolist()
@@ -90,6 +91,22 @@ def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):
     outage = model.scenario("hmrc_outage", SHIPPED.anchor)
     assert outage.start <= alerts.loc["page-1h-5m", "last_fired"] <= outage.end + timedelta(hours=1)
     assert any("SLOs?slo=hmrc-submissions&range=7d" in c.value for c in at.code)
+    # It leads with the state and when the budget runs out, as the board computes them.
+    status = next(
+        s
+        for s in slo_view.load_board(build_sources(load_config({})), SHIPPED.recorded_at).statuses
+        if s.definition.name == "hmrc-submissions"
+    )
+    assert figures["State"] == status.state
+    assert figures["Error budget runs out"] == slo_view.runs_out(status)[0]
+
+
+def test_an_slo_named_by_its_title_opens_its_detail(snapshot_mode):
+    at = run_page("pages/2_SLOs.py", slo="hmrc SUBMISSIONS")
+    assert at.selectbox(key="slo").value == "hmrc-submissions" and "Objective" in metrics(at)
+    unknown = run_page("pages/2_SLOs.py", slo="no such slo")
+    assert unknown.selectbox(key="slo").value == "All SLOs"
+    assert any("No SLO is named no such slo" in shown(w.value) for w in unknown.warning)
 
 
 def test_overview_on_the_snapshot(snapshot_mode):
@@ -103,7 +120,7 @@ def test_overview_on_the_snapshot(snapshot_mode):
     page = run_page("pages/8_Readiness.py")
     assert page.metric[0].value.split()[0] == readiness  # the overview and its page never disagree
     texts = " ".join(shown(m.value) for m in at.markdown)
-    tiles = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    tiles = [(link.proto.label, link.proto.page) for link in at.main.get("page_link")]  # not the sidebar's
     assert tiles == [
         ("Ingestion", "Ingestion"),
         ("ML extraction", "Extraction"),
@@ -111,13 +128,24 @@ def test_overview_on_the_snapshot(snapshot_mode):
         ("HMRC filing", "Tax"),
         ("Assistant", "Assistant"),
         ("Security posture", "Security"),
+        ("Acceptance scorecard", "Scorecard"),
+        ("Weekly review", "Weekly_review"),  # the review's own page, from "Share this report"
     ]
-    # The security line: the seed's overdue HMRC client secret is the worst check.
+    # The security line is the Security page's grade, with the seed's overdue HMRC client secret among the
+    # failing controls; the scorecard line is the Scorecard page's count (they never disagree).
+    security = run_page("pages/9_Security.py")
+    grade = security.metric[0].value
     assert any(
-        "Secrets rotation: hmrc-oauth-client-secret was last rotated" in shown(m.value) for m in at.markdown
+        shown(m.value).startswith(f"{grade}: ") and "Secrets rotated within policy" in shown(m.value)
+        for m in at.markdown
     )
+    scorecard = run_page("pages/12_Scorecard.py")
+    met = scorecard.metric[0].value  # "11 of 19"
+    assert any(shown(m.value).startswith(f"{met} criteria met") for m in at.markdown)
     assert "HMRC API outage" in texts
-    left = re.search(r"the tightest, HMRC submissions, has (\d+)% of its budget left", texts)
+    # Healthy ("the tightest, HMRC submissions, has 79% of its budget left") or not ("HMRC submissions: 19%
+    # of its 30d window's error budget left"), depending on where the anchor puts the outage.
+    left = re.search(r"(?:the tightest, HMRC submissions, has|HMRC submissions:) (\d+)% of", texts)
     assert left and int(left[1]) == round(hmrc_budget_left() * 100)
     # The next VAT return (the MTD quarterly update of 7 Feb is beyond the list's horizon here): entities
     # due and ready are the sums of the per-tenant gauges the model sets.
@@ -146,7 +174,7 @@ def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(sn
     assert [c.value for c in now.code] == [f"./?at={stamp}"]  # absolute in a browser (test_links)
     assert now.get("download_button")[0].proto.label == "Download the report (Markdown)"
     frozen = run_page("Overview.py", at=stamp)
-    assert any("Frozen at Saturday 28 November 2026" in c.value for c in frozen.caption)
+    assert any(f"Frozen at {SHIPPED.recorded_at:%A %d %B %Y}" in c.value for c in frozen.caption)
     assert [(m.label, m.value, m.delta) for m in frozen.metric] == [
         (m.label, m.value, m.delta) for m in now.metric
     ]
@@ -155,13 +183,15 @@ def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(sn
     assert [m.value for m in bad.metric] == [m.value for m in now.metric]
 
     sources = build_sources(load_config(environ={}))
-    report = overview.report_markdown(overview.load(sources, sources.now(), ResultCache()))
+    view = overview.load(sources, sources.now(), ResultCache())
+    report = overview.report_markdown(view)
     readiness = now.metric[0]
     assert f"| Filing readiness | {readiness.value} |" in report
     assert f"{readiness.delta} (worse)" in report  # the seed's readiness fell over the week
     for heading in (
         "## Domains",
-        "## Security (failing)",
+        f"## Security ({view.security.grade.word})",
+        "## Acceptance scorecard",
         "## Needs attention",
         "## Upcoming filing deadlines",
     ):

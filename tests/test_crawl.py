@@ -72,3 +72,11 @@ def test_a_page_run_tells_where_its_links_and_pickers_lead(snapshot_mode):
     assert View.of("slos", range="7d") in found.leads_to  # the sidebar's range
     assert View.of("slos", domain="filing") in found.leads_to  # a filter's values
     assert all(v.page in links.PAGES for v in found.leads_to)
+
+
+def test_a_sample_walks_a_few_views_of_each_shape():
+    admit = crawl.per_shape(2)
+    tenants = [View.of("tax", tenant=t) for t in "abc"]
+    assert [admit(v) for v in tenants] == [True, True, False]
+    assert admit(View.of("tax", route="/x"))  # another shape: another budget
+    assert admit(View.of("tax", range="7d", tenant="a"))  # and with a range, another still

@@ -69,7 +69,8 @@ def test_load_more_pages_follow_on_without_gaps(live, live_stack):
     paged = logs.load(live, logs.LogFilters(), tr, 3, ResultCache(), page_size=50)
     assert paged.problems == [] and len(paged.lines) == 150
     _, body = logs.search_request("lines", [], start=tr.start, end=tr.end, size=150)
-    whole = logs.lines_table(live.opensearch.search(index="logs-*", body=body).hits)
+    # Masked as the page masks them: the leak scenario puts personal data in the last day's lines.
+    whole = live.masker.frame(logs.lines_table(live.opensearch.search(index="logs-*", body=body).hits))
     assert paged.lines.equals(whole)
     assert paged.lines["time"].is_monotonic_decreasing
 

@@ -4,7 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from app import overview, security
+from app import overview
+from app.controls import view as controls_view
+from app.controls.definition import Control
+from app.controls.status import ControlStatus, grade
 from app.deadlines import Deadline
 from app.slo import view as slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, evaluate, unknown
@@ -90,7 +93,7 @@ def test_state_changes_and_new_alerts_since_last_week():
     after = [status("hmrc-submissions", 0.5)]
     lines = overview.state_changes(before, after)
     assert lines[0] == "HMRC submissions: healthy → exhausted."
-    assert "page-1h-5m" in lines[1] and "not a week ago" in lines[1]
+    assert "fast-burn page, 1h window" in lines[1] and "not a week ago" in lines[1]
 
 
 def test_headline_deltas_know_which_way_is_good():
@@ -124,21 +127,44 @@ def test_deadlines_join_entities_due_and_ready_by_obligation():
     assert pd.isna(table.iloc[1]["entities_due"])  # no metric for the final declaration: unknown, not zero
 
 
-def posture(*states: str) -> security.Posture:
-    names = ["Secrets rotation", "Backups", "Sign-ins", "Audit log"]
-    checks = [
-        security.Check(name, state, "1", "x", f"{name} reason.", "policy")
-        for name, state in zip(names, states, strict=False)
+def posture(*statuses: str) -> controls_view.ControlsView:
+    """A controls view whose controls have these statuses, named after them ("Control 1 (failing)")."""
+    judged = [
+        ControlStatus(
+            Control(
+                f"c{i}",
+                f"Control {i} ({status})",
+                "Area",
+                "the playbook",
+                "owner",
+                timedelta(days=90),
+                date(2026, 11, 1),
+            ),  # fmt: skip
+            status,
+            f"reason {i}",
+            (),
+            True,
+        )
+        for i, status in enumerate(statuses, start=1)
     ]
-    return security.Posture(time_range("24h", AT), checks, pd.DataFrame(), {})
+    return controls_view.ControlsView(time_range("24h", AT), judged, grade(judged), None, None, None, {})
 
 
-def test_security_line_leads_with_the_worst_check_and_names_the_others():
-    line = overview.security_line(posture("failing", "ok", "attention", "ok"))
-    assert line == "Secrets rotation: Secrets rotation reason. Also to look at: Sign-ins."
-    assert overview.security_line(posture("ok", "ok", "ok", "ok")).startswith("Every check passes: ")
-    assert overview.security_line(posture("ok", "no data")) == "Backups: Backups reason."
-    assert overview.security_line(posture()) == "The security policy could not be read."
+def test_security_line_is_the_grade_with_its_count_and_the_failing_controls():
+    line = overview.security_line(
+        posture("failing", "met", "stale", "failing", "no evidence", "failing", "failing")
+    )
+    assert line == (
+        "Weak: 4 of 7 controls failing, 1 stale, 1 without evidence; 1 met. Failing: Control 1 (failing), "
+        "Control 4 (failing), Control 6 (failing) and 1 more."
+    )
+    assert overview.security_line(posture("met", "met")) == "Strong: All 2 controls met."
+    assert overview.security_line(posture("met", "stale")) == "Fair: 1 of 2 controls stale; 1 met."
+    assert overview.security_line(posture("no evidence", "met")).startswith(
+        "Unknown: 1 of 2 controls without"
+    )
+    assert overview.security_line(posture()) == "Not known: the security controls file could not be read."
+    assert overview.security_line(None) == "Not known: the security controls could not be loaded in time."
 
 
 def test_incident_lines_of_the_week_including_a_standing_condition_without_an_end():

@@ -10,9 +10,14 @@ import pytest
 import yaml
 
 from app import security
+from app.masking import Masker
 from app.security import Policy, SecurityPolicyError
+from app.sources import Sources
+from app.sources.cache import ResultCache
 from app.sources.opensearch import SearchResult
+from app.sources.prometheus import QueryResult
 from app.timerange import time_range
+from tests.conftest import UNASKED
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 TR = time_range("24h", NOW)
@@ -171,3 +176,71 @@ def test_the_worst_state_wins_and_no_data_is_never_ok():
     assert security.worst(["no data", "failing"]) == "failing"
     assert security.worst([]) == "no data"
     assert isinstance(POLICY, Policy)
+
+
+class _Prometheus:
+    """Sign-ins counted (so the sign-in check weighs the sources), nothing else."""
+
+    url = "fake://prometheus"
+
+    def instant(self, query: str, at: datetime) -> QueryResult:
+        if "auth_logins_total" in query:
+            return QueryResult(pd.DataFrame({"result": ["failure", "success"], "value": [500.0, 100.0]}))
+        return QueryResult(pd.DataFrame())
+
+
+class _OpenSearch:
+    """The audit posture's aggregations, with personal data where a platform bug might put it."""
+
+    url = "fake://opensearch"
+
+    def __init__(self, result: SearchResult) -> None:
+        self.result = result
+
+    def search(self, index: str, body: dict) -> SearchResult:
+        return self.result
+
+
+def test_what_the_audit_log_says_is_masked_before_any_check_words_it():
+    leaked_ip, leaked_action = "07700 900123", "export for jane@example.org"
+    result = SearchResult(
+        hits=pd.DataFrame(),
+        total=400,
+        aggregations={
+            "action": {
+                "buckets": [
+                    {
+                        "key": leaked_action,
+                        "doc_count": 400,
+                        "outcome": {"buckets": [{"key": "success", "doc_count": 400}]},
+                    }
+                ]
+            },
+            "failed_logins": {
+                "source": {
+                    "buckets": [
+                        {
+                            "key": leaked_ip,
+                            "doc_count": 400,
+                            "first": {"value": 1795816800000.0},
+                            "last": {"value": 1795818540000.0},
+                            "tenants": {"value": 2},
+                        }
+                    ]
+                }
+            },
+        },
+    )
+    masker = Masker("test key")
+    sources = Sources(_Prometheus(), _OpenSearch(result), UNASKED, mode="live", masker=masker)
+    posture = security.load(sources, TR, cache=ResultCache(), chart=False)
+    checks = {c.name: c for c in posture.checks}
+    logins, audit = checks["Sign-ins"], checks["Audit log"]
+    assert logins.state == "failing" and masker.token("phone", leaked_ip) in logins.reason
+    assert logins.detail.iloc[0]["source_ip"] == masker.token("phone", leaked_ip)
+    everything = " ".join(
+        [c.reason for c in posture.checks]
+        + [c.detail.to_csv() for c in posture.checks if c.detail is not None]
+    )
+    assert leaked_ip not in everything and "jane@example.org" not in everything
+    assert masker.token("email", "jane@example.org") in audit.detail.to_csv()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from stack.simulator import events, model, oncall, pii, sampling
+from stack.simulator import controls, events, model, oncall, pii, sampling
 from stack.simulator.load import audit_index, jaeger_base, log_index
 
 ANCHOR = model.parse_anchor("2026-03-20T12:00:00Z")
@@ -265,9 +265,11 @@ def test_audit_logins_equal_the_login_counters(gen):
 def test_audit_events_equal_the_audit_counter_per_action(gen):
     m = gen.model
     missing = model.scenario("audit_kind_missing", ANCHOR)
+    unapproved = controls.scenario("unapproved_export", ANCHOR).start  # the audit log's extra export
     for day in (
         m.minute(missing.start) // model.DAY_MINUTES - 1,
         m.minute(missing.start) // model.DAY_MINUTES + 2,
+        m.minute(unapproved) // model.DAY_MINUTES,
     ):
         audit = gen.audit(day)
         day_start = m.t0 + day * 86400

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
-from stack.simulator import model, pii
+from stack.simulator import leak, model, pii
 
 pytestmark = pytest.mark.integration
 H = timedelta(hours=1)
@@ -171,8 +171,12 @@ def test_opensearch_incidents_match_the_scenarios(live_stack):
         assert docs[s.name]["services"] == list(s.services)
 
 
-def test_opensearch_messages_carry_no_pii(live_stack):
-    body = {"size": 2000, "query": {"bool": {"filter": [{"terms": {"level": ["WARN", "INFO"]}}]}}}
+def test_opensearch_messages_carry_no_pii_outside_the_leak(live_stack):
+    before_leak = {"range": {"@timestamp": {"lt": _z(leak.window(live_stack.anchor)[0])}}}
+    body = {
+        "size": 2000,
+        "query": {"bool": {"filter": [{"terms": {"level": ["WARN", "INFO"]}}, before_leak]}},
+    }
     r = httpx.post(f"{live_stack.opensearch_url}/logs-*/_search", json=body, timeout=30)
     r.raise_for_status()
     messages = [h["_source"]["message"] for h in r.json()["hits"]["hits"]]

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import subprocess
 import sys
 
 import pytest
 
+from app.config import load_config
 from app.slo import cli
+from app.slo import view as slo_view
+from app.sources import build_sources
+from app.sources.cache import ResultCache
 from app.sources.errors import BackendError
+from app.times import rfc3339
 from tests.browser_support import ROOT
 
 SECRET = "hunter2s3cret"
@@ -77,11 +83,35 @@ def test_a_bad_option_is_one_line_and_exit_2(args, words):
     assert err.count("\n") == 1 and words in err and SECRET not in err
 
 
-def test_no_prometheus_at_all_is_a_usage_error():
+def test_a_live_setup_without_prometheus_is_a_usage_error(monkeypatch):
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")
     code, _, err = run_cli("status")
     assert (
         code == cli.EXIT_USAGE and "no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL" in err
     )
+
+
+@pytest.mark.usefixtures("snapshot_mode")
+def test_with_no_backend_at_all_status_reads_the_demo_as_the_pages_do():
+    code, out, err = run_cli("status", "--json")
+    assert code == cli.EXIT_OK, err
+    document = json.loads(out)
+    sources = build_sources(load_config({}))
+    assert document["source"] == "demo snapshot" and document["at"] == rfc3339(sources.now())
+    board = slo_view.load_board(sources, sources.now(), ResultCache())
+    shown = {s.definition.name: s.state for s in board.statuses}
+    assert {s["name"]: s["state"] for s in document["slos"]} == shown  # the SLOs page's verdicts
+    assert len(shown) == len(slo_view.definitions().definitions)
+    code, out, _ = run_cli("status")
+    assert code == cli.EXIT_OK and "demo snapshot" in out.splitlines()[0]
+
+
+@pytest.mark.usefixtures("snapshot_mode")
+def test_a_time_the_demo_did_not_record_is_said_plainly():
+    code, out, err = run_cli("status", "--at", "2026-01-05T09:00Z")
+    assert code == cli.EXIT_UNREACHABLE and out == ""
+    assert err.startswith("error: the demo snapshot holds no status at 2026-01-05T09:00:00Z")
+    assert err.count("\n") == 1
 
 
 def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path):

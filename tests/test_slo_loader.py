@@ -113,7 +113,7 @@ def test_sloth_file_loads_unchanged(tmp_path):
     assert dict(avail.alerting.annotations) == {"summary_extra": "hello"}
     assert dict(latency.labels)["tier"] == "2" and dict(latency.labels)["domain"] == "assistant"
     assert latency.alerting.name == "SLOErrorBudgetBurn"
-    assert avail.title == "assistant-availability"
+    assert avail.title == "Assistant availability"  # in words: the service, then the short name
 
 
 def test_calendar_windows_in_both_spellings(tmp_path):

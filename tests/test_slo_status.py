@@ -480,6 +480,7 @@ def test_cli_status_exit_codes_say_findings_usage_or_unreachable(tmp_path, monke
     code, _, err = run_cli("status", "--json", "--prometheus-url", "http://127.0.0.1:9", "--timeout", "2")
     assert code == cli.EXIT_UNREACHABLE == 3 and "did not answer" in err and "127.0.0.1:9" in err
     monkeypatch.delenv("SEXTANT_PROMETHEUS_URL", raising=False)
+    monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")  # live, but no Prometheus
     code, _, err = run_cli("status", "--json")
     assert code == cli.EXIT_USAGE == 2 and "SEXTANT_PROMETHEUS_URL" in err
     with pytest.raises(SystemExit) as exited:

@@ -153,3 +153,21 @@ def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(mo
         slo_view.load_detail(sources, DEFS["hmrc-submissions"], AT, time_range(preset, AT), cache)
     assert asked.count("status") == 1 and asked.count("history") == 1 and asked.count("incidents") == 1
     assert asked.count("curve") == 3 * 3  # request rate, error ratio and p95 at each range
+
+
+def test_the_detail_leads_with_when_the_budget_runs_out():
+    burning = status("hmrc-submissions", 0.05)  # 5% errors against 2%: spent
+    assert slo_view.runs_out(burning)[0] == "spent"
+    calm = status("hmrc-submissions", 0.0)
+    assert slo_view.runs_out(calm) == (
+        "not this period",
+        "At the recent burn rates the budget lasts beyond the period.",
+    )
+    unknown = evaluate(DEFS["hmrc-submissions"], AT, {}, {})
+    assert slo_view.runs_out(unknown)[0] == "unknown"
+
+
+def test_a_title_names_its_slo_in_any_case():
+    assert slo_view.resolve_name("hmrc-submissions", DEFS) == "hmrc-submissions"
+    assert slo_view.resolve_name(" HMRC Submissions ", DEFS) == "hmrc-submissions"
+    assert slo_view.resolve_name("nothing like it", DEFS) is None

@@ -40,9 +40,7 @@ def trace_lines() -> list[dict]:
     ]
 
 
-def record_snapshot(
-    path: Path, what: View | Callable[[Sources], None], jaeger=None, opensearch=None
-) -> Path:
+def record_snapshot(path: Path, what: View | Callable[[Sources], None], jaeger=None, opensearch=None) -> Path:
     """A snapshot file of fake backends' answers at NOW: what a page asks to draw a view (recorded as
     `make snapshot` does), or what a loader asks (`what(sources)`: a view no address leads to)."""
     live = Sources(

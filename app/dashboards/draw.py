@@ -18,11 +18,15 @@ from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
 from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
+from app.slo import view as slo_view
+from app.slo.math import NO_DATA
 from app.sources.cache import Outcome
+from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError
 from app.ui import charts
 from app.units import format_age, format_value
 
+Linked = tuple[str, str]  # an SLO a panel feeds: its title and its state
 GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
 BAR_ROW_PX = 34
 TABLE_ROW_PX, MAX_TABLE_ROWS = 35, 20
@@ -72,14 +76,14 @@ def pickers(board: Dashboard, choices: Mapping[str, VariableChoices]) -> dict[st
     return picked
 
 
-def draw(view: DashboardView, preset: str, now: datetime) -> None:
+def draw(view: DashboardView, preset: str, now: datetime, slo_states: Mapping[str, str]) -> None:
     """Problems first (one banner per failing backend), then the sections of panels."""
     ui.show_problems(view.problems, now)
     ui.show_warnings(view.warnings)
     tr = view.time_range
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
     _incidents_note(view, now)
-    slos = known_slos()
+    slos = {name: (title, slo_states.get(name, NO_DATA)) for name, title in known_slos().items()}
     for section, section_panels in view.dashboard.sections():
         if section:
             st.subheader(ui.plain(section))
@@ -163,7 +167,7 @@ def _shaded(view: DashboardView) -> pd.DataFrame | None:
 
 
 def _flush(
-    row: list[PanelData], view: DashboardView, preset: str, slos: Mapping[str, str], columns: int = 2
+    row: list[PanelData], view: DashboardView, preset: str, slos: Mapping[str, Linked], columns: int = 2
 ) -> None:
     if not row:
         return
@@ -172,7 +176,7 @@ def _flush(
             _panel(data, view, preset, slos)
 
 
-def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str, str]) -> None:
+def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str, Linked]) -> None:
     panel = data.panel
     st.markdown(
         f"**{ui.plain(panel.title)}**", help=ui.plain(panel.description) if panel.description else None
@@ -198,7 +202,7 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         )
         st.caption(f":material/block: No figures: {why}.")
     elif panel.kind == "line":
-        _figures(data, data.figures)
+        _figures(data, data.figures, slos)
         chart = charts.timeseries(
             data.frame,
             title="",
@@ -215,7 +219,7 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         )
         st.altair_chart(chart)
     elif panel.kind == "stat":
-        _figures(data, data.frame)
+        _figures(data, data.frame, slos)
     elif panel.kind == "bar":
         _bars(data)
     else:
@@ -223,7 +227,10 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
     _links(panel, preset, slos)
 
 
-def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
+def _figures(data: PanelData, frame: pd.DataFrame | None, slos: Mapping[str, Linked]) -> None:
+    """One figure per series; beside it, the verdict: for an SLO's objective, that SLO's state (as the SLOs
+    page and the overview show it, never a second judgement of the range's figure against the target), for
+    any other threshold whether the figure meets it."""
     if frame is None or frame.empty:
         return
     panel = data.panel
@@ -234,8 +241,12 @@ def _figures(data: PanelData, frame: pd.DataFrame | None) -> None:
     for column, row in zip(st.columns(len(frame)), frame.to_dict("records"), strict=False):
         threshold = next((t for t in panel.thresholds if t.applies(row)), None)
         delta, help_text = None, f"{panel.title}, {when}."
-        colour: Literal["normal", "green", "red"] = "normal"
-        if threshold is not None:
+        colour: Literal["normal", "green", "red", "orange", "gray"] = "normal"
+        if threshold is not None and threshold.slo:
+            title, state = slos.get(threshold.slo, (threshold.slo, NO_DATA))
+            delta, colour = f"SLO {state}", ui.STATE_STYLES[state][0]
+            help_text += f" {threshold.label}. The SLO {title} is {state} (its budget over its own period)."
+        elif threshold is not None:
             met = threshold.met(row["value"])
             delta = f"{'Meets' if met else 'Misses'} {_short(threshold)}"
             colour = "green" if met else "red"
@@ -318,11 +329,11 @@ def _table(data: PanelData, frame: pd.DataFrame | None = None, caption: str | No
     st.dataframe(table, hide_index=True, column_config=config, height=height)
 
 
-def _links(panel: Panel, preset: str, slos: Mapping[str, str]) -> None:
+def _links(panel: Panel, preset: str, slos: Mapping[str, Linked]) -> None:
     with st.container(horizontal=True, gap="small"):
         for name in panel.slos:
             if name in slos:
-                ui.page_link("slos", f"SLO: {slos[name]}", ":material/target:", slo=name)
+                ui.page_link("slos", f"SLO: {slos[name][0]}", ":material/target:", slo=name)
         ui.page_link(
             "traces", f"Traces: {panel.service}", ":material/timeline:", service=panel.service, range=preset
         )
@@ -337,7 +348,11 @@ def render_page(domain: str) -> None:
 
     @ui.live(ctx)
     def body() -> None:
-        view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
-        draw(view, ctx.preset, ctx.sources.now())
+        # The SLO states (the SLOs page's board, usually cached) are asked beside the panels, in the
+        # same page run: one deadline for both, not one after the other.
+        with ContextPool(max_workers=1) as pool:
+            states = pool.submit(slo_view.states, ctx.sources, ctx.sources.now())
+            view = dashboards.load(ctx.sources, board, ctx.time_range(), values)
+            draw(view, ctx.preset, ctx.sources.now(), states.result())
 
     body()

@@ -29,7 +29,7 @@ A domain file is an ordinary query file (see `app.queries`, whose catalogue skip
           legend: [route]                 # labels that name a series (default: all labels)
           kind: line                      # line | bar | stat | table
           unit: seconds
-          thresholds: [{label: "SLO: 1 s", value: 1, good: below, where: {route: /x, series: p99}}]
+          thresholds: [{label: "SLO: 1 s", value: 1, good: below, where: {series: p99}, slo: x-latency}]
           slos: [ingestion-document-latency]   # SLOs this panel feeds (links to the SLO detail page)
           summary: true                   # line panels (default): one figure per series over the range
           zero: true                      # line panels (default): value axis from zero; false: near the data
@@ -78,7 +78,7 @@ _PANEL_KEYS = {
 # fmt: on
 _DASHBOARD_KEYS = {"title", "description", "service", "services", "incidents", "variables", "panels"}
 _VARIABLE_KEYS = {"name", "label", "description", "query", "values"}
-_THRESHOLD_KEYS = {"label", "value", "good", "where"}
+_THRESHOLD_KEYS = {"label", "value", "good", "where", "slo"}
 
 
 class PanelError(ValueError):
@@ -91,6 +91,7 @@ class Threshold:
     value: float
     good: Literal["above", "below"]
     where: tuple[tuple[str, str], ...] = ()  # applies only to series with these label values
+    slo: str = ""  # the SLO whose objective this is: its figure is then judged by that SLO's state
 
     def applies(self, labels: Mapping[str, Any]) -> bool:
         return all(str(labels.get(name)) == value for name, value in self.where)
@@ -363,7 +364,7 @@ def _panel(
         unit=unit,
         series=series,
         legend=tuple(legend) if legend is not None else None,
-        thresholds=tuple(_threshold(t, fail) for t in spec.get("thresholds") or []),
+        thresholds=tuple(_threshold(t, fail, slos) for t in spec.get("thresholds") or []),
         slos=tuple(slos),
         service=str(spec.get("service") or default_service),
         section=str(spec.get("section") or ""),
@@ -452,7 +453,7 @@ def _series(spec: dict[str, Any], query: NamedQuery, variables: set[str], fail: 
     return tuple(out)
 
 
-def _threshold(spec: Any, fail: Any) -> Threshold:
+def _threshold(spec: Any, fail: Any, slos: list[str]) -> Threshold:
     if not isinstance(spec, dict) or set(spec) - _THRESHOLD_KEYS:
         raise fail(f"a threshold is a mapping of {sorted(_THRESHOLD_KEYS)}, got {spec!r}")
     value = spec.get("value")
@@ -465,8 +466,15 @@ def _threshold(spec: Any, fail: Any) -> Threshold:
     where = spec.get("where") or {}
     if not isinstance(where, dict):
         raise fail(f"threshold {spec['label']!r}: where must map label names to values")
+    slo = spec.get("slo") or ""
+    if slo and slo not in slos:
+        raise fail(f"threshold {spec['label']!r}: slo {slo!r} is not one of the panel's slos {slos}")
     return Threshold(
-        spec["label"], float(value), spec["good"], tuple(sorted((str(k), str(v)) for k, v in where.items()))
+        spec["label"],
+        float(value),
+        spec["good"],
+        tuple(sorted((str(k), str(v)) for k, v in where.items())),
+        slo,
     )
 
 

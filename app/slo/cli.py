@@ -22,7 +22,8 @@ from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
 from app.slo.rules import render_rules
 from app.slo.status import SloStatus, compute_status, sort_worst_first
-from app.sources.errors import BackendError, BackendUnavailable
+from app.sources import Sources, build_sources
+from app.sources.errors import BackendError, BackendUnavailable, SnapshotMiss
 from app.times import rfc3339
 
 EXIT_OK = 0
@@ -72,6 +73,13 @@ def _client(url: str | None, timeout: float | None = None) -> Any:
         verify=p.verify,
         org_id=config.prometheus_org_id,
     )
+
+
+def _demo_sources() -> Sources | None:
+    """With no backend configured at all the pages replay the demo snapshot (SEXTANT_SNAPSHOT_PATH), and
+    so does `status`; None when another backend is configured (a live setup missing its Prometheus)."""
+    config = load_config(os.environ)
+    return build_sources(config) if config.mode == "snapshot" else None
 
 
 def _report_errors(result: LoadResult, err: TextIO) -> None:
@@ -161,22 +169,39 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _report_errors(result, err)
         return EXIT_FINDINGS
     client = _client(args.prometheus_url, args.timeout)
+    at, origin = args.at or datetime.now(UTC).replace(microsecond=0), "live"
+    recorded_at: datetime | None = None
     if client is None:
-        print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
-        return EXIT_USAGE
-    at = args.at or datetime.now(UTC).replace(microsecond=0)
+        demo = _demo_sources()
+        if demo is None:
+            print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
+            return EXIT_USAGE
+        if demo.snapshot_problem:
+            print(f"error: {demo.snapshot_problem}", file=err)
+            return EXIT_UNREACHABLE
+        recorded_at = demo.now()
+        client, at, origin = demo.prometheus, args.at or recorded_at, "demo snapshot"
     try:
         statuses = compute_status(result.definitions, client, at)
+    except SnapshotMiss:
+        print(
+            f"error: the demo snapshot holds no status at {rfc3339(at)} (it was recorded at "
+            f"{rfc3339(recorded_at) if recorded_at else 'another time'}): leave out --at, or pass "
+            "--prometheus-url",
+            file=err,
+        )
+        return EXIT_UNREACHABLE
     except BackendError as exc:
         what = "did not answer" if isinstance(exc, BackendUnavailable) else "refused the request"
         print(f"error: Prometheus at {client.url} {what}: {exc}", file=err)
         return EXIT_UNREACHABLE
     if args.json:
-        json.dump({"at": rfc3339(at), "slos": [s.to_json() for s in statuses]}, out, indent=2)
+        document = {"at": rfc3339(at), "source": origin, "slos": [s.to_json() for s in statuses]}
+        json.dump(document, out, indent=2)
         out.write("\n")
     else:
         source = "recording rules" if all(s.source == "rules" for s in statuses) else "raw series"
-        print(f"SLOs at {rfc3339(at)} (from {source})", file=out)
+        print(f"SLOs at {rfc3339(at)} (from {source}{', ' + origin if origin != 'live' else ''})", file=out)
         print(human_table(statuses), file=out)
     return 0
 

@@ -623,7 +623,8 @@ def _sloth(
                 alerting=alerting,
                 source=source,
                 source_format="sloth",
-                display_name="",  # the title is the full name: "availability" alone says too little
+                # In words, with the service: "availability" alone says too little, "assistant-…" is an id.
+                display_name=f"{service} {short}".replace("-", " ").capitalize(),
             )
         )
     return out

@@ -54,6 +54,14 @@ class AlertStatus:
     short_window: str | None = None
     factor: float | None = None
 
+    @property
+    def words(self) -> str:
+        """The alert as people say it: "fast-burn page, 1h window" (the rule name is for tooltips)."""
+        if self.long_window is None:
+            return f"{self.severity}: {self.name.replace('-', ' ')}"
+        speed = "fast-burn" if self.severity == "page" else "slow-burn"
+        return f"{speed} {self.severity}, {self.long_window} window"
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "severity": self.severity, "firing": self.firing}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
+from app.units import format_seconds
 
 TTL_S = 60.0
 BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
@@ -142,6 +143,11 @@ def load_board(
     return SloBoard(sort_worst_first(statuses), loaded.errors, outcome, counting.requests)
 
 
+def states(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> dict[str, str]:
+    """Each SLO's state at `at`, as the SLOs page shows it: what a domain page says of an SLO's objective."""
+    return {s.definition.name: s.state for s in load_board(sources, at, cache).statuses}
+
+
 def partial_ttl(ttl_s: float, cache: ResultCache) -> Callable[[list[SloStatus]], float]:
     """Keep a board with SLOs not fetched only as long as a failure is remembered, not a whole TTL."""
     return lambda statuses: cache.error_ttl_s if any(s.error for s in statuses) else ttl_s
@@ -182,37 +188,41 @@ def detail_link(name: str, preset: str | None = None) -> str:
     return links.url("slos", slo=name, range=preset)
 
 
+STATE_MARKS = {"healthy": "✔", "at risk": "⚠", "exhausted": "✖", "no data": "?"}  # not by colour alone
+
+
 def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
-    """One row per SLO in the given order, numbers as fractions for the table's own formatting."""
+    """One row per SLO in the given order, what matters first (name, state, budget left, firing alerts), the
+    SLI and objective both as fractions for the table's own percent format."""
     rows = []
     for s in statuses:
         d = s.definition
         rows.append(
             {
-                "slo": d.display_name or d.name,
-                "domain": d.domain,
-                "team": d.team,
+                "slo": d.title,
+                "state": f"{STATE_MARKS[s.state]} {s.state}" + (" (low traffic)" if s.low_traffic else ""),
+                "budget_remaining": s.error_budget_remaining,
+                "firing": "; ".join(a.words for a in s.firing_alerts) or "—",
+                "sli": s.sli,
                 "objective": d.target,
                 "window": s.window,
-                "sli": s.sli,
-                "budget_remaining": s.error_budget_remaining,
+                "domain": d.domain,
+                "team": d.team,
                 **{f"burn_{w}": s.burn_rates.get(w) for w in BURN_WINDOWS},
-                "state": s.state + (" (low traffic)" if s.low_traffic else ""),
-                "firing": ", ".join(a.name for a in s.firing_alerts) or "—",
                 "link": detail_link(d.name),
             }
         )
     columns = [
         "slo",
-        "domain",
-        "team",
+        "state",
+        "budget_remaining",
+        "firing",
+        "sli",
         "objective",
         "window",
-        "sli",
-        "budget_remaining",
+        "domain",
+        "team",
         *[f"burn_{w}" for w in BURN_WINDOWS],
-        "state",
-        "firing",
         "link",
     ]
     return pd.DataFrame(rows, columns=columns)
@@ -322,6 +332,32 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
         rows,
         columns=["alert", "severity", "threshold", "windows", "firing", "since", "last_fired", "runbook"],
     )
+
+
+def runs_out(status: SloStatus) -> tuple[str, str]:
+    """The SLO detail's headline: when the error budget runs out (short), and how that is known."""
+    left, when = status.error_budget_remaining, status.budget_exhausted_at
+    if left is None:
+        return "unknown", "No data in the period, so no forecast."
+    if left <= 0:
+        return "spent", f"Overspent: {left:.0%} of the budget left." + (
+            f" Ran out {when:%a %d %b %H:%M} UTC." if when else ""
+        )
+    if when is None:
+        return "not this period", "At the recent burn rates the budget lasts beyond the period."
+    window = next(w for w, t in status.forecast.items() if t == when)  # the soonest
+    return (
+        f"in {format_seconds((when - status.at).total_seconds())}",
+        f"{when:%a %d %b %H:%M} UTC, at the last {window}'s burn rate.",
+    )
+
+
+def resolve_name(text: str, by_name: Mapping[str, SloDefinition]) -> str | None:
+    """The SLO a `?slo=` value names: its name, or its title as people paste it (any case)."""
+    if text in by_name:
+        return text
+    titles = {d.title.casefold(): name for name, d in by_name.items()}
+    return titles.get(text.strip().casefold())
 
 
 def forecast_sentences(status: SloStatus) -> list[str]:

@@ -3,7 +3,8 @@ recorded snapshot.
 
 Pages get a `Sources` bundle from `build_sources(current_config())` (cache it with `st.cache_resource`: the
 clients hold connection pools and the snapshot is parsed once) and ask it for `now()` instead of reading the
-clock, so the same code shows live data or replays a snapshot.
+clock, so the same code shows live data or replays a snapshot. Its `masker` is the one masking step
+(`app.masking`) that loaders apply to whatever they read before it is drawn.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
+from app.masking import Masker
 from app.sources._http import HttpOptions
 from app.sources.alertmanager import AlertmanagerClient
 from app.sources.deadline import budget_for
@@ -65,6 +67,7 @@ class Sources:
     snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
     alertmanager: AlertmanagerSource = field(default_factory=_no_alertmanager)
     frozen_at: datetime | None = None  # a live "now" that does not move (`make snapshot` records at one)
+    masker: Masker = field(default_factory=Masker)  # personal data out of every value read, before display
 
     def now(self) -> datetime:
         """The time pages should treat as "now": the recording time of a snapshot (so they ask the
@@ -134,6 +137,7 @@ def build_sources(config: Config) -> Sources:
             jaeger=JaegerClient(j.url, **_http_options(j)) if j.url else NotConfiguredClient("jaeger"),
             alertmanager=AlertmanagerClient(a.url, **_http_options(a)) if a.url else _no_alertmanager(),
             mode="live",
+            masker=Masker(config.masking_key),
         )
     from app.sources import snapshot as snapshots
 
@@ -146,4 +150,5 @@ def build_sources(config: Config) -> Sources:
         mode="snapshot",
         snapshot_recorded_at=recorded.recorded_at,
         snapshot_problem=recorded.problem,
+        masker=Masker(config.masking_key),
     )

@@ -111,6 +111,8 @@ class HttpBackend:
         params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         data: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         self.breaker.check()
         run = deadline.current()
@@ -131,6 +133,8 @@ class HttpBackend:
                 params=params,
                 data=data,
                 json=json,
+                content=content,
+                headers=headers,
                 timeout=_timeouts(timeout),
             )
         except httpx.TimeoutException as exc:

@@ -1,8 +1,9 @@
-"""OpenSearch search client returning pandas frames.
+"""OpenSearch search client returning pandas frames, and the one write Sextant makes (its access log).
 
 Built on httpx rather than `opensearch-py`: the same layering, error mapping, stats and respx-based tests
 as the other two clients, and no hidden retries (opensearch-py 3.x retries 3 times by default, which
-triples the wait when a node is down). We only need a handful of read endpoints.
+triples the wait when a node is down). We only need a handful of read endpoints, `_bulk` with `create`
+(so that sending a document twice stores it once) and an index template for the access log's indices.
 
 OpenSearch reports partial success with HTTP 200: `timed_out` and `_shards.failed` are kept on
 `SearchResult` and summarised in `SearchResult.warnings`, so a page can say the numbers are incomplete.
@@ -10,6 +11,7 @@ OpenSearch reports partial success with HTTP 200: `timed_out` and `_shards.faile
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +51,14 @@ class SearchResult:
         if self.truncated:
             notes.append(f"stopped after {len(self.hits)} documents")
         return (*notes, *self.failures)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What `_bulk` did with each document, by id."""
+
+    stored: tuple[str, ...]  # held by OpenSearch now: created, or already there from an earlier attempt
+    refused: dict[str, str]  # id -> why OpenSearch would not take it
 
 
 def hits_frame(hits: list[Mapping[str, Any]]) -> pd.DataFrame:
@@ -123,7 +133,7 @@ def _sort_field(entry: Any) -> str:
 
 
 class OpenSearchClient(BackendClient):
-    """Read-only client for one OpenSearch cluster."""
+    """Client for one OpenSearch cluster: searches, plus the access log's writes."""
 
     name = NAME
     probe_path = "/"
@@ -233,6 +243,42 @@ class OpenSearchClient(BackendClient):
     def info(self) -> dict[str, Any]:
         """The root endpoint: cluster name and `version.number`."""
         return self._call("GET", "/")
+
+    @tracked
+    def create_documents(self, documents: Sequence[tuple[str, str, Mapping[str, Any]]]) -> BulkResult:
+        """Store each (index, id, document) with `_bulk` `create`: a document whose id is already there is
+        left alone and counts as stored, so a retry after a lost answer stores nothing twice."""
+        lines = []
+        for index, doc_id, source in documents:
+            if "*" in index or "," in index:
+                raise ValueError(f"not one index: {index!r}")
+            _index_path(index)
+            lines.append(json.dumps({"create": {"_index": index, "_id": doc_id}}))
+            lines.append(json.dumps(dict(source)))
+        if not lines:
+            return BulkResult((), {})
+        answer = self._call(
+            "POST",
+            "/_bulk",
+            content=("\n".join(lines) + "\n").encode("utf-8"),
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        stored, refused = [], {}
+        for item in answer.get("items") or []:
+            result = next(iter(item.values())) if isinstance(item, Mapping) and item else {}
+            doc_id, status = str(result.get("_id")), int(result.get("status") or 0)
+            if 200 <= status < 300 or status == 409:  # 409: created by an earlier attempt
+                stored.append(doc_id)
+            else:
+                refused[doc_id] = _error_reason(result.get("error") or f"HTTP {status}")[0]
+        return BulkResult(tuple(stored), refused)
+
+    @tracked
+    def put_index_template(self, name: str, body: Mapping[str, Any]) -> None:
+        """Create or replace the composable index template `name`."""
+        if not _INDEX.match(name) or "*" in name:
+            raise ValueError(f"not a template name: {name!r}")
+        self._call("PUT", f"/_index_template/{quote(name, safe='')}", json=dict(body))
 
     def health(self) -> BackendHealth:
         return probe(NAME, self.url, self.info, lambda info: info.get("version", {}).get("number"))

@@ -23,6 +23,7 @@ import gzip
 import hashlib
 import inspect
 import json
+import os
 import sys
 import threading
 import typing
@@ -289,11 +290,20 @@ class Recorder:
         anchor: datetime | None = None,
         time_range: tuple[datetime, datetime] | None = None,
     ) -> Path:
+        return write_document(path, seal(self.document(recorded_at, anchor, time_range)))
+
+    def document(
+        self,
+        recorded_at: datetime,
+        anchor: datetime | None = None,
+        time_range: tuple[datetime, datetime] | None = None,
+    ) -> dict[str, Any]:
+        """What `save` writes, before its checksum: a caller may add fields of its own (a frozen week)."""
         with self._lock:
             entries = sorted(self._entries.values(), key=_entry_order)
         frames: dict[str, Any] = {}
         entries = [{**entry, "result": _shared(entry["result"], frames)} for entry in entries]
-        document: dict[str, Any] = {
+        return {
             "format": FORMAT,
             "frames": frames,
             "recorded_at": rfc3339(recorded_at),
@@ -303,13 +313,35 @@ class Recorder:
             else None,
             "entries": entries,
         }
-        document["sha256"] = hashlib.sha256(canonical_json(document)).hexdigest()
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        with open(target, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
-            gz.write(payload)
-        return target
+
+
+def checksum(document: Mapping[str, Any]) -> str:
+    """The hex SHA-256 of the canonical JSON of everything in `document` but its `sha256`."""
+    return hashlib.sha256(canonical_json({k: v for k, v in document.items() if k != "sha256"})).hexdigest()
+
+
+def seal(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with its `sha256`."""
+    return {**document, "sha256": checksum(document)}
+
+
+def write_document(path: str | Path, document: Mapping[str, Any]) -> Path:
+    """Write gzip JSON atomically: a reader (a page, a replay) sees the old file or the new one, never half
+    of one. The gzip header holds no time, so equal documents give equal bytes."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(temporary, "wb") as raw:
+            with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+                gz.write(payload)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
 
 
 def _shared(encoded: Any, frames: dict[str, Any]) -> Any:
@@ -390,7 +422,8 @@ class Snapshot:
             ) from exc
 
 
-def _read_document(path: Path) -> dict[str, Any]:
+def read_document(path: Path) -> dict[str, Any]:
+    """The file's JSON document, its format checked (not its checksum); SnapshotFormatError otherwise."""
     try:
         with gzip.open(path, "rb") as gz:
             document = json.loads(gz.read().decode("utf-8"))
@@ -403,14 +436,13 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 
 def _checksum_ok(document: Mapping[str, Any]) -> bool:
-    body = {k: v for k, v in document.items() if k != "sha256"}
-    return hashlib.sha256(canonical_json(body)).hexdigest() == document.get("sha256")
+    return checksum(document) == document.get("sha256")
 
 
 def verify(path: str | Path) -> bool:
     """True when the file is a snapshot whose SHA-256 matches its content."""
     try:
-        return _checksum_ok(_read_document(Path(path)))
+        return _checksum_ok(read_document(Path(path)))
     except (SnapshotFormatError, FileNotFoundError):
         return False
 
@@ -428,13 +460,18 @@ def load(path: str | Path) -> Snapshot:
         raise SnapshotFormatError(target, f"it cannot be opened ({exc.strerror or exc})") from None
     if not found:
         raise FileNotFoundError(f"no snapshot at {target}")
-    document = _read_document(target)
+    document = read_document(target)
     if not _checksum_ok(document):
         raise SnapshotFormatError(target, "SHA-256 does not match the content (edited or truncated?)")
+    return from_document(target, document)
+
+
+def from_document(path: Path, document: Mapping[str, Any]) -> Snapshot:
+    """The snapshot a read document holds, its shape checked; SnapshotFormatError naming the bad field."""
     try:
-        return _snapshot_of(target, document)
+        return _snapshot_of(path, document)
     except _ShapeError as exc:
-        raise SnapshotFormatError(target, str(exc)) from None
+        raise SnapshotFormatError(path, str(exc)) from None
 
 
 def load_or_empty(path: str | Path) -> Snapshot:

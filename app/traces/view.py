@@ -1,17 +1,23 @@
 """What the Traces page shows: the search, the picked trace and its logs, fetched at once through
-`fetch_keyed`, so a failing Jaeger leaves the trace's logs (OpenSearch) on screen and the other way round."""
+`fetch_keyed`, so a failing Jaeger leaves the trace's logs (OpenSearch) on screen and the other way round.
+
+Everything read is masked (`Sources.masker`, `app.masking`) before it becomes a frame: the pickers'
+service and operation names, the trace list, every span's operation, service and attributes (so the
+waterfall's labels and tooltips and the spans table never hold personal data) and the trace's log lines.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from app import logs
+from app.masking import Found, Masker
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
@@ -45,6 +51,7 @@ class TracesPage:
     logs: pd.DataFrame  # the trace's log lines (logs.lines_table)
     logs_total: int
     outcomes: dict[str, Outcome[Any]] = field(repr=False)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)  # masked value -> value, for a reveal
 
     def problems(self, *names: str) -> list[tuple[str, Outcome[Any]]]:
         backend = {"search": "jaeger", "search_wide": "jaeger", "trace": "jaeger", "logs": "opensearch"}
@@ -70,9 +77,8 @@ def load_services(sources: Sources, cache: ResultCache = default_cache) -> Outco
     jaeger = sources.jaeger
     prefix = (sources.cache_key, "traces")
     task = {"services": ((), jaeger.services)}
-    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
-        "services"
-    ]
+    found = fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)
+    return _masked_names(found["services"], sources.masker)
 
 
 def load_operations(sources: Sources, service: str, cache: ResultCache = default_cache) -> Outcome[list[str]]:
@@ -80,20 +86,32 @@ def load_operations(sources: Sources, service: str, cache: ResultCache = default
     jaeger = sources.jaeger
     prefix = (sources.cache_key, "traces")
     task = {"operations": (service, lambda: jaeger.operations(service))}
-    return fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)[
-        "operations"
-    ]
+    found = fetch_keyed(task, prefix=prefix, ttl_s=LIST_TTL_S, budget_s=sources.run_budget_s, cache=cache)
+    return _masked_names(found["operations"], sources.masker)
 
 
-def detail_of(trace: Trace) -> TraceDetail:
-    rows = waterfall_rows(trace.spans)
+def _masked_names(outcome: Outcome[list[str]], masker: Masker) -> Outcome[list[str]]:
+    return outcome if outcome.value is None else replace(outcome, value=masker.strings(outcome.value))
+
+
+def detail_of(trace: Trace, masker: Masker | None = None, found: Found | None = None) -> TraceDetail:
+    """The waterfall, the time per service and the trace's span, from its spans masked by `masker`."""
+    spans = (masker or Masker()).frame(trace.spans, found)
+    rows = waterfall_rows(spans)
     start = trace.spans["start"].min().to_pydatetime() if not trace.spans.empty else None
     duration = float(rows["end_ms"].max()) if not rows.empty else 0.0
     return TraceDetail(trace.trace_id, rows, service_share(rows), start, duration, trace.warnings)
 
 
-def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = default_cache) -> TracesPage:
-    """The search, the picked trace and its logs, at once: each panel gets its own outcome."""
+def load(
+    sources: Sources,
+    view: TraceView,
+    now: datetime,
+    cache: ResultCache = default_cache,
+    with_logs: bool = True,
+) -> TracesPage:
+    """The search, the picked trace and its logs (unless `with_logs` is off: a visitor whose roles do
+    not include log lines), at once: each panel gets its own outcome."""
     tr = view.time_range(now)
     jaeger, opensearch = sources.jaeger, sources.opensearch
     # A preset's window moves with the clock: the cache takes it apart from the question, to fall back on
@@ -107,7 +125,8 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
     trace_id = normalize_trace_id(view.trace_id)
     if trace_id:
         tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
-        tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
+        if with_logs:
+            tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
     prefix = (sources.cache_key, "traces")
     outcomes = fetch_keyed(
         tasks,
@@ -122,12 +141,17 @@ def load(sources: Sources, view: TraceView, now: datetime, cache: ResultCache = 
     trace = outcomes.get("trace")
     found_logs: Outcome[SearchResult] | None = outcomes.get("logs")
     log_result = found_logs.value if found_logs is not None else None
+    tokens: dict[str, str] = {}
+    mask = sources.masker
     return TracesPage(
         view=view,
         time_range=tr,
-        table=traces_table(merge(*found), view.sort, view.errors_only),
-        detail=detail_of(trace.value) if trace is not None and trace.value is not None else None,
-        logs=logs.lines_table(log_result.hits if log_result is not None else None),
+        table=mask.frame(traces_table(merge(*found), view.sort, view.errors_only), tokens),
+        detail=detail_of(trace.value, mask, tokens)
+        if trace is not None and trace.value is not None
+        else None,
+        logs=mask.frame(logs.lines_table(log_result.hits if log_result is not None else None), tokens),
         logs_total=log_result.total if log_result is not None else 0,
         outcomes=outcomes,
+        tokens=tokens,
     )

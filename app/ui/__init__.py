@@ -8,28 +8,37 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, ParamSpec
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app import auth, links
+from app import links
+from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
+from app.overview import DeadlineRow
+from app.overview import deadline_table as deadline_frame
+from app.report import frozen as frozen_weeks
+from app.report.frozen import FrozenWeek, SigningKey
+from app.report.weeks import IsoWeek, parse_week
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES, SnapshotMiss
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
+from app.ui import access
 from app.units import format_age
 
 BACKEND_NAMES = BACKEND_TITLES
 DRAW_FIRST_S = 2.0  # a page draws what it has after this long; slower answers fill in when they land
 P = ParamSpec("P")
-# How a state looks everywhere: SLO states (healthy … exhausted) and the security checks' (ok … failing).
+# How a state looks everywhere: SLO states (healthy … exhausted), the security checks' (ok … failing), the
+# controls' (met … no evidence) and the acceptance criteria's (met, not met, no data).
 # Few colours, each with one meaning; an icon too, so the state does not rest on colour alone.
 BadgeColour = Literal["green", "orange", "red", "gray"]
 STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
@@ -40,6 +49,11 @@ STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
     "exhausted": ("red", ":material/error:"),
     "failing": ("red", ":material/error:"),
     "no data": ("gray", ":material/help:"),
+    # security controls (app/controls) and acceptance criteria (app/scorecard)
+    "met": ("green", ":material/check_circle:"),
+    "stale": ("orange", ":material/update:"),
+    "no evidence": ("gray", ":material/help:"),
+    "not met": ("red", ":material/error:"),
 }
 
 
@@ -57,6 +71,12 @@ class PageContext:
     sources: Sources
     preset: str
     refresh_s: int | None
+    key: str = ""  # the page's `app.links` key
+    viewer: Viewer | None = None  # who is looking (`app.auth`), let in by the gate
+    week: IsoWeek | None = None  # `?week=2026-W48`, when the URL names a week
+    frozen: FrozenWeek | None = None  # that week's frozen file: `sources` replay it, read-only
+    config: Config | None = None
+    backends: Sources | None = None  # the configured sources (live, or the demo), whatever week is shown
 
     def time_range(self) -> TimeRange:
         """Computed on each call so an auto-refreshing fragment moves with the clock."""
@@ -98,17 +118,19 @@ def _config_or_stop() -> Config:
 
 
 def page_setup(key: str) -> PageContext:
-    """Page config (title and icon from `app.links.PAGES`), the shared sidebar (time range and refresh,
-    both kept in the URL) and the mode badge."""
+    """Page config (title and icon from `app.links.PAGES`), the access gate (`app.ui.access`: the page
+    stops here for a visitor who may not open it), the sidebar (the pages the visitor may open, the time
+    range and refresh, both kept in the URL) and the mode badge."""
     this = links.page(key)
     st.session_state[_PAGE_KEY] = key  # for what the page draws later (the demo's nearest views)
     st.set_page_config(page_title=f"{this.title} · Sextant", page_icon=this.icon, layout="wide")
     config = _config_or_stop()
-    auth.gate(config.access)  # before anything is drawn or fetched
-    sources = _serving[-1] if _serving else _sources(config)
+    sources = _serving[-1] if _serving else _sources(config)  # clients only: nothing asked yet
+    viewer = access.gate(config, sources, key)  # before anything is drawn or fetched
     if sources.snapshot_problem is not None:
         st.error(plain(sources.snapshot_problem), icon=":material/broken_image:")
         st.stop()
+    access.navigation(viewer)
     with st.sidebar:
         # No format_func on URL-bound widgets: Streamlit 1.67 matches the URL value against the
         # formatted label, so `?range=7d` would be dropped if "7d" were shown as "Last 7 days".
@@ -129,7 +151,12 @@ def page_setup(key: str) -> PageContext:
             help="Reloads the page's data on a timer; off by default.",
         )
     st.title(this.title)
-    if sources.mode == "snapshot":
+    week, frozen = _week(config, key)
+    configured = sources
+    if frozen is not None:
+        _frozen_banner(frozen)
+        sources = frozen.sources()
+    elif sources.mode == "snapshot":
         recorded = sources.snapshot_recorded_at
         st.badge(
             f"Demo snapshot recorded {recorded:%d %b %Y %H:%M} UTC" if recorded else "Demo snapshot",
@@ -138,8 +165,64 @@ def page_setup(key: str) -> PageContext:
             help="No backend is configured, so Sextant shows data recorded from the real stack by "
             "`make snapshot`. Set SEXTANT_PROMETHEUS_URL (and the others) to go live.",
         )
+    if key in access.AUDITED_PAGES:
+        access.spool_warning(config, sources)
     return PageContext(
-        sources=sources, preset=preset or DEFAULT_PRESET, refresh_s=REFRESH_CHOICES[refresh or "off"]
+        sources=sources,
+        preset=preset or DEFAULT_PRESET,
+        refresh_s=REFRESH_CHOICES[refresh or "off"],
+        key=key,
+        viewer=viewer,
+        week=week,
+        frozen=frozen,
+        config=config,
+        backends=configured,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _frozen_file(
+    path: Path, stamp: tuple[int, int], key_ids: tuple[str, ...], _keys: tuple[SigningKey, ...]
+) -> FrozenWeek:
+    """A frozen week read and checked once per file version (`stamp`: its modification time and size) and
+    set of accepted keys (named by their fingerprints: the keys themselves are not hashed)."""
+    return frozen_weeks.read(path, _keys)
+
+
+def _week(config: Config, key: str) -> tuple[IsoWeek | None, FrozenWeek | None]:
+    """The week the URL names (`?week=2026-W48`) and its frozen file, if there is one. A file that cannot be
+    trusted stops the page: its figures may have been changed since the week was frozen."""
+    text = st.query_params.get("week")
+    if not text:
+        return None, None
+    try:
+        week = parse_week(text)
+    except ValueError as exc:
+        st.warning(f"Showing live figures: {plain(exc)}", icon=":material/event_busy:")
+        return None, None
+    path = frozen_weeks.week_path(frozen_weeks.weeks_dir(config), week)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if key != "weekly_review":  # the review computes a week that is not frozen from live data
+            st.info(f"{week} is not frozen: this page shows live figures.", icon=":material/event:")
+        return week, None
+    try:
+        keys = frozen_weeks.accepted_keys(config)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        return week, _frozen_file(path, stamp, tuple(k.id for k in keys), keys)
+    except frozen_weeks.FrozenWeekError as exc:
+        st.error(f"The frozen week {week} is refused: {plain(exc.reason)}.", icon=":material/gpp_bad:")
+        st.stop()
+        raise  # reached only outside a Streamlit run, where st.stop() returns
+
+
+def _frozen_banner(frozen: FrozenWeek) -> None:
+    st.info(
+        f"**Frozen week {frozen.week}** ({plain(frozen.week.label)}): figures as recorded at its end, "
+        f"{frozen.at:%a %d %b %Y %H:%M} UTC, frozen on {frozen.frozen_at:%d %b %Y %H:%M} UTC by "
+        f"{plain(frozen.frozen_by)}. Read-only. {frozen.signature_note}",
+        icon=":material/lock:",
     )
 
 
@@ -252,11 +335,20 @@ def show_warnings(warnings: Iterable[str]) -> None:
         st.caption(f":material/warning: {plain(text)}")
 
 
+def may_open(key: str, **params: object | None) -> bool:
+    """Whether this visitor may follow a link to page `key` with `params` (their roles allow the page and
+    what it would show): a link they may not follow is not drawn at all."""
+    return access.may_open(key, **{k: v for k, v in params.items() if v not in (None, "")})
+
+
 def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
-    """A link to page `key` (`st.page_link`); where Streamlit cannot resolve pages (a page file run on its
-    own, as AppTest does), a Markdown link to the same relative address, so the page still renders."""
+    """A link to page `key` (`st.page_link`), drawn only when the visitor may follow it; where Streamlit
+    cannot resolve pages (a page file run on its own, as AppTest does), a Markdown link to the same
+    relative address, so the page still renders."""
     target = links.page(key)
     address = links.url(key, **params)  # also refuses a parameter the page does not read
+    if not may_open(key, **params):
+        return
     kept = {k: str(v) for k, v in params.items() if v not in (None, "")}
     try:
         st.page_link(target.file, label=plain(label), icon=icon, query_params=kept or None)
@@ -264,6 +356,58 @@ def page_link(key: str, label: str, icon: str, **params: object | None) -> None:
         st.markdown(f"{icon} [{plain(label)}]({address})")
 
 
+def visitor() -> str | None:
+    """The signed-in visitor's e-mail address, when Sextant knows who is looking (OIDC or a proxy)."""
+    user = st.user.to_dict()
+    email = user.get("email") if user.get("is_logged_in", True) else None
+    return email if isinstance(email, str) and email else None
+
+
 def absolute(relative: str) -> str:
     """An address of this app (`links.url`) made absolute, to paste into a chat (`links.absolute`)."""
     return links.absolute(st.context.url, st.get_option("server.baseUrlPath"), relative)
+
+
+def download_button(ctx: PageContext, label: str, make: Callable[[], str], file_name: str, mime: str) -> None:
+    """A download for visitors allowed to download: made, masked and recorded when clicked."""
+    if ctx.config is not None:
+        access.download_button(ctx.config, ctx.sources, ctx.key, label, make, file_name, mime)
+
+
+def reveal(ctx: PageContext, tokens: Mapping[str, str]) -> None:
+    """For roles allowed to reveal: one masked value of this view, on request, recorded first."""
+    if ctx.config is not None:
+        access.reveal(ctx.config, ctx.sources, ctx.key, tokens)
+
+
+def url_picker(label: str, options: list[str], key: str, placeholder: str) -> str:
+    """A picker bound to the URL; empty means any. A value typed or linked that the window has not seen
+    is kept (a link must not lose its filter because the range changed)."""
+    value = st.selectbox(
+        label,
+        options,
+        index=None,
+        key=key,
+        bind="query-params",
+        accept_new_options=True,
+        placeholder=placeholder,
+    )
+    return (value or "").strip()
+
+
+def deadline_table(deadlines: list[DeadlineRow]) -> None:
+    """The filing deadlines with entities due and ready, as the overview and the weekly review draw them."""
+    st.dataframe(
+        deadline_frame(deadlines),
+        hide_index=True,
+        column_config={
+            "deadline": "Deadline",
+            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
+            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
+            "entities_due": st.column_config.NumberColumn("Entities due", format="%d"),
+            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d"),
+            "ready_share": st.column_config.ProgressColumn(
+                "Ready", format="percent", min_value=0.0, max_value=1.0
+            ),
+        },
+    )

@@ -11,7 +11,8 @@ Every logged response belongs to a trace: the log carries the ``trace_id`` and `
 the traces that tail sampling keeps (``sampling.keep``: failed, slow, and a small share of the rest) are
 generated as span trees for Jaeger, so a log's trace may not be there, as in production. Audit events
 follow the model's ``audit_events_total`` per action exactly (``login.success`` / ``login.failure`` =
-``auth_logins_total``). Every message and detail goes through :func:`pii.mask` first.
+``auth_logins_total``). Every message and detail goes through :func:`pii.mask` first, except the few that the
+``leak`` scenario (:mod:`leak`) lets through unmasked, with the same personal data on their spans.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from . import model, oncall, pii, sampling
+from . import controls, leak, model, oncall, pii, sampling
 
 LOG_INFO_SAMPLE = 0.008
 LEVEL_OF_CODE = {"500": "ERROR", "400": "WARN", "200": "INFO"}
@@ -290,11 +291,16 @@ class EventGenerator:
             for j in range(total):
                 epoch_ms = epoch[j]
                 tenant = tenants[j]
-                doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j])
+                leaked = leak.leaked_values(self.seed, m.anchor, epoch_ms, f"{group}|{day}|{code}|{j}")
+                doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
                 trace_id = _id(16, self.seed, group, day, code, j)
                 span_id = _id(8, trace_id, CHAIN_OF_ROUTE[r.route][1])  # as `_trace` numbers the spans
                 if kept[j]:
                     spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng, latency_z[j])
+                    if leaked:
+                        next(sp for sp in spans if sp.span_id == span_id).attributes.update(
+                            leak.span_attributes(leaked)
+                        )
                     spans = [sp for sp in spans if not oncall.traces_lost(m, sp.service, epoch_ms / 1000)]
                     out.traces.append(spans)
                 doc["trace_id"] = f"{trace_id:032x}"
@@ -302,7 +308,15 @@ class EventGenerator:
                 out.logs.append(doc)
 
     def _log_doc(
-        self, r: model.Route, level: str, code: str, epoch_ms: int, stamp: str, tenant: str, values: dict
+        self,
+        r: model.Route,
+        level: str,
+        code: str,
+        epoch_ms: int,
+        stamp: str,
+        tenant: str,
+        values: dict,
+        leaked: dict[str, str] | None = None,
     ) -> dict:
         if "ms" in values:
             mult = self._latency_mult(r.route, epoch_ms / 1000)
@@ -318,7 +332,9 @@ class EventGenerator:
             "action": ACTIONS[r.route],
             "route": r.route,
             "status": code,
-            "message": pii.mask(template.format(**values)),
+            "message": leak.message(template.format(**values), leaked)
+            if leaked
+            else pii.mask(template.format(**values)),
         }
 
     def _trace(
@@ -487,6 +503,9 @@ class EventGenerator:
             if action == "config.change":
                 for minute, _version in deploys:
                     counts[minute] -= 1  # written below, by the deploy bot
+            if action == oncall.MISSING_AUDIT_ACTION:
+                for minute in oncall.unapproved_exports(m, day):
+                    counts[minute] -= 1  # written by controls.with_approvals, without approval
             for minute in np.nonzero(counts)[0]:
                 for _ in range(int(counts[minute])):
                     t = tenant_pick()
@@ -504,6 +523,7 @@ class EventGenerator:
                 "192.0.2.250",
                 f"extraction model set to {version}" + (" (rollback)" if version == "extract-v41" else ""),
             )
+        docs = controls.with_approvals(docs, m, day)
         docs.sort(key=lambda d: d["@timestamp"])
         return docs
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from . import model
+from . import controls, delivery, model
 
 HELP = {
     "http_requests": "Requests served.",
@@ -30,6 +30,8 @@ HELP = {
     "backup_last_success_timestamp_seconds": "Unix time of the last good backup.",
     "auth_logins": "Login attempts.",
     "service_up": "1 when the service's health check passes.",
+    **controls.HELP,
+    **delivery.HELP,
 }
 
 

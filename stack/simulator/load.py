@@ -4,10 +4,11 @@ What is written covers the 30 days of history and ``AHEAD_DAYS`` after the ancho
 timestamps: every page asks about windows that end at "now", so the last hour has logs and traces for as long
 as the stack runs within those days, as live metrics have from the exporter.
 
-Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``) and Jaeger's (``jaeger-span-*``,
-``jaeger-service-*``: Jaeger keeps its traces in the same OpenSearch) are deleted first, and the simulator's
-recreated with explicit mappings. Jaeger caches the services it has written, so after a reload into a Jaeger
-that kept running, restart it (``stack/up.sh`` always starts both afresh for a load).
+Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``, ``security-findings``) and
+Jaeger's (``jaeger-span-*``, ``jaeger-service-*``: Jaeger keeps its traces in the same OpenSearch) are deleted
+first, and the simulator's recreated with explicit mappings. Jaeger caches the services it has written, so
+after a reload into a Jaeger that kept running, restart it (``stack/up.sh`` always starts both afresh for a
+load).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from . import events, model
+from . import controls, events, model
 
 LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
 # refresh and translog fsync are relaxed while loading, and restored (1 s, per request) at the end
@@ -46,7 +47,10 @@ AUDIT_MAPPING = {
     "dynamic": "strict",
     "properties": {
         "@timestamp": {"type": "date"},
-        **{f: {"type": "keyword"} for f in ("actor", "tenant", "action", "outcome", "source_ip")},
+        **{
+            f: {"type": "keyword"}
+            for f in ("actor", "tenant", "action", "outcome", "source_ip", "approved_by")
+        },
         "details": {"type": "text"},
     },
 }
@@ -111,7 +115,7 @@ def reset_indices(client, index_names: dict[str, dict]) -> None:
             },
         )
     existing = client.indices.get(
-        index=f"logs-*,audit-*,{INCIDENTS_INDEX},{JAEGER_INDICES}",
+        index=f"logs-*,audit-*,{INCIDENTS_INDEX},{controls.FINDINGS_INDEX},{JAEGER_INDICES}",
         allow_no_indices=True,
         ignore_unavailable=True,
         expand_wildcards="all",
@@ -161,14 +165,18 @@ def load_opensearch(
     wanted = {name: LOG_MAPPING for name in log_indices}
     wanted.update({name: AUDIT_MAPPING for name in audit_indices})
     wanted[INCIDENTS_INDEX] = INCIDENT_MAPPING
+    wanted[controls.FINDINGS_INDEX] = controls.FINDINGS_MAPPING
     reset_indices(client, wanted)
     _log(f"{len(wanted)} indices recreated in {time.monotonic() - t0:.1f} s")
-    counts = {"logs": 0, "audit": 0, "incidents": 0}
+    counts = {"logs": 0, "audit": 0, "incidents": 0, "findings": 0}
 
     def actions() -> Iterator[dict]:
         for doc in events.incidents(m.anchor):
             counts["incidents"] += 1
             yield {"_index": INCIDENTS_INDEX, "_id": doc["name"], "_source": doc}
+        for doc in controls.findings(m.anchor):
+            counts["findings"] += 1
+            yield {"_index": controls.FINDINGS_INDEX, "_id": doc["id"], "_source": doc}
         for _day, ev in gen.days(days.start, days.stop):
             on_traces(ev.traces)
             for doc in ev.logs:
@@ -203,6 +211,7 @@ def load_opensearch(
         "logs": client.count(index="logs-*")["count"],
         "audit": client.count(index="audit-*")["count"],
         "incidents": client.count(index=INCIDENTS_INDEX)["count"],
+        "findings": client.count(index=controls.FINDINGS_INDEX)["count"],
     }
     if stored != counts:
         raise RuntimeError(f"OpenSearch holds {stored} documents, {counts} were sent")

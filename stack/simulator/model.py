@@ -489,10 +489,16 @@ def catalogue() -> tuple[Series, ...]:
         out.append(_mk("auth_logins_total", {"result": result}, "counter", "auth_logins", "counter", "auth"))
     for s in SERVICES:
         out.append(_mk("service_up", {"service": s}, "gauge", "service_up", "gauge", "static"))
-    from . import oncall
-
-    out += oncall.series()
+    for extension in extensions():
+        out += extension.series()
     return tuple(out)
+
+
+def extensions() -> list:
+    """The modules that add series of their own (`series()`, `generators(model)`): see README.md."""
+    from . import controls, delivery, oncall
+
+    return [controls, delivery, oncall]
 
 
 @lru_cache(maxsize=1)
@@ -636,9 +642,8 @@ class Model:
         self._generators["hmrc"] = self._gen_hmrc
         self._generators["auth"] = self._gen_auth
         self._generators["static"] = self._gen_static
-        from . import oncall
-
-        self._generators["audit"] = lambda ctx, rng: oncall.generate_audit(self, ctx, rng)
+        for extension in extensions():
+            self._generators.update(extension.generators(self))
 
     # -- time -------------------------------------------------------------------------------------------
     def minute(self, t: datetime | float) -> int:

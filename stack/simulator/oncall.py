@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .model import Model, Scenario, Series
 
 BACKUP_MISSED = "backup_missed"
@@ -92,6 +94,11 @@ def series() -> list[Series]:
     ]
 
 
+def generators(model: Model) -> dict[str, Callable]:
+    """The ``audit`` group's generator (``model.extensions`` registers it)."""
+    return {"audit": lambda ctx, rng: generate_audit(model, ctx, rng)}
+
+
 def generate_audit(model: Model, ctx, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Per-minute audit events of each action: sign-ins exactly as ``auth_logins_total``, the other
     actions Poisson at ``AUDIT_RATES`` along the working day, ``data.export`` absent while its audit hook is
@@ -113,6 +120,9 @@ def generate_audit(model: Model, ctx, rng: np.random.Generator) -> dict[str, np.
         if action == "config.change":
             for minute, _version in deploys(model, ctx.day):
                 counts[minute] += 1
+        if action == MISSING_AUDIT_ACTION:
+            for minute in unapproved_exports(model, ctx.day):
+                counts[minute] += 1
         out[series_key("audit_events_total", {"action": action})] = counts.astype(np.int64)
     return out
 
@@ -129,6 +139,16 @@ def deploys(model: Model, day: int) -> list[tuple[int, str]]:
         if 0 <= minute < DAY_MINUTES:
             found.append((minute, version))
     return found
+
+
+def unapproved_exports(model: Model, day: int) -> list[int]:
+    """Minute of the day of the export without approval that ``controls.with_approvals`` adds to the audit
+    log (the ``unapproved_export`` scenario), so that ``audit_events_total`` counts it too."""
+    from . import controls
+    from .model import DAY_MINUTES
+
+    minute = model.minute(controls.scenario("unapproved_export", model.anchor).start) - day * DAY_MINUTES
+    return [minute] if 0 <= minute < DAY_MINUTES else []
 
 
 def backup_last_success(model: Model, target: str, period: int, offset: int, ts: np.ndarray) -> np.ndarray:

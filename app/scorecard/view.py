@@ -1,0 +1,243 @@
+"""The acceptance scorecard at an instant: every criterion of `slo_definitions/acceptance.yaml` with its
+target, its figure, its verdict, and its trend (the same criterion one window earlier).
+
+- `load(sources, at, window)`: the figures asked of Prometheus at `at` (rates over `window`), the security
+  controls from `app.controls.view` (the same view, cache and verdicts as the Security page);
+- `changes(before, after)` and `changes_between(sources, start, end)`: what moved between two instants,
+  for the weekly review.
+
+Observability coverage comes from the coverage view of issue 12, which is not on main yet: `coverage_figure`
+is the one place it plugs in; until then the criterion says "no data" and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from app import queries
+from app.controls import view as controls_view
+from app.scorecard import criteria
+from app.scorecard.definition import DEFAULT_PATH, AcceptanceError, acceptance
+from app.sources import Sources
+from app.sources.cache import Outcome, ResultCache, default_cache
+from app.sources.concurrent import fetch_all
+from app.timerange import PRESETS, TimeRange
+
+GROUP = "scorecard"
+TTL_S = 60.0
+COVERAGE_MISSING = "the observability coverage view (issue 12) is not on main yet, so nothing measures it"
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    at: datetime
+    window: timedelta
+    criteria: list[criteria.Criterion]
+    previous: Scorecard | None  # the same criteria one window earlier (None: not asked, or not loaded)
+    security: controls_view.ControlsView | None
+    outcomes: dict[str, Outcome[Any]] = field(repr=False)
+    definition_errors: tuple[str, ...] = ()
+
+    @property
+    def problems(self) -> list[tuple[str, Outcome[Any]]]:
+        own = [
+            ("prometheus", o) for k, o in self.outcomes.items() if o.error is not None and k.startswith("q ")
+        ]
+        return own + (self.security.problems if self.security else [])
+
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for c in self.criteria if c.verdict == v) for v in criteria.VERDICTS}
+
+    @property
+    def summary(self) -> str:
+        """ "9 of 19 criteria met; 8 not met, 2 no data." """
+        n = self.counts()
+        met = f"{n['met']} of {len(self.criteria)} criteria met"
+        return f"{met}; {n['not met']} not met, {n['no data']} no data."
+
+
+def time_window(at: datetime, window: timedelta) -> TimeRange:
+    """The range ending at `at`, named by its preset when it is one (`24h`), else in seconds (`3600s`)."""
+    preset = next((k for k, v in PRESETS.items() if v == window), f"{int(window.total_seconds())}s")
+    return TimeRange(preset, at - window, at)
+
+
+def _queries(pipeline: str, test: str, window: timedelta) -> dict[str, str]:
+    with_window = {"pipeline": pipeline, "window": window}
+    params: dict[str, dict[str, Any]] = {
+        "ci_runs": with_window,
+        "ci_median_duration": with_window,
+        "ci_blocking": {"pipeline": pipeline},
+        "load_p95": {"test": test},
+        "load_age": {"test": test},
+    }
+    names = [n for _, n in queries.catalogue().names(GROUP)]
+    return {n: queries.render(GROUP, n, **params.get(n, {})) for n in names}
+
+
+def coverage_figure(scorecard_at: datetime) -> tuple[float | None, str]:
+    """The share of services fully observed at an instant, and why when unknown (see the module note)."""
+    return None, COVERAGE_MISSING
+
+
+def load(
+    sources: Sources,
+    at: datetime,
+    window: timedelta,
+    cache: ResultCache = default_cache,
+    *,
+    trend: bool = True,
+    path: Path = DEFAULT_PATH,
+) -> Scorecard:
+    """The scorecard at `at` (floored to the minute, as a page's range ends) with rates over `window` and,
+    with `trend`, the same one window earlier."""
+    at = at.replace(second=0, microsecond=0)
+    try:
+        a = acceptance(path)
+    except AcceptanceError as exc:
+        return Scorecard(at, window, [], None, None, {}, exc.problems)
+    prom = sources.prometheus
+    tasks: dict[str, Any] = {
+        f"q {name}": (lambda text=text: prom.instant(text, at))
+        for name, text in _queries(a.pipeline, a.load_test, window).items()
+    }
+    tasks["controls"] = lambda: controls_view.load(sources, time_window(at, window), cache, chart=False)
+    if trend:
+        tasks["previous"] = lambda: load(sources, at - window, window, cache, trend=False, path=path)
+    out = fetch_all(
+        tasks,
+        cache=cache,
+        ttl_s=TTL_S,
+        budget_s=sources.run_budget_s,
+        key_prefix=(sources.cache_key, GROUP, int(window.total_seconds()), trend),
+        window=at,
+    )
+    answers = {
+        k[2:]: criteria.Answer(
+            o.value.frame if o.value is not None else None, o.error.message if o.error else None
+        )
+        for k, o in out.items()
+        if k.startswith("q ")
+    }
+    view: controls_view.ControlsView | None = out["controls"].value
+    coverage, why = coverage_figure(at)
+    unknown = "the security controls could not be loaded in time"
+    found = (
+        criteria.ci(a, answers, window)
+        + criteria.tests(a, answers)
+        + criteria.golden(a, answers)
+        + criteria.chaos(a, answers)
+        + [criteria.load(a, answers), criteria.observability(a, coverage, why)]
+        + criteria.security(
+            a,
+            view.grade if view else None,
+            {s.control.id: s for s in view.statuses} if view else {},
+            "; ".join(view.definition_errors) if view and view.definition_errors else unknown,
+        )
+    )
+    previous = out["previous"].value if trend else None
+    return Scorecard(at, window, found, previous, view, out)
+
+
+# -- trends and changes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    area: str
+    title: str
+    before: str  # figure one window earlier
+    after: str  # figure now
+    verdict_before: str
+    verdict_after: str
+    direction: str  # "better", "worse", "changed" (no better way) or "same"
+
+    @property
+    def text(self) -> str:
+        verdicts = (
+            f" ({self.verdict_before} → {self.verdict_after})"
+            if self.verdict_before != self.verdict_after
+            else ""
+        )
+        return f"{self.area} · {self.title}: {self.before} → {self.after}{verdicts}."
+
+
+def direction(before: criteria.Criterion | None, after: criteria.Criterion) -> str:
+    """Which way a criterion moved: by its verdict first, then by its value (`better` says which way is
+    good); "same" when neither moved."""
+    if before is None:
+        return "changed"
+    rank = criteria.VERDICTS.index
+    if "no data" not in (before.verdict, after.verdict) and before.verdict != after.verdict:
+        return "better" if rank(after.verdict) > rank(before.verdict) else "worse"
+    if before.value is None or after.value is None:
+        return "same" if before.figure == after.figure else "changed"
+    if after.value == before.value:
+        return "same" if before.figure == after.figure else "changed"
+    if after.better == "either":
+        return "changed"
+    up = after.value > before.value
+    return "better" if up == (after.better == "higher") else "worse"
+
+
+def changes(before: Scorecard | None, after: Scorecard) -> list[Change]:
+    """The criteria whose figure or verdict moved from `before` to `after`, worse first."""
+    was = {c.key: c for c in before.criteria} if before else {}
+    out = []
+    for c in after.criteria:
+        old = was.get(c.key)
+        moved = direction(old, c)
+        if moved == "same":
+            continue
+        out.append(
+            Change(
+                c.key,
+                c.area,
+                c.title,
+                old.figure if old else "no data",
+                c.figure,
+                old.verdict if old else "no data",
+                c.verdict,
+                moved,
+            )
+        )
+    order = ("worse", "changed", "better")
+    return sorted(out, key=lambda ch: order.index(ch.direction))
+
+
+def changes_between(
+    sources: Sources, start: datetime, end: datetime, cache: ResultCache = default_cache
+) -> list[Change]:
+    """What moved on the scorecard from `start` to `end` (the weekly review: Monday to Monday), each
+    instant's rates over the span before it (a week for a week)."""
+    window = end - start
+    return changes(
+        load(sources, start, window, cache, trend=False), load(sources, end, window, cache, trend=False)
+    )
+
+
+def trend_table(card: Scorecard) -> pd.DataFrame:
+    """The scorecard as the page's table: area, criterion, target, figure now, the figure one window earlier
+    and which way it moved, verdict."""
+    was = {c.key: c for c in card.previous.criteria} if card.previous else {}
+    return pd.DataFrame(
+        [
+            {
+                "area": c.area,
+                "criterion": c.title,
+                "target": c.target,
+                "now": c.figure,
+                "before": was[c.key].figure if c.key in was else "no data",
+                "trend": direction(was.get(c.key), c),
+                "verdict": c.verdict,
+            }
+            for c in card.criteria
+        ],
+        columns=["area", "criterion", "target", "now", "before", "trend", "verdict"],
+    )

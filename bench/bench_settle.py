@@ -1,0 +1,60 @@
+"""Time to settle in the browser, every page of the demo (the shipped snapshot), at 1440×900 in Chromium.
+
+A fresh `streamlit run` serves the demo; each page is opened twice (first view: the server computes it;
+repeat: a new session, the answers cached) and timed from navigation until Streamlit reports the script
+finished and no skeleton is left. The overview is also timed until its domain tiles are drawn. Prints one
+line per page and the medians; the targets (issue 9): median under 2 s, overview tiles within 1.5 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from app import links  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, snapshot_env, wait_for_app  # noqa: E402
+
+TILE = "[data-testid='stMain'] [data-testid='stPageLink']"  # an overview domain tile's link
+
+
+def settle(page, address: str, wait_for: str | None = None) -> float:
+    started = time.perf_counter()
+    page.goto(address)
+    if wait_for:
+        page.wait_for_selector(wait_for, timeout=60_000)
+    else:
+        wait_for_app(page)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    with served_app(snapshot_env()) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        first: dict[str, float] = {}
+        repeat: dict[str, float] = {}
+        for run in (first, repeat):
+            context = browser.new_context(viewport={"width": 1440, "height": 900})  # a new session
+            page = context.new_page()
+            for key, registered in links.PAGES.items():
+                run[key] = settle(page, f"{base}/{registered.slug}")
+            context.close()
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        tiles = settle(context.new_page(), f"{base}/", TILE)
+        browser.close()
+    print(f"{'page':16} {'first view':>10} {'repeat':>8}   seconds to settle, demo, 1440x900")
+    for key in links.PAGES:
+        print(f"{key:16} {first[key]:>10.2f} {repeat[key]:>8.2f}")
+    medians = statistics.median(first.values()), statistics.median(repeat.values())
+    print(f"{'median':16} {medians[0]:>10.2f} {medians[1]:>8.2f}")
+    print(f"overview tiles drawn (a new session, cached answers): {tiles:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
