@@ -49,6 +49,7 @@ PAGES: dict[str, Page] = {
              ":material/event_note:"),
         Page("alerts", "pages/13_Alerts.py", "Alerts", "Alerts", ":material/notifications_active:",
              ("severity", "runbook")),
+        Page("coverage", "pages/14_Coverage.py", "Coverage", "Observability coverage", ":material/visibility:"),
         Page("ingestion", "pages/4_Ingestion.py", "Ingestion", "Ingestion", ":material/move_to_inbox:",
              dashboard="ingestion"),
         Page("extraction", "pages/5_Extraction.py", "Extraction", "Extraction", ":material/document_scanner:",

@@ -35,7 +35,9 @@ READS: dict[str, frozenset[str]] = {
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
     "pages/10_Traces.py": frozenset({"jaeger"}),
     "pages/11_Logs.py": frozenset({"opensearch"}),
-    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch"}),  # the controls' audit and findings
+    # the controls' audit and findings; observability coverage asks all three
+    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch", "jaeger"}),
+    "pages/14_Coverage.py": frozenset({"prometheus", "opensearch", "jaeger"}),
     "pages/20_Data_sources.py": frozenset(BACKENDS),
     "pages/21_Access_log.py": frozenset({"opensearch"}),
 }
@@ -183,6 +185,12 @@ def _verdict_of(drawn: Drawn, criterion: str) -> str | None:
     return str(frame.set_index("criterion").loc[criterion, "verdict"])
 
 
+def _judged(drawn: Drawn, check: str) -> bool:
+    """The coverage page's per-service table judges `check` for every service (pass or gap)."""
+    frame = drawn.table(check)
+    return frame is not None and len(frame) > 0 and not frame[check].str.contains("no data").any()
+
+
 def _all_figures(drawn: Drawn) -> bool:
     return bool(drawn.at.metric) and all(_known(m.value) for m in drawn.at.metric)
 
@@ -209,6 +217,11 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/12_Scorecard.py", "opensearch"): lambda d: (
         _verdict_of(d, "Quarterly penetration tests") != "no data"
     ),
+    ("pages/12_Scorecard.py", "jaeger"): lambda d: _verdict_of(d, "Observability coverage") != "no data",
+    # The coverage page: each backend's column of the per-service checks is judged, never "no data".
+    ("pages/14_Coverage.py", "prometheus"): lambda d: _judged(d, "metrics"),
+    ("pages/14_Coverage.py", "opensearch"): lambda d: _judged(d, "logs"),
+    ("pages/14_Coverage.py", "jaeger"): lambda d: _judged(d, "traces"),
     **{
         (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
         for b in BACKENDS
