@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from stack.simulator import controls, events, model, oncall, pii, sampling
+from stack.simulator import controls, events, model, oncall, pii, probes, sampling
 from stack.simulator.load import audit_index, jaeger_base, log_index
 
 ANCHOR = model.parse_anchor("2026-03-20T12:00:00Z")
@@ -97,7 +97,10 @@ def test_log_documents_have_the_mapped_fields(outage_day):
     for doc in ev.logs[:2000]:
         assert fields <= doc.keys() <= fields | {"trace_id", "span_id"}
         assert doc["level"] in ("INFO", "WARN", "ERROR")
-        assert doc["tenant"] in model.TENANTS
+        assert doc["tenant"] in model.TENANTS or (doc["tenant"], doc["route"]) == (
+            probes.TENANT,
+            probes.ROUTE,
+        )
         assert doc["@timestamp"].endswith("Z")
         assert not pii.contains_pii(doc["message"]), doc["message"]
     assert any("[EMAIL]" in d["message"] for d in ev.logs)
@@ -126,7 +129,9 @@ def test_log_counts_equal_the_http_counters(gen, outage_day):
             assert levels[(service, level)] == m.counter_increase(
                 "http_requests_total", {"service": service, "code": code}, day_start, day_start + 86400
             )
-    info = sum(v for (_, lvl), v in levels.items() if lvl == "INFO")
+    info = sum(v for (_, lvl), v in levels.items() if lvl == "INFO") - sum(
+        d["route"] == probes.ROUTE for d in ev.logs
+    )  # the synthetic probes are not platform traffic
     ok = m.counter_increase("http_requests_total", {"code": "200"}, day_start, day_start + 86400)
     assert info == pytest.approx(ok * events.LOG_INFO_SAMPLE, rel=0.1)
 
@@ -151,7 +156,13 @@ def test_tail_sampling_keeps_every_failed_and_slow_trace_and_a_share_of_the_rest
     assert errors and all(d["trace_id"] in kept for d in errors)
     # the logged span of a kept trace that did not fail: slow (beyond its route's usual p99), or drawn
     routes = {r.route: r for r in model.ROUTES}
-    calm = [d for d in ev.logs if d["level"] != "ERROR" and d["service"] not in ("filing", "assistant")]
+    calm = [
+        d
+        for d in ev.logs
+        if d["level"] != "ERROR"
+        and d["service"] not in ("filing", "assistant")
+        and d["route"] != probes.ROUTE  # always traced: not sampled
+    ]
     slow = [
         d
         for d in calm
@@ -332,3 +343,21 @@ def _ns(stamp: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000) * 1_000_000
+
+
+def test_every_service_is_probed_twice_an_hour_and_its_probe_traced_unless_its_traces_are_lost(gen):
+    m = gen.model
+    lost = model.scenario(oncall.TRACES_LOST, ANCHOR)
+    day = m.minute(lost.start) // model.DAY_MINUTES  # the day the assistant's exporter breaks
+    ev = gen.day(day, with_audit=False)
+    probed = [d for d in ev.logs if d["route"] == probes.ROUTE]
+    traced = {f"{t[0].trace_id:032x}" for t in ev.traces if t[0].name == f"GET {probes.ROUTE}"}
+    for service in model.SERVICES:
+        mine = sorted(d["@timestamp"] for d in probed if d["service"] == service)
+        assert len(mine) == 2 * 24
+        hours = Counter(stamp[11:13] for stamp in mine)
+        assert set(hours.values()) == {2}
+        for doc in (d for d in probed if d["service"] == service):
+            at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
+            gone = service == oncall.TRACES_LOST_SERVICE and at >= lost.start
+            assert (doc["trace_id"] in traced) is not gone, (service, doc["@timestamp"])

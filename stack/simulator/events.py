@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from . import controls, leak, model, oncall, pii, sampling
+from . import controls, leak, model, oncall, pii, probes, sampling
 
 LOG_INFO_SAMPLE = 0.008
 LEVEL_OF_CODE = {"500": "ERROR", "400": "WARN", "200": "INFO"}
@@ -231,6 +231,7 @@ class EventGenerator:
         out = DayEvents()
         for r in model.ROUTES:
             self._route_logs(r, day, out)
+        probes.add(self, day, out)
         if with_audit:
             out.audit = self.audit(day)
         out.logs.sort(key=lambda d: d["@timestamp"])
