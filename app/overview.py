@@ -14,6 +14,7 @@ from app.deadlines import Deadline, upcoming_deadlines
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
 from app.scorecard import view as scorecard_view
+from app.slo import alert_states
 from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER, worst_state
 from app.slo.status import SloStatus, sort_worst_first, state_counts, unknown
@@ -141,6 +142,7 @@ class Overview:
     scorecard: scorecard_view.Scorecard | None = None  # the acceptance criteria, for one line
     slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
+    alerts_note: str = ""  # "Alerts: from Prometheus's alerts …" or how they were computed instead
 
     @property
     def all_healthy(self) -> bool:
@@ -423,6 +425,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         tiles=domain_tiles(now, incidents),
         headlines=[readiness_headline(trend, at), *slo_headlines(now, before, at)],
         attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
+        alerts_note=alert_states.note(now),
         readiness_now=trend[-1] if trend else None,
         readiness_trend=trend_frame(ready.trend if ready else []),
         deadlines=deadline_rows(
