@@ -43,6 +43,9 @@ from tests.page_views import BACKENDS, DATA_SOURCES, PAGES, READS, Drawn, render
 TIMEOUT_S = 5  # SEXTANT_<B>_TIMEOUT for the run: the 2 s of added latency plus the backend's own time
 SLACK_S = 2.0  # what a page may take beyond the timeout: drawing, and AppTest's own overhead
 RECOVERY_LIMIT_S = 30.0
+# Backends whose data lives in another: when that one fails, so do their panels (Jaeger stores its traces in
+# OpenSearch, so an OpenSearch fault takes Jaeger's answers down too).
+DEPENDS_ON: dict[str, frozenset[str]] = {"jaeger": frozenset({"opensearch"})}
 CONTROL = ROOT / "stack" / "chaos" / "control.sh"
 
 
@@ -167,6 +170,11 @@ def run_cell(backend: str, fault: Fault, proxy: FaultProxy, clock: CacheClock, a
     return cell
 
 
+def affected(backend: str) -> frozenset[str]:
+    """The faulty backend and those whose data lives in it."""
+    return frozenset({backend, *(b for b, on in DEPENDS_ON.items() if backend in on)})
+
+
 def judge(cell: Cell, drawn: Drawn, able: set) -> None:
     """Check one page drawn under the fault; `able` holds the (page, backend) panels that had figures
     before any fault."""
@@ -174,7 +182,7 @@ def judge(cell: Cell, drawn: Drawn, able: set) -> None:
     title = BACKEND_TITLES[backend]
     if drawn.exceptions():
         cell.problems.append(f"{page}: exception {drawn.exceptions()[0][:200]}")
-    for other in READS[page] - {backend}:
+    for other in READS[page] - affected(backend):
         if drawn.banner(other):
             cell.other_problems.append(
                 f"{page}: {BACKEND_TITLES[other]}'s panels not current: {drawn.banner(other)}"
