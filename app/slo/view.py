@@ -139,7 +139,7 @@ def load_board(
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
             lambda: alert_states.apply(
-                compute_status(loaded.definitions, counting, at), counting, at, sources.now()
+                compute_status(loaded.definitions, counting, at), sources.prometheus, at, sources.now()
             ),
             partial_ttl(TTL_S, cache),
             window=at,
