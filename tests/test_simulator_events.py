@@ -361,3 +361,20 @@ def test_every_service_is_probed_twice_an_hour_and_its_probe_traced_unless_its_t
             at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
             gone = service == oncall.TRACES_LOST_SERVICE and at >= lost.start
             assert (doc["trace_id"] in traced) is not gone, (service, doc["@timestamp"])
+
+
+def test_days_older_than_a_week_keep_a_fifth_of_the_traces(gen):
+    m = gen.model
+    old, recent = 2, model.HISTORY_DAYS - 2  # 28 and 2 days before the anchor
+    assert sampling.share(model.HISTORY_DAYS - old) == sampling.OLDER_SHARE
+    assert sampling.share(model.HISTORY_DAYS - recent) == 1.0
+
+    def kept_errors(day: int) -> float:
+        ev = gen.day(day, with_audit=False)
+        kept = {f"{t[0].trace_id:032x}" for t in ev.traces}
+        errors = [d for d in ev.logs if d["level"] == "ERROR"]
+        return sum(d["trace_id"] in kept for d in errors) / len(errors)
+
+    assert kept_errors(recent) == 1.0  # every failed trace of a recent day
+    assert kept_errors(old) == pytest.approx(sampling.OLDER_SHARE, abs=0.06)
+    assert m.minute(m.anchor) // model.DAY_MINUTES == model.HISTORY_DAYS

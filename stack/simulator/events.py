@@ -283,7 +283,10 @@ class EventGenerator:
             tenants = [model.TENANTS[i] for i in rng.choice(len(model.TENANTS), size=total, p=self.tenant_p)]
             latency_z = rng.normal(size=total)
             mults = self._latency_mults(r.route, np.asarray(epoch) / 1000)
-            kept = sampling.keep(np.full(total, code), latency_z, r.sigma, mults, rng.random(total)).tolist()
+            thinned = sampling.share(model.HISTORY_DAYS - day)  # day 0 starts 30 days before the anchor
+            kept = sampling.keep(
+                np.full(total, code), latency_z, r.sigma, mults, rng.random(total), thinned
+            ).tolist()
             latency_z = latency_z.tolist()
             fields = set(_fields(MESSAGES[(r.route, level)]))
             if level == "ERROR" and r.route in OUTAGE_MESSAGES:

@@ -1,4 +1,4 @@
-"""``load``: logs, audit events, incident annotations and Jaeger's spans into OpenSearch, in one bulk.
+"""``load``: logs, audit events and incident annotations into OpenSearch; traces into Jaeger over OTLP/HTTP.
 
 What is written covers the 30 days of history and ``AHEAD_DAYS`` after the anchor, with their future
 timestamps: every page asks about windows that end at "now", so the last hour has logs and traces for as long
@@ -6,9 +6,9 @@ as the stack runs within those days, as live metrics have from the exporter.
 
 Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``, ``security-findings``) and
 Jaeger's (``jaeger-span-*``, ``jaeger-service-*``: Jaeger keeps its traces in the same OpenSearch) are deleted
-first and recreated, the simulator's with explicit mappings, Jaeger's with the mappings of the index templates
-Jaeger creates when it starts (so Jaeger runs before the load). The spans are the documents Jaeger's own
-writer stores (``jaeger_docs``); Jaeger is then asked for the services and the first and last trace.
+first, and the simulator's recreated with explicit mappings. Jaeger caches the services it has written, so
+after a reload into a Jaeger that kept running, restart it (``stack/up.sh`` always starts both afresh for a
+load).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from . import controls, events, jaeger_docs, model
+from . import controls, events, model
 
 LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
 # refresh and translog fsync are relaxed while loading, and restored (1 s, per request) at the end
@@ -151,14 +151,9 @@ def reset_indices(client, index_names: dict[str, dict]) -> None:
 
 
 def load_opensearch(
-    client,
-    gen: events.EventGenerator,
-    days: range,
-    on_traces: Callable[[list], None],
-    with_traces: bool = True,
+    client, gen: events.EventGenerator, days: range, on_traces: Callable[[list], None]
 ) -> dict:
-    """Bulk-loads the days' logs and audit events and, ``with_traces``, their spans into Jaeger's own
-    indices (``jaeger_docs``); hands each day's traces to ``on_traces``."""
+    """Bulk-loads the days' logs and audit events; hands each day's traces to ``on_traces``."""
     from opensearchpy import helpers
 
     t0 = time.monotonic()
@@ -171,12 +166,9 @@ def load_opensearch(
     wanted.update({name: AUDIT_MAPPING for name in audit_indices})
     wanted[INCIDENTS_INDEX] = INCIDENT_MAPPING
     wanted[controls.FINDINGS_INDEX] = controls.FINDINGS_MAPPING
-    if with_traces:  # their mappings come from the index templates Jaeger created when it started
-        wanted.update(dict.fromkeys(jaeger_docs.indices(days, m.t0), {}))
     reset_indices(client, wanted)
     _log(f"{len(wanted)} indices recreated in {time.monotonic() - t0:.1f} s")
-    counts = {"logs": 0, "audit": 0, "incidents": 0, "findings": 0, "spans": 0}
-    services: set[tuple[str, str, str]] = set()
+    counts = {"logs": 0, "audit": 0, "incidents": 0, "findings": 0}
 
     def actions() -> Iterator[dict]:
         for doc in events.incidents(m.anchor):
@@ -187,9 +179,6 @@ def load_opensearch(
             yield {"_index": controls.FINDINGS_INDEX, "_id": doc["id"], "_source": doc}
         for _day, ev in gen.days(days.start, days.stop):
             on_traces(ev.traces)
-            if with_traces:
-                counts["spans"] += sum(len(t) for t in ev.traces)
-                yield from jaeger_docs.actions(ev.traces, services)
             for doc in ev.logs:
                 counts["logs"] += 1
                 yield {"_index": log_index(doc["@timestamp"]), "_source": doc}
@@ -223,7 +212,6 @@ def load_opensearch(
         "audit": client.count(index="audit-*")["count"],
         "incidents": client.count(index=INCIDENTS_INDEX)["count"],
         "findings": client.count(index=controls.FINDINGS_INDEX)["count"],
-        "spans": client.count(index=f"{jaeger_docs.SPAN_PREFIX}*")["count"] if with_traces else 0,
     }
     if stored != counts:
         raise RuntimeError(f"OpenSearch holds {stored} documents, {counts} were sent")
@@ -399,20 +387,27 @@ def load(
     started = time.monotonic()
     days = days or range(0, model.HISTORY_DAYS + AHEAD_DAYS)
     gen = events.EventGenerator(anchor, seed)
+    sender = TraceSender(otlp_url) if otlp_url else None
     traces: list[list[events.SpanSpec]] = []
+    on_traces = sender.put if sender else traces.extend
     summary: dict = {"anchor": gen.model.anchor.isoformat(), "seed": seed}
-    if opensearch_url:  # spans in the same bulk, straight into Jaeger's indices
-        with_traces = otlp_url is not None
-        summary.update(load_opensearch(_client(opensearch_url), gen, days, traces.extend, with_traces))
-        summary["opensearch_seconds"] = round(time.monotonic() - started, 1)
-        _log(f"OpenSearch: {summary}")
-    elif otlp_url:  # no OpenSearch to write to: through Jaeger's OTLP receiver
-        for _day, ev in gen.days(days.start, days.stop):
-            traces.extend(ev.traces)
-        summary["spans"] = export_traces(traces, otlp_url)
-    if otlp_url:
-        summary["traces"] = len(traces)
-        verify_jaeger(jaeger_url or jaeger_base(otlp_url), traces, time.time_ns())
+    try:
+        if opensearch_url:
+            summary.update(load_opensearch(_client(opensearch_url), gen, days, on_traces))
+            summary["opensearch_seconds"] = round(time.monotonic() - started, 1)
+            _log(f"OpenSearch: {summary}")
+        else:
+            for _day, ev in gen.days(days.start, days.stop):
+                on_traces(ev.traces)
+    except BaseException:
+        if sender:
+            sender.abandon()
+        raise
+    spans = sender.close() if sender else 0
+    if sender:
+        summary["traces"] = len(sender.traces)
+        summary["spans"] = spans
+        verify_jaeger(jaeger_url or jaeger_base(otlp_url), sender.traces, time.time_ns())
         summary["traces_done_seconds"] = round(time.monotonic() - started, 1)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary
