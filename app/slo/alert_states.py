@@ -68,6 +68,8 @@ def with_prometheus_alerts(
 
 def apply(statuses: Sequence[SloStatus], prometheus: Any, at: datetime, now: datetime) -> list[SloStatus]:
     """Asks Prometheus for its rules and alerts when `at` is now; falls back to the computation otherwise."""
+    if not statuses:
+        return []
     if abs(now - at) > NOW_WITHIN:
         return [replace(s, alerts_from=PAST) for s in statuses]
     try:
