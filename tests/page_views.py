@@ -25,7 +25,7 @@ DOMAIN_PAGES = ("pages/4_Ingestion.py", "pages/5_Extraction.py", "pages/6_Tax.py
 # Which backends each page asks on its own address (no `?trace=`: the logs of one trace come from
 # OpenSearch). The domain pages read OpenSearch for the incidents they shade on their charts.
 READS: dict[str, frozenset[str]] = {
-    "Overview.py": frozenset({"prometheus", "opensearch"}),
+    "Overview.py": frozenset({"prometheus", "opensearch", "jaeger"}),  # the scorecard's coverage: Jaeger
     "pages/1_Service_health.py": frozenset({"prometheus"}),
     "pages/2_SLOs.py": frozenset({"prometheus"}),
     "pages/3_Weekly_review.py": frozenset({"prometheus", "opensearch"}),  # incidents and sign-ins: OpenSearch
@@ -198,6 +198,7 @@ def _all_figures(drawn: Drawn) -> bool:
 PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("Overview.py", "prometheus"): _all_figures,
     ("Overview.py", "opensearch"): _no_text(r"Incidents: not known"),
+    ("Overview.py", "jaeger"): _no_text(r"No data: [^.]*Observability coverage"),
     ("pages/1_Service_health.py", "prometheus"): lambda d: _rows(d, "request_rate") > 0 < d.chart_rows(),
     ("pages/2_SLOs.py", "prometheus"): _all_figures,
     ("pages/13_Alerts.py", "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric),
