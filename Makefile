@@ -8,6 +8,8 @@ export SEXTANT_RUN ?= $(SEXTANT_CACHE)/run
 WHEELS := $(SEXTANT_CACHE)/wheels
 LIVE_ENV = env $$(bash stack/env.sh)  # the stack's addresses, from stack/lib.sh
 
+TEST_WORKERS ?= 2  # pytest-xdist workers for make test (the machine's two cores)
+
 .PHONY: venv run test lint unit stack-up stack-down demo snapshot bench load chaos rules clean
 
 venv: $(VENV)/.installed
@@ -40,7 +42,7 @@ test: venv
 	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
 	bash stack/install.sh
 	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh \
-	  $(BIN)/pytest -q -p no:cacheprovider --cov=app --cov-report=term --cov-fail-under=80
+	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --cov=app --cov-report=term --cov-fail-under=80
 
 stack-up: venv
 	bash stack/up.sh

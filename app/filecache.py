@@ -1,4 +1,5 @@
-"""Parse a file, or a directory of YAML files, once; parse it again only when one of them changes.
+"""Read a YAML file (`read_yaml`: one error naming the file), and parse a file, or a directory of YAML
+files, once; parse it again only when one of them changes.
 
 Pages read the SLO definitions, the query catalogue and the dashboards on every run. Parsing YAML in pure
 Python is slow (with 19 SLOs it was a third of the overview's Python time), so the parsed value is kept
@@ -11,12 +12,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 Stamp = tuple[tuple[str, int, int], ...]
+
+
+class UnreadableFile(ValueError):
+    """A file that cannot be read or is not YAML; the message names the file and says which."""
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The YAML document of `path`. Each definition reader turns `UnreadableFile` into its own typed error,
+    so that every file's problem is worded the same way: "<file>: cannot read: …" or "<file>: not valid
+    YAML: …"."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UnreadableFile(f"{path}: not valid YAML: {exc}") from exc
 
 
 def stamp(path: Path, suffixes: tuple[str, ...] = YAML_SUFFIXES) -> Stamp:

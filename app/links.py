@@ -103,6 +103,8 @@ def url(key: str, **params: object | None) -> str:
 def parse(address: str, base_path: str | None = None) -> tuple[str, dict[str, str]] | None:
     """The page key and parameters an address of this app leads to (relative as `url` writes it, or
     absolute under `base_path`), the inverse of `url`; None for an address that is not one of its pages."""
+    if address.strip().startswith("#"):
+        return None  # a place on the page it is drawn on, not a page
     parts = urlsplit(address.strip())
     path = parts.path
     if parts.netloc:

@@ -33,11 +33,11 @@ WEEK = timedelta(days=7)
 SECURITY_RANGE = "24h"  # the overview's security line: controls now, sign-ins and the audit log over a day
 
 DOMAINS: dict[str, tuple[str, str]] = {
-    # domain -> (title, the page that shows it: an `app.links` key)
+    # domain -> (title, the page that shows it: an `app.links` key); a title starts with its page's name
     "ingestion": ("Ingestion", "ingestion"),
-    "extraction": ("ML extraction", "extraction"),
-    "reconciliation": ("Reconciliation", "tax"),
-    "filing": ("HMRC filing", "tax"),
+    "extraction": ("Extraction", "extraction"),
+    "reconciliation": ("Tax · reconciliation", "tax"),
+    "filing": ("Tax · HMRC filing", "tax"),
     "assistant": ("Assistant", "assistant"),
 }
 # For each headline: is a rise good news?

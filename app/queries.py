@@ -39,10 +39,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app.config import REPO_ROOT
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 from app.times import rfc3339, to_utc
 
 QUERIES_DIR = REPO_ROOT / "queries"
@@ -280,9 +278,9 @@ def load_catalogue(directory: str | Path = QUERIES_DIR) -> Catalogue:
 def load_file(path: str | Path) -> list[NamedQuery]:
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
+        document = read_yaml(path)
+    except UnreadableFile as exc:
+        raise CatalogueError(str(exc)) from None
     if document is None:
         return []
     if not isinstance(document, dict):

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-import yaml
 
 from app import queries
 from app.audit import audit_counts
 from app.config import REPO_ROOT
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -113,11 +112,9 @@ def parse_policy(raw: Any, source: str = "<memory>") -> Policy:
 def load_policy(path: str | Path = DEFAULT_PATH) -> Policy:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SecurityPolicyError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise SecurityPolicyError([f"{path}: not valid YAML: {exc}"]) from exc
+        raw = read_yaml(path)
+    except UnreadableFile as exc:
+        raise SecurityPolicyError([str(exc)]) from exc
     return parse_policy(raw, str(path))
 
 

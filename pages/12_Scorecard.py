@@ -83,11 +83,7 @@ def body() -> None:
                 st.dataframe(criterion.detail, hide_index=True, column_config=DETAIL_COLUMNS)
 
     st.subheader("What changed since a range earlier")
-    moved = scorecard_view.changes(card.previous, card)
-    if moved:
-        st.markdown("\n".join(f"- {ui.plain(change.text)}" for change in moved))
-    else:
-        st.write("No criterion moved.")
+    ui.scorecard_changes(card.previous, card)
 
 
 body()

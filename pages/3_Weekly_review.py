@@ -219,6 +219,17 @@ def security_section(view: rv.WeeklyReview) -> None:
     ui.page_link("security", "The security page", ":material/shield:", range="7d")
 
 
+def scorecard_section(view: rv.WeeklyReview) -> None:
+    st.subheader("Acceptance scorecard: what moved since the week before")
+    card = view.scorecard
+    if card is None:
+        st.warning("The acceptance scorecard could not be loaded.", icon=":material/help:")
+        return
+    st.caption(card.summary)
+    ui.scorecard_changes(card.previous, card)
+    ui.page_link("scorecard", "The scorecard page", ":material/checklist:", range="7d")
+
+
 def action_rows(items: list[ActionItem]) -> None:
     for item in items:
         with st.container(border=True):
@@ -350,6 +361,7 @@ def body() -> None:
     readiness_section(view)
     deadlines_section(view)
     security_section(view)
+    scorecard_section(view)
     items = actions_section()
     export_section(view, items)
 

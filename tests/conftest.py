@@ -125,6 +125,17 @@ def texts(at: AppTest) -> str:
 BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `long(minutes)` run first, longest first: pytest-xdist deals the first tests out one
+    by one in turn, so `make test`'s two workers share them instead of one worker ending the run alone."""
+
+    def minutes(item: pytest.Item) -> float:
+        mark = item.get_closest_marker("long")
+        return -mark.args[0] if mark else 0.0
+
+    items.sort(key=minutes)
+
+
 @pytest.fixture(autouse=True)
 def error_details():
     """Production config hides error text; show it so a failing test says why."""

@@ -13,6 +13,8 @@ from app.report import frozen
 from app.report import review as rv
 from app.report.actions import ActionItem
 from app.report.weeks import IsoWeek
+from app.scorecard import criteria
+from app.scorecard.view import Scorecard
 from app.slo.status import evaluate
 from app.slo.view import definitions
 from app.sources.cache import Outcome
@@ -115,8 +117,35 @@ def synthetic_review(*, incident_title: str = "HMRC API outage") -> rv.WeeklyRev
             ("hmrc-oauth-client-secret: last rotated 97 days ago, 7 days past its limit",),
             ("198.51.100.66: 1,200 failed sign-ins, Sat 28 Nov 20:00–20:29 UTC (limit 200)",),
         ),
+        scorecard=scorecard(at),
         outcomes={"overview": Outcome(None)},
     )
+
+
+def scorecard(at: datetime) -> Scorecard:
+    """The scorecard over the week (the median CI run got slower, one criterion has no figure) and the week
+    before."""
+
+    def card(when: datetime, median: criteria.Criterion, previous: Scorecard | None) -> Scorecard:
+        blind = criteria.Criterion(
+            "observability.coverage",
+            "Observability",
+            "Coverage",
+            "100%",
+            "no data",
+            "no data",
+            "No figure.",
+            None,
+        )
+        return Scorecard(when, timedelta(days=7), [median, blind], previous, None, {})
+
+    fast = criteria.Criterion(
+        "ci.median_duration", "CI", "Median CI run", "under 20 min", "13 min", "met", "", 780.0, "lower"
+    )
+    slow = criteria.Criterion(
+        "ci.median_duration", "CI", "Median CI run", "under 20 min", "24 min", "not met", "", 1440.0, "lower"
+    )
+    return card(at, slow, card(at - timedelta(days=7), fast, None))
 
 
 def action(text: str, added: str, closed: str | None = None, owner: str = "Priya") -> ActionItem:

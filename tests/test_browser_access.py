@@ -127,6 +127,7 @@ def leaks(texts: list[bytes], values: dict[str, str]) -> list[str]:
     return [kind for kind, value in values.items() if any(value.encode() in t for t in texts)]
 
 
+@pytest.mark.long(4)
 def test_each_role_sees_its_pages_and_no_planted_personal_data_anywhere(planted, live_stack, tmp_path):
     run = uuid.uuid4().hex[:8]
     env = dict(os.environ) | {

@@ -17,30 +17,40 @@ BASE_PATH = "sextant"
 TITLES = {p.title for p in links.PAGES.values()}
 
 
-def test_every_link_and_share_link_works_under_a_base_path_and_on_the_demo():
+@pytest.fixture(scope="module")
+def demo_tab():
+    """The demo served under the base path, and a browser tab: (base address, tab)."""
     with served_app(snapshot_env(), base_path=BASE_PATH) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        root = f"{base}/"
-        drawn: dict[str, str] = {}  # link -> the page that drew it
-        for registered in links.PAGES.values():
-            page.goto(root + registered.slug)
-            wait_for_app(page)
-            anchors = page.locator("[data-testid='stMain'] a[href], [data-testid='stSidebar'] a[href]")
-            for href in anchors.evaluate_all("els => els.map(e => e.href)"):
-                if urlsplit(href).netloc == urlsplit(base).netloc:  # not the docs Streamlit links to
-                    drawn.setdefault(href, registered.slug)
-            for code in page.locator("[data-testid='stCode']").all_inner_texts():
-                if code.startswith("http"):
-                    drawn.setdefault(code.strip(), registered.slug)  # a share link
-        assert len(drawn) > len(links.PAGES), drawn  # the sidebar's links at least, and the pages' own
-        for href, source in drawn.items():
-            assert href.startswith(root), f"{source} draws {href}, outside {root}"
-            page.goto(href)
-            wait_for_app(page)
-            heading = page.locator("h1").first.inner_text()
-            assert heading in TITLES, f"{source} → {href} opened {heading!r}"
-            assert page.locator("[data-testid='stException']").count() == 0, href
-            assert page.locator("[data-testid='stAlertContentError']").count() == 0, f"{source} → {href}"
-            assert page.get_by_text(MISS).count() == 0, f"{source} → {href} is not in the demo"
+        yield base, browser.new_page(viewport={"width": 1440, "height": 900})
         browser.close()
+
+
+@pytest.mark.parametrize("registered", links.PAGES.values(), ids=lambda p: p.key)
+def test_every_link_and_share_link_works_under_a_base_path_and_on_the_demo(demo_tab, registered):
+    """One page at a time (so that `make test`'s workers share them): the links it draws in its body, and
+    the sidebar's on the first page, each followed."""
+    base, page = demo_tab
+    root = f"{base}/"
+    first = registered == next(iter(links.PAGES.values()))
+    page.goto(root + registered.slug)
+    wait_for_app(page)
+    where = "[data-testid='stMain'] a[href]" + (", [data-testid='stSidebar'] a[href]" if first else "")
+    drawn: list[str] = []
+    for href in page.locator(where).evaluate_all("els => els.map(e => e.href)"):
+        if urlsplit(href).netloc == urlsplit(base).netloc and href not in drawn:  # not Streamlit's docs
+            drawn.append(href)
+    for code in page.locator("[data-testid='stCode']").all_inner_texts():
+        if code.startswith("http"):
+            drawn.append(code.strip())  # a share link
+    if first:
+        assert len(drawn) > len(links.PAGES), drawn  # the sidebar's links at least, and the page's own
+    for href in drawn:
+        assert href.startswith(root), f"{registered.slug} draws {href}, outside {root}"
+        page.goto(href)
+        wait_for_app(page)
+        heading = page.locator("h1").first.inner_text()
+        assert heading in TITLES, f"{registered.slug} → {href} opened {heading!r}"
+        assert page.locator("[data-testid='stException']").count() == 0, href
+        assert page.locator("[data-testid='stAlertContentError']").count() == 0, f"→ {href}"
+        assert page.get_by_text(MISS).count() == 0, f"{registered.slug} → {href} is not in the demo"

@@ -198,6 +198,7 @@ def assert_no_planted_markup(page, path: str) -> None:
     assert not bad, (path, bad)
 
 
+@pytest.mark.long(1.5)
 def test_planted_hostile_text_never_becomes_a_link_an_image_or_an_icon(planted, live_mode):
     env = {k: v for k, v in os.environ.items()} | {
         "SEXTANT_PROMETHEUS_URL": live_mode.prometheus_url,

@@ -123,9 +123,9 @@ def test_overview_on_the_snapshot(snapshot_mode):
     tiles = [(link.proto.label, link.proto.page) for link in at.main.get("page_link")]  # not the sidebar's
     assert tiles == [
         ("Ingestion", "Ingestion"),
-        ("ML extraction", "Extraction"),
-        ("Reconciliation", "Tax"),
-        ("HMRC filing", "Tax"),
+        ("Extraction", "Extraction"),
+        ("Tax · reconciliation", "Tax"),
+        ("Tax · HMRC filing", "Tax"),
         ("Assistant", "Assistant"),
         ("Security posture", "Security"),
         ("Acceptance scorecard", "Scorecard"),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from app import dashboards
+from app import dashboards, links
 from app.config import load_config
 from app.crawl import View
 from app.dashboards import draw as dashboard_ui
@@ -250,3 +251,29 @@ def test_live_incidents_and_variables(live_mode):
     assert invoice and not [m for m in at.metric if shown(m.label) == "receipt"]
     assert "Extraction model regression" in texts(at)
     assert variable_regex("invoice") == "invoice"
+
+
+@pytest.mark.parametrize("domain", ["ingestion", "extraction", "tax", "assistant"])
+def test_a_domain_page_opens_on_its_slos_in_trouble_with_a_link_down_to_their_panel(snapshot_mode, domain):
+    """Every SLO of the page's panels that the SLOs page calls at risk or exhausted is named at the top,
+    worst first, with a link to the section heading of the first panel about it."""
+    board = panels.dashboard(domain)
+    sources = build_sources(load_config())
+    states = slo_view.states(sources, sources.now())
+    titles = panels.known_slos()
+    mine = dict.fromkeys(name for _, ps in board.sections() for p in ps for name in p.slos)
+    troubled = [n for n in mine if states.get(n) in ("at risk", "exhausted")]
+    at = run_page(links.PAGES[domain].file)
+    boxes = [re.match(r"\*\*(.+?)\*\* is (at risk|exhausted): ", b.value) for b in (*at.error, *at.warning)]
+    assert sorted(shown(b[1]) for b in boxes if b) == sorted(titles[n] for n in troubled)
+    anchors = {h.proto.anchor for h in at.subheader}
+    for box in (b.value for b in (*at.error, *at.warning)):
+        for anchor in re.findall(r"\]\(#([a-z0-9-]+)\)", box):
+            assert anchor in anchors, (box, anchors)
+    if domain in ("extraction", "tax"):  # the demo has one queue-age SLO at risk on each
+        assert troubled, states
+
+
+def test_a_link_to_a_place_on_the_page_is_not_a_link_to_another_page():
+    assert links.parse("#section-queues") is None
+    assert links.parse("Tax#section-queues") == ("tax", {})

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.filecache import FileCache, stamp
+from app.access.policy import AccessFileError
+from app.access.policy import load as load_access
+from app.controls.definition import ControlsError, load_controls
+from app.filecache import FileCache, UnreadableFile, read_yaml, stamp
 
 
 def counting_loader(calls: list[Path]):
@@ -92,3 +95,19 @@ def test_a_load_that_fails_is_not_kept(tmp_path: Path) -> None:
 
 def test_the_stamp_of_a_missing_path_is_empty(tmp_path: Path) -> None:
     assert stamp(tmp_path / "missing.yaml") == ()
+
+
+def test_every_definition_reader_names_an_unreadable_file_the_same_way(tmp_path):
+    """read_yaml words both failures once, and each reader keeps its own typed error around that text."""
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("roles: [", encoding="utf-8")
+    missing = tmp_path / "missing.yaml"
+    with pytest.raises(UnreadableFile, match=r"missing\.yaml: cannot read: No such file"):
+        read_yaml(missing)
+    with pytest.raises(UnreadableFile, match=r"broken\.yaml: not valid YAML"):
+        read_yaml(broken)
+    with pytest.raises(AccessFileError, match=r"missing\.yaml: cannot read: No such file"):
+        load_access(missing)
+    with pytest.raises(ControlsError) as found:
+        load_controls(broken)
+    assert found.value.problems[0].startswith(f"{broken}: not valid YAML")

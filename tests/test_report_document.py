@@ -38,6 +38,7 @@ def test_the_report_holds_every_section_and_figure(review):
         "Filing readiness: what moved",
         "Deadlines in the next 4 weeks",
         "Security posture",
+        "Acceptance scorecard",
         "Action items",
     ]
     text = re.sub(r"<[^>]+>", " ", html)
@@ -49,11 +50,14 @@ def test_the_report_holds_every_section_and_figure(review):
     assert "198.51.100.66: 1,200 failed sign-ins" in text
     assert "Ingestion" in text and "no data" in text  # the SLO not fetched is "no data", never 0%
     assert "Week in progress" not in text and "Not frozen" in text
+    assert "CI · Median CI run: 13 min → 24 min (met → not met)." in text
+    assert "1 of 2 criteria have no figure now or a window earlier" in text
+    assert "No criterion moved" not in text
 
 
 def test_each_section_starts_a_printed_page_and_nothing_can_be_fetched(review):
     html = document.render(review, [], frozen=None, generated_at=GENERATED)
-    assert html.count("<section") == 7 and html.count("<section class=first>") == 1
+    assert html.count("<section") == 8 and html.count("<section class=first>") == 1
     assert "section { break-before: page;" in html
     assert f'content="{document.CSP}"' in html and "default-src 'none'" in document.CSP
     assert "<script" not in html and "<link" not in html and "@import" not in html
@@ -87,6 +91,11 @@ def test_the_summary_holds_the_headlines_the_worst_slos_and_the_link(review):
         "• Extraction accuracy (extraction): 80% of the week's budget, healthy",
     ]
     assert "HMRC API outage: 4 h 0 min" in blocks[4]["text"]["text"]
+    assert blocks[5]["text"]["text"].splitlines() == [
+        "*Acceptance scorecard*",
+        "0 of 2 criteria met; 1 not met, 1 no data.",
+        "• CI · Median CI run: 13 min → 24 min (met → not met).",
+    ]
     assert blocks[-1]["elements"][0]["url"] == LINK
     assert payload["text"].startswith("Weekly review 2026-W48: Filing readiness 72.5")
 

@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 from app.config import load_config
+from app.report import review as rv
+from app.report.weeks import WEEK, last_full_week
 from app.scorecard import criteria
 from app.scorecard import view as scorecard_view
 from app.scorecard.definition import DEFAULT_PATH, AcceptanceError, acceptance, parse_acceptance
@@ -18,8 +20,8 @@ from app.sources import build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.units import format_seconds
 from stack.simulator import controls, delivery, model
-from tests.browser_support import ROOT
-from tests.conftest import run_page, shown
+from tests.browser_support import ROOT, free_port
+from tests.conftest import BACKEND_VARS, run_page, shown, texts
 from tests.test_simulator_evidence import median_of_buckets
 
 SOURCE = "slo_definitions/acceptance.yaml"
@@ -306,17 +308,45 @@ def test_the_security_page_shows_the_restore_replication_and_export_scenarios(sn
     assert "[UTR]" in unapproved.iloc[0]["details"]
 
 
-def test_changes_between_two_instants_are_the_pages_changes(snapshot_mode):
-    """The weekly review's seam: changes_between(sources, start, end) on the snapshot gives what the page
-    lists under "What changed" for the same two instants."""
+def test_the_weekly_review_carries_the_scorecards_changes(snapshot_mode):
+    """The weekly review's scorecard is the Scorecard page's over a week at the review's time: the same
+    figures, and the same moves against the week before."""
     sources = build_sources(load_config())
-    end = SHIPPED.recorded_at
-    card = scorecard_view.load(sources, end, DAY, ResultCache())
-    moved = scorecard_view.changes_between(sources, end - DAY, end, ResultCache())
-    assert moved == scorecard_view.changes(card.previous, card)
-    keys = [c.key for c in moved]
-    assert {"ci.median_duration", "golden.extraction"} <= set(keys)
-    assert moved[0].direction == "worse"
+    end = SHIPPED.recorded_at.replace(second=0, microsecond=0)
+    card = scorecard_view.load(sources, end, WEEK, ResultCache())
+    week = last_full_week(end + WEEK)  # the week in progress at the recording
+    review = rv.load(sources, week, ResultCache(), at=end)
+    assert review.scorecard is not None
+    assert [c.figure for c in review.scorecard.criteria] == [c.figure for c in card.criteria]
+    assert review.scorecard_changes == scorecard_view.changes(card.previous, card)
+    assert {"ci.median_duration", "golden.extraction"} <= {c.key for c in review.scorecard_changes}
+    assert review.scorecard_changes[0].direction == "worse"
+
+
+def test_nothing_moved_is_said_only_when_every_criterion_has_figures_at_both_instants():
+    def card(*found: criteria.Criterion, before: scorecard_view.Scorecard | None = None):
+        return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), before, None, {})
+
+    runs = criteria.Criterion("ci.runs", "CI", "Runs", "", "40 runs", "met", "", 40.0, "either")
+    blind = criteria.Criterion("ci.runs", "CI", "Runs", "", "no data", "no data", "", None, "either")
+    assert scorecard_view.comparison_gaps(card(runs), card(runs)) is None
+    assert scorecard_view.changes(card(blind), card(blind)) == []  # nothing is seen to move...
+    gaps = scorecard_view.comparison_gaps(card(blind), card(blind))  # ...and that is not "nothing moved"
+    assert gaps == (
+        "1 of 1 criteria have no figure now or a window earlier, so whether they moved is not known."
+    )
+    assert scorecard_view.comparison_gaps(card(blind), card(runs)) == gaps
+    assert "could not be loaded" in scorecard_view.comparison_gaps(None, card(runs))
+
+
+@pytest.mark.parametrize("page", ["pages/12_Scorecard.py", "pages/3_Weekly_review.py"])
+def test_a_failing_prometheus_never_reads_as_nothing_moved(monkeypatch, page):
+    for name in (*BACKEND_VARS, "SEXTANT_SNAPSHOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")
+    drawn = texts(run_page(page))
+    assert "No criterion moved" not in drawn
+    assert "criteria have no figure now or a window earlier" in drawn
 
 
 # -- live, on the real stack -----------------------------------------------------------------------------

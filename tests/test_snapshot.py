@@ -20,6 +20,7 @@ def test_the_shipped_snapshot_is_intact_and_small():
 
 
 @pytest.mark.usefixtures("snapshot_mode")
+@pytest.mark.long(3)
 def test_the_demo_has_no_dead_end():
     """Every page at every range preset, the overview at the weekly review's instants, and the views their
     links and pickers lead to, transitively: no exception, no error, nothing "not in the demo snapshot".

@@ -168,7 +168,7 @@ def test_the_page_shows_the_frozen_week_with_the_models_figures(golden, frozen_e
     shown = metrics(at)
     assert shown["Filing readiness"] == f"{after.score:.1f}"
     domains = at.dataframe[0].value.set_index("domain")
-    assert domains.loc["HMRC filing", "spent"] == pytest.approx(
+    assert domains.loc["Tax · HMRC filing", "spent"] == pytest.approx(
         max(
             golden.model.spent(n, golden.week.start, golden.at)
             for n, d in DEFS.items()

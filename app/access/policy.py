@@ -20,10 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app import links
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 
 EVERYTHING = "*"
 DATA = {
@@ -163,11 +161,9 @@ def address_matches(email: str | None, entry: str) -> bool:
 def load(path: Path) -> AccessRules:
     """Read and check an access file; `AccessFileError` names the file, the entry and the field."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AccessFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        raise AccessFileError(f"{path}: not valid YAML: {exc}") from None
+        document = read_yaml(path)
+    except UnreadableFile as exc:
+        raise AccessFileError(str(exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get("roles"), dict):
         raise AccessFileError(f"{path}: expected a mapping with a `roles:` mapping of role names")
     extra = set(document) - _TOP_KEYS

@@ -26,11 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app import queries
 from app.config import REPO_ROOT
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "controls.yaml"
 API_VERSION = "sextant/v1"
@@ -111,11 +109,9 @@ class Controls:
 def load_controls(path: str | Path = DEFAULT_PATH) -> Controls:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ControlsError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise ControlsError([f"{path}: not valid YAML: {exc}"]) from exc
+        raw = read_yaml(path)
+    except UnreadableFile as exc:
+        raise ControlsError([str(exc)]) from exc
     return parse_controls(raw, str(path))
 
 

@@ -6,6 +6,7 @@ only reaches the screen through `ui.plain`, chart data, or dataframes, never as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
@@ -19,7 +20,7 @@ from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
 from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
 from app.slo import view as slo_view
-from app.slo.math import NO_DATA
+from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError
@@ -84,9 +85,10 @@ def draw(view: DashboardView, preset: str, now: datetime, slo_states: Mapping[st
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
     _incidents_note(view, now)
     slos = {name: (title, slo_states.get(name, NO_DATA)) for name, title in known_slos().items()}
+    _slos_in_trouble(view.dashboard, slos)
     for section, section_panels in view.dashboard.sections():
         if section:
-            st.subheader(ui.plain(section))
+            st.subheader(ui.plain(section), anchor=section_anchor(section))
         row: list[PanelData] = []
         for panel in section_panels:
             data = view.panel(panel.id)
@@ -100,6 +102,40 @@ def draw(view: DashboardView, preset: str, now: datetime, slo_states: Mapping[st
                     _flush(row, view, preset, slos)
                     row = []
         _flush(row, view, preset, slos)
+
+
+def section_anchor(section: str) -> str:
+    """The id of a section's heading, for a link to it on the page (`#section-queues`)."""
+    return "section-" + re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-")
+
+
+def _slos_in_trouble(board: Dashboard, slos: Mapping[str, Linked]) -> None:
+    """The page opens on its problem: each SLO of its panels that is not healthy, worst first, with a link
+    down to the panel about it (an overview tile lands here)."""
+    found: dict[str, tuple[str, str]] = {}  # SLO -> (its first panel's title, that panel's section)
+    for section, section_panels in board.sections():
+        for panel in section_panels:
+            for name in panel.slos:
+                found.setdefault(name, (panel.title, section))
+    trouble = sorted(
+        (name for name in found if name in slos and slos[name][1] != HEALTHY),
+        key=lambda name: (STATES.index(slos[name][1]), slos[name][0]),
+    )
+    unknown = [slos[name][0] for name in trouble if slos[name][1] == NO_DATA]
+    for name in trouble:
+        title, state = slos[name]
+        if state == NO_DATA:
+            continue
+        panel, section = found[name]
+        where = f" under [{ui.plain(section)}](#{section_anchor(section)})" if section else ""
+        text = f"**{ui.plain(title)}** is {state}: see the panel *{ui.plain(panel)}*{where}."
+        (st.error if state == EXHAUSTED else st.warning)(text, icon=ui.state_icon(state))
+    if unknown:
+        st.info(
+            f"No data for the SLO{'s' if len(unknown) > 1 else ''} {ui.plain(', '.join(unknown))}: "
+            "their state is not known.",
+            icon=ui.state_icon(NO_DATA),
+        )
 
 
 def _incidents_note(view: DashboardView, now: datetime) -> None:

@@ -51,11 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from app import queries
 from app.config import REPO_ROOT
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 from app.queries import CatalogueError, NamedQuery, ParamError, known_mapping
 from app.slo.loader import cached_definitions
 
@@ -188,9 +186,9 @@ def load_file(path: str | Path) -> Dashboard:
     """The dashboard of one domain file; raises `PanelError` naming the file and panel."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise PanelError(f"{path}: not valid YAML: {exc}") from None
+        document = read_yaml(path)
+    except UnreadableFile as exc:
+        raise PanelError(str(exc)) from None
     if not isinstance(document, dict) or not isinstance(document.get(DASHBOARD_KEY), dict):
         raise PanelError(f"{path}: expected named queries and a `{DASHBOARD_KEY}` mapping")
     try:
@@ -202,8 +200,8 @@ def load_file(path: str | Path) -> Dashboard:
 
 def is_dashboard_file(path: str | Path) -> bool:
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError:
+        document = read_yaml(path)
+    except UnreadableFile:
         return False
     return isinstance(document, dict) and DASHBOARD_KEY in document
 

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app.config import REPO_ROOT
 from app.deadlines import KINDS as DEADLINE_KINDS
+from app.filecache import UnreadableFile, read_yaml
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "readiness.yaml"
 
@@ -150,11 +149,9 @@ def load_definition(path: str | Path = DEFAULT_PATH) -> ReadinessDefinition:
     """Read and validate a definition file; ReadinessDefinitionError names the file and the field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ReadinessDefinitionError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise ReadinessDefinitionError([f"{path}: not valid YAML: {exc}"]) from exc
+        raw = read_yaml(path)
+    except UnreadableFile as exc:
+        raise ReadinessDefinitionError([str(exc)]) from exc
     return parse_definition(raw, source=str(path))
 
 

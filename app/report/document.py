@@ -17,6 +17,7 @@ from app.report import svg
 from app.report.actions import ActionItem
 from app.report.frozen import FrozenWeek
 from app.report.weeks import IsoWeek
+from app.scorecard import view as scorecard_view
 from app.units import format_value
 
 STYLE = """
@@ -252,6 +253,26 @@ def security_section(review: rv.WeeklyReview) -> str:
     )
 
 
+def scorecard_section(review: rv.WeeklyReview) -> str:
+    card = review.scorecard
+    if card is None:
+        return '<p class="bad">The acceptance scorecard could not be loaded.</p>'
+    moved = [change.text for change in review.scorecard_changes]
+    gaps = scorecard_view.comparison_gaps(card.previous, card)
+    rows = [
+        [_cell(c.area), _cell(c.title), _cell(c.target), _cell(c.figure), _cell(c.verdict)]
+        for c in card.criteria
+    ]
+    return (
+        f"<p>{escape(card.summary)}</p>"
+        + "<h3>What moved since the week before</h3>"
+        + (_list(moved, "No criterion moved.") if moved or not gaps else "")
+        + (f'<p class="muted">{escape(gaps)}</p>' if gaps else "")
+        + "<h3>The criteria at the review's time</h3>"
+        + _table(["Area", "Criterion", "Target", "Figure", "Verdict"], rows)
+    )
+
+
 def actions_section(items: Sequence[ActionItem], week: IsoWeek) -> str:
     rows = []
     for item in items:
@@ -283,6 +304,7 @@ def render(
         ("Filing readiness: what moved", readiness_section(review)),
         (f"Deadlines in the next {rv.DEADLINE_DAYS // 7} weeks", deadlines_section(review)),
         ("Security posture", security_section(review)),
+        ("Acceptance scorecard", scorecard_section(review)),
         ("Action items", actions_section(actions, week)),
     ]
     body = "".join(

@@ -15,6 +15,8 @@ or, for the week in progress, the page's now.
 - Readiness: the Readiness page's view at `at`; its newest week of "what moved" is this week's movement.
 - Deadlines in the next four weeks (the overview's rows: entities due and ready).
 - Security: the Security page's posture over this week and over the week before, compared.
+- Acceptance scorecard: the Scorecard page over the week (`app.scorecard.view.load` at `at`, a week's
+  window) against the week before, and what moved (`changes`, `comparison_gaps`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from app import overview, queries, security
 from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
 from app.report.weeks import WEEK, IsoWeek
+from app.scorecard import view as scorecard_view
 from app.slo import math as slo_math
 from app.slo import view as slo_view
 from app.slo.model import SloDefinition
@@ -198,6 +201,7 @@ class WeeklyReview:
     readiness: readiness_view.ReadinessView | None
     deadlines: list[overview.DeadlineRow]
     security: SecurityWeek
+    scorecard: scorecard_view.Scorecard | None  # over the week, with the week before as its `previous`
     outcomes: Mapping[str, Outcome[Any]] = field(repr=False)
     unknown_note: str | None = None
 
@@ -237,7 +241,13 @@ class WeeklyReview:
         found += self.readiness.problems if self.readiness else []
         for posture in (self.security.now, self.security.before):
             found += posture.problems if posture else []
+        found += self.scorecard.problems if self.scorecard else []
         return found
+
+    @property
+    def scorecard_changes(self) -> list[scorecard_view.Change]:
+        card = self.scorecard
+        return scorecard_view.changes(card.previous, card) if card else []
 
     @property
     def unknown_slos(self) -> list[SloWeek]:
@@ -391,6 +401,7 @@ def load(
         ),
         "security": lambda: security.load(sources, time_range("7d", at), cache, chart=False),
         "security_before": lambda: security.load(sources, time_range("7d", at - WEEK), cache, chart=False),
+        "scorecard": lambda: scorecard_view.load(sources, at, WEEK, cache),
     }
     for d in defs:
         tasks[f"week {d.name}"] = lambda d=d: week_compliance(d, prom, week, at)
@@ -440,6 +451,7 @@ def load(
         readiness=out["readiness"].value,
         deadlines=[r for r in (view.deadlines if view else []) if r.deadline.days_left <= DEADLINE_DAYS],
         security=security_week(out["security"].value, out["security_before"].value),
+        scorecard=out["scorecard"].value,
         outcomes=out,
         unknown_note=board.unknown_note if board else view.unknown_note if view else None,
     )

@@ -38,8 +38,8 @@ def _escape(text: str) -> str:
 
 
 def summary(review: rv.WeeklyReview, frozen: FrozenWeek | None, link: str | None) -> dict[str, Any]:
-    """The Block Kit message: a header, the headlines, the worst SLOs, the incidents, where the figures
-    come from, and the link."""
+    """The Block Kit message: a header, the headlines, the worst SLOs, the incidents, the scorecard and
+    what got worse on it, where the figures come from, and the link."""
     week = review.week
     fields = []
     for h in review.headlines:
@@ -65,6 +65,10 @@ def summary(review: rv.WeeklyReview, frozen: FrozenWeek | None, link: str | None
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "*Incidents*\n" + "\n".join(incidents)}}
         )
+    if review.scorecard is not None:
+        worse = [f"• {_escape(c.text)}" for c in review.scorecard_changes if c.direction == "worse"]
+        text = "*Acceptance scorecard*\n" + "\n".join([_escape(review.scorecard.summary), *worse])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(status_line(review, frozen))}]}
     )

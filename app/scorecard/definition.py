@@ -15,15 +15,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app import queries
 from app.config import REPO_ROOT
 from app.controls.definition import DEFAULT_PATH as CONTROLS_PATH
 from app.controls.definition import ControlsError, controls
 from app.controls.status import GRADES
 from app.dashboards.spec import known_slos
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "acceptance.yaml"
 API_VERSION = "sextant/v1"
@@ -87,11 +85,9 @@ class Acceptance:
 def load_acceptance(path: str | Path = DEFAULT_PATH) -> Acceptance:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AcceptanceError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise AcceptanceError([f"{path}: not valid YAML: {exc}"]) from exc
+        raw = read_yaml(path)
+    except UnreadableFile as exc:
+        raise AcceptanceError([str(exc)]) from exc
     return parse_acceptance(raw, str(path))
 
 

@@ -3,8 +3,8 @@ target, its figure, its verdict, and its trend (the same criterion one window ea
 
 - `load(sources, at, window)`: the figures asked of Prometheus at `at` (rates over `window`), the security
   controls from `app.controls.view` (the same view, cache and verdicts as the Security page);
-- `changes(before, after)` and `changes_between(sources, start, end)`: what moved between two instants,
-  for the weekly review.
+- `changes(before, after)`: what moved between two instants (the page's trend, the weekly review), and
+  `comparison_gaps`: which criteria it cannot judge.
 
 Observability coverage is the Observability coverage page's share (`app.coverage.view`, without its trend):
 "no data" when no service could be judged, with the reason.
@@ -218,14 +218,18 @@ def changes(before: Scorecard | None, after: Scorecard) -> list[Change]:
     return sorted(out, key=lambda ch: order.index(ch.direction))
 
 
-def changes_between(
-    sources: Sources, start: datetime, end: datetime, cache: ResultCache = default_cache
-) -> list[Change]:
-    """What moved on the scorecard from `start` to `end` (the weekly review: Monday to Monday), each
-    instant's rates over the span before it (a week for a week)."""
-    window = end - start
-    return changes(
-        load(sources, start, window, cache, trend=False), load(sources, end, window, cache, trend=False)
+def comparison_gaps(before: Scorecard | None, after: Scorecard) -> str | None:
+    """Why `changes(before, after)` may miss a move: the criteria with no figure at either instant, in
+    words; None when every criterion has a figure at both (only then is an empty list "nothing moved")."""
+    was = {c.key: c for c in before.criteria} if before else {}
+    blind = [c for c in after.criteria if c.verdict == "no data" or was.get(c.key, c).verdict == "no data"]
+    if before is None and after.criteria:
+        return "The figures a window earlier could not be loaded, so what moved is not known."
+    if not blind:
+        return None
+    return (
+        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier, so whether "
+        "they moved is not known."
     )
 
 

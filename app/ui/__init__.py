@@ -25,6 +25,8 @@ from app.overview import deadline_table as deadline_frame
 from app.report import frozen as frozen_weeks
 from app.report.frozen import FrozenWeek, SigningKey
 from app.report.weeks import IsoWeek, parse_week
+from app.scorecard import view as scorecard_view
+from app.scorecard.view import Scorecard
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
@@ -411,3 +413,16 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
             ),
         },
     )
+
+
+def scorecard_changes(before: Scorecard | None, after: Scorecard) -> None:
+    """What moved on the acceptance scorecard from `before` to `after`, as the Scorecard page and the weekly
+    review draw it: "No criterion moved." only when every criterion had a figure at both instants."""
+    moved = scorecard_view.changes(before, after)
+    if moved:
+        st.markdown("\n".join(f"- {plain(change.text)}" for change in moved))
+    gaps = scorecard_view.comparison_gaps(before, after)
+    if gaps:
+        st.caption(gaps)
+    elif not moved:
+        st.write("No criterion moved.")
