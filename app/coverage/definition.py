@@ -12,10 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app.config import REPO_ROOT
-from app.filecache import FileCache
+from app.filecache import FileCache, UnreadableFile, read_yaml
 from app.scorecard.definition import _Reader
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "observability.yaml"
@@ -51,9 +49,9 @@ class Coverage:
 def _parse(path: Path) -> Coverage:
     r = _Reader(str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path))
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise CoverageError([f"{r.source}: cannot be read: {exc}"]) from None
+        doc = read_yaml(path)
+    except UnreadableFile as exc:
+        raise CoverageError([str(exc)]) from None
     top = r.mapping(doc, "(document)")
     if top.get("kind") != KIND:
         r.problem("kind", f"must be {KIND}")

@@ -227,9 +227,10 @@ def comparison_gaps(before: Scorecard | None, after: Scorecard) -> str | None:
         return "The figures a window earlier could not be loaded, so what moved is not known."
     if not blind:
         return None
+    names = ", ".join(c.title for c in blind)
     return (
-        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier, so whether "
-        "they moved is not known."
+        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier "
+        f"({names}), so whether they moved is not known."
     )
 
 
