@@ -143,8 +143,16 @@ class Drawn:
         return PANELS[(self.page, backend)](self)
 
 
-def render(page: str, params: dict[str, str] | None = None, timeout_s: float = 120) -> Drawn:
+def render(
+    page: str,
+    params: dict[str, str] | None = None,
+    timeout_s: float = 120,
+    user: dict[str, str] | None = None,
+) -> Drawn:
+    """`user`: `st.user` as a sign-in proxy fills it; None, nobody signed in."""
     at = AppTest.from_file(str(ROOT / page), default_timeout=timeout_s)
+    if user is not None:
+        at.user = user
     for key, value in (params or {}).items():
         at.query_params[key] = value
     started = time.perf_counter()

@@ -4,7 +4,8 @@ behind it) exactly those 20 access events arrive, each once, and the spool is em
 
 OpenSearch "stops" and "starts" as a TCP gate in front of the shared stack's OpenSearch closes and opens
 its port: to Sextant that is a stopped server (connection refused) and a started one, and the shared stack,
-which others use, is never stopped.
+which others use, is never stopped. `make chaos` (bench/chaos.py, run last by `make test`) does the same with
+the stack's OpenSearch process really killed and restarted.
 """
 
 from __future__ import annotations

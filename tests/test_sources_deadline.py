@@ -4,9 +4,13 @@ is not asked again in that run; a page that draws first does not wait for a slow
 
 from __future__ import annotations
 
+import gzip
+import json
 import threading
 import time
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from app.sources.cache import ResultCache
@@ -127,3 +131,38 @@ def test_a_run_with_nothing_left_running_does_not_draw_again():
 def test_budget_is_the_slowest_timeout_plus_slack_and_ignores_what_is_not_a_timeout():
     assert budget_for([2.0, 10.0, None]) == 10.0 + SLACK_S
     assert budget_for([None, lambda: 3]) == 10.0 + SLACK_S  # the default timeout
+
+
+class Trickle(httpx.SyncByteStream):
+    """An answer body sent a few bytes at a time: each read returns quickly, the whole takes long."""
+
+    def __init__(self, body: bytes, every_s: float) -> None:
+        self.body, self.every_s = body, every_s
+
+    def __iter__(self) -> Iterator[bytes]:
+        for start in range(0, len(self.body), 8):
+            time.sleep(self.every_s)
+            yield self.body[start : start + 8]
+
+
+def test_an_answer_that_trickles_in_is_cut_at_the_timeout_and_counts_the_backend_down():
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=Trickle(body, 0.05)))
+    prom = PrometheusClient("http://prom.test", timeout=0.3, transport=transport, down_s=30.0)
+    started = time.perf_counter()
+    with pytest.raises(BackendUnavailable, match="no answer within 0.3 s"):
+        prom.instant("up")  # the whole answer takes about 0.05 s × 11 reads
+    assert time.perf_counter() - started < 0.3 + 0.2
+    assert prom._http.breaker.is_open
+
+
+def test_a_compressed_answer_read_within_the_timeout_is_decoded():
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}}).encode()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, stream=Trickle(gzip.compress(body), 0.0), headers={"Content-Encoding": "gzip"}
+        )
+    )
+    prom = PrometheusClient("http://prom.test", timeout=5, transport=transport, down_s=0)
+    result = prom.instant("up")
+    assert result.frame.empty and result.warnings == ()

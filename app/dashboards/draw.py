@@ -126,9 +126,9 @@ def _slos_in_trouble(board: Dashboard, slos: Mapping[str, Linked]) -> None:
         title, state = slos[name]
         if state == NO_DATA:
             continue
-        panel, section = found[name]
+        panel_title, section = found[name]
         where = f" under [{ui.plain(section)}](#{section_anchor(section)})" if section else ""
-        text = f"**{ui.plain(title)}** is {state}: see the panel *{ui.plain(panel)}*{where}."
+        text = f"**{ui.plain(title)}** is {state}: see the panel *{ui.plain(panel_title)}*{where}."
         (st.error if state == EXHAUSTED else st.warning)(text, icon=ui.state_icon(state))
     if unknown:
         st.info(

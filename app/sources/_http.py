@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import Mapping
 from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
@@ -126,8 +127,9 @@ class HttpBackend:
                 raise BackendUnavailable(
                     self.name, "not asked: the page ran out of time", error_type="deadline"
                 )
+        ends = time.monotonic() + timeout
         try:
-            return self._client.request(
+            sent = self._client.build_request(
                 method,
                 path,
                 params=params,
@@ -137,6 +139,7 @@ class HttpBackend:
                 headers=headers,
                 timeout=_timeouts(timeout),
             )
+            return _read_by(self._client.send(sent, stream=True), ends)
         except httpx.TimeoutException as exc:
             error = BackendUnavailable(self.name, f"no answer within {timeout:.3g} s", error_type="timeout")
             if run is not None:
@@ -164,6 +167,28 @@ class HttpBackend:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _read_by(response: httpx.Response, ends: float) -> httpx.Response:
+    """The whole answer, read by `ends` (monotonic), or `httpx.ReadTimeout`.
+
+    httpx's read timeout bounds each read, not the answer: a backend that trickles a few bytes a second
+    never trips it, and one request would hold a page for minutes. So the body is read here, and reading
+    stops at the deadline (a read in progress may still take up to the read timeout)."""
+    if response.is_stream_consumed:  # a test transport's answer, already whole
+        return response
+    try:
+        raw = bytearray()
+        for chunk in response.iter_raw():
+            raw += chunk
+            if time.monotonic() > ends:
+                raise httpx.ReadTimeout("the answer did not arrive in time", request=response.request)
+    finally:
+        response.close()
+    # The raw bytes with their headers: httpx decodes them (Content-Encoding) as it would have.
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=bytes(raw), request=response.request
+    )
 
 
 def _timeouts(seconds: float) -> httpx.Timeout:
