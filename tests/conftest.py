@@ -37,6 +37,7 @@ class LiveStack:
     jaeger_url: str
     anchor: datetime
     seed: int
+    alertmanager_url: str = ""
 
 
 def _reachable(url: str) -> bool:
@@ -57,6 +58,7 @@ def live_stack() -> LiveStack:
         if (RUN_DIR / "anchor").exists()
         else datetime.now(UTC),
         seed=int((RUN_DIR / "seed").read_text()) if (RUN_DIR / "seed").exists() else 7,
+        alertmanager_url=stack_url("SEXTANT_ALERTMANAGER_URL") or "",
     )
     missing = [
         url
@@ -166,5 +168,6 @@ def live_mode(live_stack, monkeypatch):
     monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
     monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
     monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    monkeypatch.setenv("SEXTANT_ALERTMANAGER_URL", live_stack.alertmanager_url)
     monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
     return live_stack

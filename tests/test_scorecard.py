@@ -333,7 +333,7 @@ def test_nothing_moved_is_said_only_when_every_criterion_has_figures_at_both_ins
     assert scorecard_view.changes(card(blind), card(blind)) == []  # nothing is seen to move...
     gaps = scorecard_view.comparison_gaps(card(blind), card(blind))  # ...and that is not "nothing moved"
     assert gaps == (
-        "1 of 1 criteria have no figure now or a window earlier, so whether they moved is not known."
+        "1 of 1 criteria have no figure now or a window earlier (Runs), so whether they moved is not known."
     )
     assert scorecard_view.comparison_gaps(card(blind), card(runs)) == gaps
     assert "could not be loaded" in scorecard_view.comparison_gaps(None, card(runs))
