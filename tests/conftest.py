@@ -122,7 +122,12 @@ def texts(at: AppTest) -> str:
     return "\n".join(shown(str(e.value)) for kind in TEXT_ELEMENTS for e in at.get(kind))
 
 
-BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL", "SEXTANT_ALERTMANAGER_URL")
+BACKEND_VARS = (
+    "SEXTANT_PROMETHEUS_URL",
+    "SEXTANT_OPENSEARCH_URL",
+    "SEXTANT_JAEGER_URL",
+    "SEXTANT_ALERTMANAGER_URL",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -217,7 +217,7 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     **{(page, "opensearch"): _no_text(r"Incidents are not marked") for page in DOMAIN_PAGES},
     ("pages/3_Weekly_review.py", "prometheus"): _all_figures,
     ("pages/3_Weekly_review.py", "opensearch"): _no_text(r"Incidents: not known"),
-    ("pages/3_Weekly_review.py", "jaeger"): _no_text(r"window earlier \([^)]*Observability coverage"),
+    ("pages/3_Weekly_review.py", "jaeger"): _no_text(r"window earlier \(.*Observability coverage"),
     ("pages/8_Readiness.py", "prometheus"): lambda d: _known(d.metric("Filing readiness score")),
     ("pages/9_Security.py", "prometheus"): lambda d: _rows(d, "secret") > 0,
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,

@@ -423,6 +423,6 @@ def scorecard_changes(before: Scorecard | None, after: Scorecard) -> None:
         st.markdown("\n".join(f"- {plain(change.text)}" for change in moved))
     gaps = scorecard_view.comparison_gaps(before, after)
     if gaps:
-        st.caption(gaps)
+        st.caption(plain(gaps))  # criteria titles come from a definition file
     elif not moved:
         st.write("No criterion moved.")
