@@ -34,7 +34,7 @@ def test_overview_tile_click_lands_on_the_domain_page(browser_page):
     wait_for_app(page)
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("[data-testid='stMetric']").count() == 5
-    page.locator("[data-testid='stPageLink'] a", has_text="Extraction").click()
+    page.locator("[data-testid='stMain'] [data-testid='stPageLink'] a", has_text="Extraction").click()
     page.wait_for_url(f"{base}/Extraction*")
     wait_for_app(page)
     assert page.locator("h1", has_text="Extraction").count() == 1

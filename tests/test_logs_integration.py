@@ -13,6 +13,7 @@ from app.sources.cache import ResultCache
 from app.sources.opensearch import OpenSearchClient
 from app.timerange import TimeRange, time_range
 from stack.simulator import model
+from stack.simulator.model import hmrc_outage_start
 from tests.conftest import UNASKED
 
 pytestmark = pytest.mark.integration
@@ -31,7 +32,8 @@ def window(start, end) -> TimeRange:
 
 
 def test_error_lines_of_filing_in_the_outage_match_the_5xx_count(live, live_stack):
-    start, end = live_stack.anchor - timedelta(hours=60), live_stack.anchor - timedelta(hours=56)
+    start = hmrc_outage_start(live_stack.anchor)
+    end = start + timedelta(hours=4)
     expected = model.counter_increase(
         "http_requests_total",
         {"service": "filing", "code": "500"},
@@ -51,7 +53,8 @@ def test_error_lines_of_filing_in_the_outage_match_the_5xx_count(live, live_stac
 
 
 def test_free_text_and_tenant_filters(live, live_stack):
-    start, end = live_stack.anchor - timedelta(hours=60), live_stack.anchor - timedelta(hours=56)
+    start = hmrc_outage_start(live_stack.anchor)
+    end = start + timedelta(hours=4)
     f = logs.LogFilters(q="SERVICE_UNAVAILABLE", tenant="cobalt-cpa")
     view = logs.load(live, f, window(start, end), 1, ResultCache())
     assert view.problems == [] and len(view.lines) > 0

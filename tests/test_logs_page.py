@@ -15,6 +15,7 @@ from app.sources import snapshot
 from app.sources.cache import ResultCache
 from app.timerange import time_range
 from stack.simulator import model
+from stack.simulator.model import hmrc_outage_start
 from tests.conftest import metrics, run_link, run_page
 from tests.test_logs import log_line
 from tests.test_traces import NOW
@@ -157,7 +158,8 @@ def test_live_hmrc_outage_errors_in_the_histogram(live_mode):  # noqa: F811
     at = run_page(PAGE, range="7d", service="filing", level="ERROR", q="SERVICE_UNAVAILABLE")
     assert not at.exception and not at.error
     lines = at.dataframe[0].value
-    start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
+    start = hmrc_outage_start(live_mode.anchor)
+    end = start + timedelta(hours=4)
     assert len(lines) > 0
     assert all(start <= t < end for t in lines["time"].map(pd.Timestamp.to_pydatetime))
 

@@ -102,7 +102,8 @@ def test_scenarios_have_the_readme_windows():
         "audit_kind_missing",
         "traces_lost",
     }
-    assert (by_name["hmrc_outage"].start, by_name["hmrc_outage"].end) == (ANCHOR - 60 * H, ANCHOR - 56 * H)
+    outage = model.hmrc_outage_start(ANCHOR)  # 15:00 UTC on the day of ANCHOR - 60 h
+    assert (by_name["hmrc_outage"].start, by_name["hmrc_outage"].end) == (outage, outage + 4 * H)
     assert by_name["extraction_regression"].start == ANCHOR - timedelta(days=6)
     assert by_name["extraction_regression"].end == ANCHOR - timedelta(days=4)
     assert (by_name["vat_backlog"].start, by_name["vat_backlog"].end) == (ANCHOR - 10 * H, ANCHOR + 2 * H)

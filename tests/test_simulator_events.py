@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from stack.simulator import controls, events, model, oncall, pii, probes, sampling
 from stack.simulator.load import audit_index, jaeger_base, log_index
+from stack.simulator.model import hmrc_outage_start
 
 ANCHOR = model.parse_anchor("2026-03-20T12:00:00Z")
 SEED = 7
@@ -308,7 +309,7 @@ def test_incidents_cover_every_scenario():
     docs = events.incidents(ANCHOR)
     assert {d["name"] for d in docs} == {s.name for s in model.scenarios(ANCHOR)}
     outage = next(d for d in docs if d["name"] == "hmrc_outage")
-    assert outage["start"] == (ANCHOR - timedelta(hours=60)).isoformat().replace("+00:00", "Z")
+    assert outage["start"] == hmrc_outage_start(ANCHOR).isoformat().replace("+00:00", "Z")
     assert next(d for d in docs if d["name"] == "secret_rotation_overdue")["end"] is None
 
 

@@ -12,6 +12,7 @@ from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
+from stack.simulator.model import hmrc_outage_start
 from tests.conftest import UNASKED
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,8 @@ def live(live_stack) -> Sources:
 
 @pytest.fixture(scope="module")
 def outage(live_stack) -> traces.TraceView:
-    start, end = live_stack.anchor - timedelta(hours=60), live_stack.anchor - timedelta(hours=56)
+    start = hmrc_outage_start(live_stack.anchor)
+    end = start + timedelta(hours=4)
     return traces.TraceView(service="filing", errors_only=True, start=start, end=end)
 
 

@@ -17,6 +17,7 @@ from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
+from stack.simulator.model import hmrc_outage_start
 from tests.conftest import UNASKED, record_views, run_link, run_page
 from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
@@ -177,7 +178,8 @@ def test_the_link_reproduces_the_view(snapshot_mode, view):
 
 @pytest.mark.integration
 def test_live_filing_errors_in_the_hmrc_outage_are_hmrc_submit_failures(live_mode):
-    start, end = live_mode.anchor - timedelta(hours=60), live_mode.anchor - timedelta(hours=56)
+    start = hmrc_outage_start(live_mode.anchor)
+    end = start + timedelta(hours=4)
     view = traces.TraceView(service="filing", errors_only=True, start=start, end=end)
     at = run_link(PAGE, traces.trace_link(view))
     assert not at.exception and not at.error
