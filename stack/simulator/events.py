@@ -522,7 +522,7 @@ class EventGenerator:
                 minute,
                 "config.change",
                 "success",
-                "platform",
+                model.PLATFORM_TENANT,
                 "svc:deploy-bot",
                 "192.0.2.250",
                 f"extraction model set to {version}" + (" (rollback)" if version == "extract-v41" else ""),

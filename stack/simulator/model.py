@@ -44,6 +44,9 @@ TENANTS = (
     "greyfriars",
     "harbour-ledger",
 )
+# The tenant of the platform's own requests and actions (its health probes, the deploy bot's changes): not
+# a client firm, so not in TENANTS, yet every log and audit event carries a tenant as the playbook asks.
+PLATFORM_TENANT = "platform"
 BACKLOG_TENANTS = ("cobalt-cpa", "elm-street", "greyfriars")
 SERVICES = ("gateway", "ingestion", "extraction", "reconciliation", "filing", "assistant")
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 EVERY_MIN = 30  # any hour holds two probes of every service
 ROUTE = "/healthz"
 ACTION = "health.check"
-TENANT = "platform"  # the platform's own requests, as the deploy bot's audit events
+TENANT = model.PLATFORM_TENANT  # the platform's own requests, as the deploy bot's audit events
 MEDIAN_MS = 4.0
 
 
