@@ -27,6 +27,7 @@ SEED = 7
 END = SHIPPED.recorded_at
 START = END - timedelta(hours=24)  # the pages' default range
 RANGE_S = (END - START).total_seconds()
+RECEIPT_TARGET = 0.95  # the receipt accuracy panel's threshold in queries/extraction.yaml
 UNIT_FACTORS = {"": 1.0, "req/s": 1.0, "ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "days": 86400.0}
 
 
@@ -116,12 +117,15 @@ def test_ingestion_page(snapshot_mode):
 
 def test_extraction_page(snapshot_mode):
     at = run_page("pages/5_Extraction.py")
+    accuracy = {}
     for document_type in model.DOCUMENT_TYPES:
         correct = events("extraction_documents_total", document_type=document_type, outcome="correct")
-        every = events("extraction_documents_total", document_type=document_type)
-        assert_shows(stat(at, document_type, "Accuracy"), correct / every, rel=0.0005)
-    # The VAT-deadline backlog of the seed makes receipts miss their target on this range.
-    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == ["Misses the target"]
+        accuracy[document_type] = correct / events("extraction_documents_total", document_type=document_type)
+        assert_shows(stat(at, document_type, "Accuracy"), accuracy[document_type], rel=0.0005)
+    # Receipts are held to 95% (queries/extraction.yaml); the VAT-deadline backlog pulls them near it, to
+    # one side or the other depending on the hour the demo was recorded: the model says which.
+    verdict = "Meets the target" if accuracy["receipt"] >= RECEIPT_TARGET else "Misses the target"
+    assert [m.delta for m in at.metric if displayed(m.label) == "receipt"] == [verdict]
     assert_shows(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"), rel=0.01)
     assert_shows(stat(at, "/extract", "Throughput"), route_requests("extraction", "/extract") / RANGE_S)
     assert_shows_one_of(stat(at, "extraction", "Queue depth"), gauge_now("queue_depth", queue="extraction"))
