@@ -25,23 +25,15 @@ def body() -> None:
     if frozen is not None:
         st.caption(
             f"Frozen at {at:%A %d %B %Y, %H:%M} UTC: this page shows the figures of that moment whenever it "
-            "is opened. Changes are against the same time a week earlier."
+            f"is opened. Changes are against a week earlier, {overview.week_earlier(at):%a %d %b %H:%M} UTC."
         )
     else:
-        st.caption(f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against the same time a week earlier.")
+        st.caption(
+            f"As of {at:%A %d %B %Y, %H:%M} UTC; changes are against a week earlier, "
+            f"{overview.week_earlier(at):%a %d %b %H:%M} UTC."
+        )
 
-    for column, headline in zip(st.columns(len(view.headlines)), view.headlines, strict=True):
-        with column:
-            st.metric(
-                headline.label,
-                headline.display_value,
-                delta=headline.delta_text,
-                delta_color=headline.delta_colour,
-                delta_arrow="auto" if headline.delta else "off",
-                border=True,
-            )
-            with st.popover("Where from?", icon=":material/info:", help="Where does this number come from?"):
-                st.markdown(headline.explanation)
+    ui.headline_tiles(view.headlines)
 
     st.subheader("Domains")
     for column, tile in zip(st.columns(len(view.tiles)), view.tiles, strict=True):

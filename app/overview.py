@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pandas as pd
 
@@ -26,10 +27,23 @@ from app.sources.errors import BACKEND_TITLES, BackendError
 from app.sources.prometheus import QueryResult
 from app.text import plain
 from app.timerange import PRESETS, pinned_text, time_range
+from app.times import start_of_hour
 from app.units import format_span
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
+
+
+def week_earlier(at: datetime) -> datetime:
+    """What the overview compares `at` with: a week earlier, at the start of that hour.
+
+    The SLOs a week ago are computed from raw series (backfilled history has no recording rules): about
+    five seconds of Prometheus time per SLO. Asked at the same minute a week ago, that instant moved every
+    minute and the whole board was computed again each minute a page was open; to the hour, it is
+    computed once an hour and kept (`slo_view.past_statuses`)."""
+    return start_of_hour(at - WEEK)
+
+
 SECURITY_RANGE = "24h"  # the overview's security line: controls now, sign-ins and the audit log over a day
 
 DOMAINS: dict[str, tuple[str, str]] = {
@@ -106,7 +120,7 @@ class Headline:
         return f"{self.delta:+.0f}" if self.unit == "count" else f"{self.delta:+.1f}{unit}"
 
     @property
-    def delta_colour(self) -> str:
+    def delta_colour(self) -> Literal["normal", "inverse", "off"]:
         """For st.metric: green when the change is good news, red when bad, grey when nothing moved."""
         if not self.delta:
             return "off"
@@ -394,7 +408,7 @@ def load(
             "board": lambda: slo_view.load_board(sources, at, cache),
             "readiness": lambda: readiness_view.load(sources, at, cache),
             "slos_week_ago": lambda: slo_view.past_statuses(
-                sources, definitions().definitions, at - WEEK, cache
+                sources, definitions().definitions, week_earlier(at), cache
             ),
             "incidents": lambda: sources.opensearch.search(
                 "incidents", queries.render("overview", "incidents")
@@ -508,7 +522,7 @@ def report_markdown(view: Overview) -> str:
     lines = [
         f"# Sextant weekly report, {view.at:%A %d %B %Y %H:%M} UTC",
         "",
-        "Changes are against the same time a week earlier.",
+        f"Changes are against a week earlier, {week_earlier(view.at):%a %d %b %H:%M} UTC.",
         "",
         "## Headlines",
         "",

@@ -45,6 +45,12 @@ def micros(at: datetime) -> int:
     return (to_utc(at) - EPOCH) // timedelta(microseconds=1)
 
 
+def start_of_hour(at: datetime) -> datetime:
+    """`at` floored to its hour: the instant past comparisons are made at, so that their answers keep for
+    an hour instead of a minute."""
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 def utc_now() -> datetime:
     """Now in UTC, to the second."""
     return datetime.now(UTC).replace(microsecond=0)

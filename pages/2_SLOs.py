@@ -8,7 +8,7 @@ from app import ui
 from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER
 from app.slo.model import SloDefinition
-from app.slo.status import state_counts
+from app.slo.status import alert_thresholds, state_counts
 from app.ui import charts
 from app.units import format_value
 
@@ -146,23 +146,24 @@ def detail(definition: SloDefinition) -> None:
             for sentence in slo_view.forecast_sentences(status):
                 st.caption(sentence)
 
-    history = view.history.value
+    history, in_range = view.history.value, view.in_range.value
     incidents = slo_view.incident_annotations(view.incidents, at)
+    left, right = st.columns(2)
     if history is not None:
-        left, right = st.columns(2)
         left.altair_chart(
             charts.timeseries(
                 slo_view.burndown_lines(history),
-                title="Error budget burn-down",
+                title="Error budget burn-down, this period",
                 unit="ratio",
                 color="line",
                 annotations=incidents,
             )
         )
+    if in_range is not None:
         right.altair_chart(
             charts.timeseries(
-                slo_view.sli_curve(history),
-                title="SLI per interval",
+                slo_view.sli_curve(in_range),
+                title=f"SLI per interval, {tr.label.lower()}",
                 unit="ratio",
                 thresholds=[("objective", definition.target)],
                 annotations=incidents,
@@ -170,13 +171,13 @@ def detail(definition: SloDefinition) -> None:
         )
         st.altair_chart(
             charts.timeseries(
-                slo_view.burn_rate_curves(history),
-                title="Burn rate per window (1× spends the budget exactly over the period)",
+                slo_view.burn_rate_curves(in_range),
+                title=f"Burn rate per window, {tr.label.lower()} (1× spends the budget exactly)",
                 unit="x",
                 color="window",
                 thresholds=[
                     (f"{alert} threshold {factor:.1f}×", factor)
-                    for alert, factor in history.thresholds.items()
+                    for alert, factor in alert_thresholds(definition).items()
                 ],
                 annotations=incidents,
             )

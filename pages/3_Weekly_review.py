@@ -68,18 +68,7 @@ def week_links() -> None:
 
 
 def headlines(view: rv.WeeklyReview) -> None:
-    for column, headline in zip(st.columns(len(view.headlines)), view.headlines, strict=True):
-        with column:
-            st.metric(
-                headline.label,
-                headline.display_value,
-                delta=headline.delta_text,
-                delta_color=headline.delta_colour,
-                delta_arrow="auto" if headline.delta else "off",
-                border=True,
-            )
-            with st.popover("Where from?", icon=":material/info:"):
-                st.markdown(headline.explanation)
+    ui.headline_tiles(view.headlines)
     st.caption("Changes are against a week earlier; budget spent against the week before.")
 
 

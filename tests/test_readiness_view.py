@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from app import queries
+from app import overview, queries
 from app.readiness import Status, load_definition
 from app.readiness import view as rv
 from app.sources import Sources
@@ -145,9 +145,12 @@ def test_one_query_per_check_and_week_all_cached_under_mode_url_and_time():
     load(prom, cache)
     assert len(prom.calls) == asked  # served from the cache
     load(prom, cache, at=AT + timedelta(minutes=1))
-    assert len(prom.calls) == 2 * asked  # another time: asked again
+    # another minute: the current score is asked again; the earlier week ends are the same hours, kept
+    assert len(prom.calls) == asked + per_evaluation
+    load(prom, cache, at=AT + timedelta(hours=1))
+    assert len(prom.calls) == 2 * asked + per_evaluation  # another hour: every week end asked again
     rv.load(sources(prom, mode="snapshot"), AT, cache, slo_states_at=healthy_states)
-    assert len(prom.calls) == 3 * asked  # another mode: not mixed up
+    assert len(prom.calls) == 3 * asked + per_evaluation  # another mode: not mixed up
 
 
 def test_trend_has_twelve_weeks_ending_with_the_current_score():
@@ -352,3 +355,11 @@ def test_an_invalid_definition_is_reported_not_raised(tmp_path):
     view = rv.load(sources(FakePrometheus()), AT, ResultCache(), path=broken)
     assert view.definition is None and view.definition_errors
     assert rv.provenance(view) is None
+
+
+def test_earlier_week_ends_are_whole_hours_shared_with_the_overviews_week_ago():
+    at = AT.replace(minute=0) + timedelta(minutes=37)
+    times = rv.trend_times(at)
+    assert times[-1] == at
+    assert times[:-1] == [at.replace(minute=0) - timedelta(weeks=k) for k in range(11, 0, -1)]
+    assert times[-2] == overview.week_earlier(at)  # one set of past SLO states for both pages

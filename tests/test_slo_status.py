@@ -667,3 +667,79 @@ def test_time_slice_queries_in_promtool(tmp_path):
     path.write_text(yaml.safe_dump(test))
     run = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+class TiledPrometheus:
+    """Step-long tiles of a burst of errors in one tile and no samples at all in another; any other window
+    asked directly answers constant counts. Records each range query's window."""
+
+    def __init__(self, d: SloDefinition, step: int, burst_at: datetime, gap_at: datetime):
+        self.d, self.step, self.burst_at, self.gap_at = d, step, burst_at, gap_at
+        self.asked: list[tuple[timedelta, datetime]] = []
+
+    def range(self, query, start, end, step=None):
+        times = pd.date_range(
+            pd.Timestamp(start).floor(f"{self.step}s"),
+            pd.Timestamp(end).floor(f"{self.step}s"),
+            freq=f"{self.step}s",
+        )
+        window = next(
+            parse_duration(w)
+            for w in (*WINDOWS, "10m")
+            if query == st.events_query(self.d, parse_duration(w))
+        )
+        self.asked.append((window, start))
+        rows = []
+        for t in times:
+            if window == timedelta(seconds=self.step) and t == self.gap_at:
+                continue
+            bad = 50.0 if (window == timedelta(seconds=self.step) and t == self.burst_at) else 0.0
+            rows += [
+                {"part": "bad", "timestamp": t, "value": bad},
+                {"part": "total", "timestamp": t, "value": 1000.0},
+            ]
+        return QueryResult(pd.DataFrame(rows))
+
+
+def test_long_burn_windows_are_summed_from_one_query_of_step_long_tiles():
+    d = defn()
+    step = 1800
+    burst, gap = AT - timedelta(hours=5), AT - timedelta(hours=3)
+    fake = TiledPrometheus(d, step, burst, gap)
+    start = AT - timedelta(hours=12)
+    burns = st.burn_rate_history(d, fake, start, AT, step=step)
+
+    # 5m is shorter than a step: asked directly; 30m … 3d come from one tile query reaching 3 days back
+    assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(minutes=30)]
+    assert min(s for _, s in fake.asked) == start - timedelta(days=3) + timedelta(seconds=step)
+    assert set(burns["window"]) == set(WINDOWS)
+
+    def at(window: str, ts: datetime) -> pd.Series:
+        rows = burns[(burns["window"] == window) & (burns["timestamp"] == pd.Timestamp(ts))]
+        assert len(rows) == 1
+        return rows.iloc[0]
+
+    # the burst's tile counts in every window that covers it, and only while it covers it
+    one_hour = at("1h", burst + timedelta(minutes=30))
+    assert (one_hour["bad"], one_hour["total"]) == (50.0, 2000.0)
+    assert one_hour["burn_rate"] == pytest.approx((50 / 2000) / d.error_budget)
+    assert at("1h", burst + timedelta(hours=1))["bad"] == 0.0
+    six_hours = at("6h", AT)
+    assert six_hours["bad"] == 50.0
+    # a tile without samples counts no events: the 6h window holds 11 tiles' worth, not 12
+    assert six_hours["total"] == 11 * 1000.0
+    assert at("3d", AT)["total"] == (3 * 48 - 1) * 1000.0
+    # a window made only of the missing tile has no figure, as Prometheus would leave it
+    assert burns[(burns["window"] == "30m") & (burns["timestamp"] == pd.Timestamp(gap))].empty
+    # every timestamp of the range, and no earlier one
+    assert burns["timestamp"].min() == pd.Timestamp(start) and burns["timestamp"].max() == pd.Timestamp(AT)
+
+
+def test_windows_that_are_not_whole_steps_are_asked_directly():
+    d = defn()
+    fake = TiledPrometheus(d, 600, AT, AT)
+    st.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=600, windows=("5m", "10m", "1h"))
+    assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(minutes=10)]
+    fake = TiledPrometheus(d, 60, AT, AT)  # one-minute tiles hold too few scrapes: every window directly
+    st.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=60, windows=("5m", "1h"))
+    assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(hours=1)]

@@ -4,7 +4,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
+from app import overview
+from app.slo import status as slo_status
 from app.slo import view as slo_view
 from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
 from app.sources.cache import Outcome, ResultCache
@@ -99,7 +102,7 @@ def test_alert_table_says_since_when_an_alert_fires():
         ]
     )
     history = SloHistory(defn, AT, None, pd.DataFrame(), {}, alerts, pd.DataFrame())
-    detail = slo_view.SloDetail(defn, Outcome([current]), Outcome(history), {}, Outcome(None))
+    detail = slo_view.SloDetail(defn, Outcome([current]), Outcome(history), Outcome(None), {}, Outcome(None))
     table = slo_view.alert_table(detail).set_index("alert")
     assert table.loc["page-1h-5m", "firing"] == "FIRING"
     assert table.loc["page-1h-5m", "since"] == AT - timedelta(minutes=30)
@@ -130,11 +133,34 @@ def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     assert again == [s for s in board if s.domain == "filing"] and len(again) == 4
 
 
+def test_the_overview_compares_with_the_hour_a_week_ago_computed_once_an_hour():
+    """Every minute of an hour compares with the same instant, and its raw statuses are kept, not asked again
+    each minute (19 SLOs over their 30-day period cost Prometheus about 90 s)."""
+    defs = list(DEFS.values())
+    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
+    prom = CountingClient(fake)
+    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
+    clock = [0.0]
+    cache = ResultCache(clock=lambda: clock[0])
+    first = datetime(2026, 12, 6, 9, 1, tzinfo=UTC)
+    for minute in range(0, 59, 7):
+        at = first + timedelta(minutes=minute)
+        assert overview.week_earlier(at) == datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+        clock[0] = minute * 60.0
+        slo_view.past_statuses(sources, defs, overview.week_earlier(at), cache)
+    raw = [q for q in fake.calls if "sextant_key" in q]
+    assert len(raw) == len(defs)  # one raw question per SLO in the whole hour
+    assert overview.week_earlier(first + timedelta(hours=1)) == datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+
 def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(monkeypatch):
     """Picking another range redraws the service's curves; the SLO's status and period history stay."""
     asked: list[str] = []
     monkeypatch.setattr(slo_view, "compute_status", lambda defs, prom, at: asked.append("status") or [])
     monkeypatch.setattr(slo_view, "slo_history", lambda defn, prom, at: asked.append("history") or None)
+    monkeypatch.setattr(
+        slo_view, "range_history", lambda defn, prom, start, end: asked.append("range") or None
+    )
 
     class Quiet:
         url = "quiet"
@@ -155,6 +181,23 @@ def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(mo
         slo_view.load_detail(sources, DEFS["hmrc-submissions"], AT, time_range(preset, AT), cache)
     assert asked.count("status") == 1 and asked.count("history") == 1 and asked.count("incidents") == 1
     assert asked.count("curve") == 3 * 3  # request rate, error ratio and p95 at each range
+    assert asked.count("range") == 3  # the SLI and burn rates drawn over each range
+
+
+def test_the_detail_draws_the_sli_and_burn_rates_over_the_pages_range_at_its_own_step():
+    defn = DEFS["hmrc-submissions"]
+    fake = FakePrometheus([defn], {defn.name: (10.0, 0.004)}, recorded=False)
+    for preset, step in (("1h", timedelta(minutes=5)), ("7d", timedelta(minutes=30))):
+        tr = time_range(preset, AT)
+        got = slo_status.range_history(defn, fake, tr.start, tr.end)
+        times = got.sli["timestamp"]
+        assert times.min() == pd.Timestamp(tr.start) + step and times.max() == pd.Timestamp(tr.end)
+        assert (times.diff().dropna() == step).all()
+        assert got.sli["value"].tolist() == pytest.approx([0.996] * len(times))
+        burns = got.burn_rates
+        assert burns["timestamp"].min() == pd.Timestamp(tr.start)
+        assert burns["timestamp"].max() == pd.Timestamp(tr.end)
+        assert burns["burn_rate"].tolist() == pytest.approx([0.004 / defn.error_budget] * len(burns))
 
 
 def test_the_detail_leads_with_when_the_budget_runs_out():

@@ -55,7 +55,7 @@ from app.sources.counting import CountingClient
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable
 from app.sources.prometheus import QueryResult
-from app.times import to_utc
+from app.times import start_of_hour, to_utc
 from app.units import format_value
 
 TTL_S = 60.0
@@ -168,11 +168,18 @@ class _NoData:
         return QueryResult(pd.DataFrame({"value": pd.Series([], dtype="float64")}))
 
 
+def trend_times(at: datetime) -> list[datetime]:
+    """The trend's instants, oldest first: the start of the hour 11 … 1 weeks before `at` (as the overview's
+    week-ago comparison, `overview.week_earlier`, so both share the SLO states computed there, kept an
+    hour), then `at` itself."""
+    return [*week_ends(start_of_hour(at), TREND_WEEKS)[:-1], at]
+
+
 def earlier_weeks(definition: ReadinessDefinition, prom: Any, at: datetime, states_at: SloStatesAt) -> Trend:
     """The score at each of the TREND_WEEKS - 1 week ends before `at`, oldest first. Week ends before the
     first readiness data score "no data" without a query (Prometheus keeps 30 days; the trend is 12 weeks)."""
-    first = first_data(prom, at)
-    times = week_ends(at, TREND_WEEKS)[:-1]
+    times = trend_times(at)[:-1]
+    first = first_data(prom, times[-1])
     empty = [t for t in times if first is None or t < first]
     asked = [t for t in times if t not in empty]
     points: list[ReadinessScore] = []
@@ -231,7 +238,7 @@ class ReadinessView:
 
     @property
     def trend_times(self) -> list[datetime]:
-        return week_ends(self.at, TREND_WEEKS)
+        return trend_times(self.at)
 
     @property
     def trend(self) -> list[tuple[datetime, ReadinessScore | None]]:
@@ -282,10 +289,21 @@ def load(
     def past_states(t: datetime) -> SloStates:
         return slo_states_at(t) if slo_states_at is not None else past_slo_states(sources, t, cache)
 
+    def history() -> Trend:
+        # The earlier week ends are whole hours (`trend_times`): kept an hour, not recomputed each minute.
+        outcome = cache.fetch(
+            (sources.cache_key, "readiness-history", str(path), slo_states_at is None, start_of_hour(at)),
+            lambda: earlier_weeks(definition, prom, at, past_states),
+            slo_view.PAST_TTL_S,
+        )
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value  # type: ignore[return-value]  # no error: what earlier_weeks returned
+
     out = fetch_all(
         {
             "current": lambda: evaluate(definition, prom, at, now_states()),
-            "history": lambda: earlier_weeks(definition, prom, at, past_states),
+            "history": history,
         },
         cache=cache,
         ttl_s=TTL_S,

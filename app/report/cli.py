@@ -19,14 +19,13 @@ import getpass
 import json
 import os
 import socket
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
-from app import links
-from app.config import BACKENDS, Config, ConfigError, load_config, parse_timeout
+from app import cli, links
+from app.config import BACKENDS, Config, load_config, parse_timeout
 from app.report import document, frozen, review, slack
 from app.report.actions import ActionError
 from app.report.freeze import FreezeError, freeze
@@ -36,9 +35,11 @@ from app.sources import build_sources
 from app.sources.cache import ResultCache
 from app.times import rfc3339, utc_now
 
-EXIT_OK = 0
+EXIT_OK = cli.EXIT_OK
 EXIT_REFUSED = 1  # a frozen week that cannot be trusted (tampered, unreadable, signed with another key)
-EXIT_USAGE = 2  # a bad option or setting: no key, no backend, a week not over, a folder not writable
+EXIT_USAGE = (
+    cli.EXIT_USAGE
+)  # a bad option or setting: no key, no backend, a week not over, a folder not writable
 EXIT_FAILED = 3  # a service did not do its part: a backend while freezing, Chromium printing, Slack
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  ok (a week already frozen is left as it is)
@@ -47,11 +48,6 @@ EXIT_CODES = f"""exit codes:
      a week that is not over
   {EXIT_FAILED}  a service failed: a backend while freezing, Chromium printing the PDF, or Slack"""
 CLI_TIMEOUT_S = 60.0
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _week(text: str) -> IsoWeek:
@@ -174,7 +170,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(
+    top = cli.OneLineParser(
         prog="python -m app.report",
         description="The weekly review: freeze a week, export it as HTML and PDF, post it to Slack.",
         epilog=EXIT_CODES,
@@ -214,25 +210,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; returns its exit code (argparse exits EXIT_USAGE itself on a bad option)."""
-    args = parser().parse_args(argv)
-    err = err or sys.stderr
-    try:
-        return int(args.func(args, out or sys.stdout, err))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_USAGE
-    except FreezeError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_USAGE if exc.kind == "usage" else EXIT_FAILED
-    except frozen.FrozenWeekError as exc:
-        print(f"error: {exc.path}: refused: {exc.reason}", file=err)
-        return EXIT_REFUSED
-    except ActionError as exc:
-        print(f"error: the action items cannot be read: {exc}", file=err)
-        return EXIT_USAGE
-    except PdfError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_FAILED
-    except slack.SlackError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_FAILED
+    return cli.run(
+        parser(),
+        argv,
+        out,
+        err,
+        [
+            (FreezeError, lambda exc: (str(exc), EXIT_USAGE if exc.kind == "usage" else EXIT_FAILED)),
+            (frozen.FrozenWeekError, lambda exc: (f"{exc.path}: refused: {exc.reason}", EXIT_REFUSED)),
+            (ActionError, lambda exc: (f"the action items cannot be read: {exc}", EXIT_USAGE)),
+            (PdfError, lambda exc: (str(exc), EXIT_FAILED)),
+            (slack.SlackError, lambda exc: (str(exc), EXIT_FAILED)),
+        ],
+    )

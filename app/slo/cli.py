@@ -10,13 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
-from app import times
+from app import cli, times
 from app.config import ConfigError, load_config, parse_timeout, parse_url
 from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
@@ -26,9 +25,9 @@ from app.sources import Sources, build_sources
 from app.sources.errors import BackendError, BackendUnavailable, SnapshotMiss
 from app.times import rfc3339
 
-EXIT_OK = 0
+EXIT_OK = cli.EXIT_OK
 EXIT_FINDINGS = 1  # the command ran and found problems: invalid definitions
-EXIT_USAGE = 2  # a bad option or setting, or nothing to ask (no Prometheus configured)
+EXIT_USAGE = cli.EXIT_USAGE  # a bad option or setting, or nothing to ask (no Prometheus configured)
 EXIT_UNREACHABLE = 3  # Prometheus did not answer, or refused the request
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  ok
@@ -37,13 +36,6 @@ EXIT_CODES = f"""exit codes:
   {EXIT_UNREACHABLE}  Prometheus unreachable, or it refused the request"""
 
 CLI_TIMEOUT_S = 60.0
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line (and exit EXIT_USAGE, as argparse does)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _client(url: str | None, timeout: float | None = None) -> Any:
@@ -207,7 +199,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(
+    top = cli.OneLineParser(
         prog="python -m app.slo",
         description="SLO definitions, rules and status.",
         epilog=EXIT_CODES,
@@ -259,10 +251,4 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run one command; returns its exit code (argparse exits EXIT_USAGE itself on a bad option)."""
-    args = parser().parse_args(argv)
-    err = err or sys.stderr
-    try:
-        return int(args.func(args, out or sys.stdout, err))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_USAGE
+    return cli.run(parser(), argv, out, err)

@@ -34,6 +34,7 @@ from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_na
 from app.sources.counting import PromQueries
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
+from app.sources.prometheus import align
 from app.times import rfc3339, to_utc, utc_now
 
 Source = Literal["rules", "raw"]
@@ -451,30 +452,91 @@ def burn_rate_history(
 ) -> pd.DataFrame:
     """Burn rate per window over [start, end]: columns timestamp, window, burn_rate, total, bad.
 
-    One range query per window (bad and total together), run concurrently."""
+    A window that is a whole number of steps is summed from step-long tiles (one range query reaching back
+    the longest such window), so a week of 3-day burn rates costs Prometheus one pass over the samples, not
+    one 3-day pass per point. Shorter windows are asked directly, one range query each, run concurrently."""
     start, end = to_utc(start), to_utc(end)
     step = step or history_step(start, end)
+    tiled = [w for w in windows if _tileable(defn, parse_duration(w), step)]
 
-    def one(w: str) -> pd.DataFrame:
+    def direct(w: str) -> pd.DataFrame:
         window = parse_duration(w)
-        frame = _frame(prom.range(events_query(defn, window), start, end, float(step)))
-        if frame.empty or "part" not in frame.columns:
-            return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
-        wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
-        wide = wide.reindex(columns=["bad", "total"]).reset_index()
-        wide["window"] = w
-        wide["burn_rate"] = [
-            slo_math.burn_rate(slo_math.error_ratio(_value(b), _value(t)), defn.target)
-            for b, t in zip(wide["bad"], wide["total"], strict=True)
-        ]
-        return wide[["timestamp", "window", "bad", "total", "burn_rate"]]
+        return _burn_frame(defn, _wide(prom.range(events_query(defn, window), start, end, float(step))), w)
 
-    frames = [f for f in _pool_map(one, list(windows), max_workers) if not f.empty]
+    def from_tiles(_: str) -> pd.DataFrame:
+        return _tiled_burns(defn, prom, start, end, step, tiled)
+
+    jobs = [w for w in windows if w not in tiled] + (["tiles"] if tiled else [])
+    frames = [
+        f
+        for f in _pool_map(lambda w: from_tiles(w) if w == "tiles" else direct(w), jobs, max_workers)
+        if not f.empty
+    ]
     if not frames:
         return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
     out = pd.concat(frames, ignore_index=True)
     out["burn_rate"] = pd.to_numeric(out["burn_rate"], errors="coerce")
     return out.sort_values(["window", "timestamp"]).reset_index(drop=True)
+
+
+# Tiles shorter than this hold too few scrapes for a counter's increase to be measured.
+MIN_TILE_S = 300
+
+
+def _tileable(defn: SloDefinition, window: timedelta, step: int) -> bool:
+    """Whether `window` is a sum of whole step-long tiles (and, for time slices, each tile whole slices)."""
+    seconds = int(window.total_seconds())
+    if step < MIN_TILE_S or seconds % step:
+        return False
+    if defn.budgeting == "Timeslices":
+        assert defn.time_slice_window is not None
+        return step % int(defn.time_slice_window.total_seconds()) == 0
+    return True
+
+
+def _wide(result: Any) -> pd.DataFrame:
+    """A `part`-labelled range result as columns timestamp, bad, total (empty when nothing came back)."""
+    frame = _frame(result)
+    if frame.empty or "part" not in frame.columns:
+        return pd.DataFrame(columns=["timestamp", "bad", "total"])
+    wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
+    return wide.reindex(columns=["bad", "total"]).reset_index()
+
+
+def _burn_frame(defn: SloDefinition, wide: pd.DataFrame, window: str) -> pd.DataFrame:
+    if wide.empty:
+        return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
+    wide = wide.assign(window=window)
+    wide["burn_rate"] = [
+        slo_math.burn_rate(slo_math.error_ratio(_value(b), _value(t)), defn.target)
+        for b, t in zip(wide["bad"], wide["total"], strict=True)
+    ]
+    return wide[["timestamp", "window", "bad", "total", "burn_rate"]]
+
+
+def _tiled_burns(
+    defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime, step: int, windows: Sequence[str]
+) -> pd.DataFrame:
+    """Burn rates of `windows` (each a whole number of steps) at start, start + step, … from one query of
+    step-long tiles. A window with no tile at all is absent, as Prometheus leaves it; missing tiles inside a
+    window count as no events, as a counter without samples there would."""
+    tile = timedelta(seconds=step)
+    longest = max(int(parse_duration(w).total_seconds()) // step for w in windows)
+    first = start - tile * (longest - 1)
+    tiles = _wide(prom.range(events_query(defn, tile), first, end, float(step)))
+    if tiles.empty:
+        return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
+    # The sample times Prometheus evaluates: the range is aligned to the step (`align`).
+    since, until = (pd.Timestamp(t, unit="s", tz="UTC") for t in align(start, end, step))
+    grid = pd.date_range(since - tile * (longest - 1), until, freq=f"{step}s")
+    tiles = tiles.set_index("timestamp").reindex(grid)
+    frames = []
+    for w in windows:
+        count = int(parse_duration(w).total_seconds()) // step
+        summed = tiles.rolling(count, min_periods=1).sum().loc[since:]
+        summed = summed[summed["total"].notna()].rename_axis("timestamp").reset_index()
+        frames.append(_burn_frame(defn, summed, w))
+    return pd.concat(frames, ignore_index=True)
 
 
 def alert_thresholds(defn: SloDefinition) -> dict[str, float]:
@@ -588,6 +650,29 @@ def compliance_history(
             )
             start = end
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class RangeHistory:
+    """The SLI and burn rates over a chosen range (the SLO page's), at a step fitting that range."""
+
+    start: datetime
+    end: datetime
+    sli: pd.DataFrame  # timestamp, value: the SLI of each step-long interval ending at timestamp
+    burn_rates: pd.DataFrame  # as `burn_rate_history`
+
+
+def range_history(defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime) -> RangeHistory:
+    """`RangeHistory` over [start, end]: an hour's range is drawn in 5-minute steps, not in the period
+    history's 2-hour ones."""
+    start, end = to_utc(start), to_utc(end)
+    step = history_step(start, end)
+    with ContextPool(max_workers=2) as pool:
+        f_tiles = pool.submit(_tiles, defn, prom, start, end, step)
+        burns = burn_rate_history(defn, prom, start, end, step=step)
+        tiles = f_tiles.result()
+    sli = 1.0 - tiles["bad"] / tiles["total"].where(tiles["total"] > 0)
+    return RangeHistory(start, end, pd.DataFrame({"timestamp": tiles["timestamp"], "value": sli}), burns)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,12 @@ from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cache
 from app.slo.model import SloDefinition
 from app.slo.rules import runbook_url
 from app.slo.status import (
+    RangeHistory,
     SloHistory,
     SloStatus,
     compute_status,
     firing_spans,
+    range_history,
     slo_history,
     sort_worst_first,
     unknown,
@@ -36,6 +38,7 @@ from app.timerange import TimeRange
 from app.units import format_seconds
 
 TTL_S = 60.0
+PAST_TTL_S = 3600.0  # an SLO's status at a past instant: its data no longer changes
 BURN_WINDOWS = ("5m", "1h", "6h", "1d", "3d")
 
 
@@ -118,7 +121,7 @@ def past_statuses(
     """
 
     def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
-        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, TTL_S)
+        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, PAST_TTL_S)
         if outcome.error is not None:
             raise outcome.error
         return outcome.value  # type: ignore[return-value]  # no error: the value compute() returned
@@ -242,7 +245,8 @@ def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
 class SloDetail:
     definition: SloDefinition
     status: Outcome[list[SloStatus]]
-    history: Outcome[SloHistory]
+    history: Outcome[SloHistory]  # the period's: budget burn-down, alerts, compliance
+    in_range: Outcome[RangeHistory]  # the page range's SLI and burn rates
     service: dict[str, Outcome[QueryResult]]  # request_rate, error_ratio, p95 curves of the SLO's service
     incidents: Outcome[QueryResult]
 
@@ -252,7 +256,9 @@ class SloDetail:
 
     @property
     def problems(self) -> list[tuple[str, Outcome]]:
-        found: list[tuple[str, Outcome]] = [("prometheus", o) for o in (self.status, self.history) if o.error]
+        found: list[tuple[str, Outcome]] = [
+            ("prometheus", o) for o in (self.status, self.history, self.in_range) if o.error
+        ]
         found += [("prometheus", o) for o in self.service.values() if o.error]
         if self.incidents.error:
             found.append(("opensearch", self.incidents))
@@ -289,6 +295,7 @@ def load_detail(
                 lambda: alert_states.apply(compute_status([definition], prom, at), prom, at, sources.now()),
             ),
             "history": ((), lambda: slo_history(definition, prom, at)),
+            "in_range": (span, lambda: range_history(definition, prom, tr.start, tr.end)),
             "request_rate": (span, curve("service_request_rate")),
             "error_ratio": (span, curve("service_error_ratio")),
             "p95": (span, curve("service_latency_quantile", quantile=0.95)),
@@ -309,6 +316,7 @@ def load_detail(
         definition=definition,
         status=out["status"],
         history=out["history"],
+        in_range=out["in_range"],
         service={k: out[k] for k in ("request_rate", "error_ratio", "p95")},
         incidents=out["incidents"],
     )
@@ -403,12 +411,12 @@ def burndown_lines(history: SloHistory) -> pd.DataFrame:
     return frame
 
 
-def sli_curve(history: SloHistory) -> pd.DataFrame:
-    return history.burndown.frame[["timestamp", "sli"]].rename(columns={"sli": "value"})
+def sli_curve(in_range: RangeHistory) -> pd.DataFrame:
+    return in_range.sli
 
 
-def burn_rate_curves(history: SloHistory) -> pd.DataFrame:
-    return history.burn_rates.rename(columns={"burn_rate": "value"})[["timestamp", "window", "value"]]
+def burn_rate_curves(in_range: RangeHistory) -> pd.DataFrame:
+    return in_range.burn_rates.rename(columns={"burn_rate": "value"})[["timestamp", "window", "value"]]
 
 
 def compliance_rows(history: SloHistory, unit: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from app import links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
-from app.overview import DeadlineRow
+from app.overview import DeadlineRow, Headline
 from app.overview import deadline_table as deadline_frame
 from app.report import frozen as frozen_weeks
 from app.report.frozen import FrozenWeek, SigningKey
@@ -66,6 +66,23 @@ def state_icon(state: str) -> str:
 def state_badge(state: str) -> None:
     colour, icon = STATE_STYLES[state]
     st.badge(state, icon=icon, color=colour)
+
+
+def headline_tiles(headlines: Sequence[Headline]) -> None:
+    """The headline figures in a row, each with its change and a "Where from?" note, as the overview and the
+    weekly review draw them."""
+    for column, headline in zip(st.columns(len(headlines)), headlines, strict=True):
+        with column:
+            st.metric(
+                headline.label,
+                headline.display_value,
+                delta=headline.delta_text,
+                delta_color=headline.delta_colour,
+                delta_arrow="auto" if headline.delta else "off",
+                border=True,
+            )
+            with st.popover("Where from?", icon=":material/info:", help="Where does this number come from?"):
+                st.markdown(headline.explanation)  # our own Markdown, outside names through `plain`
 
 
 @dataclass(frozen=True)

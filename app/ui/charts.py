@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 
 Chart: TypeAlias = alt.Chart | alt.LayerChart | alt.FacetChart  # what the builders return
-HEIGHT = 220
+HEIGHT = 170  # the plot's own height (at least 160 px: issue 9)
 _AXIS: dict[str, Any] = {
     "labelFontSize": 12,
     "titleFontSize": 12,
@@ -27,9 +27,14 @@ UNIT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+
+
 def _style(chart: Chart, title: str) -> Chart:
     return (
-        chart.properties(title=title, height=HEIGHT)
+        # `fit-x`: the container sets the width, and HEIGHT is the plot's own height; titles, axes and
+        # legends come on top of it (Streamlit's default `fit` squeezed a plot with a long legend to 40 px).
+        chart.properties(title=title, height=HEIGHT, autosize=FIT_WIDTH)
         .configure_axis(**_AXIS)
         .configure_title(**_TITLE)
         .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=3, symbolLimit=0)
@@ -58,10 +63,15 @@ def timeseries(
     if color:
         tooltip.append(alt.Tooltip(f"{color}:N"))
     tooltip.append(alt.Tooltip("value:Q", title=unit, format=fmt))
-    encoding = {"x": alt.X("timestamp:T", title=None), "y": _y(unit), "tooltip": tooltip}
+    encoding = {
+        "x": alt.X("timestamp:T", title=None, axis=_time_axis(frame)),
+        "y": _y(unit),
+        "tooltip": tooltip,
+    }
     if color:
         encoding["color"] = alt.Color(f"{color}:N", title=None)
     layers: list[alt.Chart] = []
+    annotations = _within(annotations, frame)
     if annotations is not None and not annotations.empty:
         layers.append(
             alt.Chart(annotations)
@@ -78,6 +88,27 @@ def timeseries(
             .encode(y="value:Q", tooltip=["label:N"])
         )
     return _style(alt.layer(*layers) if len(layers) > 1 else layers[0], title)
+
+
+def _time_axis(frame: pd.DataFrame) -> alt.Axis:
+    """Dates for a span of days, times of day within one: Vega's own choice on a half-width chart of a
+    week labelled every tick "12 PM"."""
+    if frame.empty:
+        return alt.Axis()
+    span = frame["timestamp"].max() - frame["timestamp"].min()
+    if span > pd.Timedelta(days=2):
+        return alt.Axis(format="%d %b", tickCount="day", labelOverlap=True)
+    return alt.Axis(format="%H:%M", labelOverlap=True)
+
+
+def _within(annotations: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The annotations that overlap the curve's time span, cut to it: an incident of last week must not
+    stretch an hour's chart to a week."""
+    if annotations is None or annotations.empty or frame.empty:
+        return annotations
+    first, last = frame["timestamp"].min(), frame["timestamp"].max()
+    inside = annotations[(annotations["end"] >= first) & (annotations["start"] <= last)]
+    return inside.assign(start=inside["start"].clip(lower=first), end=inside["end"].clip(upper=last))
 
 
 def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None) -> Chart:

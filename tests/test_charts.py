@@ -1,0 +1,47 @@
+"""Chart builders: plots tall enough to read, and annotations that never stretch a chart's time span."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app.ui import charts
+
+T0 = pd.Timestamp("2026-12-01 12:00", tz="UTC")
+
+
+def curve(hours: int) -> pd.DataFrame:
+    times = pd.date_range(T0, periods=hours * 12 + 1, freq="5min")
+    return pd.DataFrame({"timestamp": times, "window": "1h", "value": 1.0})
+
+
+def test_the_plot_itself_is_at_least_160_px_tall_whatever_its_legend():
+    spec = charts.timeseries(curve(1), title="t", unit="x", color="window").to_dict()
+    assert spec["height"] >= 160
+    # the container sets the width only: a legend of seven windows adds to the height, never takes from it
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+
+
+def test_incidents_outside_the_curves_span_are_left_out_and_long_ones_cut_to_it():
+    incidents = pd.DataFrame(
+        {
+            "start": [T0 - pd.Timedelta(days=6), T0 - pd.Timedelta(days=2), T0 + pd.Timedelta(minutes=30)],
+            "end": [T0 - pd.Timedelta(days=5), T0 + pd.Timedelta(minutes=10), T0 + pd.Timedelta(days=3)],
+            "title": ["last week", "began before", "still going"],
+        }
+    )
+    spec = charts.timeseries(curve(1), title="t", unit="ratio", annotations=incidents).to_dict()
+    shaded = next(rows for rows in spec["datasets"].values() if rows and "title" in rows[0])
+    assert [r["title"] for r in shaded] == ["began before", "still going"]
+    assert pd.Timestamp(shaded[0]["start"]) == T0 and pd.Timestamp(shaded[1]["end"]) == T0 + pd.Timedelta(
+        hours=1
+    )
+
+
+def test_a_week_is_labelled_by_date_and_an_hour_by_time_of_day():
+    week = curve(24 * 7)
+    assert (
+        charts.timeseries(week, title="t", unit="ratio").to_dict()["encoding"]["x"]["axis"]["format"]
+        == "%d %b"
+    )
+    hour = charts.timeseries(curve(1), title="t", unit="ratio").to_dict()["encoding"]["x"]["axis"]
+    assert hour["format"] == "%H:%M"
