@@ -56,6 +56,7 @@ def body() -> None:
     if view.unknown_note:
         st.warning(ui.plain(view.unknown_note), icon=":material/help:")
     if view.attention:
+        st.caption(ui.plain(view.alerts_note))
         columns = ["slo", "domain", "budget_remaining", "state", "firing"]
         st.dataframe(
             slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],

@@ -2,7 +2,8 @@
 
 Each setting is named like its environment variable; the same names work as top-level keys in
 `.streamlit/secrets.toml`. The environment wins over secrets, so a deployment can override one value
-without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`):
+without editing the file. Per backend (`PROMETHEUS`, `OPENSEARCH`, `JAEGER`, and the optional
+`ALERTMANAGER`, which adds silences and inhibitions to the Alerts page):
 
     SEXTANT_<B>_URL       base URL; setting any backend URL switches the app to live mode
     SEXTANT_<B>_TOKEN     bearer token (Authorization header)
@@ -66,7 +67,7 @@ DEFAULT_DOWN_S = 30.0
 MAX_DOWN_S = 3600.0
 DEFAULT_SPOOL = REPO_ROOT / "var" / "access-spool.jsonl"
 DEFAULT_SPOOL_MAX = 10_000
-BACKENDS = ("prometheus", "opensearch", "jaeger")
+BACKENDS = ("prometheus", "opensearch", "jaeger", "alertmanager")
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -114,6 +115,7 @@ class Config:
     prometheus_org_id: str | None = None
     snapshot_path: Path = DEFAULT_SNAPSHOT
     access: AccessPolicy = AccessPolicy()
+    alertmanager: BackendConfig = BackendConfig("alertmanager")
     access_file: Path | None = None
     masking_key: str = field(default=DEMO_KEY, repr=False)
     access_spool: Path = DEFAULT_SPOOL
@@ -125,7 +127,7 @@ class Config:
 
     @property
     def mode(self) -> Literal["live", "snapshot"]:
-        backends = (self.prometheus, self.opensearch, self.jaeger)
+        backends = (self.prometheus, self.opensearch, self.jaeger, self.alertmanager)
         return "live" if any(b.configured for b in backends) else "snapshot"
 
 
@@ -150,6 +152,7 @@ def load_config(environ: Mapping[str, str] = os.environ, secrets: Mapping[str, A
         prometheus=backends["prometheus"],
         opensearch=backends["opensearch"],
         jaeger=backends["jaeger"],
+        alertmanager=backends["alertmanager"],
         prometheus_org_id=_header_value("SEXTANT_PROMETHEUS_ORG_ID", get("SEXTANT_PROMETHEUS_ORG_ID")),
         snapshot_path=Path(snapshot) if snapshot else DEFAULT_SNAPSHOT,
         access=AccessPolicy(

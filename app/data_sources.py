@@ -1,4 +1,5 @@
-"""What the Data sources page shows: each backend's address, reachability, version and recent calls."""
+"""What the Data sources page shows: each backend's address, reachability, version and recent calls (its
+storage and retention: `app.retention`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.sources import Sources
+from app.sources.unconfigured import NotConfiguredClient
 
 
 @dataclass(frozen=True)
@@ -23,11 +25,15 @@ class BackendStatus:
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
+    configured: bool = True  # False: an optional backend (Alertmanager) left without a URL
 
     @property
     def state(self) -> str:
         """One verdict for the backend: failing when the probe fails, attention when it answers but the
-        last call made to it failed, ok otherwise (older failures are history, shown but not alarming)."""
+        last call made to it failed, ok otherwise (older failures are history, shown but not alarming);
+        a backend that is not configured is "no data", never failing nor ok."""
+        if not self.configured:
+            return "no data"
         if not self.reachable:
             return "failing"
         last_failed = self.last_error_at is not None and (
@@ -39,6 +45,7 @@ class BackendStatus:
     def verdict(self) -> str:
         """The state in words."""
         return {
+            "no data": "Not configured",
             "failing": "Not answering",
             "attention": "Answers, but its last call failed",
             "ok": "Working",
@@ -46,7 +53,7 @@ class BackendStatus:
 
 
 def load(sources: Sources) -> list[BackendStatus]:
-    """Probe the three backends at once (a probe never raises) and join each with its call record."""
+    """Probe the backends at once (a probe never raises) and join each with its call record."""
     clients = sources.clients()
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         healths = list(pool.map(lambda client: client.health(), clients))
@@ -67,6 +74,7 @@ def load(sources: Sources) -> list[BackendStatus]:
                 last_success_at=stats.last_success_at,
                 last_error=stats.last_error,
                 last_error_at=stats.last_error_at,
+                configured=not isinstance(client, NotConfiguredClient),
             )
         )
     return statuses

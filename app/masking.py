@@ -167,3 +167,11 @@ class Masker:
                     out[column] = masked.astype(object)
         renamed = {c: self.text(c, found) for c in frame.columns if isinstance(c, str) and c not in kept}
         return out.rename(columns={k: v for k, v in renamed.items() if k != v})
+
+
+def holds_personal_data(value: Any) -> bool:
+    """Whether masking would change anything in `value` (a document, a text): the leak detector of the
+    Observability coverage page, with the same patterns as the masking itself."""
+    found: dict[str, str] = {}
+    Masker().value(value, found)
+    return bool(found)

@@ -17,6 +17,7 @@ from app.incidents import frame as incident_frame
 from app.readiness import view as readiness_view
 from app.readiness.definition import DEFAULT_PATH as READINESS_PATH
 from app.scorecard import view as scorecard_view
+from app.slo import alert_states
 from app.slo import view as slo_view
 from app.slo.loader import DEFAULT_DIRECTORY as SLO_DIRECTORY
 from app.slo.math import SHOWN_ORDER, worst_state
@@ -164,6 +165,7 @@ class Overview:
     slo_count: int = 0  # SLOs defined: every one is on the board, fetched or not
     readiness_target: float | None = None  # the readiness definition's target, for the trend
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
+    alerts_note: str = ""  # "Alerts: from Prometheus's alerts …" or how they were computed instead
 
     @property
     def all_healthy(self) -> bool:
@@ -174,7 +176,8 @@ class Overview:
     def problems(self) -> list[tuple[str, Outcome]]:
         backend = {"incidents": "opensearch"}
         own = [(backend.get(k, "prometheus"), o) for k, o in self.outcomes.items() if o.error is not None]
-        return own + (self.security.problems if self.security else [])
+        card = self.scorecard.problems if self.scorecard else []
+        return own + (self.security.problems if self.security else []) + card
 
 
 # -- pure pieces -----------------------------------------------------------------------------------------
@@ -358,7 +361,12 @@ def scorecard_line(card: scorecard_view.Scorecard | None) -> str:
         return "Not known: the acceptance criteria file could not be read."
     missing = [c.title for c in card.criteria if c.verdict == "not met"]
     named = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    return card.summary + (f" Not met: {named}." if missing else "")
+    unknown = [c.title for c in card.criteria if c.verdict == "no data"]
+    return (
+        card.summary
+        + (f" Not met: {named}." if missing else "")
+        + (f" No data: {', '.join(unknown)}." if unknown else "")
+    )
 
 
 def deadline_rows(deadlines: list[Deadline], obligations: pd.DataFrame) -> list[DeadlineRow]:
@@ -391,9 +399,12 @@ def _obligations(due: Outcome[QueryResult], ready: Outcome[QueryResult]) -> pd.D
     )
 
 
-def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> Overview:
+def load(
+    sources: Sources, at: datetime, cache: ResultCache = default_cache, *, scorecard: bool = True
+) -> Overview:
     """Everything at once: the SLO board (shared with the SLOs page), the SLOs a week ago, the readiness view
-    (shared with the Readiness page, so both show the same score), incidents and filing obligations."""
+    (shared with the Readiness page, so both show the same score), incidents and filing obligations; and,
+    with `scorecard`, the acceptance scorecard's line (its observability criterion asks Jaeger too)."""
     prom = sources.prometheus
     parts = fetch_all(
         {
@@ -410,8 +421,10 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
             "security": lambda: controls_view.load(
                 sources, time_range(SECURITY_RANGE, at), cache, chart=False
             ),
-            "scorecard": lambda: scorecard_view.load(
-                sources, at, PRESETS[SECURITY_RANGE], cache, trend=False
+            "scorecard": lambda: (
+                scorecard_view.load(sources, at, PRESETS[SECURITY_RANGE], cache, trend=False)
+                if scorecard
+                else None
             ),
         },
         cache=cache,
@@ -440,6 +453,7 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
         tiles=domain_tiles(now, incidents),
         headlines=[readiness_headline(trend, at), *slo_headlines(now, before, at)],
         attention=[s for s in sort_worst_first(now) if s.state != "healthy"],
+        alerts_note=alert_states.note(now),
         readiness_now=trend[-1] if trend else None,
         readiness_trend=readiness_view.trend_frame(ready)
         if ready and readiness_view.has_trend(ready)

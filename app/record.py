@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import crawl, ui
-from app.config import Config, load_config
+from app.config import BACKENDS, Config, load_config
 from app.report.frozen import DEMO_WEEKS
 from app.sources import Sources, build_sources
 from app.sources.cache import default_cache
@@ -41,6 +41,7 @@ def recording(live: Sources, recorder: Recorder, now: datetime) -> Sources:
         prometheus=recorder.wrap(live.prometheus),
         opensearch=recorder.wrap(live.opensearch),
         jaeger=recorder.wrap(live.jaeger),
+        alertmanager=recorder.wrap(live.alertmanager),
         frozen_at=now,
     )
 
@@ -94,8 +95,7 @@ def for_recording(config: Config) -> Config:
     """The configuration with long timeouts and no circuit breaker: a slow answer is waited for, not
     recorded as a failure (a recorded failure would be a dead end in the demo)."""
     backends = {
-        name: replace(getattr(config, name), timeout_s=RECORDING_TIMEOUT_S, down_s=0.0)
-        for name in ("prometheus", "opensearch", "jaeger")
+        name: replace(getattr(config, name), timeout_s=RECORDING_TIMEOUT_S, down_s=0.0) for name in BACKENDS
     }
     return replace(config, **backends)
 

@@ -70,9 +70,9 @@ RECOVERY_LIMIT_S = 60.0  # the Weekly review asks Prometheus ~290 questions: on 
 WORKERS = 3
 TABS = 4  # browser tabs at once
 CONTROL = ROOT / "stack" / "chaos" / "control.sh"
-# Backends whose data lives in another: when that one fails, so do their panels (e.g. a Jaeger that stores
-# its traces in OpenSearch: {"jaeger": frozenset({"opensearch"})}).
-DEPENDS_ON: dict[str, frozenset[str]] = {}
+# Backends whose data lives in another: when that one fails, so do their panels (Jaeger stores its traces in
+# the stack's OpenSearch, so an OpenSearch fault takes Jaeger's answers down too).
+DEPENDS_ON: dict[str, frozenset[str]] = {"jaeger": frozenset({"opensearch"})}
 SPOOL_VIEWS = 20
 AUDITED_PAGE = "pages/11_Logs.py"  # audited, and on-call engineers may open it
 

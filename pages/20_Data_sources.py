@@ -1,10 +1,12 @@
-"""Data sources: each backend's address, reachability, version, last query latency and last error."""
+"""Data sources: each backend's address, reachability, version, last query latency and last error; then
+where each keeps its data and how far back it goes (Prometheus retention, OpenSearch indices and their date
+range, Jaeger's storage and oldest trace)."""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from app import data_sources, ui
+from app import data_sources, retention, ui
 from app.units import format_age, format_seconds
 
 ctx = ui.page_setup("data_sources")
@@ -18,10 +20,12 @@ for status in data_sources.load(ctx.sources):
     with st.container(border=True):
         title, state = st.columns([3, 1])
         title.subheader(ui.BACKEND_NAMES.get(status.name, status.name))
-        title.caption(ui.plain(status.url))
+        title.caption(ui.plain(status.url) if status.configured else "optional: set SEXTANT_ALERTMANAGER_URL")
         with state:
             ui.state_badge(status.state)
             st.caption(status.verdict)
+        if not status.configured:
+            continue
         version, probe, last_query, calls = st.columns(4)
         version.metric(
             "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
@@ -44,3 +48,51 @@ for status in data_sources.load(ctx.sources):
                 st.caption(f"{last}. Later calls succeeded.")
             else:  # still failing: while its probe fails, no later call has succeeded either
                 st.warning(last)
+
+
+@ui.live(ctx)
+def storage() -> None:
+    at = ctx.sources.now()
+    kept = retention.load(ctx.sources, at)
+    st.subheader("Storage and retention")
+    ui.show_problems(kept.problems, at)
+    ui.show_warnings(kept.warnings)
+    prom, jaeger = kept.prometheus, kept.jaeger
+    left, right = st.columns(2)
+    with left.container(border=True):
+        st.markdown("**Prometheus**")
+        st.metric("Retention", ui.plain(prom.retention) if prom and prom.retention else "not reported")
+        oldest = prom.oldest_sample if prom else None
+        st.caption(
+            f"Oldest sample {oldest:%d %b %Y %H:%M} UTC ({format_age(oldest, at)})."
+            if oldest
+            else "Oldest sample: not known (Prometheus does not scrape its own metrics here)."
+        )
+    with right.container(border=True):
+        st.markdown("**Jaeger**")
+        if jaeger is None:
+            st.caption("Storage: not known (OpenSearch did not answer).")
+        else:
+            st.caption(f"Storage: {ui.plain(jaeger.kind)}.")
+            if jaeger.oldest_trace_at is not None:
+                st.metric("Oldest trace", f"{jaeger.oldest_trace_at:%d %b %Y}", border=False)
+                served = {True: "Jaeger serves it", False: "Jaeger does not find it", None: "not asked yet"}
+                age = format_age(jaeger.oldest_trace_at, at)
+                trace_id = ui.plain(jaeger.oldest_trace_id or "")
+                st.caption(f"Trace {trace_id}, {age}: {served[jaeger.served]}.")
+    st.markdown("**OpenSearch indices**")
+    st.dataframe(
+        kept.indices,
+        hide_index=True,
+        column_config={
+            "family": "Indices",
+            "indices": st.column_config.NumberColumn("How many", format="%d"),
+            "documents": st.column_config.NumberColumn("Documents up to now", format="%d"),
+            "size_bytes": st.column_config.NumberColumn("On disk (bytes)", format="localized"),
+            "oldest": st.column_config.DatetimeColumn("Oldest (UTC)", format="D MMM YYYY HH:mm"),
+            "newest": st.column_config.DatetimeColumn("Newest up to now (UTC)", format="D MMM YYYY HH:mm"),
+        },
+    )
+
+
+storage()

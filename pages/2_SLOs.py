@@ -190,6 +190,8 @@ def detail(definition: SloDefinition) -> None:
         )
 
     st.subheader("Alerts")
+    if view.current is not None:
+        st.caption(f"Alerts: {ui.plain(view.current.alerts_from)}.")
     st.dataframe(
         slo_view.alert_table(view),
         hide_index=True,

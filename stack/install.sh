@@ -2,7 +2,7 @@
 # Install whatever the local stack needs and is missing; reuse the cache otherwise (idempotent).
 #   Debian packages: prometheus, prometheus-alertmanager, chromium, JDK 17, unzip, curl, acl, poppler-utils
 #   OpenSearch 2.19.6 (Maven Central zip) unzipped once into $CACHE/opensearch-2.19.6
-#   Jaeger v2 built once from the Go module into $CACHE/bin/jaeger-1.76.0
+#   Jaeger v2 built once from the Go module (v1.75.0, the approved release) into $CACHE/bin/jaeger-1.75.0
 #   the system user that runs OpenSearch (it refuses to run as root)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh

@@ -2,12 +2,12 @@
 # Start the local observability stack (Prometheus, Alertmanager, OpenSearch, Jaeger and the platform
 # simulator), reusing whatever already runs healthy for the same data set. See stack/README.md.
 #
-# Reuse rule: the data set is (anchor, seed). A running, healthy service is reused when the data set
-# recorded in $RUN/anchor and $RUN/seed is the one asked for; when it differs, Prometheus, the
-# simulator exporter, OpenSearch and Jaeger are restarted from empty stores (Prometheus with a fresh
-# backfill). Every start is fresh: Prometheus is always backfilled anew, OpenSearch starts with an
-# empty data dir, Jaeger keeps traces in memory. OpenSearch and Jaeger are started and loaded
-# together: if either is down, or the data set was not loaded yet (load not skipped), both restart.
+# Reuse rule: the data set is (anchor, seed, format). A running, healthy service is reused when the data
+# set recorded in $RUN/anchor, $RUN/seed and $RUN/format is the one asked for; when it differs, Prometheus,
+# the simulator exporter, OpenSearch and Jaeger are restarted from empty stores (Prometheus with a fresh
+# backfill). Prometheus is always backfilled anew and OpenSearch starts with an empty data dir. Jaeger
+# keeps its traces in OpenSearch: it may restart alone and finds them again; when OpenSearch is down or
+# the data set was not loaded yet (load not skipped), both restart and are loaded.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -87,8 +87,9 @@ decide_dataset() {
   SEED="${SEXTANT_SEED:-7}"
   date -u -d "$ANCHOR" +%s >/dev/null 2>&1 || die "SEXTANT_ANCHOR is not a date: $ANCHOR"
   previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
-  if [[ $previous != "$ANCHOR $SEED" ]]; then
-    log "data set is now anchor=$ANCHOR seed=$SEED (was: ${previous# }): fresh data stores"
+  previous="$previous $(cat "$RUN/format" 2>/dev/null || echo "no format")"
+  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT" ]]; then
+    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT (was: ${previous# }): fresh data stores"
     stop_service simulator
     stop_service jaeger
     stop_service opensearch
@@ -97,8 +98,9 @@ decide_dataset() {
   fi
   printf '%s\n' "$ANCHOR" >"$RUN/anchor"
   printf '%s\n' "$SEED" >"$RUN/seed"
+  printf '%s\n' "$DATA_FORMAT" >"$RUN/format"
   stack_urls >"$RUN/urls.env"
-  log "anchor=$ANCHOR seed=$SEED"
+  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT"
 }
 
 # reuse_or_plan SERVICE: plan a (re)start unless it runs healthy.
@@ -114,12 +116,18 @@ reuse_or_plan() {
   TO_START+=("$1")
 }
 
+# What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: its anchor, seed and format.
+loaded_mark() { printf '%s %s %s' "$ANCHOR" "$SEED" "$DATA_FORMAT"; }
+is_loaded() { [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$(loaded_mark)" ]]; }
+
 plan() {
   reuse_or_plan prometheus
   reuse_or_plan alertmanager
-  if up_and_healthy opensearch && up_and_healthy jaeger &&
-    { ! wants_load || [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; }; then
-    log "opensearch, jaeger: reusing (data set already loaded or load skipped)"
+  # Jaeger keeps its traces in OpenSearch: with OpenSearch up and loaded, Jaeger alone may restart and
+  # finds every trace again; otherwise both start from empty and are loaded.
+  if up_and_healthy opensearch && { ! wants_load || is_loaded; }; then
+    log "opensearch: reusing (data set already loaded or load skipped)"
+    reuse_or_plan jaeger
   else
     stop_service jaeger
     stop_service opensearch
@@ -163,6 +171,35 @@ slo_rules() {
     tail -n 5 "$logf" >&2 || true
   fi
   rm -rf "$tmp"
+}
+
+# ---- step 4b: the other alert rules -----------------------------------------------------------
+# The security rules generated from slo_definitions/security.yaml and the shipped alert_rules/*.yml, each
+# checked with promtool; one that fails is left out with a warning (Prometheus runs without it).
+other_alert_rules() {
+  local dir="$RUN/prometheus/rules" logf="$RUN/logs/alert-rules.log" f
+  mkdir -p "$dir"
+  : >"$logf"
+  if [[ -f $REPO_ROOT/app/alerting/__main__.py ]]; then
+    if "$PYTHON" -m app.alerting rules --output "$dir/security.yml.new" >>"$logf" 2>&1 &&
+      promtool check rules "$dir/security.yml.new" >>"$logf" 2>&1; then
+      mv "$dir/security.yml.new" "$dir/security.yml"
+      log "security rules: $dir/security.yml"
+    else
+      rm -f "$dir/security.yml.new" "$dir/security.yml"
+      warn "security rules not generated or invalid: Prometheus runs without them (log: $logf)"
+    fi
+  fi
+  for f in "$REPO_ROOT"/alert_rules/*.yml; do
+    [[ -f $f ]] || continue
+    if promtool check rules "$f" >>"$logf" 2>&1; then
+      cp "$f" "$dir/$(basename "$f")"
+      log "alert rules: $dir/$(basename "$f")"
+    else
+      rm -f "$dir/$(basename "$f")"
+      warn "$f is invalid: Prometheus runs without it (log: $logf)"
+    fi
+  done
   if ! planned prometheus; then
     curl -fsS -X POST --max-time 10 "http://$HOST:$PROMETHEUS_PORT/-/reload" >/dev/null ||
       warn "Prometheus did not reload its rules"
@@ -187,6 +224,16 @@ start_prometheus() {
     --web.listen-address="$HOST:$PROMETHEUS_PORT" \
     --web.enable-lifecycle \
     --web.enable-admin-api
+}
+
+# A running Alertmanager (always reused: it holds no data set) gets the current configuration.
+alertmanager_config() {
+  local dir="$RUN/alertmanager"
+  planned alertmanager && return 0
+  cmp -s "$CONFIG_DIR/alertmanager.yml" "$dir/alertmanager.yml" && return 0
+  cp "$CONFIG_DIR/alertmanager.yml" "$dir/alertmanager.yml"
+  curl -fsS -X POST --max-time 10 "http://$HOST:$ALERTMANAGER_PORT/-/reload" >/dev/null ||
+    warn "Alertmanager did not reload its configuration"
 }
 
 start_alertmanager() {
@@ -267,7 +314,8 @@ start_jaeger() {
   render "$CONFIG_DIR/jaeger.yaml.tmpl" "$dir/config.yaml" HOST="$HOST" \
     JAEGER_HEALTH_PORT="$JAEGER_HEALTH_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
     JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" OTLP_GRPC_PORT="$OTLP_GRPC_PORT" \
-    OTLP_HTTP_PORT="$OTLP_HTTP_PORT" JAEGER_METRICS_PORT="$JAEGER_METRICS_PORT"
+    OTLP_HTTP_PORT="$OTLP_HTTP_PORT" JAEGER_METRICS_PORT="$JAEGER_METRICS_PORT" \
+    OPENSEARCH_PORT="$OPENSEARCH_PORT"
   rotate_log "$(log_file jaeger)"
   spawn jaeger "$JAEGER_BIN" --config="$dir/config.yaml"
 }
@@ -278,6 +326,13 @@ start_simulator() {
   rm -f "$RUN/simulator/planted.prom"  # series a test planted die with the simulator that served them
   spawn simulator "$PYTHON" -m stack.simulator serve \
     --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT" --planted "$RUN/simulator/planted.prom"
+}
+
+# Jaeger checks its storage when it starts and exits when OpenSearch does not answer.
+start_jaeger_on_opensearch() {
+  planned jaeger || return 0
+  wait_healthy opensearch
+  start_services jaeger
 }
 
 start_services() {
@@ -294,7 +349,7 @@ start_services() {
 load_data() {
   local logf="$RUN/logs/load.log"
   if ! wants_load; then log "load skipped"; return 0; fi
-  if [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$ANCHOR $SEED" ]]; then
+  if is_loaded; then
     log "logs and traces already loaded for this data set"
     return 0
   fi
@@ -306,7 +361,7 @@ load_data() {
     tail -n 40 "$logf" >&2
     die "simulator load failed (log: $logf)"
   fi
-  printf '%s %s\n' "$ANCHOR" "$SEED" >"$RUN/loaded"
+  printf '%s\n' "$(loaded_mark)" >"$RUN/loaded"
 }
 
 # ---- step 7b and 9: live data flowing --------------------------------------------------------
@@ -356,12 +411,14 @@ main() {
   timed "2 data set and plan" dataset_and_plan
   timed "3 backfill" backfill
   timed "4 SLO rules" slo_rules
-  timed "5 start prometheus, alertmanager, opensearch, jaeger" \
-    start_services prometheus alertmanager opensearch jaeger
+  timed "4b security and infrastructure alert rules" other_alert_rules
+  timed "5 start prometheus, alertmanager, opensearch" start_services prometheus alertmanager opensearch
+  timed "5b start jaeger once opensearch (its storage) answers" start_jaeger_on_opensearch
   timed "6 start simulator" start_services simulator
   local check=(prometheus alertmanager opensearch jaeger)
   if have_simulator; then check+=(simulator); fi
   timed "7 health checks" wait_healthy "${check[@]}"
+  timed "7a alertmanager configuration" alertmanager_config
   timed "7b first live scrape" wait_first_scrape
   timed "8 load logs and traces" load_data
   timed "9 a whole minute of live data" wait_minute_after_first_scrape

@@ -37,6 +37,7 @@ class LiveStack:
     jaeger_url: str
     anchor: datetime
     seed: int
+    alertmanager_url: str = ""
 
 
 def _reachable(url: str) -> bool:
@@ -57,6 +58,7 @@ def live_stack() -> LiveStack:
         if (RUN_DIR / "anchor").exists()
         else datetime.now(UTC),
         seed=int((RUN_DIR / "seed").read_text()) if (RUN_DIR / "seed").exists() else 7,
+        alertmanager_url=stack_url("SEXTANT_ALERTMANAGER_URL") or "",
     )
     missing = [
         url
@@ -120,7 +122,12 @@ def texts(at: AppTest) -> str:
     return "\n".join(shown(str(e.value)) for kind in TEXT_ELEMENTS for e in at.get(kind))
 
 
-BACKEND_VARS = ("SEXTANT_PROMETHEUS_URL", "SEXTANT_OPENSEARCH_URL", "SEXTANT_JAEGER_URL")
+BACKEND_VARS = (
+    "SEXTANT_PROMETHEUS_URL",
+    "SEXTANT_OPENSEARCH_URL",
+    "SEXTANT_JAEGER_URL",
+    "SEXTANT_ALERTMANAGER_URL",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -166,5 +173,6 @@ def live_mode(live_stack, monkeypatch):
     monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", live_stack.prometheus_url)
     monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", live_stack.opensearch_url)
     monkeypatch.setenv("SEXTANT_JAEGER_URL", live_stack.jaeger_url)
+    monkeypatch.setenv("SEXTANT_ALERTMANAGER_URL", live_stack.alertmanager_url)
     monkeypatch.delenv("SEXTANT_SNAPSHOT", raising=False)
     return live_stack

@@ -25,16 +25,20 @@ DOMAIN_PAGES = ("pages/4_Ingestion.py", "pages/5_Extraction.py", "pages/6_Tax.py
 # Which backends each page asks on its own address (no `?trace=`: the logs of one trace come from
 # OpenSearch). The domain pages read OpenSearch for the incidents they shade on their charts.
 READS: dict[str, frozenset[str]] = {
-    "Overview.py": frozenset({"prometheus", "opensearch"}),
+    "Overview.py": frozenset({"prometheus", "opensearch", "jaeger"}),  # the scorecard's coverage: Jaeger
     "pages/1_Service_health.py": frozenset({"prometheus"}),
     "pages/2_SLOs.py": frozenset({"prometheus"}),
-    "pages/3_Weekly_review.py": frozenset({"prometheus", "opensearch"}),  # incidents and sign-ins: OpenSearch
+    # incidents and sign-ins: OpenSearch; the scorecard's observability coverage: Jaeger too
+    "pages/3_Weekly_review.py": frozenset({"prometheus", "opensearch", "jaeger"}),
+    "pages/13_Alerts.py": frozenset({"prometheus", "alertmanager"}),
     **{page: frozenset({"prometheus", "opensearch"}) for page in DOMAIN_PAGES},
     "pages/8_Readiness.py": frozenset({"prometheus"}),
     "pages/9_Security.py": frozenset({"prometheus", "opensearch"}),
     "pages/10_Traces.py": frozenset({"jaeger"}),
     "pages/11_Logs.py": frozenset({"opensearch"}),
-    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch"}),  # the controls' audit and findings
+    # the controls' audit and findings; observability coverage asks all three
+    "pages/12_Scorecard.py": frozenset({"prometheus", "opensearch", "jaeger"}),
+    "pages/14_Coverage.py": frozenset({"prometheus", "opensearch", "jaeger"}),
     "pages/20_Data_sources.py": frozenset(BACKENDS),
     "pages/21_Access_log.py": frozenset({"opensearch"}),
 }
@@ -190,6 +194,12 @@ def _verdict_of(drawn: Drawn, criterion: str) -> str | None:
     return str(frame.set_index("criterion").loc[criterion, "verdict"])
 
 
+def _judged(drawn: Drawn, check: str) -> bool:
+    """The coverage page's per-service table judges `check` for every service (pass or gap)."""
+    frame = drawn.table(check)
+    return frame is not None and len(frame) > 0 and not frame[check].str.contains("no data").any()
+
+
 def _all_figures(drawn: Drawn) -> bool:
     return bool(drawn.at.metric) and all(_known(m.value) for m in drawn.at.metric)
 
@@ -197,12 +207,17 @@ def _all_figures(drawn: Drawn) -> bool:
 PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("Overview.py", "prometheus"): _all_figures,
     ("Overview.py", "opensearch"): _no_text(r"Incidents: not known"),
+    ("Overview.py", "jaeger"): _no_text(r"No data: [^.]*Observability coverage"),
     ("pages/1_Service_health.py", "prometheus"): lambda d: _rows(d, "request_rate") > 0 < d.chart_rows(),
     ("pages/2_SLOs.py", "prometheus"): _all_figures,
+    ("pages/13_Alerts.py", "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric),
+    # Alertmanager's panels: silences, and the inhibit rules of its running configuration.
+    ("pages/13_Alerts.py", "alertmanager"): lambda d: _rows(d, "matchers") + _rows(d, "source") > 0,
     **{(page, "prometheus"): lambda d: any(_known(m.value) for m in d.at.metric) for page in DOMAIN_PAGES},
     **{(page, "opensearch"): _no_text(r"Incidents are not marked") for page in DOMAIN_PAGES},
     ("pages/3_Weekly_review.py", "prometheus"): _all_figures,
     ("pages/3_Weekly_review.py", "opensearch"): _no_text(r"Incidents: not known"),
+    ("pages/3_Weekly_review.py", "jaeger"): _no_text(r"window earlier \(.*Observability coverage"),
     ("pages/8_Readiness.py", "prometheus"): lambda d: _known(d.metric("Filing readiness score")),
     ("pages/9_Security.py", "prometheus"): lambda d: _rows(d, "secret") > 0,
     ("pages/9_Security.py", "opensearch"): lambda d: _rows(d, "action") > 0,
@@ -213,6 +228,11 @@ PANELS: dict[tuple[str, str], Callable[[Drawn], bool]] = {
     ("pages/12_Scorecard.py", "opensearch"): lambda d: (
         _verdict_of(d, "Quarterly penetration tests") != "no data"
     ),
+    ("pages/12_Scorecard.py", "jaeger"): lambda d: _verdict_of(d, "Observability coverage") != "no data",
+    # The coverage page: each backend's column of the per-service checks is judged, never "no data".
+    ("pages/14_Coverage.py", "prometheus"): lambda d: _judged(d, "metrics"),
+    ("pages/14_Coverage.py", "opensearch"): lambda d: _judged(d, "logs"),
+    ("pages/14_Coverage.py", "jaeger"): lambda d: _judged(d, "traces"),
     **{
         (DATA_SOURCES, b): lambda d, b=b: "failing" not in d.source_boxes().get(b, ["failing"])
         for b in BACKENDS

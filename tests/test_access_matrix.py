@@ -23,8 +23,8 @@ ISSUE_DEFAULTS = {
     },
     "oncall": {
         "overview", "service_health", "slos", "ingestion", "extraction", "tax", "assistant", "readiness",
-        "security", "scorecard", "weekly_review", "traces", "logs",
-    },
+        "security", "scorecard", "weekly_review", "alerts", "coverage", "traces", "logs",
+    },  # issue 12: on-call opens the Alerts and Observability coverage pages
     "auditor": {"overview", "readiness", "security", "scorecard", "weekly_review", "logs"},
     "support": {"overview", "service_health", "traces", "logs"},
     "admin": set(links.PAGES),

@@ -11,7 +11,7 @@ label another share entirely).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -28,12 +28,13 @@ SEED = 7
 END = SHIPPED.recorded_at
 START = END - timedelta(hours=24)  # the pages' default range
 RANGE_S = (END - START).total_seconds()
+RECEIPT_TARGET = 0.95  # the receipt accuracy panel's threshold in queries/extraction.yaml
 UNIT_FACTORS = {"": 1.0, "req/s": 1.0, "ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "days": 86400.0}
 
 
-def events(metric: str, **labels: str) -> float:
-    """Events of the matching counter series over the page's range, exactly, from the model."""
-    return model.counter_increase(metric, labels, START, END, SHIPPED.anchor, SEED)
+def events(metric: str, end: datetime = END, **labels: str) -> float:
+    """Events of the matching counter series over the page's range ending at `end`, from the model."""
+    return model.counter_increase(metric, labels, end - (END - START), end, SHIPPED.anchor, SEED)
 
 
 def gauge_now(metric: str, **labels: str) -> tuple[float, float]:
@@ -94,21 +95,35 @@ def stat(at, label: str, help_starts: str) -> str:
     return found[0]
 
 
-def route_requests(service: str, route: str, code: str | None = None) -> float:
+def route_requests(service: str, route: str, code: str | None = None, end: datetime = END) -> float:
     labels = {"service": service, "route": route} | ({"code": code} if code else {})
-    return events("http_requests_total", **labels)
+    return events("http_requests_total", end, **labels)
 
 
-def error_ratio(service: str, route: str) -> float:
-    return route_requests(service, route, "500") / route_requests(service, route)
+def error_ratio(service: str, route: str) -> tuple[float, float]:
+    """The ratio over the range ending a minute before the snapshot and at it: a query at a whole minute sees
+    the scrapes up to it, and the one that brings the last minute's events lands just after it (a few
+    events of a rare error in that minute move the ratio by more than the 1% allowed)."""
+    before, at = (
+        route_requests(service, route, "500", end) / route_requests(service, route, end=end)
+        for end in (END - timedelta(minutes=1), END)
+    )
+    return before, at
+
+
+def assert_shows_ratio(text: str, candidates: tuple[float, float]) -> None:
+    value, half_step = shown(text)
+    assert any(abs(value - c) <= half_step + 0.01 * c for c in candidates), (
+        f"shows {text}, the model says {candidates}"
+    )
 
 
 def test_ingestion_page(snapshot_mode):
     at = run_page("pages/4_Ingestion.py")
     for route in ("/ingest/document", "/ingest/bank-feed"):
-        assert_shows(stat(at, route, "Server error ratio"), error_ratio("ingestion", route), rel=0.01)
+        assert_shows_ratio(stat(at, route, "Server error ratio"), error_ratio("ingestion", route))
         assert_shows(stat(at, route, "Throughput"), route_requests("ingestion", route) / RANGE_S)
-    assert_shows(stat(at, "/api/upload", "Upload gateway"), error_ratio("gateway", "/api/upload"), rel=0.01)
+    assert_shows_ratio(stat(at, "/api/upload", "Upload gateway"), error_ratio("gateway", "/api/upload"))
     assert_shows_one_of(stat(at, "ingestion", "Queue depth"), gauge_now("queue_depth", queue="ingestion"))
     assert_shows_one_of(
         stat(at, "ingestion", "Oldest waiting"), gauge_now("queue_oldest_item_age_seconds", queue="ingestion")
@@ -118,13 +133,16 @@ def test_ingestion_page(snapshot_mode):
 def test_extraction_page(snapshot_mode):
     at = run_page("pages/5_Extraction.py")
     kinds = dashboard("extraction").names["document_type"]  # the figures carry the kinds' names
+    accuracy = {}
     for document_type in model.DOCUMENT_TYPES:
         correct = events("extraction_documents_total", document_type=document_type, outcome="correct")
-        every = events("extraction_documents_total", document_type=document_type)
-        assert_shows(stat(at, kinds[document_type], "Accuracy"), correct / every, rel=0.0005)
-    # The VAT-deadline backlog of the seed makes receipts miss their target on this range.
-    assert [m.delta for m in at.metric if displayed(m.label) == kinds["receipt"]] == ["Misses the target"]
-    assert_shows(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"), rel=0.01)
+        accuracy[document_type] = correct / events("extraction_documents_total", document_type=document_type)
+        assert_shows(stat(at, kinds[document_type], "Accuracy"), accuracy[document_type], rel=0.0005)
+    # Receipts are held to 95% (queries/extraction.yaml); the VAT-deadline backlog pulls them near it, to
+    # one side or the other depending on the hour the demo was recorded: the model says which.
+    verdict = "Meets the target" if accuracy["receipt"] >= RECEIPT_TARGET else "Misses the target"
+    assert [m.delta for m in at.metric if displayed(m.label) == kinds["receipt"]] == [verdict]
+    assert_shows_ratio(stat(at, "/extract", "Server error ratio"), error_ratio("extraction", "/extract"))
     assert_shows(stat(at, "/extract", "Throughput"), route_requests("extraction", "/extract") / RANGE_S)
     assert_shows_one_of(stat(at, "extraction", "Queue depth"), gauge_now("queue_depth", queue="extraction"))
     assert_shows_one_of(
@@ -170,7 +188,7 @@ def test_assistant_page(snapshot_mode):
     positive = events("assistant_feedback_total", rating="positive") / events("assistant_feedback_total")
     assert_shows(stat(at, "Answers rated positive", "Answers rated positive"), positive, rel=0.0005)
     route = "/assistant/answer"
-    assert_shows(stat(at, route, "Server error ratio"), error_ratio("assistant", route), rel=0.01)
+    assert_shows_ratio(stat(at, route, "Server error ratio"), error_ratio("assistant", route))
     assert_shows(stat(at, route, "Throughput"), route_requests("assistant", route) / RANGE_S)
     quantiles = at.dataframe[0].value.set_index("Time to answer")["value"]
     for label, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):

@@ -100,6 +100,18 @@ class FakePrometheus:
             raise BackendUnavailable("prometheus", "connection refused")
         return QueryResult(self._frame(query))
 
+    def rules(self):  # no generated alert rules loaded: SLO alerts come from the burn-rate computation
+        self.calls.append(("rules", ""))
+        if self.fail:
+            raise BackendUnavailable("prometheus", "connection refused")
+        return []
+
+    def alerts(self):
+        self.calls.append(("alerts", ""))
+        if self.fail:
+            raise BackendUnavailable("prometheus", "connection refused")
+        return []
+
     def range(self, query, start, end, step=None):
         self.calls.append(("range", query))
         if self.fail:

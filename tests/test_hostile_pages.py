@@ -125,6 +125,8 @@ def test_a_readable_snapshot_still_draws_the_page(snapshot_mode, tmp_path):
     snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(write(tmp_path / "ok.json.gz", VALID)))
     at = run("pages/20_Data_sources.py")
     assert not at.exception and not at.error and at.title[0].value == "Data sources"
+    # the probes answer from it; the storage panel's questions were not recorded in it, and it says so
+    assert any("not in the demo snapshot" in i.value for i in at.info)
 
 
 # -- the times a hostile review found ----------------------------------------------------------------------

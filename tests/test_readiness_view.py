@@ -82,6 +82,12 @@ class FakePrometheus:
             raise got
         return QueryResult(vector(got), ())
 
+    def rules(self) -> list:  # no generated alert rules: SLO alerts come from the burn-rate computation
+        return []
+
+    def alerts(self) -> list:
+        return []
+
 
 def sources(prom: FakePrometheus, mode: str = "live") -> Sources:
     return Sources(

@@ -17,6 +17,7 @@ import pytest
 from app.report import cli, frozen
 from app.report.weeks import week_of
 from tests.browser_support import ROOT
+from tests.conftest import BACKEND_VARS
 from tests.report_support import TEST_KEY, WEEK, frozen_document, write_frozen
 from tests.test_report_document import Receiver
 
@@ -41,8 +42,8 @@ def printer(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    for name in ("PROMETHEUS", "OPENSEARCH", "JAEGER"):
-        monkeypatch.delenv(f"SEXTANT_{name}_URL", raising=False)
+    for name in BACKEND_VARS:  # Alertmanager's too: its address alone makes a live configuration
+        monkeypatch.delenv(name, raising=False)
     for name in ("SEXTANT_REPORT_KEY", "SEXTANT_SLACK_WEBHOOK_URL", "SEXTANT_PUBLIC_URL", "SEXTANT_SNAPSHOT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SEXTANT_REPORTS_DIR", str(tmp_path / "reports"))

@@ -98,6 +98,9 @@ def test_scenarios_have_the_readme_windows():
         "assistant_latency_spike",
         "failed_logins_burst",
         "secret_rotation_overdue",
+        "backup_missed",
+        "audit_kind_missing",
+        "traces_lost",
     }
     outage = model.hmrc_outage_start(ANCHOR)  # 15:00 UTC on the day of ANCHOR - 60 h
     assert (by_name["hmrc_outage"].start, by_name["hmrc_outage"].end) == (outage, outage + 4 * H)
@@ -109,6 +112,13 @@ def test_scenarios_have_the_readme_windows():
     assert by_name["failed_logins_burst"].start == ANCHOR - 5 * H
     assert by_name["failed_logins_burst"].end == ANCHOR - 4.5 * H
     assert by_name["secret_rotation_overdue"].start == ANCHOR - timedelta(days=7)
+    assert (by_name["backup_missed"].start, by_name["backup_missed"].end) == (
+        ANCHOR - 20 * H,
+        ANCHOR - 16 * H,
+    )
+    assert by_name["audit_kind_missing"].start == ANCHOR - timedelta(days=9)
+    assert by_name["audit_kind_missing"].end == ANCHOR - timedelta(days=1)
+    assert (by_name["traces_lost"].start, by_name["traces_lost"].end) == (ANCHOR - 3 * H, None)
     assert by_name["secret_rotation_overdue"].end is None
     assert by_name["hmrc_outage"].services == ("filing",)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
-from stack.simulator import events, model, pii
+from stack.simulator import controls, events, model, oncall, pii, probes, sampling
 from stack.simulator.load import audit_index, jaeger_base, log_index
 from stack.simulator.model import hmrc_outage_start
 
@@ -96,7 +98,10 @@ def test_log_documents_have_the_mapped_fields(outage_day):
     for doc in ev.logs[:2000]:
         assert fields <= doc.keys() <= fields | {"trace_id", "span_id"}
         assert doc["level"] in ("INFO", "WARN", "ERROR")
-        assert doc["tenant"] in model.TENANTS
+        assert doc["tenant"] in model.TENANTS or (doc["tenant"], doc["route"]) == (
+            probes.TENANT,
+            probes.ROUTE,
+        )
         assert doc["@timestamp"].endswith("Z")
         assert not pii.contains_pii(doc["message"]), doc["message"]
     assert any("[EMAIL]" in d["message"] for d in ev.logs)
@@ -125,21 +130,80 @@ def test_log_counts_equal_the_http_counters(gen, outage_day):
             assert levels[(service, level)] == m.counter_increase(
                 "http_requests_total", {"service": service, "code": code}, day_start, day_start + 86400
             )
-    info = sum(v for (_, lvl), v in levels.items() if lvl == "INFO")
+    info = sum(v for (_, lvl), v in levels.items() if lvl == "INFO") - sum(
+        d["route"] == probes.ROUTE for d in ev.logs
+    )  # the synthetic probes are not platform traffic
     ok = m.counter_increase("http_requests_total", {"code": "200"}, day_start, day_start + 86400)
     assert info == pytest.approx(ok * events.LOG_INFO_SAMPLE, rel=0.1)
 
 
-def test_traced_logs_point_at_their_span(outage_day):
+def test_every_log_carries_its_trace_and_kept_traces_hold_its_span(outage_day):
     _, ev = outage_day
     spans = {(f"{s.trace_id:032x}", f"{s.span_id:016x}"): s for t in ev.traces for s in t}
-    traced = [d for d in ev.logs if "trace_id" in d]
-    assert len(traced) == len(ev.traces)
-    for doc in traced:
+    assert all(len(d["trace_id"]) == 32 and len(d["span_id"]) == 16 for d in ev.logs)
+    kept = {f"{t[0].trace_id:032x}" for t in ev.traces}
+    assert len({d["trace_id"] for d in ev.logs}) == len(ev.logs)  # one trace per logged response
+    for doc in (d for d in ev.logs if d["trace_id"] in kept):
         span = spans[(doc["trace_id"], doc["span_id"])]
         assert span.service == doc["service"]
         assert span.attributes["http.status_code"] == int(doc["status"])
         assert span.start_ns <= _ns(doc["@timestamp"]) <= span.end_ns
+
+
+def test_tail_sampling_keeps_every_failed_and_slow_trace_and_a_share_of_the_rest(outage_day):
+    _, ev = outage_day
+    kept = {f"{t[0].trace_id:032x}": t for t in ev.traces}
+    errors = [d for d in ev.logs if d["level"] == "ERROR"]
+    assert errors and all(d["trace_id"] in kept for d in errors)
+    # the logged span of a kept trace that did not fail: slow (beyond its route's usual p99), or drawn
+    routes = {r.route: r for r in model.ROUTES}
+    calm = [
+        d
+        for d in ev.logs
+        if d["level"] != "ERROR"
+        and d["service"] not in ("filing", "assistant")
+        and d["route"] != probes.ROUTE  # always traced: not sampled
+    ]
+    slow = [
+        d
+        for d in calm
+        if d["trace_id"] in kept
+        and _own_seconds(kept[d["trace_id"]], d["span_id"])
+        > routes[d["route"]].median * math.exp(routes[d["route"]].sigma * sampling.SLOW_Z)
+    ]
+    share = sum(d["trace_id"] in kept for d in calm) / len(calm)
+    # kept: the 1% slower than p99, and 2% of the other 99% (binomial noise over thousands of lines)
+    assert share == pytest.approx(0.01 + 0.99 * sampling.REST_SHARE, abs=0.006)
+    assert len(slow) / len(calm) == pytest.approx(0.01, abs=0.005)
+
+
+def _own_seconds(trace: list[events.SpanSpec], span_id: str) -> float:
+    """The logged span's own time: its duration less its downstream server call (children are inside it)."""
+    span = next(s for s in trace if f"{s.span_id:016x}" == span_id)
+    downstream = [s for s in trace if s.parent_id == span.span_id and s.kind == "server"]
+    busy = (
+        span.end_ns
+        - span.start_ns
+        - sum(s.end_ns - s.start_ns + events.HOP_NS + 1_000_000 for s in downstream)
+    )
+    return busy / 1e9
+
+
+def test_lost_traces_drop_only_the_assistant_spans(gen):
+    m = gen.model
+    lost = model.scenario("traces_lost", ANCHOR)
+    day = m.minute(lost.start) // model.DAY_MINUTES
+    ev = gen.day(day)
+    after = [t for t in ev.traces if t[0].start_ns >= lost.start.timestamp() * 1e9 + 60e9]
+    before = [t for t in ev.traces if t[0].end_ns < lost.start.timestamp() * 1e9]
+    assert any(s.service == "assistant" for t in before for s in t)
+    assert after and not any(s.service == "assistant" for t in after for s in t)
+    assistant_logs = [
+        d for d in ev.logs if d["service"] == "assistant" and d["@timestamp"] > lost.start.isoformat()
+    ]
+    assert assistant_logs and all("trace_id" in d for d in assistant_logs)
+    gateway = [t for t in after if t[0].name == "POST /api/assistant"]
+    assert gateway  # the gateway still sends its part of the assistant's traces
 
 
 def test_span_trees_are_well_formed(outage_day):
@@ -210,6 +274,29 @@ def test_audit_logins_equal_the_login_counters(gen):
         assert not pii.contains_pii(d["details"])
 
 
+def test_audit_events_equal_the_audit_counter_per_action(gen):
+    m = gen.model
+    missing = model.scenario("audit_kind_missing", ANCHOR)
+    unapproved = controls.scenario("unapproved_export", ANCHOR).start  # the audit log's extra export
+    for day in (
+        m.minute(missing.start) // model.DAY_MINUTES - 1,
+        m.minute(missing.start) // model.DAY_MINUTES + 2,
+        m.minute(unapproved) // model.DAY_MINUTES,
+    ):
+        audit = gen.audit(day)
+        day_start = m.t0 + day * 86400
+        counts = Counter(d["action"] for d in audit)
+        for action in oncall.AUDIT_ACTIONS:
+            expected = m.counter_increase(
+                "audit_events_total", {"action": action}, day_start, day_start + 86400
+            )
+            assert counts[action] == expected, (day, action)
+    inside = [
+        d for d in gen.audit(m.minute(missing.start) // model.DAY_MINUTES + 2) if d["action"] == "data.export"
+    ]
+    assert inside == []
+
+
 def test_regression_deployments_are_audited(gen):
     m = gen.model
     start = model.scenario("extraction_regression", ANCHOR).start
@@ -257,3 +344,38 @@ def _ns(stamp: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000) * 1_000_000
+
+
+def test_every_service_is_probed_twice_an_hour_and_its_probe_traced_unless_its_traces_are_lost(gen):
+    m = gen.model
+    lost = model.scenario(oncall.TRACES_LOST, ANCHOR)
+    day = m.minute(lost.start) // model.DAY_MINUTES  # the day the assistant's exporter breaks
+    ev = gen.day(day, with_audit=False)
+    probed = [d for d in ev.logs if d["route"] == probes.ROUTE]
+    traced = {f"{t[0].trace_id:032x}" for t in ev.traces if t[0].name == f"GET {probes.ROUTE}"}
+    for service in model.SERVICES:
+        mine = sorted(d["@timestamp"] for d in probed if d["service"] == service)
+        assert len(mine) == 2 * 24
+        hours = Counter(stamp[11:13] for stamp in mine)
+        assert set(hours.values()) == {2}
+        for doc in (d for d in probed if d["service"] == service):
+            at = datetime.fromisoformat(doc["@timestamp"].replace("Z", "+00:00"))
+            gone = service == oncall.TRACES_LOST_SERVICE and at >= lost.start
+            assert (doc["trace_id"] in traced) is not gone, (service, doc["@timestamp"])
+
+
+def test_days_older_than_a_week_keep_a_fifth_of_the_traces(gen):
+    m = gen.model
+    old, recent = 2, model.HISTORY_DAYS - 2  # 28 and 2 days before the anchor
+    assert sampling.share(model.HISTORY_DAYS - old) == sampling.OLDER_SHARE
+    assert sampling.share(model.HISTORY_DAYS - recent) == 1.0
+
+    def kept_errors(day: int) -> float:
+        ev = gen.day(day, with_audit=False)
+        kept = {f"{t[0].trace_id:032x}" for t in ev.traces}
+        errors = [d for d in ev.logs if d["level"] == "ERROR"]
+        return sum(d["trace_id"] in kept for d in errors) / len(errors)
+
+    assert kept_errors(recent) == 1.0  # every failed trace of a recent day
+    assert kept_errors(old) == pytest.approx(sampling.OLDER_SHARE, abs=0.06)
+    assert m.minute(m.anchor) // model.DAY_MINUTES == model.HISTORY_DAYS

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from stack.simulator import leak, model, pii
+from stack.simulator.load import AHEAD_DAYS
 
 pytestmark = pytest.mark.integration
 H = timedelta(hours=1)
@@ -144,10 +145,18 @@ def test_opensearch_outage_errors_equal_the_model(live_stack, sim):
 
 
 def test_opensearch_levels_over_the_history_equal_the_model(live_stack, sim):
-    start, end = live_stack.anchor - timedelta(days=30), live_stack.anchor
+    """Every loaded day: the 30 days of history and the AHEAD_DAYS written after the anchor (the index
+    holds both, so a count over the history alone would be the model's over a shorter span)."""
+    history = (live_stack.anchor - timedelta(days=model.HISTORY_DAYS), live_stack.anchor)
+    loaded = (history[0], live_stack.anchor + timedelta(days=AHEAD_DAYS))
     for code, level in (("500", "ERROR"), ("400", "WARN")):
-        expected = sim.counter_increase("http_requests_total", {"code": code}, start, end)
-        assert os_count(live_stack, "logs-*", [{"term": {"level": level}}]) == expected
+        for start, end in (history, loaded):
+            expected = sim.counter_increase("http_requests_total", {"code": code}, start, end)
+            assert (
+                os_count(live_stack, "logs-*", [{"term": {"level": level}}, in_window(start, end)])
+                == expected
+            )
+        assert os_count(live_stack, "logs-*", [{"term": {"level": level}}]) == expected  # nothing else
 
 
 def test_opensearch_audit_shows_the_failed_logins_burst(live_stack, sim):

@@ -173,7 +173,9 @@ def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(mo
             asked.append("incidents")
             return SimpleNamespace(hits=pd.DataFrame())
 
-    sources = SimpleNamespace(cache_key=("test",), prometheus=Quiet(), opensearch=Quiet(), run_budget_s=5.0)
+    sources = SimpleNamespace(
+        cache_key=("test",), prometheus=Quiet(), opensearch=Quiet(), run_budget_s=5.0, now=lambda: AT
+    )
     cache = ResultCache()
     for preset in ("24h", "7d", "1h"):
         slo_view.load_detail(sources, DEFS["hmrc-submissions"], AT, time_range(preset, AT), cache)

@@ -158,7 +158,7 @@ def test_pages_get_one_sentence_that_names_the_file_not_a_backend(tmp_path):
     with pytest.raises(SnapshotMiss) as miss:
         sources.prometheus.buildinfo()
     assert miss.value.message == expected
-    assert [health.error for health in sources.health()] == [expected] * 3
+    assert [health.error for health in sources.health()] == [expected] * 4
 
 
 def test_a_readable_snapshot_has_no_problem_and_replays_its_errors(tmp_path):

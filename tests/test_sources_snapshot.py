@@ -15,6 +15,7 @@ from pandas.testing import assert_frame_equal
 from app.config import load_config
 from app.sources import Sources, build_sources
 from app.sources import snapshot as snap
+from app.sources.alertmanager import AlertmanagerClient
 from app.sources.errors import BackendUnavailable, QueryRejected, SnapshotMiss
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient
@@ -80,12 +81,34 @@ def prometheus_handler(request: httpx.Request) -> httpx.Response:
         )
     if path.endswith("/buildinfo"):
         return httpx.Response(200, json={"status": "success", "data": {"version": "2.42.0"}})
+    if path.endswith("/runtimeinfo"):
+        return httpx.Response(200, json={"status": "success", "data": {"storageRetention": "60d"}})
     return httpx.Response(404, text="404 page not found")
+
+
+AM_ALERT = {
+    "labels": {"alertname": "BackupOlderThanRPO", "target": "documents"},
+    "annotations": {"runbook_url": "runbooks/backup-older-than-rpo.md"},
+    "startsAt": "2024-03-01T11:00:00Z",
+    "fingerprint": "f1",
+    "status": {"state": "suppressed", "silencedBy": ["s-1"], "inhibitedBy": []},
+}
+
+
+def alertmanager_handler(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/api/v2/alerts":
+        return httpx.Response(200, json=[AM_ALERT])
+    if path == "/api/v2/silences":
+        return httpx.Response(200, json=[{"id": "s-1", "createdBy": "amy", "comment": "known"}])
+    return httpx.Response(200, json={"versionInfo": {"version": "0.25.0"}, "config": {"original": ""}})
 
 
 def opensearch_handler(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/":
         return httpx.Response(200, json={"version": {"number": "2.19.6"}})
+    if request.url.path.startswith("/_cat/indices"):
+        return httpx.Response(200, json=[{"index": "logs-2024.03.01", "store.size": "1234"}])
     return httpx.Response(
         200,
         json={
@@ -116,6 +139,7 @@ def live():
         prometheus=PrometheusClient("http://p", transport=httpx.MockTransport(prometheus_handler)),
         opensearch=OpenSearchClient("http://o", transport=httpx.MockTransport(opensearch_handler)),
         jaeger=JaegerClient("http://j", transport=httpx.MockTransport(jaeger_handler)),
+        alertmanager=AlertmanagerClient("http://a", transport=httpx.MockTransport(alertmanager_handler)),
         mode="live",
     )
 
@@ -133,6 +157,11 @@ def exercise(sources: Sources) -> dict:
             "gateway", tags={"tenant": "acme"}, start=NOW - timedelta(hours=1), end=NOW
         ),
         "trace": sources.jaeger.trace("abc"),
+        "runtimeinfo": sources.prometheus.runtimeinfo(),
+        "indices": sources.opensearch.indices("logs-*"),
+        "am_alerts": sources.alertmanager.alerts(),
+        "silences": sources.alertmanager.silences(),
+        "am_status": sources.alertmanager.status(),
     }
     with pytest.raises(QueryRejected, match="parse error"):
         sources.prometheus.instant("bad(", at=NOW)
@@ -145,10 +174,11 @@ def record(live: Sources, path) -> dict:
         prometheus=recorder.wrap(live.prometheus),
         opensearch=recorder.wrap(live.opensearch),
         jaeger=recorder.wrap(live.jaeger),
+        alertmanager=recorder.wrap(live.alertmanager),
         mode="live",
     )
     answers = exercise(recording)
-    assert len(recorder) == 9
+    assert len(recorder) == 14
     recorder.save(
         path, recorded_at=NOW, anchor=NOW - timedelta(hours=1), time_range=(NOW - timedelta(days=30), NOW)
     )
@@ -178,12 +208,16 @@ def test_round_trip_replays_identical_results(live, tmp_path):
     assert replayed["traces"].warnings == ("partial",)
     assert isinstance(replayed["traces"][0].services, tuple)
     assert_frame_equal(replayed["trace"].spans, original["trace"].spans)
+    for name in ("runtimeinfo", "indices", "am_alerts", "silences", "am_status"):
+        assert replayed[name] == original[name]
+    assert replayed["am_alerts"][0]["status"]["silencedBy"] == ["s-1"]
+    assert sources.alertmanager.health().version == "0.25.0"
 
     health = sources.prometheus.health()
     assert health.reachable and health.version == "2.42.0" and health.url == "snapshot:s.json.gz"
     assert sources.opensearch.health().version == "2.19.6"
     assert sources.jaeger.health().version is None
-    assert sources.prometheus.stats.snapshot().calls == 4  # three answers and one recorded error
+    assert sources.prometheus.stats.snapshot().calls == 5  # four answers and one recorded error
 
 
 def test_unrecorded_call_is_a_snapshot_miss_naming_the_query(live, tmp_path):
@@ -248,7 +282,7 @@ def test_missing_snapshot_still_builds_and_explains(tmp_path):
     with pytest.raises(SnapshotMiss, match="is unreadable: there is no such file"):
         sources.prometheus.buildinfo()
     health = sources.health()
-    assert [h.reachable for h in health] == [False, False, False]
+    assert [h.reachable for h in health] == [False, False, False, False]
     assert health[0].error == problem
     now = sources.now()
     assert now.second == 0 and now.tzinfo is not None
@@ -329,7 +363,7 @@ def test_command_line_verify_and_info(live, tmp_path, capsys):
     path = tmp_path / "s.json.gz"
     record(live, path)
     assert snap.main(["verify", str(path)]) == 0
-    assert "SHA-256 ok, 9 calls recorded at 2024-03-01 12:00:00+00:00" in capsys.readouterr().out
+    assert "SHA-256 ok, 14 calls recorded at 2024-03-01 12:00:00+00:00" in capsys.readouterr().out
     assert snap.main(["info", str(path)]) == 0
     assert "prometheus  instant       2" in capsys.readouterr().out
     assert snap.main(["verify", str(tmp_path / "missing.json.gz")]) == 1

@@ -51,6 +51,8 @@ DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
             "security",
             "scorecard",
             "weekly_review",
+            "alerts",
+            "coverage",
             "traces",
             "logs",
         ),

@@ -401,7 +401,7 @@ def load(
     prom = sources.prometheus
     defs = slo_view.definitions().definitions
     tasks: dict[str, Any] = {
-        "overview": lambda: overview.load(sources, at, cache),
+        "overview": lambda: overview.load(sources, at, cache, scorecard=False),  # not in the review
         "board": lambda: slo_view.load_board(sources, at, cache),
         "readiness": lambda: readiness_view.load(sources, at, cache),
         "incidents": lambda: sources.opensearch.search(

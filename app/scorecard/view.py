@@ -6,8 +6,8 @@ target, its figure, its verdict, and its trend (the same criterion one window ea
 - `changes(before, after)`: what moved between two instants (the page's trend, the weekly review), and
   `comparison_gaps`: which criteria it cannot judge.
 
-Observability coverage comes from the coverage view of issue 12, which is not on main yet: `coverage_figure`
-is the one place it plugs in; until then the criterion says "no data" and why.
+Observability coverage is the Observability coverage page's share (`app.coverage.view`, without its trend):
+"no data" when no service could be judged, with the reason.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from app import queries
 from app.controls import definition as controls_definition
 from app.controls import view as controls_view
 from app.controls.definition import ControlsError
+from app.coverage import view as coverage_view
 from app.scorecard import criteria
 from app.scorecard.definition import DEFAULT_PATH, AcceptanceError, acceptance
 from app.sources import Sources
@@ -32,7 +33,7 @@ from app.timerange import PRESETS, TimeRange
 
 GROUP = "scorecard"
 TTL_S = 60.0
-COVERAGE_MISSING = "the observability coverage view (issue 12) is not on main yet, so nothing measures it"
+COVERAGE_UNKNOWN = "no service's coverage could be judged (its backends did not answer in time)"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class Scorecard:
         own = [
             ("prometheus", o) for k, o in self.outcomes.items() if o.error is not None and k.startswith("q ")
         ]
-        return own + (self.security.problems if self.security else [])
+        coverage = self.outcomes.get("coverage")
+        covered = coverage.value.problems if coverage is not None and coverage.value is not None else []
+        return own + (self.security.problems if self.security else []) + covered
 
     def counts(self) -> dict[str, int]:
         return {v: sum(1 for c in self.criteria if c.verdict == v) for v in criteria.VERDICTS}
@@ -82,9 +85,12 @@ def _queries(pipeline: str, test: str, window: timedelta) -> dict[str, str]:
     return {n: queries.render(GROUP, n, **params.get(n, {})) for n in names}
 
 
-def coverage_figure(scorecard_at: datetime) -> tuple[float | None, str]:
-    """The share of services fully observed at an instant, and why when unknown (see the module note)."""
-    return None, COVERAGE_MISSING
+def coverage_figure(view: coverage_view.CoverageView | None) -> tuple[float | None, str]:
+    """The share of services fully observed, and why when unknown (see the module note)."""
+    if view is not None and view.definition_errors:
+        return None, "; ".join(view.definition_errors)
+    share = view.share if view is not None else None
+    return share, "" if share is not None else COVERAGE_UNKNOWN
 
 
 def control_titles() -> dict[str, str]:
@@ -118,6 +124,7 @@ def load(
         for name, text in _queries(a.pipeline, a.load_test, window).items()
     }
     tasks["controls"] = lambda: controls_view.load(sources, time_window(at, window), cache, chart=False)
+    tasks["coverage"] = lambda: coverage_view.load(sources, at, cache, trend=False)
     if trend:
         tasks["previous"] = lambda: load(sources, at - window, window, cache, trend=False, path=path)
     out = fetch_all(
@@ -136,7 +143,7 @@ def load(
         if k.startswith("q ")
     }
     view: controls_view.ControlsView | None = out["controls"].value
-    coverage, why = coverage_figure(at)
+    coverage, why = coverage_figure(out["coverage"].value)
     unknown = "the security controls could not be loaded in time"
     found = (
         criteria.ci(a, answers, window)

@@ -41,6 +41,7 @@ Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
 Memo = Callable[[Hashable, Callable[[], "SloStatus"]], "SloStatus"]
 PERIOD_KEY = "period"
+ALERTS_COMPUTED = "computed from the burn rates"
 # As many questions in flight as Prometheus evaluates at once by default (--query.max-concurrency=20):
 # with fewer, a page's last SLOs wait for a free worker of ours instead of being evaluated alongside.
 DEFAULT_WORKERS = 20
@@ -85,6 +86,7 @@ class SloStatus:
     period_end: datetime
     source: Source
     error: str | None = None
+    alerts_from: str = ALERTS_COMPUTED  # how the alerts' states are known (app.slo.alert_states)
 
     name = property(lambda self: self.definition.name)
     service = property(lambda self: self.definition.service)

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from app import incidents, links, queries
+from app.slo import alert_states
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.rules import runbook_url
@@ -60,6 +61,11 @@ class SloBoard:
             f"{raw} of {len(self.statuses)} SLOs computed from raw counters (their recording rules are not "
             "loaded in Prometheus), one query set per SLO, run concurrently."
         )
+
+    @property
+    def alerts_note(self) -> str:
+        """How the alerts' states are known: from Prometheus's alerts, or computed from the burn rates."""
+        return alert_states.note(self.statuses)
 
     @property
     def unknown(self) -> list[SloStatus]:
@@ -137,7 +143,9 @@ def load_board(
     with page_run(sources.run_budget_s):
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
-            lambda: compute_status(loaded.definitions, counting, at),
+            lambda: alert_states.apply(
+                compute_status(loaded.definitions, counting, at), sources.prometheus, at, sources.now()
+            ),
             partial_ttl(TTL_S, cache),
             window=at,
         )
@@ -282,7 +290,10 @@ def load_detail(
     span = (tr.preset, tr.end - at)  # the range's length and its end relative to `at` (0 on the page)
     out = fetch_keyed(
         {
-            "status": ((), lambda: compute_status([definition], prom, at)),
+            "status": (
+                (),
+                lambda: alert_states.apply(compute_status([definition], prom, at), prom, at, sources.now()),
+            ),
             "history": ((), lambda: slo_history(definition, prom, at)),
             "in_range": (span, lambda: range_history(definition, prom, tr.start, tr.end)),
             "request_rate": (span, curve("service_request_rate")),

@@ -1,4 +1,5 @@
-"""Data access for Sextant: live clients for Prometheus, OpenSearch and Jaeger, or a recorded snapshot.
+"""Data access for Sextant: live clients for Prometheus, OpenSearch, Jaeger and (optional) Alertmanager, or a
+recorded snapshot.
 
 Pages get a `Sources` bundle from `build_sources(current_config())` (cache it with `st.cache_resource`: the
 clients hold connection pools and the snapshot is parsed once) and ask it for `now()` instead of reading the
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app.config import BackendConfig, Config
 from app.masking import Masker
 from app.sources._http import HttpOptions
+from app.sources.alertmanager import AlertmanagerClient
 from app.sources.deadline import budget_for
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
 from app.sources.jaeger import JaegerClient
@@ -35,16 +37,27 @@ __all__ = [
 
 if TYPE_CHECKING:
     # Imported lazily at run time: `python -m app.sources.snapshot` must not find it already imported.
-    from app.sources.snapshot import SnapshotJaegerClient, SnapshotOpenSearchClient, SnapshotPrometheusClient
+    from app.sources.snapshot import (
+        SnapshotAlertmanagerClient,
+        SnapshotJaegerClient,
+        SnapshotOpenSearchClient,
+        SnapshotPrometheusClient,
+    )
 
     PrometheusSource = PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
     OpenSearchSource = OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
     JaegerSource = JaegerClient | SnapshotJaegerClient | NotConfiguredClient
+    AlertmanagerSource = AlertmanagerClient | SnapshotAlertmanagerClient | NotConfiguredClient
+
+
+def _no_alertmanager() -> NotConfiguredClient:
+    return NotConfiguredClient("alertmanager")
 
 
 @dataclass(frozen=True)
 class Sources:
-    """The three clients (live, replayed, or not configured: same methods) and where their data comes from."""
+    """The four clients (live, replayed, or not configured: same methods) and where their data comes from.
+    Alertmanager is optional: without it the Alerts page shows Prometheus's alerts only."""
 
     prometheus: PrometheusSource
     opensearch: OpenSearchSource
@@ -52,6 +65,7 @@ class Sources:
     mode: Literal["live", "snapshot"]
     snapshot_recorded_at: datetime | None = None
     snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
+    alertmanager: AlertmanagerSource = field(default_factory=_no_alertmanager)
     frozen_at: datetime | None = None  # a live "now" that does not move (`make snapshot` records at one)
     masker: Masker = field(default_factory=Masker)  # personal data out of every value read, before display
 
@@ -73,6 +87,7 @@ class Sources:
             self.prometheus.url,
             self.opensearch.url,
             self.jaeger.url,
+            self.alertmanager.url,
             self.snapshot_recorded_at,
         )
 
@@ -82,8 +97,8 @@ class Sources:
         (`app.sources.deadline`); replayed and unconfigured clients answer at once."""
         return budget_for(getattr(client, "timeout", None) for client in self.clients())
 
-    def clients(self) -> tuple[PrometheusSource, OpenSearchSource, JaegerSource]:
-        return (self.prometheus, self.opensearch, self.jaeger)
+    def clients(self) -> tuple[PrometheusSource, OpenSearchSource, JaegerSource, AlertmanagerSource]:
+        return (self.prometheus, self.opensearch, self.jaeger, self.alertmanager)
 
     def health(self) -> list[BackendHealth]:
         """One probe per backend, in turn (run it in `fetch_all` to probe them concurrently)."""
@@ -111,7 +126,7 @@ def build_sources(config: Config) -> Sources:
     every call raises `SnapshotMiss` with the same sentence, and `health()` reports it.
     """
     if config.mode == "live":
-        p, o, j = config.prometheus, config.opensearch, config.jaeger
+        p, o, j, a = config.prometheus, config.opensearch, config.jaeger, config.alertmanager
         return Sources(
             prometheus=PrometheusClient(p.url, org_id=config.prometheus_org_id, **_http_options(p))
             if p.url
@@ -120,6 +135,7 @@ def build_sources(config: Config) -> Sources:
             if o.url
             else NotConfiguredClient("opensearch"),
             jaeger=JaegerClient(j.url, **_http_options(j)) if j.url else NotConfiguredClient("jaeger"),
+            alertmanager=AlertmanagerClient(a.url, **_http_options(a)) if a.url else _no_alertmanager(),
             mode="live",
             masker=Masker(config.masking_key),
         )
@@ -130,6 +146,7 @@ def build_sources(config: Config) -> Sources:
         prometheus=snapshots.SnapshotPrometheusClient(recorded),
         opensearch=snapshots.SnapshotOpenSearchClient(recorded),
         jaeger=snapshots.SnapshotJaegerClient(recorded),
+        alertmanager=snapshots.SnapshotAlertmanagerClient(recorded),
         mode="snapshot",
         snapshot_recorded_at=recorded.recorded_at,
         snapshot_problem=recorded.problem,

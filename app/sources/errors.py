@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-BACKEND_TITLES = {"prometheus": "Prometheus", "opensearch": "OpenSearch", "jaeger": "Jaeger"}
+BACKEND_TITLES = {
+    "prometheus": "Prometheus",
+    "opensearch": "OpenSearch",
+    "jaeger": "Jaeger",
+    "alertmanager": "Alertmanager",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 MAX_MESSAGE_CHARS = 300
 

@@ -221,6 +221,25 @@ class OpenSearchClient(BackendClient):
         return int(self._call("POST", f"/{_index_path(index)}/_count", json=query)["count"])
 
     @tracked
+    def indices(self, pattern: str = "*") -> list[dict[str, Any]]:
+        """The indices matching `pattern` (`_cat/indices`): `index`, `health`, `docs.count` (Lucene
+        documents: nested objects count too), `store.size` in bytes."""
+        response = self._http.request(
+            "GET",
+            f"/_cat/indices/{_index_path(pattern)}",
+            params={"format": "json", "bytes": "b", "h": "index,health,docs.count,store.size"},
+        )
+        body = json_or_none(response)
+        if response.is_success and isinstance(body, list):
+            return [dict(row) for row in body if isinstance(row, Mapping)]
+        if response.is_success:
+            raise BackendError(NAME, "_cat/indices did not answer with a JSON list", response.status_code)
+        if isinstance(body, dict) and "error" in body:
+            message, error_type = _error_reason(body["error"])
+            raise status_error(NAME, response, message, error_type)
+        raise status_error(NAME, response)
+
+    @tracked
     def info(self) -> dict[str, Any]:
         """The root endpoint: cluster name and `version.number`."""
         return self._call("GET", "/")

@@ -198,6 +198,12 @@ class PrometheusClient(BackendClient):
         data, _ = self._call("GET", "/api/v1/status/buildinfo")
         return dict(data or {})
 
+    @tracked
+    def runtimeinfo(self) -> dict[str, Any]:
+        """`storageRetention` ("60d", or "60d or 10GiB"), `startTime`, `reloadConfigSuccess`, …"""
+        data, _ = self._call("GET", "/api/v1/status/runtimeinfo")
+        return dict(data or {})
+
     def health(self) -> BackendHealth:
         return probe(NAME, self.url, self.buildinfo, lambda info: info.get("version"))
 

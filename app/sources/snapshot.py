@@ -2,10 +2,10 @@
 
 A snapshot maps each call — (backend, method, arguments normalised against the live client's signature)
 — to its result or its `BackendError`. `Recorder.wrap(client)` records through a live client;
-`SnapshotPrometheusClient`, `SnapshotOpenSearchClient` and `SnapshotJaegerClient` have the live clients'
-methods and answer from the file, raising `SnapshotMiss` for anything not recorded. Pages compute their
-time ranges from `Sources.now()`, which in snapshot mode is the recording time, so they ask exactly the
-recorded questions.
+`SnapshotPrometheusClient`, `SnapshotOpenSearchClient`, `SnapshotJaegerClient` and
+`SnapshotAlertmanagerClient` have the live clients' methods and answer from the file, raising `SnapshotMiss`
+for anything not recorded. Pages compute their time ranges from `Sources.now()`, which in snapshot mode is
+the recording time, so they ask exactly the recorded questions.
 
 File: gzip JSON `{"format": 1, "recorded_at", "anchor", "time_range", "entries": [{"backend", "method",
 "args", "query_text", "result"}], "sha256"}`, where `sha256` is the hex digest of the canonical JSON (sorted
@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from app.sources import errors
+from app.sources.alertmanager import AlertmanagerClient
 from app.sources.errors import BackendError, SnapshotMiss
 from app.sources.jaeger import JaegerClient, Trace, TraceList, TraceSummary
 from app.sources.opensearch import OpenSearchClient, SearchResult
@@ -51,13 +52,25 @@ LIVE_CLIENTS: dict[str, type] = {
     "prometheus": PrometheusClient,
     "opensearch": OpenSearchClient,
     "jaeger": JaegerClient,
+    "alertmanager": AlertmanagerClient,
 }
 RECORDED_METHODS: dict[str, frozenset[str]] = {
     "prometheus": frozenset(
-        {"instant", "range", "series", "format_query", "rules", "alerts", "targets", "buildinfo"}
+        {
+            "instant",
+            "range",
+            "series",
+            "format_query",
+            "rules",
+            "alerts",
+            "targets",
+            "buildinfo",
+            "runtimeinfo",
+        }
     ),
-    "opensearch": frozenset({"search", "search_all", "count", "info"}),
+    "opensearch": frozenset({"search", "search_all", "count", "indices", "info"}),
     "jaeger": frozenset({"services", "operations", "search", "trace"}),
+    "alertmanager": frozenset({"alerts", "silences", "status"}),
 }
 _RESULT_TYPES: dict[str, type] = {
     cls.__name__: cls for cls in (QueryResult, SearchResult, TraceSummary, Trace)
@@ -563,7 +576,7 @@ def _cut(value: Any) -> str:
 
 
 class _ReplayClient:
-    """Shared by the three replay clients: look the call up, count it like a live call."""
+    """Shared by the replay clients: look the call up, count it like a live call."""
 
     backend: str
 
@@ -626,6 +639,10 @@ class SnapshotPrometheusClient(_ReplayClient):
     def buildinfo(self) -> dict[str, Any]:
         return self._replay("buildinfo")
 
+    @tracked
+    def runtimeinfo(self) -> dict[str, Any]:
+        return self._replay("runtimeinfo")
+
     def health(self) -> BackendHealth:
         return self._health(self._recorded_version("buildinfo", lambda info: info.get("version")))
 
@@ -661,6 +678,10 @@ class SnapshotOpenSearchClient(_ReplayClient):
     @tracked
     def count(self, index: str, body: Mapping[str, Any] | None = None) -> int:
         return self._replay("count", index, body)
+
+    @tracked
+    def indices(self, pattern: str = "*") -> list[dict[str, Any]]:
+        return self._replay("indices", pattern)
 
     @tracked
     def info(self) -> dict[str, Any]:
@@ -713,6 +734,27 @@ class SnapshotJaegerClient(_ReplayClient):
 
     def health(self) -> BackendHealth:
         return self._health(None)
+
+
+class SnapshotAlertmanagerClient(_ReplayClient):
+    backend = "alertmanager"
+
+    @tracked
+    def alerts(self) -> list[dict[str, Any]]:
+        return self._replay("alerts")
+
+    @tracked
+    def silences(self) -> list[dict[str, Any]]:
+        return self._replay("silences")
+
+    @tracked
+    def status(self) -> dict[str, Any]:
+        return self._replay("status")
+
+    def health(self) -> BackendHealth:
+        return self._health(
+            self._recorded_version("status", lambda s: (s.get("versionInfo") or {}).get("version"))
+        )
 
 
 # -- command line ----------------------------------------------------------------------------------------

@@ -9,8 +9,7 @@
 #   control.sh pause SERVICE     SIGSTOP: it keeps its port, connections are accepted and never answered
 #   control.sh resume SERVICE    SIGCONT
 #   control.sh restart SERVICE   start it again after it was killed, on its data as it is, and wait until it
-#                                is healthy; Jaeger keeps traces in memory only, so its traces are loaded
-#                                again (when the data set had been loaded) to leave the stack as it was
+#                                is healthy; Jaeger keeps its traces in OpenSearch and finds them again
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../up.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../up.sh"
@@ -23,17 +22,6 @@ address() {
     jaeger) printf '%s:%s\n' "$HOST" "$JAEGER_QUERY_PORT" ;;
     *) die "not a backend: $1" ;;
   esac
-}
-
-reload_traces() {
-  local logf="$RUN/logs/chaos-load.log" anchor seed
-  read -r anchor seed 2>/dev/null <"$RUN/loaded" || { log "no data set was loaded: no traces to reload"; return 0; }
-  log "reloading traces into jaeger (log: $logf)"
-  "$PYTHON" -m stack.simulator load --anchor "$anchor" --seed "$seed" --skip-opensearch \
-    --opensearch-url "http://$HOST:$OPENSEARCH_PORT" \
-    --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
-    --jaeger-url "http://$HOST:$JAEGER_QUERY_PORT" >"$logf" 2>&1 ||
-    { tail -n 20 "$logf" >&2; die "reloading traces failed (log: $logf)"; }
 }
 
 signal() {
@@ -68,7 +56,6 @@ restart() {
   # Until the new process has exec'd, its PID file names a launcher that service_pid may not recognise.
   for _ in {1..50}; do is_running "$service" && break; sleep 0.1; done
   wait_healthy "$service"
-  if [[ $service == jaeger ]]; then reload_traces; fi
 }
 
 case ${1:-} in

@@ -47,6 +47,8 @@ def error_body(backend: str) -> bytes:
             "offset": 0,
             "errors": [{"code": 503, "msg": INJECTED_503}],
         }
+    elif backend == "alertmanager":
+        answer = INJECTED_503  # Alertmanager's v2 API answers an error as a bare JSON string
     else:
         raise ValueError(f"unknown backend {backend!r}")
     return json.dumps(answer).encode()

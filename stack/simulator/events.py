@@ -7,11 +7,12 @@ Logs come from the per-minute HTTP counts of the model, so they agree with the m
 - a log's timestamp falls inside the minute of its response, so a count over minute-aligned ``[start, end)``
   equals the model's ``counter_increase`` for the same range.
 
-A share of the log events (``TRACE_SAMPLE`` per level) is traced: the log carries the ``trace_id`` and
-``span_id`` of its span, and the trace (a span tree over the services) is in Jaeger. Logs without a trace
-have no ``trace_id``. Audit ``login.success`` / ``login.failure`` events match ``auth_logins_total``
-exactly. Every message and detail goes through :func:`pii.mask` first, except the few that the ``leak``
-scenario (:mod:`leak`) lets through unmasked, with the same personal data on their spans.
+Every logged response belongs to a trace: the log carries the ``trace_id`` and ``span_id`` of its span. Only
+the traces that tail sampling keeps (``sampling.keep``: failed, slow, and a small share of the rest) are
+generated as span trees for Jaeger, so a log's trace may not be there, as in production. Audit events
+follow the model's ``audit_events_total`` per action exactly (``login.success`` / ``login.failure`` =
+``auth_logins_total``). Every message and detail goes through :func:`pii.mask` first, except the few that the
+``leak`` scenario (:mod:`leak`) lets through unmasked, with the same personal data on their spans.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from . import controls, leak, model, pii
+from . import controls, leak, model, oncall, pii, probes, sampling
 
 LOG_INFO_SAMPLE = 0.008
-TRACE_SAMPLE = {"ERROR": 0.25, "WARN": 0.02, "INFO": 0.05}
 LEVEL_OF_CODE = {"500": "ERROR", "400": "WARN", "200": "INFO"}
 
 ACTIONS = {
@@ -231,6 +231,7 @@ class EventGenerator:
         out = DayEvents()
         for r in model.ROUTES:
             self._route_logs(r, day, out)
+        probes.add(self, day, out)
         if with_audit:
             out.audit = self.audit(day)
         out.logs.sort(key=lambda d: d["@timestamp"])
@@ -246,6 +247,18 @@ class EventGenerator:
         if route == "/assistant/answer" and self._in("assistant_latency_spike", ts):
             return model.ASSISTANT_SPIKE
         return 1.0
+
+    def _latency_mults(self, route: str, ts: np.ndarray) -> np.ndarray:
+        """``_latency_mult`` for many epoch seconds at once."""
+        mult = np.ones(len(ts))
+        for scenario, routes, factor in (
+            ("hmrc_outage", ("/vat/returns", "/itsa/updates"), model.OUTAGE_LATENCY),
+            ("assistant_latency_spike", ("/assistant/answer",), model.ASSISTANT_SPIKE),
+        ):
+            if route in routes:
+                start, end = self.windows[scenario]
+                mult = np.where((ts >= start) & (ts < end), factor, mult)
+        return mult
 
     def _route_logs(self, r: model.Route, day: int, out: DayEvents) -> None:
         m = self.model
@@ -268,7 +281,13 @@ class EventGenerator:
             stamps = iso_ms_array(epoch)
             epoch = epoch.tolist()
             tenants = [model.TENANTS[i] for i in rng.choice(len(model.TENANTS), size=total, p=self.tenant_p)]
-            traced = (rng.random(total) < TRACE_SAMPLE[level]).tolist()
+            latency_z = rng.normal(size=total)
+            mults = self._latency_mults(r.route, np.asarray(epoch) / 1000)
+            thinned = sampling.share(model.HISTORY_DAYS - day)  # day 0 starts 30 days before the anchor
+            kept = sampling.keep(
+                np.full(total, code), latency_z, r.sigma, mults, rng.random(total), thinned
+            ).tolist()
+            latency_z = latency_z.tolist()
             fields = set(_fields(MESSAGES[(r.route, level)]))
             if level == "ERROR" and r.route in OUTAGE_MESSAGES:
                 fields |= set(_fields(OUTAGE_MESSAGES[r.route]))
@@ -278,16 +297,18 @@ class EventGenerator:
                 tenant = tenants[j]
                 leaked = leak.leaked_values(self.seed, m.anchor, epoch_ms, f"{group}|{day}|{code}|{j}")
                 doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
-                if traced[j]:
-                    trace_id = _id(16, self.seed, group, day, code, j)
-                    spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng)
-                    doc["trace_id"] = f"{trace_id:032x}"
-                    doc["span_id"] = f"{span_id:016x}"
+                trace_id = _id(16, self.seed, group, day, code, j)
+                span_id = _id(8, trace_id, CHAIN_OF_ROUTE[r.route][1])  # as `_trace` numbers the spans
+                if kept[j]:
+                    spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng, latency_z[j])
                     if leaked:
                         next(sp for sp in spans if sp.span_id == span_id).attributes.update(
                             leak.span_attributes(leaked)
                         )
+                    spans = [sp for sp in spans if not oncall.traces_lost(m, sp.service, epoch_ms / 1000)]
                     out.traces.append(spans)
+                doc["trace_id"] = f"{trace_id:032x}"
+                doc["span_id"] = f"{span_id:016x}"
                 out.logs.append(doc)
 
     def _log_doc(
@@ -320,19 +341,23 @@ class EventGenerator:
             else pii.mask(template.format(**values)),
         }
 
-    def _trace(self, r: model.Route, code: str, epoch_ms: int, tenant: str, trace_id: int, rng):
-        """The span tree around one logged response; returns (spans, the logged span's id)."""
+    def _trace(
+        self, r: model.Route, code: str, epoch_ms: int, tenant: str, trace_id: int, rng, logged_z: float
+    ):
+        """The span tree around one logged response; returns (spans, the logged span's id). ``logged_z``
+        is the latency draw of the logged span, which the sampling decision has seen."""
         chain, k = CHAIN_OF_ROUTE[r.route]
         ts = epoch_ms / 1000
         links = list(chain[: k + 1]) if code != "200" else list(chain)
         # own durations (seconds) of every route span of the chain
         own = []
-        for _service, _name, route in links:
+        for i, (_service, _name, route) in enumerate(links):
             if route is None:
                 own.append(GATEWAY_ASSISTANT_MEDIAN * float(np.exp(0.3 * rng.normal())))
                 continue
             spec = self.route_by_path[route]
-            own.append(spec.median * self._latency_mult(route, ts) * float(np.exp(spec.sigma * rng.normal())))
+            z = logged_z if i == k else rng.normal()
+            own.append(spec.median * self._latency_mult(route, ts) * float(np.exp(spec.sigma * z)))
         # total durations, from the deepest span up: own work, a hop, then the downstream call
         n = len(links)
         total_ns = [0] * n
@@ -474,16 +499,17 @@ class EventGenerator:
                 else:
                     ip = f"198.51.100.{int(rng.integers(1, 60))}"
                     add(int(minute), "login.failure", "failure", t, user(t), ip, "bad password")
-        # other audited actions, at low rates following the working day (per hour at the peak)
-        rates = {
-            "role.change": 0.4,
-            "config.change": 0.6,
-            "rulepack.edit": 0.5,
-            "assistant.action": 6.0,
-            "data.export": 0.8,
-        }
-        for action, per_hour in rates.items():
-            counts = rng.poisson(per_hour / 60.0 * ctx.curve)
+        # other audited actions, as many a minute as the model's audit_events_total counts
+        audited = m.chunk("audit", day)
+        deploys = oncall.deploys(m, day)
+        for action in oncall.AUDIT_RATES:
+            counts = audited[model.series_key("audit_events_total", {"action": action})].copy()
+            if action == "config.change":
+                for minute, _version in deploys:
+                    counts[minute] -= 1  # written below, by the deploy bot
+            if action == oncall.MISSING_AUDIT_ACTION:
+                for minute in oncall.unapproved_exports(m, day):
+                    counts[minute] -= 1  # written by controls.with_approvals, without approval
             for minute in np.nonzero(counts)[0]:
                 for _ in range(int(counts[minute])):
                     t = tenant_pick()
@@ -491,20 +517,16 @@ class EventGenerator:
                     outcome, details = self._audit_details(action, t, rng)
                     add(int(minute), action, outcome, t, actor, office_ip(t), details)
         # deployments of the extraction model, as configuration changes
-        for name, version in (("start", "extract-v42"), ("end", "extract-v41")):
-            s = m._scen["extraction_regression"]
-            when = getattr(s, name)
-            minute = m.minute(when) - day * model.DAY_MINUTES
-            if 0 <= minute < model.DAY_MINUTES:
-                add(
-                    minute,
-                    "config.change",
-                    "success",
-                    "platform",
-                    "svc:deploy-bot",
-                    "192.0.2.250",
-                    f"extraction model set to {version}" + (" (rollback)" if name == "end" else ""),
-                )
+        for minute, version in deploys:
+            add(
+                minute,
+                "config.change",
+                "success",
+                model.PLATFORM_TENANT,
+                "svc:deploy-bot",
+                "192.0.2.250",
+                f"extraction model set to {version}" + (" (rollback)" if version == "extract-v41" else ""),
+            )
         docs = controls.with_approvals(docs, m, day)
         docs.sort(key=lambda d: d["@timestamp"])
         return docs

@@ -1,8 +1,14 @@
 """``load``: logs, audit events and incident annotations into OpenSearch; traces into Jaeger over OTLP/HTTP.
 
-Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``, ``security-findings``) are
-deleted and recreated with explicit mappings first. Jaeger keeps traces in memory; loading twice into the
-same Jaeger stores the same trace ids again (Jaeger merges spans by id, so traces look the same).
+What is written covers the 30 days of history and ``AHEAD_DAYS`` after the anchor, with their future
+timestamps: every page asks about windows that end at "now", so the last hour has logs and traces for as long
+as the stack runs within those days, as live metrics have from the exporter.
+
+Idempotent: the simulator's indices (``logs-*``, ``audit-*``, ``incidents``, ``security-findings``) and
+Jaeger's (``jaeger-span-*``, ``jaeger-service-*``: Jaeger keeps its traces in the same OpenSearch) are deleted
+first, and the simulator's recreated with explicit mappings. Jaeger caches the services it has written, so
+after a reload into a Jaeger that kept running, restart it (``stack/up.sh`` always starts both afresh for a
+load).
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ INCIDENT_MAPPING = {
     },
 }
 INCIDENTS_INDEX = "incidents"
+JAEGER_INDICES = "jaeger-span-*,jaeger-service-*,jaeger-dependencies-*"
 SPAN_BATCH = 2000
+AHEAD_DAYS = 2  # days written after the anchor
 
 
 def log_index(timestamp: str) -> str:
@@ -107,7 +115,7 @@ def reset_indices(client, index_names: dict[str, dict]) -> None:
             },
         )
     existing = client.indices.get(
-        index=f"logs-*,audit-*,{INCIDENTS_INDEX},{controls.FINDINGS_INDEX}",
+        index=f"logs-*,audit-*,{INCIDENTS_INDEX},{controls.FINDINGS_INDEX},{JAEGER_INDICES}",
         allow_no_indices=True,
         ignore_unavailable=True,
         expand_wildcards="all",
@@ -339,10 +347,14 @@ def jaeger_base(otlp_url: str) -> str:
     return f"http://{host}:{os.environ.get('SEXTANT_JAEGER_QUERY_PORT', '16686')}"
 
 
-def verify_jaeger(jaeger_url: str, traces: list[list[events.SpanSpec]], timeout: float = 60.0) -> None:
-    """Waits until Jaeger lists every service and returns the first and last trace; raises otherwise."""
+def verify_jaeger(
+    jaeger_url: str, traces: list[list[events.SpanSpec]], before_ns: int, timeout: float = 60.0
+) -> None:
+    """Waits until Jaeger lists every service and returns the first and last trace that started before
+    ``before_ns`` (Jaeger looks a trace id up in the indices up to today only); raises otherwise."""
     wanted = {sp.service for trace in traces for sp in trace}
-    probes = [f"{traces[0][0].trace_id:032x}", f"{traces[-1][0].trace_id:032x}"] if traces else []
+    past = [trace for trace in traces if trace and trace[0].start_ns < before_ns]
+    probes = [f"{past[0][0].trace_id:032x}", f"{past[-1][0].trace_id:032x}"] if past else []
     deadline = time.monotonic() + timeout
     last = ""
     with httpx.Client(timeout=10) as http:
@@ -373,7 +385,7 @@ def load(
     days: range | None = None,
 ) -> dict:
     started = time.monotonic()
-    days = days or range(0, model.HISTORY_DAYS)
+    days = days or range(0, model.HISTORY_DAYS + AHEAD_DAYS)
     gen = events.EventGenerator(anchor, seed)
     sender = TraceSender(otlp_url) if otlp_url else None
     traces: list[list[events.SpanSpec]] = []
@@ -395,7 +407,7 @@ def load(
     if sender:
         summary["traces"] = len(sender.traces)
         summary["spans"] = spans
-        verify_jaeger(jaeger_url or jaeger_base(otlp_url), sender.traces)
+        verify_jaeger(jaeger_url or jaeger_base(otlp_url), sender.traces, time.time_ns())
         summary["traces_done_seconds"] = round(time.monotonic() - started, 1)
     summary["seconds"] = round(time.monotonic() - started, 1)
     return summary

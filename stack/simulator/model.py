@@ -44,6 +44,9 @@ TENANTS = (
     "greyfriars",
     "harbour-ledger",
 )
+# The tenant of the platform's own requests and actions (its health probes, the deploy bot's changes): not
+# a client firm, so not in TENANTS, yet every log and audit event carries a tenant as the playbook asks.
+PLATFORM_TENANT = "platform"
 BACKLOG_TENANTS = ("cobalt-cpa", "elm-street", "greyfriars")
 SERVICES = ("gateway", "ingestion", "extraction", "reconciliation", "filing", "assistant")
 
@@ -287,7 +290,9 @@ def scenarios(anchor: str | datetime) -> list[Scenario]:
             "hmrc-oauth-client-secret was last rotated 97 days before the anchor (policy: 90 days).",
         ),
     ]
-    return sorted(items, key=lambda s: s.start)
+    from . import oncall  # the on-call scenarios (backups, audit, traces) live in their own module
+
+    return sorted([*items, *oncall.scenarios(a)], key=lambda s: s.start)
 
 
 def scenario(name: str, anchor: str | datetime) -> Scenario:
@@ -502,9 +507,9 @@ def catalogue() -> tuple[Series, ...]:
 
 def extensions() -> list:
     """The modules that add series of their own (`series()`, `generators(model)`): see README.md."""
-    from . import controls, delivery
+    from . import controls, delivery, oncall
 
-    return [controls, delivery]
+    return [controls, delivery, oncall]
 
 
 @lru_cache(maxsize=1)
@@ -1084,10 +1089,12 @@ class Model:
             out[series_key("secret_last_rotated_timestamp_seconds", {"secret": secret})] = (
                 self.secret_last_rotated(secret, ctx.ts)
             )
+        from . import oncall
+
         for target, (period, offset) in BACKUPS.items():
             out[series_key("backup_last_success_timestamp_seconds", {"target": target})] = (
-                np.floor((ctx.ts - offset) / period) * period + offset
-            ).astype(float)
+                oncall.backup_last_success(self, target, period, offset, ctx.ts)
+            )
         return out
 
 

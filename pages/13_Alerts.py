@@ -1,0 +1,156 @@
+"""Alerts: every firing and pending alert of Prometheus with its severity, since when, what it belongs to and
+its runbook; the alerting rules, those without a runbook flagged; Alertmanager's silences and inhibitions when
+it is configured. A runbook of the repository opens here (`?runbook=<name>`), rendered as Markdown."""
+
+import streamlit as st
+
+from app import ui
+from app.alerting import runbooks
+from app.alerting import view as alerts_view
+
+ctx = ui.page_setup("alerts")
+
+LINKS = {
+    "link": st.column_config.LinkColumn("Open", display_text="open"),
+    "runbook_link": st.column_config.LinkColumn("Runbook link", display_text="read"),
+}
+
+pick_runbook, pick_severity = st.columns(2)
+picked = pick_runbook.selectbox(
+    "Runbook",
+    runbooks.names(),
+    index=None,
+    placeholder="Open a runbook of this repository",
+    key="runbook",
+    bind="query-params",
+    help="The repository's runbooks/*.md, read here; an alert's runbook link opens its own.",
+)
+severity = pick_severity.selectbox(
+    "Severity",
+    list(alerts_view.SEVERITIES),
+    index=None,
+    placeholder="Every severity",
+    key="severity",
+    bind="query-params",
+)
+if picked:
+    text = runbooks.markdown(picked)
+    with st.container(border=True):
+        st.caption(f"`runbooks/{picked}.md`, from the repository")
+        # Streamlit's Markdown shows HTML as text (no unsafe_allow_html): a tag in a runbook is never live.
+        st.markdown(text if text is not None else "This runbook is no longer in the repository.")
+
+
+@ui.live(ctx)
+def body(severity: str | None) -> None:
+    at = ctx.sources.now()
+    view = alerts_view.load(ctx.sources, at)
+    ui.show_problems(view.problems, at)
+    ui.show_warnings(view.warnings)
+    shown = [a for a in view.alerts if severity is None or a.severity == severity]
+
+    firing_page, firing_ticket, pending, missing = st.columns(4)
+    if view.known("alerts"):
+        firing_page.metric("Pages firing", len(view.firing("page")))
+        firing_ticket.metric("Tickets firing", len(view.firing("ticket")))
+        pending.metric("Pending", sum(a.state == "pending" for a in view.alerts))
+    else:
+        for column, label in (
+            (firing_page, "Pages firing"),
+            (firing_ticket, "Tickets firing"),
+            (pending, "Pending"),
+        ):
+            column.metric(label, "no data")
+    if view.known("rules"):
+        missing.metric(
+            "Rules without a runbook",
+            f"{len(view.without_runbook)} of {len(view.rules)}",
+            help="An alert without a runbook counts against observability coverage.",
+        )
+    else:
+        missing.metric("Rules without a runbook", "no data")
+
+    st.subheader("Firing and pending")
+    if not view.known("alerts"):
+        st.caption("Not known: Prometheus's alerts could not be read.")
+    elif not shown:
+        st.caption("No alert is firing or pending" + (f" at severity {severity}." if severity else "."))
+    else:
+        st.dataframe(
+            alerts_view.alerts_table(shown, at),
+            hide_index=True,
+            column_config={
+                **LINKS,
+                "state": "State",
+                "severity": "Severity",
+                "alert": "Alert",
+                "since": st.column_config.DatetimeColumn("Active since (UTC)", format="D MMM HH:mm"),
+                "for_min": st.column_config.NumberColumn("For", format="%.0f min"),
+                "belongs_to": "Belongs to",
+                "runbook": "Runbook",
+                "alertmanager": "Alertmanager",
+                "summary": "Summary",
+            },
+        )
+    without = sorted({a.name for a in shown if a.runbook is None})
+    if without:
+        st.warning("No runbook for: " + ", ".join(ui.plain(n) for n in without), icon=":material/menu_book:")
+
+    st.subheader("Alertmanager")
+    if not view.alertmanager:
+        st.caption(
+            "Not configured (SEXTANT_ALERTMANAGER_URL): who silenced what, and which alert holds back "
+            "another, is not known."
+        )
+    else:
+        silences, inhibited = st.columns(2)
+        with silences:
+            st.markdown("**Silences**")
+            st.dataframe(
+                alerts_view.silences_table(view.silences),
+                hide_index=True,
+                column_config={
+                    "state": "State",
+                    "matchers": "Matches",
+                    "created_by": "By",
+                    "comment": "Comment",
+                    "starts": st.column_config.DatetimeColumn("From (UTC)", format="D MMM HH:mm"),
+                    "ends": st.column_config.DatetimeColumn("Until (UTC)", format="D MMM HH:mm"),
+                    "silencing": st.column_config.NumberColumn("Alerts silenced now", format="%d"),
+                },
+            )
+        with inhibited:
+            st.markdown("**Held back now**")
+            st.dataframe(
+                alerts_view.inhibited_table(view.alerts),
+                hide_index=True,
+                column_config={"alert": "Alert", "belongs_to": "Belongs to", "held_back_by": "Held back by"},
+            )
+        st.markdown("**Inhibit rules**")
+        st.dataframe(
+            alerts_view.inhibit_table(view.inhibit_rules),
+            hide_index=True,
+            column_config={"source": "When this fires", "target": "it holds back", "equal": "with equal"},
+        )
+
+    st.subheader("Alerting rules")
+    if not view.known("rules"):
+        st.caption("Not known: Prometheus's rules could not be read.")
+    else:
+        st.dataframe(
+            alerts_view.rules_table(view.rules),
+            hide_index=True,
+            column_config={
+                **LINKS,
+                "alert": "Alert",
+                "group": "Group",
+                "severity": "Severity",
+                "belongs_to": "Belongs to",
+                "runbook": "Runbook",
+                "state": "State",
+                "active": st.column_config.NumberColumn("Active", format="%d"),
+            },
+        )
+
+
+body(severity)

@@ -1,0 +1,74 @@
+"""Observability coverage: per service the playbook's five checks (metrics, traces, logs, alert rules,
+runbooks), the share passing all five against the target, the gaps with how to close them, the 30-day trend,
+and personal data in logs as a control. Services come from `slo_definitions/observability.yaml`."""
+
+import streamlit as st
+
+from app import ui
+from app.coverage import view as coverage_view
+from app.ui import charts
+
+ctx = ui.page_setup("coverage")
+
+
+@ui.live(ctx)
+def body() -> None:
+    at = ctx.sources.now()
+    view = coverage_view.load(ctx.sources, at)
+    ui.show_problems(view.problems, at)
+    ui.show_warnings(view.warnings)
+    if view.definition is None:
+        st.error(
+            "The coverage file is invalid:\n\n"
+            + "\n".join(f"- {ui.plain(p)}" for p in view.definition_errors)
+        )
+        return
+    c = view.definition
+    within = coverage_view.window_words(c.within)
+    st.caption(
+        f"At {at:%d %b %H:%M} UTC. Traces and logs: the last {within}; logs count when at least "
+        f"{c.structured_at_least:.0%} carry {', '.join(c.structured_fields)}. Services: "
+        "`slo_definitions/observability.yaml`."
+    )
+    covered, target, leak = st.columns(3)
+    share = view.share
+    covered.metric(
+        "Services fully observed",
+        f"{view.passing} of {len(view.services)} ({share:.0%})" if share is not None else "no data",
+        border=True,
+        help="Passing all five checks. A check a backend could not answer is 'no data', never a pass.",
+    )
+    target.metric("Playbook target", f"{c.target:.0%}", border=True)
+    leakage = view.leakage
+    with leak.container(border=True):
+        figure = f"{leakage.share:.1%}" if leakage and leakage.share is not None else "no data"
+        st.metric("Personal data in logs", figure, help="Target: zero. Same patterns as Sextant's masking.")
+        if leakage and leakage.examined is not None:
+            st.caption(
+                f"{leakage.verdict}: {leakage.leaking} of {leakage.examined:,} sampled documents of the last "
+                f"{coverage_view.window_words(leakage.within)} hold personal data (target 0)."
+            )
+
+    st.subheader("Per service")
+    st.dataframe(coverage_view.services_table(view), hide_index=True)
+    st.subheader("Gaps and how to close them")
+    gaps = coverage_view.gaps_table(view)
+    if gaps.empty:
+        st.caption(
+            "No gap." if share is not None and share >= c.target else "No gap found; see 'no data' above."
+        )
+    else:
+        st.dataframe(gaps, hide_index=True)
+    with st.expander("What each check found"):
+        st.dataframe(coverage_view.details_table(view), hide_index=True)
+
+    st.subheader("Last 30 days")
+    st.caption(
+        "Per UTC day: the metric present that day (scrape health is only known live), traces and logs that "
+        "day, alert rules and runbooks as they are now."
+    )
+    st.altair_chart(charts.score_trend(coverage_view.trend_frame(view), title="Services fully observed (%)"))
+    ui.page_link("alerts", "Alerts and their runbooks", ":material/notifications_active:")
+
+
+body()
