@@ -67,7 +67,11 @@ def body() -> None:
         "Per UTC day: the metric present that day (scrape health is only known live), traces and logs that "
         "day, alert rules and runbooks as they are now."
     )
-    st.altair_chart(charts.score_trend(coverage_view.trend_frame(view), title="Services fully observed (%)"))
+    st.altair_chart(
+        charts.score_trend(
+            coverage_view.trend_frame(view), title="Services fully observed (%)", target=100, period="day"
+        )
+    )
     ui.page_link("alerts", "Alerts and their runbooks", ":material/notifications_active:")
 
 

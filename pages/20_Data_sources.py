@@ -81,16 +81,22 @@ def storage() -> None:
                 trace_id = ui.plain(jaeger.oldest_trace_id or "")
                 st.caption(f"Trace {trace_id}, {age}: {served[jaeger.served]}.")
     st.markdown("**OpenSearch indices**")
+    no_documents = "— : no document with a time in these indices"
     st.dataframe(
         kept.indices,
         hide_index=True,
+        placeholder=ui.MISSING,
         column_config={
             "family": "Indices",
             "indices": st.column_config.NumberColumn("How many", format="%d"),
             "documents": st.column_config.NumberColumn("Documents up to now", format="%d"),
             "size_bytes": st.column_config.NumberColumn("On disk (bytes)", format="localized"),
-            "oldest": st.column_config.DatetimeColumn("Oldest (UTC)", format="D MMM YYYY HH:mm"),
-            "newest": st.column_config.DatetimeColumn("Newest up to now (UTC)", format="D MMM YYYY HH:mm"),
+            "oldest": st.column_config.DatetimeColumn(
+                "Oldest (UTC)", format="D MMM YYYY HH:mm", help=no_documents
+            ),
+            "newest": st.column_config.DatetimeColumn(
+                "Newest up to now (UTC)", format="D MMM YYYY HH:mm", help=no_documents
+            ),
         },
     )
 

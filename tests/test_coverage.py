@@ -195,3 +195,14 @@ def test_the_scorecards_observability_criterion_is_the_coverage_share(live_mode)
     share = coverage_view.load(sources, now, cache, trend=False).share
     assert share is not None and criterion.value == pytest.approx(share)
     assert criterion.verdict == ("met" if share >= C.target else "not met")
+
+
+def test_no_scrape_target_at_all_is_not_known_and_a_missing_job_is_a_gap():
+    """Before Prometheus scraped anything (backfilled history) `up` has no series: the scorecard's figure a
+    window earlier read 0% of services observed, a figure made of missing data."""
+    nothing = pd.DataFrame({"value": pd.Series([], dtype=float)})
+    assert coverage_view._job_up(nothing, "filing") is None
+    scraped = pd.DataFrame({"job": ["gateway", "filing"], "value": [1.0, 0.0]})
+    assert coverage_view._job_up(scraped, "gateway") is True
+    assert coverage_view._job_up(scraped, "filing") is False
+    assert coverage_view._job_up(scraped, "assistant") is False  # Prometheus scrapes, but not this service

@@ -195,9 +195,11 @@ def judge_now(c: Coverage, outcomes: Mapping[str, Outcome[Any]]) -> list[checks.
     return out
 
 
-def _job_up(frame: pd.DataFrame, job: str) -> bool:
-    if "job" not in frame.columns:
-        return False
+def _job_up(frame: pd.DataFrame, job: str) -> bool | None:
+    """Whether the service's scrape target is up; None when Prometheus had no target at all at that instant
+    (before the stack scraped anything, in backfilled history): not known, never a gap of every service."""
+    if frame.empty or "job" not in frame.columns:
+        return None
     values = frame.loc[frame["job"] == job, "value"]
     return bool(len(values)) and bool((values == 1).all())
 

@@ -236,10 +236,9 @@ def comparison_gaps(before: Scorecard | None, after: Scorecard) -> str | None:
     blind = [c.title for _, c, moved in _directions(before, after) if moved == "not known"]
     if not blind:
         return None
-    named = ", ".join(blind[:3]) + (f" and {len(blind) - 3} more" if len(blind) > 3 else "")
     return (
-        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier ({named}), "
-        "so whether they moved is not known."
+        f"{len(blind)} of {len(after.criteria)} criteria have no figure now or a window earlier "
+        f"({', '.join(blind)}), so whether they moved is not known."
     )
 
 

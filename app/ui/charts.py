@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import altair as alt
 import pandas as pd
@@ -153,22 +153,28 @@ def from_first_score(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["timestamp"] >= scored.min()] if not scored.empty else frame
 
 
-def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = READINESS_TITLE) -> Chart:
-    """The filing readiness trend, the same chart on the overview, the Readiness page and the weekly review:
-    a 0–100 score per week (columns timestamp, series, value, label), one line and dot per `series`, the
-    definition's `target` as a labelled rule, starting at the first week with a score (the weeks before
-    the data are not "no data" weeks to draw: the subtitle says where it starts).
+def readiness_trend(frame: pd.DataFrame, *, target: float | None) -> Chart:
+    """The filing readiness trend: the same chart on the overview, Readiness and the weekly review."""
+    return score_trend(frame, title=READINESS_TITLE, target=target)
 
-    Weeks without a score after that are not drawn as a value: the line breaks there and a grey dashed rule
-    marks the week as "no data", so a missing score can never read as a good (or a zero) one.
+
+def score_trend(
+    frame: pd.DataFrame, *, title: str, target: float | None, period: Literal["day", "week"] = "week"
+) -> Chart:
+    """A 0–100 score per `period` (columns timestamp, series, value, label), one line and dot per `series`,
+    `target` as a labelled rule, starting at the first period with a score (the periods before the data are
+    not "no data" periods to draw: the subtitle says where it starts).
+
+    Periods without a score after that are not drawn as a value: the line breaks there and a grey dashed
+    rule marks the period as "no data", so a missing score can never read as a good (or a zero) one.
     """
     shown = from_first_score(frame)
     subtitle = f"From {shown['timestamp'].min():%d %b}: no score before" if len(shown) < len(frame) else ""
     frame = shown
     scale = alt.Scale(domain=[0, 100])
-    x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount="week"))
+    x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount=period))
     tooltip = [
-        alt.Tooltip("timestamp:T", title="week to", format="%d %b %Y %H:%M"),
+        alt.Tooltip("timestamp:T", title=f"{period} to", format="%d %b %Y %H:%M"),
         alt.Tooltip("series:N", title="for"),
         alt.Tooltip("label:N", title="score"),
     ]
@@ -186,7 +192,7 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None, title: str = R
             0,
             alt.Chart(missing.assign(label="no data"))
             .mark_rule(strokeDash=[4, 4], color="#9AA5B1", strokeWidth=2)
-            .encode(x=x, tooltip=[alt.Tooltip("timestamp:T", title="week to", format="%d %b"), "label:N"]),
+            .encode(x=x, tooltip=[alt.Tooltip("timestamp:T", title=f"{period} to", format="%d %b"), "label"]),
         )
     if target is not None:
         goal = pd.DataFrame({"value": [target], "label": [f"Target {target:g}"]})
