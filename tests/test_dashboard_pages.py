@@ -284,8 +284,9 @@ def test_live_incidents_and_variables(live_mode):
     at = run_page(PAGES["tax"][0], range="7d")
     assert "HMRC API outage" in texts(at)
     at = run_page(PAGES["extraction"][0], range="7d", document_type="invoice")
-    invoice = [m for m in at.metric if shown(m.label) == "invoice"]
-    assert invoice and not [m for m in at.metric if shown(m.label) == "receipt"]
+    kinds = panels.dashboard("extraction").names["document_type"]  # figures carry the kinds' names
+    invoice = [m for m in at.metric if shown(m.label) == kinds["invoice"]]
+    assert invoice and not [m for m in at.metric if shown(m.label) == kinds["receipt"]]
     assert "Extraction model regression" in texts(at)
     assert variable_regex("invoice") == "invoice"
 
