@@ -2,6 +2,7 @@
 runbooks), the share passing all five against the target, the gaps with how to close them, the 30-day trend,
 and personal data in logs as a control. Services come from `slo_definitions/observability.yaml`."""
 
+import pandas as pd
 import streamlit as st
 
 from app import ui
@@ -9,6 +10,11 @@ from app.coverage import view as coverage_view
 from app.ui import charts
 
 ctx = ui.page_setup("coverage")
+
+
+def table(frame: pd.DataFrame) -> None:
+    """A coverage table with its column names as titles ("alert rules" reads "Alert rules")."""
+    st.dataframe(frame, hide_index=True, column_config={c: c[:1].upper() + c[1:] for c in frame.columns})
 
 
 @ui.live(ctx)
@@ -27,8 +33,9 @@ def body() -> None:
     within = coverage_view.window_words(c.within)
     st.caption(
         f"At {at:%d %b %H:%M} UTC. Traces and logs: the last {within}; logs count when at least "
-        f"{c.structured_at_least:.0%} carry {', '.join(c.structured_fields)}. Services: "
-        "`slo_definitions/observability.yaml`."
+        f"{c.structured_at_least:.0%} carry {ui.plain(', '.join(c.structured_fields))}. The services are the "
+        "observability definition's, kept in the repository.",
+        help="Declared in the repository: slo_definitions/observability.yaml",
     )
     covered, target, leak = st.columns(3)
     share = view.share
@@ -50,7 +57,7 @@ def body() -> None:
             )
 
     st.subheader("Per service")
-    st.dataframe(coverage_view.services_table(view), hide_index=True)
+    table(coverage_view.services_table(view))
     st.subheader("Gaps and how to close them")
     gaps = coverage_view.gaps_table(view)
     if gaps.empty:
@@ -58,9 +65,9 @@ def body() -> None:
             "No gap." if share is not None and share >= c.target else "No gap found; see 'no data' above."
         )
     else:
-        st.dataframe(gaps, hide_index=True)
+        table(gaps)
     with st.expander("What each check found"):
-        st.dataframe(coverage_view.details_table(view), hide_index=True)
+        table(coverage_view.details_table(view))
 
     st.subheader("Last 30 days")
     st.caption(
