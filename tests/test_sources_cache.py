@@ -285,3 +285,20 @@ def test_a_value_built_from_a_failed_fetch_is_kept_only_as_long_as_a_failure(cac
     clock.now += 6  # past error_ttl_s: a whole answer would still be fresh for 54 s
     assert cache.fetch("page", lambda: "whole", ttl_s=60, window=T1).value == "whole"
     assert cache.fetch("page", down, ttl_s=60, window=T2).value == "whole"  # the partial one never stood in
+
+
+def test_value_gives_the_answer_or_raises_the_failure_and_keeps_both():
+    cache = ResultCache()
+    calls = []
+    assert cache.value("q", lambda: calls.append(1) or 42, 60) == 42
+    assert cache.value("q", lambda: calls.append(1) or 0, 60) == 42 and len(calls) == 1
+
+    def down():
+        calls.append(1)
+        raise BackendUnavailable("prometheus", "no answer within 3 s", error_type="timeout")
+
+    with pytest.raises(BackendUnavailable):
+        cache.value("other", down, 60)
+    with pytest.raises(BackendUnavailable):  # the failure is remembered, not asked again at once
+        cache.value("other", down, 60)
+    assert len(calls) == 2

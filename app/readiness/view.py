@@ -291,14 +291,11 @@ def load(
 
     def history() -> Trend:
         # The earlier week ends are whole hours (`trend_times`): kept an hour, not recomputed each minute.
-        outcome = cache.fetch(
+        return cache.value(
             (sources.cache_key, "readiness-history", str(path), slo_states_at is None, start_of_hour(at)),
             lambda: earlier_weeks(definition, prom, at, past_states),
             slo_view.PAST_TTL_S,
         )
-        if outcome.error is not None:
-            raise outcome.error
-        return outcome.value  # type: ignore[return-value]  # no error: what earlier_weeks returned
 
     out = fetch_all(
         {

@@ -37,9 +37,7 @@ from app.times import rfc3339, utc_now
 
 EXIT_OK = cli.EXIT_OK
 EXIT_REFUSED = 1  # a frozen week that cannot be trusted (tampered, unreadable, signed with another key)
-EXIT_USAGE = (
-    cli.EXIT_USAGE
-)  # a bad option or setting: no key, no backend, a week not over, a folder not writable
+EXIT_USAGE = cli.EXIT_USAGE  # a bad option or setting: no key or backend, a week not over, a bad folder
 EXIT_FAILED = 3  # a service did not do its part: a backend while freezing, Chromium printing, Slack
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}  ok (a week already frozen is left as it is)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from app.slo import math as slo_math
 from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
-from app.slo.model import WINDOWS, CalendarUnit, SloDefinition, parse_duration
+from app.slo.model import WINDOWS, CalendarUnit, SloDefinition, format_duration, parse_duration
 from app.slo.promql import PARTS, labelled, period_events, window_events
 from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
 from app.sources.counting import PromQueries
@@ -394,17 +394,7 @@ def events_query(defn: SloDefinition, window: timedelta) -> str:
 def _tiles(defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime, step: int) -> pd.DataFrame:
     """Bad and total events per step-long tile ending at each timestamp in (start, end]."""
     tile = timedelta(seconds=step)
-    frame = _frame(prom.range(events_query(defn, tile), start + tile, end, float(step)))
-    if frame.empty or "part" not in frame.columns:
-        return pd.DataFrame(
-            {
-                "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
-                "bad": pd.Series([], dtype="float64"),
-                "total": pd.Series([], dtype="float64"),
-            }
-        )
-    wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
-    wide = wide.reindex(columns=["bad", "total"]).reset_index()
+    wide = _wide(prom.range(events_query(defn, tile), start + tile, end, float(step)))
     wide["bad"] = wide["bad"].fillna(0.0)
     return wide.sort_values("timestamp").reset_index(drop=True)
 
@@ -459,19 +449,14 @@ def burn_rate_history(
     step = step or history_step(start, end)
     tiled = [w for w in windows if _tileable(defn, parse_duration(w), step)]
 
-    def direct(w: str) -> pd.DataFrame:
-        window = parse_duration(w)
-        return _burn_frame(defn, _wide(prom.range(events_query(defn, window), start, end, float(step))), w)
+    def direct(w: str) -> Callable[[], pd.DataFrame]:
+        query = events_query(defn, parse_duration(w))
+        return lambda: _burn_frame(defn, _wide(prom.range(query, start, end, float(step))), w)
 
-    def from_tiles(_: str) -> pd.DataFrame:
-        return _tiled_burns(defn, prom, start, end, step, tiled)
-
-    jobs = [w for w in windows if w not in tiled] + (["tiles"] if tiled else [])
-    frames = [
-        f
-        for f in _pool_map(lambda w: from_tiles(w) if w == "tiles" else direct(w), jobs, max_workers)
-        if not f.empty
-    ]
+    jobs = [direct(w) for w in windows if w not in tiled]
+    if tiled:
+        jobs.append(lambda: _tiled_burns(defn, prom, start, end, step, tiled))
+    frames = [f for f in _pool_map(lambda job: job(), jobs, max_workers) if not f.empty]
     if not frames:
         return pd.DataFrame(columns=["timestamp", "window", "bad", "total", "burn_rate"])
     out = pd.concat(frames, ignore_index=True)
@@ -498,7 +483,13 @@ def _wide(result: Any) -> pd.DataFrame:
     """A `part`-labelled range result as columns timestamp, bad, total (empty when nothing came back)."""
     frame = _frame(result)
     if frame.empty or "part" not in frame.columns:
-        return pd.DataFrame(columns=["timestamp", "bad", "total"])
+        return pd.DataFrame(
+            {
+                "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                "bad": pd.Series([], dtype="float64"),
+                "total": pd.Series([], dtype="float64"),
+            }
+        )
     wide = frame.pivot_table(index="timestamp", columns="part", values="value", aggfunc="sum")
     return wide.reindex(columns=["bad", "total"]).reset_index()
 
@@ -664,15 +655,23 @@ class RangeHistory:
 
 def range_history(defn: SloDefinition, prom: PromQueries, start: datetime, end: datetime) -> RangeHistory:
     """`RangeHistory` over [start, end]: an hour's range is drawn in 5-minute steps, not in the period
-    history's 2-hour ones."""
+    history's 2-hour ones. The SLI per interval is the step-long window's, so it comes from the same query
+    of tiles as the longer burn-rate windows."""
     start, end = to_utc(start), to_utc(end)
     step = history_step(start, end)
-    with ContextPool(max_workers=2) as pool:
-        f_tiles = pool.submit(_tiles, defn, prom, start, end, step)
-        burns = burn_rate_history(defn, prom, start, end, step=step)
-        tiles = f_tiles.result()
-    sli = 1.0 - tiles["bad"] / tiles["total"].where(tiles["total"] > 0)
-    return RangeHistory(start, end, pd.DataFrame({"timestamp": tiles["timestamp"], "value": sli}), burns)
+    interval = format_duration(timedelta(seconds=step))
+    burns = burn_rate_history(
+        defn, prom, start, end, step=step, windows=tuple(dict.fromkeys((*WINDOWS, interval)))
+    )
+    tiles = burns[(burns["window"] == interval) & (burns["timestamp"] > pd.Timestamp(start))]
+    sli = 1.0 - tiles["bad"].fillna(0.0) / tiles["total"].where(tiles["total"] > 0)
+    shown = burns if interval in WINDOWS else burns[burns["window"] != interval]
+    return RangeHistory(
+        start,
+        end,
+        pd.DataFrame({"timestamp": tiles["timestamp"], "value": sli}).reset_index(drop=True),
+        shown.reset_index(drop=True),
+    )
 
 
 @dataclass(frozen=True)

@@ -121,10 +121,7 @@ def past_statuses(
     """
 
     def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
-        outcome = cache.fetch((sources.cache_key, "slo_status", key), compute, PAST_TTL_S)
-        if outcome.error is not None:
-            raise outcome.error
-        return outcome.value  # type: ignore[return-value]  # no error: the value compute() returned
+        return cache.value((sources.cache_key, "slo_status", key), compute, PAST_TTL_S)
 
     return compute_status(slos, sources.prometheus, at, memo=memo)
 

@@ -169,6 +169,14 @@ class ResultCache:
                 del self._inflight[key]
             done.set()
 
+    def value(self, question: Hashable, fn: Callable[[], T], ttl_s: float) -> T:
+        """`fetch`'s value, or its error raised: for a part computed inside a larger fetch, whose own outcome
+        records the failure (a stale value is not used: the caller falls back as a whole)."""
+        outcome = self.fetch(question, fn, ttl_s)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value  # type: ignore[return-value]  # no error: the value fn() returned
+
     def peek(self, question: Hashable, *, window: Hashable = None) -> Outcome[Any] | None:
         """What `fetch` would answer from the cache now, without calling anything: a fresh value, or the
         value it would fall back to (stale), or None when it keeps nothing for this question."""
