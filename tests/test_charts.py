@@ -9,8 +9,8 @@ from app.ui import charts
 T0 = pd.Timestamp("2026-12-01 12:00", tz="UTC")
 
 
-def curve(hours: int) -> pd.DataFrame:
-    times = pd.date_range(T0, periods=hours * 12 + 1, freq="5min")
+def curve(hours: int, step: str = "5min") -> pd.DataFrame:
+    times = pd.date_range(T0, T0 + pd.Timedelta(hours=hours), freq=step)
     return pd.DataFrame({"timestamp": times, "window": "1h", "value": 1.0})
 
 
@@ -37,11 +37,21 @@ def test_incidents_outside_the_curves_span_are_left_out_and_long_ones_cut_to_it(
     )
 
 
-def test_a_week_is_labelled_by_date_and_an_hour_by_time_of_day():
-    week = curve(24 * 7)
-    assert (
-        charts.timeseries(week, title="t", unit="ratio").to_dict()["encoding"]["x"]["axis"]["format"]
-        == "%d %b"
-    )
-    hour = charts.timeseries(curve(1), title="t", unit="ratio").to_dict()["encoding"]["x"]["axis"]
-    assert hour["format"] == "%H:%M"
+def test_a_month_is_labelled_by_date_a_week_by_weekday_and_an_hour_by_time_of_day():
+    def axis_format(hours: int) -> str:
+        chart = charts.timeseries(curve(hours, "1h"), title="t", unit="ratio")
+        return chart.to_dict()["encoding"]["x"]["axis"]["format"]
+
+    assert axis_format(24 * 30) == "%d %b"
+    assert axis_format(24 * 7) == "%a %d %b"
+    assert axis_format(1) == axis_format(24) == "%H:%M"
+
+
+def test_the_value_axis_starts_at_zero_unless_asked_to_fit_the_lines():
+    def scale(**options) -> dict:
+        return charts.timeseries(curve(1), title="t", unit="ratio", **options).to_dict()["encoding"]["y"][
+            "scale"
+        ]
+
+    assert scale() == {"zero": True}
+    assert scale(zero=False) == {"zero": False}  # an SLI at 99.9% against its 98% objective

@@ -40,7 +40,6 @@ LEGEND: dict[str, Any] = {
     "labelLimit": 240,
 }
 # Time labels that say the same thing at every tick: hours within a day, days beyond.
-TIME_FORMATS = {"1h": "%H:%M", "6h": "%H:%M", "24h": "%H:%M", "7d": "%a %d %b", "30d": "%d %b"}
 
 _TABLE_FORMATS = {
     "ratio": "percent",
@@ -191,15 +190,6 @@ def _why_no_incidents(error: BackendError) -> str:
     return f"OpenSearch is not answering ({ui.plain(error.message)})"
 
 
-def _zoomed(chart: charts.Chart) -> charts.Chart:
-    """The value axis fitted to the lines (and thresholds) instead of starting at zero."""
-    for layer in getattr(chart, "layer", None) or [chart]:
-        mark = layer.mark if isinstance(layer.mark, str) else getattr(layer.mark, "type", None)
-        if mark == "line":
-            layer.encoding.y.scale = alt.Scale(zero=False)
-    return chart
-
-
 def _shaded(view: DashboardView) -> pd.DataFrame | None:
     """Incidents with a start and an end, as chart annotations; standing conditions are only listed."""
     windows = view.incidents[~view.incidents["ongoing"].astype(bool)] if not view.incidents.empty else None
@@ -250,13 +240,10 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
             color="legend",
             thresholds=[(t.label, t.value) for t in _applicable(panel.thresholds, data.frame)],
             annotations=_shaded(view),
+            zero=panel.zero,
         )
-        if not panel.zero:
-            chart = _zoomed(chart)
-        # Many series in half a page: wrap the legend instead of cutting it off; one time format per range.
-        chart = chart.configure_legend(**LEGEND).configure_axisTemporal(
-            format=TIME_FORMATS.get(view.time_range.preset, "%d %b %H:%M"), labelOverlap=True
-        )
+        # Many series in half a page: wrap the legend instead of cutting it off.
+        chart = chart.configure_legend(**LEGEND)
         st.altair_chart(chart)
     elif panel.kind == "stat":
         _figures(data, view, data.frame, slos)

@@ -42,9 +42,9 @@ def _style(chart: Chart, title: str | alt.TitleParams) -> Chart:
     )
 
 
-def _y(unit: str, field: str = "value") -> alt.Y:
+def _y(unit: str, field: str = "value", *, zero: bool = True) -> alt.Y:
     title, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
-    return alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt))
+    return alt.Y(f"{field}:Q", title=title, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=zero))
 
 
 def timeseries(
@@ -55,9 +55,11 @@ def timeseries(
     color: str | None = None,
     thresholds: list[tuple[str, float]] | None = None,
     annotations: pd.DataFrame | None = None,
+    zero: bool = True,
 ) -> Chart:
     """Lines of `value` over `timestamp`, one per `color` column; horizontal threshold rules labelled in
-    words; shaded `annotations` (columns start, end, title) for incidents."""
+    words; shaded `annotations` (columns start, end, title) for incidents. `zero=False` fits the value axis
+    to the lines and thresholds instead of starting it at zero (an SLI near 100% is a line on the edge)."""
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
     tooltip = [alt.Tooltip("timestamp:T", title="time", format="%d %b %H:%M")]
     if color:
@@ -65,7 +67,7 @@ def timeseries(
     tooltip.append(alt.Tooltip("value:Q", title=unit, format=fmt))
     encoding = {
         "x": alt.X("timestamp:T", title=None, axis=_time_axis(frame)),
-        "y": _y(unit),
+        "y": _y(unit, zero=zero),
         "tooltip": tooltip,
     }
     if color:
@@ -91,14 +93,16 @@ def timeseries(
 
 
 def _time_axis(frame: pd.DataFrame) -> alt.Axis:
-    """Dates for a span of days, times of day within one: Vega's own choice on a half-width chart of a
-    week labelled every tick "12 PM"."""
+    """Times of day within two days, weekdays within a week or so, dates beyond: Vega's own choice on a
+    half-width chart of a week labelled every tick "12 PM"."""
     if frame.empty:
         return alt.Axis()
     span = frame["timestamp"].max() - frame["timestamp"].min()
-    if span > pd.Timedelta(days=2):
-        return alt.Axis(format="%d %b", tickCount="day", labelOverlap=True)
-    return alt.Axis(format="%H:%M", labelOverlap=True)
+    if span <= pd.Timedelta(days=2):
+        return alt.Axis(format="%H:%M", labelOverlap=True)
+    return alt.Axis(
+        format="%a %d %b" if span <= pd.Timedelta(days=8) else "%d %b", tickCount="day", labelOverlap=True
+    )
 
 
 def _within(annotations: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFrame | None:
