@@ -173,6 +173,7 @@ def detail(definition: SloDefinition) -> None:
                 unit="ratio",
                 thresholds=[("objective", definition.target)],
                 annotations=incidents,
+                zero=False,
             )
         )
         st.altair_chart(
@@ -195,15 +196,24 @@ def detail(definition: SloDefinition) -> None:
     st.dataframe(
         slo_view.alert_table(view),
         hide_index=True,
+        placeholder=ui.MISSING,
         column_config={
             "alert": "Alert",
             "severity": "Severity",
-            "threshold": st.column_config.NumberColumn("Burn-rate threshold", format="%.1f×"),
+            "threshold": st.column_config.NumberColumn(
+                "Burn-rate threshold", format="%.1f×", help="— : the no-data alert has no threshold"
+            ),
             "windows": "Long and short window",
             "firing": "Now",
-            "since": st.column_config.DatetimeColumn("Firing since (UTC)", format="D MMM HH:mm"),
-            "last_fired": st.column_config.DatetimeColumn("Last fired (UTC)", format="D MMM HH:mm"),
-            "runbook": st.column_config.LinkColumn("Runbook"),
+            "since": st.column_config.DatetimeColumn(
+                "Firing since (UTC)", format="D MMM HH:mm", help="— : not firing now"
+            ),
+            "last_fired": st.column_config.DatetimeColumn(
+                "Last fired (UTC)", format="D MMM HH:mm", help="— : not fired in this period"
+            ),
+            "runbook": st.column_config.LinkColumn(
+                "Runbook", display_text="read", help="Opens on the Alerts page. — : the SLO names none"
+            ),
         },
     )
 

@@ -55,11 +55,15 @@ def backends(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_no_cell_reads_none(backends, page):
+# Views besides each page as it opens: (page, URL parameters).
+DEEPER = [("pages/2_SLOs.py", {"slo": "hmrc-submissions"})]  # the SLO detail: its alerts table
+
+
+@pytest.mark.parametrize(("page", "params"), [*((p, {}) for p in PAGES), *DEEPER])
+def test_no_cell_reads_none(backends, page, params):
     """A cell without a value is empty, or "—" with the reason in its column's tooltip: never "None" (what
     Streamlit shows for a missing value unless the table says otherwise) nor "nan"."""
-    at = run_page(page)
+    at = run_page(page, **params)
     for i, table in enumerate(at.dataframe):
         frame = table.value
         values = frame.astype(str).mask(frame.isna(), "")  # the cells that hold a value, as text

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import links
 from app.config import REPO_ROOT
 
 DIRECTORY = REPO_ROOT / "runbooks"
@@ -40,6 +41,13 @@ def link(path: str, base_url: str | None = None) -> str:
     `SEXTANT_RUNBOOK_BASE_URL`) when one is set."""
     base = base_url if base_url is not None else os.environ.get("SEXTANT_RUNBOOK_BASE_URL", "")
     return f"{base.rstrip('/')}/{path.lstrip('/')}" if base else path
+
+
+def runbook_link(runbook: Runbook | None) -> str | None:
+    """Where a runbook opens: the Alerts page with `?runbook=` for the repository's, else its address."""
+    if runbook is None:
+        return None
+    return links.url("alerts", runbook=runbook.name) if runbook.name else runbook.url
 
 
 def names(directory: Path | None = None) -> list[str]:

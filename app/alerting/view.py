@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 
 from app import links
-from app.alerting.runbooks import Runbook, resolve
+from app.alerting.runbooks import Runbook, resolve, runbook_link
 from app.slo.view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache, warnings_of
@@ -352,13 +352,6 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
 
 
 # -- tables ----------------------------------------------------------------------------------------------
-
-
-def runbook_link(runbook: Runbook | None) -> str | None:
-    """Where an alert's runbook opens: this page with `?runbook=` for the repository's, else its address."""
-    if runbook is None:
-        return None
-    return links.url("alerts", runbook=runbook.name) if runbook.name else runbook.url
 
 
 def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from app import incidents, links, queries
+from app.alerting import runbooks
 from app.slo import alert_states
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import DOMAIN_TITLES, SloDefinition
@@ -327,6 +328,7 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
         if history is not None
         else pd.DataFrame(columns=["alert", "start", "end"])
     )
+    runbook = runbooks.runbook_link(runbooks.resolve(runbook_url(detail.definition)))
     rows = []
     for alert in status.alerts if status else ():
         since = None
@@ -343,7 +345,7 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
                 "firing": "no data" if alert.firing is None else ("FIRING" if alert.firing else "quiet"),
                 "since": since,
                 "last_fired": fired["end"].max() if not fired.empty else None,
-                "runbook": runbook_url(detail.definition) or None,
+                "runbook": runbook,
             }
         )
     return pd.DataFrame(
