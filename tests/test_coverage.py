@@ -87,11 +87,13 @@ def test_exactly_99_percent_structured_passes():
     )
 
 
-def test_the_share_counts_every_service_of_the_file():
+def test_the_share_counts_every_service_of_the_file_and_is_unknown_while_one_is():
     good = checks.judge(GATEWAY, ALL_GOOD, C, "hour")
     gap = checks.judge(GATEWAY, checks.ServiceFacts(**{**ALL_GOOD.__dict__, "traced": False}), C, "hour")
     unknown = checks.judge(GATEWAY, checks.ServiceFacts(**{**ALL_GOOD.__dict__, "traced": None}), C, "hour")
-    assert checks.share([good, gap, unknown, good]) == 0.5
+    assert checks.share([good, gap, good, good]) == 0.75
+    # a service that could not be judged makes the share unknown: it is neither a pass nor a gap
+    assert checks.share([good, gap, unknown, good]) is None
 
 
 def test_the_definition_lists_the_simulators_services_and_rejects_a_bad_file(tmp_path: Path):

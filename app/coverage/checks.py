@@ -146,7 +146,8 @@ def judge(service: Service, facts: ServiceFacts, coverage: Coverage, window: str
 
 
 def share(services: Sequence[ServiceCoverage]) -> float | None:
-    """Services passing all five over every service; None when none could be judged (all "no data")."""
-    if not services or all(s.verdict == "no data" for s in services):
+    """Services passing all five over every service; None when any could not be judged ("no data"): with
+    Prometheus down, "0 of 6 (0%)" counted five services that might well pass as failing."""
+    if not services or any(s.verdict == "no data" for s in services):
         return None
     return sum(s.verdict == "pass" for s in services) / len(services)
