@@ -11,8 +11,8 @@ from app.alerting import view as alerts_view
 ctx = ui.page_setup("alerts")
 
 LINKS = {
-    "link": st.column_config.LinkColumn("Open", display_text="open"),
-    "runbook_link": st.column_config.LinkColumn("Runbook link", display_text="read"),
+    "link": st.column_config.LinkColumn("Open", display_text="open", width="small"),
+    "runbook_link": st.column_config.LinkColumn("Runbook link", display_text="read", width="small"),
 }
 
 pick_runbook, pick_severity = st.columns(2)
@@ -79,15 +79,31 @@ def body(severity: str | None) -> None:
         st.dataframe(
             alerts_view.alerts_table(shown, at),
             hide_index=True,
+            # what on-call acts on first, within 1440 px: which alert, whose, its runbook, who was told
+            column_order=[
+                "state",
+                "severity",
+                "alert",
+                "what",
+                "belongs_to",
+                "link",
+                "runbook_link",
+                "alertmanager",
+                "for_min",
+                "since",
+                "runbook",
+                "summary",
+            ],  # fmt: skip
             column_config={
                 **LINKS,
-                "state": "State",
-                "severity": "Severity",
+                "state": st.column_config.TextColumn("State", width="small"),
+                "severity": st.column_config.TextColumn("Severity", width="small"),
                 "alert": "Alert",
+                "what": "Which",
                 "since": st.column_config.DatetimeColumn("Active since (UTC)", format="D MMM HH:mm"),
-                "for_min": st.column_config.NumberColumn("For", format="%.0f min"),
+                "for_min": st.column_config.NumberColumn("For", format="%.0f min", width="small"),
                 "belongs_to": "Belongs to",
-                "runbook": "Runbook",
+                "runbook": st.column_config.TextColumn("Runbook", width="small"),
                 "alertmanager": "Alertmanager",
                 "summary": "Summary",
             },

@@ -61,8 +61,8 @@ def body() -> None:
     definition = view.definition
     ui.show_warnings(view.warnings)
     st.caption(
-        f"{ui.plain(definition.description)} Evaluated at {at:%d %b %Y %H:%M} UTC; the trend compares the "
-        "same time in each of the last 12 weeks."
+        f"{ui.plain(definition.description)} Evaluated at {at:%d %b %Y %H:%M} UTC; the trend shows the score "
+        f"at {at:%H}:00 UTC on the same weekday of each of the 11 weeks before."
     )
     result = view.score
     # A tenant from the URL is kept as a choice even if it is not in the data, so a shared link never

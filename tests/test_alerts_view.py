@@ -194,3 +194,16 @@ def test_inhibit_rules_come_from_alertmanagers_running_configuration():
     ]
     assert alerts_view.inhibit_rules({"config": {"original": "::: not yaml"}}) == []
     assert alerts_view.inhibit_rules(None) == []
+
+
+def test_an_slo_burn_alert_says_which_it_is_in_words():
+    """Every SLO's burn alerts share the rule name SLOErrorBudgetBurn: the table says which one it is."""
+
+    def alert(**labels: str) -> alerts_view.Alert:
+        return alerts_view.Alert("SLOErrorBudgetBurn", "firing", "page", None, labels, "", None, None)
+
+    fast = alert(sextant_alert="page-1h-5m", long_window="1h", short_window="5m")
+    assert alerts_view.burn_words(fast) == "fast-burn page, 1h window"
+    assert alerts_view.burn_words(alert(sextant_alert="no-data")) == "page: no data"
+    assert alerts_view.burn_words(alert(service="filing")) == ""  # not an SLO burn alert
+    assert list(alerts_view.alerts_table([fast], NOW)["what"]) == ["fast-burn page, 1h window"]

@@ -19,6 +19,7 @@ import yaml
 
 from app import links
 from app.alerting.runbooks import Runbook, resolve, runbook_link
+from app.slo.status import AlertStatus
 from app.slo.view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache, warnings_of
@@ -362,6 +363,7 @@ def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:
             "state": a.state,
             "severity": a.severity or "—",
             "alert": a.name,
+            "what": burn_words(a),
             "since": a.since,
             "for_min": (now - a.since).total_seconds() / 60 if a.since else None,
             "belongs_to": a.owner.text if a.owner else "not said",
@@ -373,9 +375,19 @@ def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:
         }
         for a in alerts
     ]
-    columns = ["state", "severity", "alert", "since", "for_min", "belongs_to", "link", "runbook",
+    columns = ["state", "severity", "alert", "what", "since", "for_min", "belongs_to", "link", "runbook",
                "runbook_link", "alertmanager", "summary"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def burn_words(alert: Alert) -> str:
+    """An SLO burn alert as people say it ("fast-burn page, 1h window", `AlertStatus.words`): every SLO's
+    alerts share one rule name, so the name alone reads as the same alert twice; "" for other alerts."""
+    name = alert.labels.get("sextant_alert")
+    if not name:
+        return ""
+    windows = alert.labels.get("long_window"), alert.labels.get("short_window")
+    return AlertStatus(name, alert.severity, True, *windows).words
 
 
 def notification(alert: Alert) -> str:

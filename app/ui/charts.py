@@ -147,7 +147,7 @@ def compliance(frame: pd.DataFrame, *, title: str, target: float) -> Chart:
     return _style(alt.layer(bars_, rule.encode(y="value:Q")), title)
 
 
-READINESS_TITLE = "Filing readiness at the same time each week"
+READINESS_TITLE = "Filing readiness, the same hour each week"
 
 
 def from_first_score(frame: pd.DataFrame) -> pd.DataFrame:
