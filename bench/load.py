@@ -66,15 +66,20 @@ VIEWS = [
     View("Service health", "/Service_health", "Service health"),
     View("SLOs", "/SLOs", "SLOs"),
     View("SLO detail (deep link)", "/SLOs?slo=hmrc-submissions", "SLOs", deep_link=True),
+    View("Weekly review", "/Weekly_review", "Weekly review"),
+    View("Alerts", "/Alerts", "Alerts"),
+    View("Coverage", "/Coverage", "Observability coverage"),
     View("Ingestion", "/Ingestion", "Ingestion"),
     View("Extraction", "/Extraction", "Extraction"),
     View("Tax", "/Tax", "Tax"),
     View("Assistant", "/Assistant", "Assistant"),
     View("Readiness", "/Readiness", "Filing readiness"),
     View("Security", "/Security", "Security"),
+    View("Scorecard", "/Scorecard", "Acceptance scorecard"),
     View("Traces", "/Traces", "Traces"),
     View("Logs", "/Logs", "Logs"),
     View("Data sources", "/Data_sources", "Data sources"),
+    View("Access log", "/Access_log", "Access log"),
 ]
 
 SETTLED = """(title) => {
@@ -85,8 +90,11 @@ SETTLED = """(title) => {
   const heading = document.querySelector("[data-testid='stMain'] h1");
   return !!heading && heading.innerText.trim() === title;
 }"""
-NAVIGABLE = """() => !!document.querySelector(
-  "[data-testid='stApp'][data-test-connection-state='CONNECTED'] [data-testid='stSidebarNav'] a")"""
+# The sidebar's page links are Sextant's own (st.page_link, only the pages this visitor may open), with
+# addresses relative to the app's base path ("" for the overview).
+SIDEBAR_LINK = "[data-testid='stSidebar'] a[data-testid='stPageLink-NavLink']"
+NAVIGABLE = f"""() => !!document.querySelector(
+  "[data-testid='stApp'][data-test-connection-state='CONNECTED'] {SIDEBAR_LINK}")"""
 # What is wrong on a settled page: exceptions, and error or warning banners that name a backend.
 PROBLEMS = """() => [
   ...[...document.querySelectorAll("[data-testid='stException']")].map(e => "exception: " + e.innerText),
@@ -123,9 +131,7 @@ async def visit(page: Page, base: str, view: View, by_address: bool, timeout_s: 
     if by_address:
         await page.goto(base + view.path, wait_until="commit", timeout=timeout_s * 1000)
     else:
-        await page.locator(f"[data-testid='stSidebarNav'] a[href='{base}{view.path}']").click(
-            timeout=timeout_s * 1000
-        )
+        await page.locator(f"{SIDEBAR_LINK}[href='{view.path.lstrip('/')}']").click(timeout=timeout_s * 1000)
     await page.wait_for_function(SETTLED, arg=view.title, polling=100, timeout=timeout_s * 1000)
     return time.perf_counter() - started
 

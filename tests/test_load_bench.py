@@ -135,3 +135,13 @@ def test_each_counter_counts_a_request_sent_to_its_backend(live_stack, monkeypat
     for name, value in after.items():
         assert isinstance(value, float | int), f"{name}: {value}"
         assert value - before[name] >= 1, name
+
+
+def test_the_load_run_visits_every_page_a_person_can_open():
+    """A page left out of `make load` is a page whose cost under a crowd nobody measured."""
+    from app import links
+    from bench.load import VIEWS
+
+    visited = {view.path.split("?")[0] for view in VIEWS}
+    pages = {"/" + page.slug for page in links.PAGES.values()}
+    assert pages <= visited
