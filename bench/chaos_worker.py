@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from streamlit.logger import set_log_level
+
 from app.sources import Sources
 from app.sources._http import HttpBackend
 from app.sources.cache import ResultCache, default_cache
@@ -32,6 +34,7 @@ class Request:
     clock_offset: float  # how far the result cache's clock is moved on (see bench/chaos.py)
     cell: int = 0  # the first request of a new cell expires the cached answers of `expire`
     expire: frozenset[str] = frozenset()  # backends whose cached answers are too old to serve
+    lasted_s: float = float("inf")  # how long their fault has lasted: answers kept longer stay fresh
     params: dict[str, str] = field(default_factory=dict)
     user: dict[str, str] | None = None  # `st.user` (a sign-in proxy's identity); None: nobody signed in
     env: dict[str, str] = field(default_factory=dict)  # set for this render only
@@ -118,12 +121,15 @@ class AskedBackends:
         HttpBackend.request = self._request  # type: ignore[method-assign]
         del self.cache.fetch
 
-    def expire(self, backends: frozenset[str]) -> None:
-        """Age the cached answers that came from `backends` past their TTL, as if they had been cached
-        long ago; the other answers stay fresh, and every answer stays the last good one."""
+    def expire(self, backends: frozenset[str], lasted_s: float = float("inf")) -> None:
+        """Age the cached answers that came from `backends` by `lasted_s` (the fault's length): those kept
+        for less are too old to serve, as if cached before the fault began; those kept for longer (a
+        finished week's figures, kept an hour) and the other backends' answers stay fresh, and every
+        answer stays the last good one."""
         with self.cache._lock:
+            now = self.cache._clock()
             for (question, _window), entry in self.cache._entries.items():
-                if self.by_question.get(question, set()) & backends:
+                if self.by_question.get(question, set()) & backends and entry.good_until < now + lasted_s:
                     entry.good_until = entry.retry_after = float("-inf")
 
 
@@ -131,7 +137,7 @@ def see(request: Request, clock: CacheClock, asked: AskedBackends) -> Seen:
     clock.offset = request.clock_offset
     if request.cell != asked.cell:
         asked.cell = request.cell
-        asked.expire(request.expire)
+        asked.expire(request.expire, request.lasted_s)
     saved = {name: os.environ.get(name) for name in request.env}
     os.environ.update(request.env)
     asked.names.clear()
@@ -170,6 +176,8 @@ def freeze_now() -> None:
 
 def serve(conn: Connection) -> None:
     """Render each `Request` received and send back its `Seen`, until None arrives."""
+    # AppTest runs scripts outside a server: Streamlit warns about the missing run context on every render.
+    set_log_level("error")
     freeze_now()
     clock, asked = CacheClock(), AskedBackends()
     while (request := conn.recv()) is not None:

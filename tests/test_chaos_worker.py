@@ -56,3 +56,21 @@ def test_only_the_answers_that_came_from_the_faulty_backend_are_aged():
     finally:
         asked.close()
     assert "fetch" not in vars(cache)
+
+
+def test_a_fault_ages_only_the_answers_kept_for_less_than_it_lasted():
+    """A finished week's figures, kept an hour, are still fresh ten minutes into a fault: the page has no
+    reason to ask the faulty backend for them again."""
+    cache = ResultCache()
+    transport, seen = counting(VECTOR)
+    prom = PrometheusClient("http://prom.test", transport=transport, down_s=0)
+    asked = AskedBackends(cache)
+    try:
+        cache.fetch("now", lambda: prom.instant("up"), 60)
+        cache.fetch("last week", lambda: prom.instant("up"), 3600)
+        asked.expire(frozenset({"prometheus"}), lasted_s=600)
+        cache.fetch("now", lambda: prom.instant("up"), 60)
+        cache.fetch("last week", lambda: prom.instant("up"), 3600)
+        assert len(seen) == 3  # "now" asked again, "last week" served from the cache
+    finally:
+        asked.close()
