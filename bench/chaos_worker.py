@@ -11,6 +11,7 @@ pages, so that their last good answers are in its cache.
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
 import time
 from collections.abc import Callable, Hashable
@@ -18,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
-
-from streamlit.logger import set_log_level
 
 from app.sources import Sources
 from app.sources._http import HttpBackend
@@ -177,7 +176,7 @@ def freeze_now() -> None:
 def serve(conn: Connection) -> None:
     """Render each `Request` received and send back its `Seen`, until None arrives."""
     # AppTest runs scripts outside a server: Streamlit warns about the missing run context on every render.
-    set_log_level("error")
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
     freeze_now()
     clock, asked = CacheClock(), AskedBackends()
     while (request := conn.recv()) is not None:

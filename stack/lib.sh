@@ -22,11 +22,12 @@ SERVICE_USER="${SEXTANT_SERVICE_USER:-sextant}"
 # `python -m stack.simulator load` writes. Recorded in $RUN/format (and in $RUN/loaded): a stack whose data
 # came in another format, e.g. one started by an older checkout, is rebuilt as for another anchor or seed
 # (otherwise a running simulator of the old code would be reused and serve the old series).
+# data-v5: the scrape's `up` series in the backfilled history too.
 # data-v4: a fifth of the traces kept on days older than 8 days; synthetic probes of every service.
 # data-v3: data-v2 merged with main (the leak and controls scenarios; the unapproved export counted in
 # audit_events_total). data-v2: traces sampled and kept in OpenSearch by Jaeger; logs, audit events and
 # traces written ahead of the anchor too; audit_events_total and the on-call scenarios (stack/simulator/README.md).
-DATA_FORMAT=data-v4
+DATA_FORMAT=data-v5
 
 HOST=127.0.0.1
 PROMETHEUS_PORT="${SEXTANT_PROMETHEUS_PORT:-19090}"

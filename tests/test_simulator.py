@@ -480,7 +480,8 @@ def test_openmetrics_day_format(m, tmp_path):
     assert text.endswith("# EOF\n")
     lines = text.splitlines()
     types = [ln for ln in lines if ln.startswith("# TYPE ")]
-    assert len(types) == len(set(types)) == len(model.families())
+    assert len(types) == len(set(types)) == len(model.families()) + 1  # and the scrape's `up`
+    assert "# TYPE up gauge" in types
     assert "# TYPE http_requests counter" in types
     assert "# TYPE http_request_duration_seconds histogram" in types
     samples: dict[str, list[tuple[int, str]]] = {}
@@ -492,7 +493,8 @@ def test_openmetrics_day_format(m, tmp_path):
         assert 'job="simulator"' in name and 'instance="127.0.0.1:19100"' in name
         float(value)
         samples.setdefault(name, []).append((int(stamp), value))
-    assert len(samples) == len(model.catalogue())
+    assert len(samples) == len(model.catalogue()) + 1
+    assert [v for _, v in samples['up{instance="127.0.0.1:19100",job="simulator"}']] == ["1"] * minutes
     for series in samples.values():
         stamps = [t for t, _ in series]
         assert stamps == sorted(stamps) and len(stamps) == minutes

@@ -85,6 +85,11 @@ def openmetrics_day(
             values = raw
         prefix = sample_name(s, extra) + " "
         parts.append("".join(format_lines(s, values, tstr, prefix)))
+    if "job" in extra:
+        # The scrape's own series, which Prometheus writes for every target it reached: history without it
+        # reads as "no scrape target" (the Coverage page's metrics check at a past instant).
+        prefix = model.series_key("up", dict(extra)) + " 1"
+        parts.append("# TYPE up gauge\n" + "".join(prefix + t for t in tstr))
     parts.append("# EOF\n")
     return "".join(parts)
 
