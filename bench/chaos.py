@@ -225,7 +225,7 @@ def baseline(renderers: Renderers) -> tuple[dict[str, Seen], dict[str, frozenset
         renderers.next_refresh()
         for page, drawn in renderers.pages(todo, patient).items():
             seen[page] = drawn
-            asked[page] |= drawn.asked
+            asked[page] |= drawn.used
         todo = [p for p in todo if seen[p].gave_up or not all(seen[p].data.values())]
         if not todo:
             break
@@ -598,6 +598,7 @@ def configure(proxy: dict[str, FaultProxy], folder: str) -> None:
     os.environ.pop("SEXTANT_SNAPSHOT", None)
     for backend in FAULTED:
         os.environ[f"SEXTANT_{backend.upper()}_URL"] = proxy[backend].url
+    for backend in BACKENDS:  # a page's deadline is its slowest backend's timeout: every one's, the same
         os.environ[f"SEXTANT_{backend.upper()}_TIMEOUT"] = str(TIMEOUT_S)
     os.environ["SEXTANT_ACCESS_SPOOL"] = f"{folder}/access-spool.jsonl"  # not the checkout's var/
 

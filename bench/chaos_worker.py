@@ -47,6 +47,7 @@ class Seen:
     page: str
     seconds: float
     asked: frozenset[str]  # the backends the page sent requests to (the access log's writes aside)
+    used: frozenset[str]  # the backends whose answers it drew, fresh or from the cache
     exceptions: tuple[str, ...] = ()
     banners: dict[str, str | None] = field(default_factory=dict)  # backend -> what says it failed
     data: dict[str, bool] = field(default_factory=dict)  # backend -> its panels show figures
@@ -80,6 +81,7 @@ class AskedBackends:
 
     def __init__(self, cache: ResultCache = default_cache) -> None:
         self.names: set[str] = set()
+        self.used: set[str] = set()  # the backends whose answers the page used, cached ones included
         self.cell = 0
         self.by_question: dict[Hashable, set[str]] = {}
         self.cache = cache
@@ -109,6 +111,7 @@ class AskedBackends:
             try:
                 return fetch(question, asked, *args, **kwargs)
             finally:
+                self.used.update(self.by_question.get(question, ()))
                 if outer is not None:
                     outer.update(self.by_question.get(question, ()))
 
@@ -140,24 +143,28 @@ def see(request: Request, clock: CacheClock, asked: AskedBackends) -> Seen:
     saved = {name: os.environ.get(name) for name in request.env}
     os.environ.update(request.env)
     asked.names.clear()
+    asked.used.clear()
     try:
         drawn = render(request.page, request.params, timeout_s=request.timeout_s, user=request.user)
     except RuntimeError as exc:  # AppTest gave up waiting
-        return Seen(request.page, request.timeout_s, frozenset(asked.names), gave_up=str(exc))
+        return Seen(
+            request.page, request.timeout_s, frozenset(asked.names), frozenset(asked.used), gave_up=str(exc)
+        )
     finally:
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    return summary(drawn, frozenset(asked.names))
+    return summary(drawn, frozenset(asked.names), frozenset(asked.names | asked.used))
 
 
-def summary(drawn: Drawn, asked: frozenset[str]) -> Seen:
+def summary(drawn: Drawn, asked: frozenset[str], used: frozenset[str]) -> Seen:
     return Seen(
         drawn.page,
         drawn.seconds,
         asked,
+        used,
         tuple(drawn.exceptions()),
         {b: drawn.banner(b) for b in BACKENDS},
         {b: drawn.has_data(b) for b in READS[drawn.page]},

@@ -74,3 +74,20 @@ def test_a_fault_ages_only_the_answers_kept_for_less_than_it_lasted():
         assert len(seen) == 3  # "now" asked again, "last week" served from the cache
     finally:
         asked.close()
+
+
+def test_a_cached_answer_counts_as_used_but_not_as_asked():
+    """A page drawn from answers another page cached still shows that backend's data (make chaos's baseline
+    reads `used`), but sent it nothing (a cell expects no banner from a page that asked nothing)."""
+    cache = ResultCache()
+    transport, _seen = counting(VECTOR)
+    prom = PrometheusClient("http://prom.test", transport=transport, down_s=0)
+    asked = AskedBackends(cache)
+    try:
+        cache.fetch("board", lambda: prom.instant("up"), 60)
+        asked.names.clear()
+        asked.used.clear()
+        cache.fetch("board", lambda: prom.instant("up"), 60)
+        assert (asked.names, asked.used) == (set(), {"prometheus"})
+    finally:
+        asked.close()
