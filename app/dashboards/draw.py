@@ -332,7 +332,7 @@ def _table(
     if panel.legend is not None:
         labels = [c for c in panel.legend if c in frame.columns]
     named = frame["series"].astype(str).str.len().gt(0).any()
-    names = view.dashboard.names
+    names = view.dashboard.value_names()
     if labels:
         table = frame.assign(**{c: frame[c].fillna("").astype(str).replace(names.get(c, {})) for c in labels})
         if named:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import queries
+from app import directory, queries
 from app.filecache import FileCache
 from app.readiness import (
     DEFAULT_PATH,
@@ -48,6 +48,7 @@ from app.readiness import (
     what_moved,
 )
 from app.slo import view as slo_view
+from app.slo.model import DOMAIN_TITLES
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -466,7 +467,7 @@ def check_rows(result: ReadinessScore, tenant: str | None = None) -> pd.DataFram
         rows.append(
             {
                 "check": c.display_name,
-                "domain": c.domain,
+                "domain": DOMAIN_TITLES.get(c.domain, c.domain),
                 "status": status_label(item.status),
                 "figure": "—" if item.status is Status.NOT_APPLICABLE else _figure_text(item),
                 "target": item.target,
@@ -507,7 +508,8 @@ class DomainScore:
 def domain_scores(result: ReadinessScore, definition: ReadinessDefinition) -> list[DomainScore]:
     out = []
     for row in result.domains:
-        out.append(DomainScore(row.key.capitalize(), format_score(row.score), _sub_help(row, definition)))
+        title = DOMAIN_TITLES.get(row.key, row.key.capitalize())
+        out.append(DomainScore(title, format_score(row.score), _sub_help(row, definition)))
     return out
 
 
@@ -542,7 +544,7 @@ def tenant_table(result: ReadinessScore, definition: ReadinessDefinition) -> pd.
         failing = sorted(display_name(definition, n) for n, s in row.statuses.items() if s is Status.FAIL)
         rows.append(
             {
-                "tenant": row.key,
+                "tenant": directory.name("tenant", row.key),
                 "score": row.score,
                 "held_back_by": holding,
                 "failing": ", ".join(failing) or "none",
@@ -576,7 +578,7 @@ def trend_frame(view: ReadinessView, tenant: str | None = None) -> pd.DataFrame:
             mine = None
             if point is not None:
                 mine = next((r.score for r in point.tenants if r.key == tenant), None)
-            rows.append({"timestamp": at, "series": tenant, **_point(mine)})
+            rows.append({"timestamp": at, "series": directory.name("tenant", tenant), **_point(mine)})
     frame = pd.DataFrame(rows, columns=["timestamp", "series", "value", "label"])
     frame["value"] = frame["value"].astype("float64")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
@@ -677,7 +679,7 @@ def provenance(view: ReadinessView) -> Provenance | None:
                 inputs_rows.append(
                     {
                         "check": c.display_name,
-                        "tenant": tenant,
+                        "tenant": directory.name("tenant", tenant),
                         "figure": "not applicable"
                         if figure is NOT_APPLICABLE
                         else format_value(figure, c.unit),  # type: ignore[arg-type]  # NOT_APPLICABLE ruled out

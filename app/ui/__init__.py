@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app import links
+from app import directory, links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
 from app.overview import DeadlineRow, Headline
@@ -446,6 +446,15 @@ def named_url_picker(label: str, options: Mapping[str, str], param: str, *, help
     return st.selectbox(
         label, values, key=param, format_func=options.__getitem__, on_change=to_url, help=help
     )
+
+
+def firm_picker(tenants: Iterable[str], every: str = "All client firms") -> str:
+    """A client-firm picker bound to `?tenant=`: firms by name (`app.directory`), their ids in the URL; empty
+    means every firm. A firm the URL names that the data has not seen is kept on offer, so that a shared link
+    never silently falls back to every firm."""
+    asked = st.query_params.get("tenant")
+    offered = directory.choices("tenant", [*tenants, *([asked] if asked else [])])
+    return named_url_picker("Client firm", {"": every} | offered, "tenant")
 
 
 def deadline_table(deadlines: list[DeadlineRow]) -> None:
