@@ -448,6 +448,32 @@ def named_url_picker(label: str, options: Mapping[str, str], param: str, *, help
     )
 
 
+def named_url_multiselect(
+    label: str, options: Mapping[str, str], param: str, *, help: str | None = None
+) -> list[str]:
+    """A multiselect that shows display names (`options`: value -> name) and is bound by hand to the URL
+    parameter `param`, repeated once per value picked (`?domain=filing&domain=assistant`, as Streamlit's
+    own binding writes it): with a format_func, Streamlit's binding would match the URL against the names.
+    Values in the URL that are not on offer are left out."""
+    asked = [v for v in dict.fromkeys(st.query_params.get_all(param)) if v in options]
+    if st.session_state.get(param) != asked:
+        st.session_state[param] = asked  # the URL leads (a link followed, the back button)
+    # For app.crawl, as a picker's: the first entry stands for nothing picked (no parameter at all).
+    named = {"": ""} | {name: value for value, name in options.items()}
+    st.session_state.setdefault(NAMED_PICKERS, {})[param] = named
+
+    def to_url() -> None:
+        picked = list(st.session_state[param])
+        if picked:
+            st.query_params[param] = picked
+        else:
+            st.query_params.pop(param, None)
+
+    return st.multiselect(
+        label, list(options), key=param, format_func=options.__getitem__, on_change=to_url, help=help
+    )
+
+
 def firm_picker(tenants: Iterable[str], every: str = "All client firms") -> str:
     """A client-firm picker bound to `?tenant=`: firms by name (`app.directory`), their ids in the URL; empty
     means every firm. A firm the URL names that the data has not seen is kept on offer, so that a shared link
