@@ -100,51 +100,64 @@ def body() -> None:
         shown = tenant_score if tenant_score is not None else result
         st.subheader(f"Checks for {ui.plain(directory.name('tenant', tenant))}" if tenant else "Checks")
         rows = rv.check_rows(shown, tenant)
+        # Within 1440 px: columns sized to their content, the sentence in words wrapped (rows of 3 lines).
         st.dataframe(
             rows.style.map(rv.status_colour, subset=["status"]),
             hide_index=True,
+            row_height=ui.WRAPPED_ROW_PX,
+            height="content",
             column_order=[c for c in rows.columns if not (tenant and c == "tenants_passing")],
             column_config={
-                "check": st.column_config.TextColumn("Check", pinned=True),
-                "domain": "Domain",
-                "status": "Status",
+                "check": st.column_config.TextColumn("Check", pinned=True, width=160),
+                "domain": st.column_config.TextColumn("Domain", width=100),
+                "status": st.column_config.TextColumn("Status", width=50),
                 "figure": st.column_config.TextColumn(
-                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure"
+                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure", width=78
                 ),
-                "target": "Threshold",
+                "target": st.column_config.TextColumn("Threshold", width=86),
                 "tenants_passing": st.column_config.TextColumn(
-                    "Tenants passing", help="Tenants that pass, of the tenants with data"
+                    "Passing", help="Client firms that pass, of the firms with data", width=62
                 ),
                 "weight": st.column_config.TextColumn(
-                    "Weight", help="A gate has no weight: when it fails it caps the score"
+                    "Weight", help="A gate has no weight: when it fails it caps the score", width=56
                 ),
                 "points": st.column_config.TextColumn(
                     "Points",
                     help="What the check adds to the score, of what it would add if every tenant passed. "
                     "A gate that caps the score: the points it cuts.",
+                    width=78,
                 ),
-                "why": st.column_config.TextColumn("In words", width="large"),
+                "why": st.column_config.TextColumn("In words", width=300),
             },
         )
         for sentence in rv.attention(shown):
             st.markdown(f"- {ui.plain(sentence)}")
 
-        st.subheader("By tenant")
-        st.dataframe(
+        st.subheader("By client firm")
+        ui.table(
             rv.tenant_table(result, definition),
-            hide_index=True,
-            column_config={
-                "tenant": st.column_config.TextColumn("Client firm", pinned=True),
+            {
+                "tenant": st.column_config.TextColumn("Client firm", pinned=True, width=170),
                 "score": st.column_config.ProgressColumn(
-                    "Score", format="%.1f", min_value=0.0, max_value=100.0, help="Empty: no score (no data)"
+                    "Score",
+                    format="%.1f",
+                    min_value=0.0,
+                    max_value=100.0,
+                    help="Empty: no score (no data)",
+                    width=120,
                 ),
-                "held_back_by": "Held back by",
-                "failing": "Failing checks",
+                "held_back_by": st.column_config.TextColumn("Held back by", width=230),
+                "failing": st.column_config.TextColumn("Failing checks", width=260),
                 "coverage": st.column_config.NumberColumn(
-                    "Data coverage", format="percent", help="Share of the applicable weight with data"
+                    "Data coverage",
+                    format="percent",
+                    help="Share of the applicable weight with data",
+                    width=95,
                 ),
-                "capped_at": st.column_config.TextColumn("Capped at", help="By a failed gate"),
+                "capped_at": st.column_config.TextColumn("Capped at", help="By a failed gate", width=80),
             },
+            empty="No client firm has readiness data.",
+            wrap=True,
         )
         st.caption("Click a column header to sort. Worst first; tenants without a score come first.")
 

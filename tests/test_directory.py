@@ -71,6 +71,9 @@ VIEWS = [
     ("pages/9_Security.py", {}),
     ("pages/11_Logs.py", {}),
     ("pages/11_Logs.py", {"tab": "Audit events"}),
+    ("pages/13_Alerts.py", {}),
+    ("Overview.py", {}),
+    ("pages/3_Weekly_review.py", {}),
 ]
 
 

@@ -113,3 +113,18 @@ def test_the_slo_domain_filter_shows_titles_and_keeps_ids_in_the_url(snapshot_mo
     in_url = two.query_params["domain"]  # AppTest gives a single value as a string
     assert (in_url if isinstance(in_url, list) else [in_url]) == ["assistant"]
     assert set(two.dataframe[0].value["domain"]) == {DOMAIN_TITLES["assistant"]}
+
+
+def test_the_scorecard_verdict_is_coloured_as_every_state_is(snapshot_mode):
+    """Each verdict cell takes its state's colour (ui.STATE_STYLES, the one vocabulary), not plain text."""
+    at = run_page("pages/12_Scorecard.py")
+    table = at.dataframe[0]
+    frame = table.value
+    column = list(frame.columns).index("verdict")
+    styles = table.proto.arrow_data.styler.styles
+    colour_of: dict[int, str] = {}
+    for selectors, colour in re.findall(r"([^{}]+)\{\s*color: (#[0-9A-F]{6})", styles):
+        for row in re.findall(rf"_row(\d+)_col{column}\b", selectors):
+            colour_of[int(row)] = colour
+    for row, verdict in enumerate(frame["verdict"]):
+        assert colour_of.get(row) == ui.STATE_TEXT_COLOURS[ui.STATE_STYLES[verdict][0]], (row, verdict)
