@@ -196,8 +196,8 @@ def label_choices(statuses: Iterable[SloStatus]) -> list[str]:
 
 def domain_choices(statuses: Iterable[SloStatus]) -> dict[str, str]:
     """The domains of these SLOs: id -> title (`DOMAIN_TITLES`), in the titles' order."""
-    ids = {s.domain for s in statuses}
-    return {d: DOMAIN_TITLES.get(d, d) for d in sorted(ids, key=lambda d: DOMAIN_TITLES.get(d, d).casefold())}
+    titles = {s.domain: DOMAIN_TITLES.get(s.domain, s.domain) for s in statuses if s.domain}
+    return dict(sorted(titles.items(), key=lambda item: item[1].casefold()))
 
 
 def detail_link(name: str, preset: str | None = None) -> str:
