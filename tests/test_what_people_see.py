@@ -128,3 +128,11 @@ def test_the_scorecard_verdict_is_coloured_as_every_state_is(snapshot_mode):
             colour_of[int(row)] = colour
     for row, verdict in enumerate(frame["verdict"]):
         assert colour_of.get(row) == ui.STATE_TEXT_COLOURS[ui.STATE_STYLES[verdict][0]], (row, verdict)
+
+
+def test_the_security_control_picker_shows_titles_and_keeps_ids_in_the_url(snapshot_mode):
+    at = run_page("pages/9_Security.py", control="restore-drills")
+    picker = at.selectbox(key="control")
+    assert picker.value == "restore-drills"
+    assert "Restore drills" in picker.options and "restore-drills" not in picker.options
+    assert any("Restore drills" in m.value for m in at.markdown)
