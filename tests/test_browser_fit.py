@@ -23,6 +23,7 @@ PAGES = [
     "Readiness?tenant=elm-street",
     "Tax",
     "Security",
+    "Traces",
 ]
 FIRST_ONLY = {"Alerts"}  # its firing and pending table; the rules below are a reference, scrolled at will
 
