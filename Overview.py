@@ -62,15 +62,22 @@ def body() -> None:
             slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],
             hide_index=True,
             placeholder=ui.MISSING,
+            row_height=ui.WRAPPED_ROW_PX,  # the firing alerts wrap within 1440 px instead of scrolling
+            height="content",
             column_config={
-                "slo": "SLO",
-                "domain": "Domain",
+                "slo": st.column_config.TextColumn("SLO", width=190),
+                "domain": st.column_config.TextColumn("Domain", width=150),
                 "budget_remaining": st.column_config.ProgressColumn(
-                    "Budget left", format="percent", min_value=0.0, max_value=1.0, help=ui.NO_FIGURE
+                    "Budget left",
+                    format="percent",
+                    min_value=0.0,
+                    max_value=1.0,
+                    help=ui.NO_FIGURE,
+                    width=140,
                 ),
-                "state": "State",
-                "firing": "Firing alerts",
-                "link": st.column_config.LinkColumn("Detail", display_text="open"),
+                "state": st.column_config.TextColumn("State", width=90),
+                "firing": st.column_config.TextColumn("Firing alerts", width=330),
+                "link": st.column_config.LinkColumn("Detail", display_text="open", width=60),
             },
         )
     if view.all_healthy:

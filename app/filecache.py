@@ -17,6 +17,9 @@ from typing import Any, Generic, TypeVar
 import yaml
 
 T = TypeVar("T")
+# libyaml's loader, which the PyYAML wheel ships: the same documents, parsed about 8 times faster (a page's
+# first run parses every query and definition file); the pure Python one where it is missing.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 Stamp = tuple[tuple[str, int, int], ...]
@@ -31,7 +34,7 @@ def read_yaml(path: str | Path) -> Any:
     so that every file's problem is worded the same way: "<file>: cannot read: …" or "<file>: not valid
     YAML: …"."""
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (safe)
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:

@@ -20,7 +20,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from app import queries
+from app import directory, queries
 from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
@@ -195,7 +195,7 @@ def after_of(hits: pd.DataFrame | None) -> tuple[int, str] | None:
 
 def lines_table(hits: pd.DataFrame | None, columns: tuple[str, ...] = LINE_COLUMNS) -> pd.DataFrame:
     """Log lines for a table: time as a UTC datetime, the known fields in a fixed order, then any others
-    (text stays text: messages are shown as plain cells, never rendered)."""
+    (text stays text: messages are shown as plain cells, never rendered); the tenant by its firm's name."""
     if hits is None or hits.empty:
         frame = pd.DataFrame({c: pd.Series([], dtype="object") for c in columns})
         frame["@timestamp"] = pd.Series([], dtype="datetime64[ns, UTC]")
@@ -206,7 +206,8 @@ def lines_table(hits: pd.DataFrame | None, columns: tuple[str, ...] = LINE_COLUM
             frame[column] = None
     frame["@timestamp"] = pd.to_datetime(frame["@timestamp"], utc=True, errors="coerce", format="ISO8601")
     extra = [c for c in frame.columns if c not in columns and c != "_id"]
-    return frame[[*columns, *extra]].rename(columns={"@timestamp": "time"}).reset_index(drop=True)
+    frame = frame[[*columns, *extra]].rename(columns={"@timestamp": "time"}).reset_index(drop=True)
+    return directory.named_column(frame, "tenant")  # client firms by name (`app.directory`)
 
 
 def level_counts(result: SearchResult | None, name: str = "levels") -> pd.DataFrame:

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from app import queries
+from app import directory, queries
 from app.audit import audit_counts
 from app.config import REPO_ROOT
 from app.filecache import FileCache, UnreadableFile, read_yaml
@@ -166,7 +166,7 @@ def assess_secrets(frame: pd.DataFrame | None, policy: Policy, now: datetime) ->
         state = "failing" if left < timedelta(0) else "attention" if left <= policy.secret_due_soon else "ok"
         rows.append(
             {
-                "secret": secret,
+                "secret": directory.name("secret", secret),  # in words (`app.directory`)
                 "last_rotated": rotated,
                 "age_days": age.total_seconds() / 86400,
                 "days_left": left.total_seconds() / 86400,

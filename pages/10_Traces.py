@@ -123,15 +123,16 @@ def show_results(page: traces.TracesPage, services: Outcome[list[str]], shown: s
         key="trace_table",
         on_select=functools.partial(_pick_trace, page.table),
         selection_mode="single-row",
+        row_height=ui.WRAPPED_ROW_PX,  # within 1440 px: the services wrap, the trace id is whole
         column_config={
-            "start": st.column_config.DatetimeColumn("Start (UTC)", format="D MMM HH:mm:ss.SSS"),
-            "trace_id": st.column_config.TextColumn("Trace id"),
-            "root_service": st.column_config.TextColumn("Root service"),
-            "root_operation": st.column_config.TextColumn("Root operation"),
-            "duration_ms": st.column_config.NumberColumn("Duration", format="%.1f ms"),
-            "span_count": st.column_config.NumberColumn("Spans"),
-            "services": st.column_config.TextColumn("Services"),
-            "error": st.column_config.CheckboxColumn("Error"),
+            "start": st.column_config.DatetimeColumn("Start (UTC)", format="D MMM HH:mm:ss.SSS", width=145),
+            "trace_id": st.column_config.TextColumn("Trace id", width=250),
+            "root_service": st.column_config.TextColumn("Root service", width=90),
+            "root_operation": st.column_config.TextColumn("Root operation", width=120),
+            "duration_ms": st.column_config.NumberColumn("Duration", format="%.1f ms", width=80),
+            "span_count": st.column_config.NumberColumn("Spans", width=50),
+            "services": st.column_config.TextColumn("Services", width=150),
+            "error": st.column_config.CheckboxColumn("Error", width=50),
         },
     )
 

@@ -21,7 +21,7 @@ def filters(facets: logs.Facets) -> logs.LogFilters:
     with level_col:
         level = ui.url_picker("Level", facets.levels, "level", "All levels")
     with tenant_col:
-        tenant = ui.url_picker("Tenant", facets.tenants, "tenant", "All tenants")
+        tenant = ui.firm_picker(facets.tenants)
     text_col, trace_col = st.columns([3, 2])
     q = text_col.text_input(
         "Search text",
@@ -129,7 +129,7 @@ def audit_tab() -> None:
     everything = audit.load(ctx.sources, tr)
     tenant_col, action_col = st.columns(2)
     with tenant_col:
-        tenant = ui.url_picker("Tenant", everything.tenants, "tenant", "All tenants")
+        tenant = ui.firm_picker(everything.tenants)
     with action_col:
         action = ui.url_picker("Action", everything.actions, "action", "All actions")
     view = audit.load(ctx.sources, tr, tenant, action) if tenant or action else everything

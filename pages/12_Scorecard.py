@@ -62,20 +62,24 @@ def body() -> None:
         ui.page_link("security", "Why, on the Security page", ":material/shield:")
 
     table = scorecard_view.trend_table(card)
-    st.dataframe(
+    # Within 1440 px: each column sized to what it holds, long figures and targets wrapped; the verdict
+    # coloured as every state is (`ui.state_css`).
+    ui.table(
         table.assign(trend=table["trend"].map(TREND_ICONS)),
-        hide_index=True,
+        {
+            "area": st.column_config.TextColumn("Area", width=110),
+            "criterion": st.column_config.TextColumn("Criterion", width=170),
+            "verdict": st.column_config.TextColumn("Verdict", width=70),
+            "now": st.column_config.TextColumn("Now", width=175),
+            "before": st.column_config.TextColumn("A range earlier", width=175),
+            "trend": st.column_config.TextColumn("Trend", width=90),
+            "target": st.column_config.TextColumn("Target", width=180),
+        },
+        empty="No acceptance criterion is defined.",
+        states=["verdict"],
+        wrap=True,
         # The verdict and the trend first: the targets' long sentences pushed them past 1440 px.
         column_order=["area", "criterion", "verdict", "now", "before", "trend", "target"],
-        column_config={
-            "area": "Area",
-            "criterion": "Criterion",
-            "target": "Target",
-            "now": "Now",
-            "before": "A range earlier",
-            "trend": "Trend",
-            "verdict": "Verdict",
-        },
     )
 
     for area in criteria.AREAS:

@@ -11,8 +11,8 @@ from app.alerting import view as alerts_view
 ctx = ui.page_setup("alerts")
 
 LINKS = {
-    "link": st.column_config.LinkColumn("Open", display_text="open", width="small"),
-    "runbook_link": st.column_config.LinkColumn("Runbook link", display_text="read", width="small"),
+    "link": st.column_config.LinkColumn("Open", display_text="open", width=48),
+    "runbook_link": st.column_config.LinkColumn("Runbook", display_text="read", width=62),
 }
 
 pick_runbook, pick_severity = st.columns(2)
@@ -76,10 +76,28 @@ def body(severity: str | None) -> None:
     elif not shown:
         st.caption("No alert is firing or pending" + (f" at severity {severity}." if severity else "."))
     else:
-        st.dataframe(
+        # What on-call acts on first, every column within 1440 px (widths sum to the page's), long text
+        # wrapped: which alert, whose, its runbook, who was told, for how long, what it says. Since when is
+        # in the "For" column's tooltip; where the runbook lives, in the warning below when it has none.
+        ui.table(
             alerts_view.alerts_table(shown, at),
-            hide_index=True,
-            # what on-call acts on first, within 1440 px: which alert, whose, its runbook, who was told
+            {
+                **LINKS,
+                "state": st.column_config.TextColumn("State", width=58),
+                "severity": st.column_config.TextColumn("Severity", width=62),
+                "alert": st.column_config.TextColumn("Alert", width=152),
+                "what": st.column_config.TextColumn("Which", width=100),
+                "belongs_to": st.column_config.TextColumn("Belongs to", width=128),
+                "alertmanager": st.column_config.TextColumn("Alertmanager", width=132),
+                "for_min": st.column_config.NumberColumn(
+                    "For", format="%.0f min", width=62, help="How long it has been active"
+                ),
+                "summary": st.column_config.TextColumn(
+                    "Summary", width=165, help="The rule's own words; click a cell to read it whole"
+                ),
+            },
+            empty="No alert is firing or pending.",
+            wrap=True,
             column_order=[
                 "state",
                 "severity",
@@ -90,23 +108,8 @@ def body(severity: str | None) -> None:
                 "runbook_link",
                 "alertmanager",
                 "for_min",
-                "since",
-                "runbook",
                 "summary",
             ],  # fmt: skip
-            column_config={
-                **LINKS,
-                "state": st.column_config.TextColumn("State", width="small"),
-                "severity": st.column_config.TextColumn("Severity", width="small"),
-                "alert": "Alert",
-                "what": "Which",
-                "since": st.column_config.DatetimeColumn("Active since (UTC)", format="D MMM HH:mm"),
-                "for_min": st.column_config.NumberColumn("For", format="%.0f min", width="small"),
-                "belongs_to": "Belongs to",
-                "runbook": st.column_config.TextColumn("Runbook", width="small"),
-                "alertmanager": "Alertmanager",
-                "summary": "Summary",
-            },
         )
     without = sorted({a.name for a in shown if a.runbook is None})
     if without:

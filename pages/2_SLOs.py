@@ -7,7 +7,7 @@ import streamlit as st
 from app import ui
 from app.slo import view as slo_view
 from app.slo.math import SHOWN_ORDER
-from app.slo.model import SloDefinition
+from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.status import alert_thresholds, state_counts
 from app.ui import charts
 from app.units import format_value
@@ -54,9 +54,8 @@ def board() -> None:
     search, domain, team, state, label = st.columns([2, 1, 1, 1, 1])
     text = search.text_input("Search by name", key="q", bind="query-params", placeholder="e.g. hmrc")
     statuses = board.statuses
-    domains = domain.multiselect(
-        "Domain", sorted({s.domain for s in statuses}), key="domain", bind="query-params"
-    )
+    with domain:  # domains by their titles; the URL keeps their ids
+        domains = ui.named_url_multiselect("Domain", slo_view.domain_choices(statuses), "domain")
     teams = team.multiselect("Team", sorted({s.team for s in statuses}), key="team", bind="query-params")
     states = state.multiselect("State", list(SHOWN_ORDER), key="state", bind="query-params")
     labels = label.multiselect("Label", slo_view.label_choices(statuses), key="label", bind="query-params")
@@ -120,8 +119,9 @@ def detail(definition: SloDefinition) -> None:
     status = view.current
 
     st.markdown(f"### {ui.plain(definition.display_name or definition.name)}")
+    domain = DOMAIN_TITLES.get(definition.domain, definition.domain)
     st.caption(
-        f"Service **{ui.plain(definition.service)}** · domain {ui.plain(definition.domain)} · team "
+        f"Service **{ui.plain(definition.service)}** · {ui.plain(domain)} · team "
         f"{ui.plain(definition.team)} · {definition.budgeting.lower()} over "
         f"{ui.plain(definition.window.label)}"
     )

@@ -83,10 +83,10 @@ def slo_section(view: rv.WeeklyReview) -> None:
             charts.bars(chart, x="spent", y="domain", title="Budget spent this week, worst SLO", unit="ratio")
         )
     spent = st.column_config.NumberColumn(
-        "Spent", format="percent", help=f"Of the week's error budget. {ui.NO_FIGURE}"
+        "Spent", format="percent", help=f"Of the week's error budget. {ui.NO_FIGURE}", width=70
     )
     before = st.column_config.NumberColumn(
-        "Week before", format="percent", help=f"Of the week before's error budget. {ui.NO_FIGURE}"
+        "Week before", format="percent", help=f"Of the week before's error budget. {ui.NO_FIGURE}", width=90
     )
     st.dataframe(
         domains,
@@ -109,22 +109,31 @@ def slo_section(view: rv.WeeklyReview) -> None:
         table,
         hide_index=True,
         placeholder=ui.MISSING,
+        # Within 1440 px: each column sized to what it holds; the SLI in the objective's unit.
         column_config={
-            "slo": st.column_config.TextColumn("SLO", pinned=True),
-            "domain": "Domain",
-            "objective": st.column_config.NumberColumn("Objective", format="percent"),
-            "sli": st.column_config.NumberColumn("SLI this week", format="%.3f", help=ui.NO_FIGURE),
-            "met": "Objective this week",
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width=210),
+            "domain": st.column_config.TextColumn("Domain", width=140),
+            "objective": st.column_config.NumberColumn("Objective", format="percent", width=75),
+            "sli": st.column_config.NumberColumn(
+                "SLI", format="percent", help=f"Over the week. {ui.NO_FIGURE}", width=70
+            ),
+            "met": st.column_config.TextColumn(
+                "This week", help="Whether the week met the objective", width=75
+            ),
             "spent": spent,
             "previous": before,
-            "state": "State at the end",
+            "state": st.column_config.TextColumn(
+                "At the end", help="The SLO's state at the week's end", width=85
+            ),
             "budget_left": st.column_config.NumberColumn(
                 "Budget left",
                 format="percent",
                 help=f"Of the SLO's own period, at the week's end. {ui.NO_FIGURE}",
+                width=85,
             ),
-            "link": st.column_config.LinkColumn("Detail", display_text="open"),
+            "link": st.column_config.LinkColumn("Detail", display_text="open", width=55),
         },
+        height="content",
     )
     st.caption(
         "Budget spent: the week's bad events over those its objective allows for the week's events; 100% is "

@@ -3,13 +3,13 @@ what moved it. `?tenant=<name>` narrows the checks to one tenant. All figures co
 
 import streamlit as st
 
-from app import ui
+from app import directory, ui
 from app.readiness import view as rv
 from app.ui import charts
 
 ctx = ui.page_setup("readiness")
 
-ALL_TENANTS = "All tenants"
+ALL_TENANTS = "All client firms"
 
 
 def where_from(view: rv.ReadinessView) -> None:
@@ -33,7 +33,7 @@ def where_from(view: rv.ReadinessView) -> None:
         st.dataframe(
             info.inputs.style.map(rv.status_colour, subset=["status"]),
             hide_index=True,
-            column_config={"check": "Check", "tenant": "Tenant", "figure": "Figure", "status": "Status"},
+            column_config={"check": "Check", "tenant": "Client firm", "figure": "Figure", "status": "Status"},
         )
         st.markdown("**Filing SLO states** (as on the SLOs page, at the same time)")
         if info.slo_states.empty:
@@ -65,10 +65,6 @@ def body() -> None:
         f"at {at:%H}:00 UTC on the same weekday of each of the 11 weeks before."
     )
     result = view.score
-    # A tenant from the URL is kept as a choice even if it is not in the data, so a shared link never
-    # silently falls back to "all tenants"; its rows then say "no data".
-    asked = st.query_params.get("tenant")
-    choices = sorted(set(rv.tenant_choices(result)) | ({asked} if asked else set()))
 
     headline = rv.headline(result, definition)
     delta = rv.week_delta(view)
@@ -81,13 +77,14 @@ def body() -> None:
         border=True,
         help="Out of 100: 100 when every check passes. See “Where does this number come from?”",
     )
-    tenant = tenant_col.selectbox(
-        "Tenant", choices, index=None, placeholder=ALL_TENANTS, key="tenant", bind="query-params"
-    )
+    with tenant_col:
+        # A firm the URL names that is not in the data is kept (its rows then say "no data").
+        tenant = ui.firm_picker(rv.tenant_choices(result), ALL_TENANTS) or None
     tenant_score = None
     if tenant and view.evaluation is not None:
         tenant_score = rv.for_tenant(definition, view.evaluation.inputs, tenant)
-        tenant_col.metric(f"Tenant {ui.plain(tenant)}", rv.format_score(tenant_score.score), border=True)
+        firm = ui.plain(directory.name("tenant", tenant))
+        tenant_col.metric(firm, rv.format_score(tenant_score.score), border=True)
     with why_col:
         for line in headline.lines:
             st.markdown(f"- {ui.plain(line)}")
@@ -101,53 +98,66 @@ def body() -> None:
             column.metric(ui.plain(domain.domain), domain.value, border=True, help=ui.plain(domain.help))
 
         shown = tenant_score if tenant_score is not None else result
-        st.subheader(f"Checks for tenant {ui.plain(tenant)}" if tenant else "Checks")
+        st.subheader(f"Checks for {ui.plain(directory.name('tenant', tenant))}" if tenant else "Checks")
         rows = rv.check_rows(shown, tenant)
+        # Within 1440 px: columns sized to their content, the sentence in words wrapped (rows of 3 lines).
         st.dataframe(
             rows.style.map(rv.status_colour, subset=["status"]),
             hide_index=True,
+            row_height=ui.WRAPPED_ROW_PX,
+            height="content",
             column_order=[c for c in rows.columns if not (tenant and c == "tenants_passing")],
             column_config={
-                "check": st.column_config.TextColumn("Check", pinned=True),
-                "domain": "Domain",
-                "status": "Status",
+                "check": st.column_config.TextColumn("Check", pinned=True, width=160),
+                "domain": st.column_config.TextColumn("Domain", width=100),
+                "status": st.column_config.TextColumn("Status", width=50),
                 "figure": st.column_config.TextColumn(
-                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure"
+                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure", width=78
                 ),
-                "target": "Threshold",
+                "target": st.column_config.TextColumn("Threshold", width=86),
                 "tenants_passing": st.column_config.TextColumn(
-                    "Tenants passing", help="Tenants that pass, of the tenants with data"
+                    "Passing", help="Client firms that pass, of the firms with data", width=62
                 ),
                 "weight": st.column_config.TextColumn(
-                    "Weight", help="A gate has no weight: when it fails it caps the score"
+                    "Weight", help="A gate has no weight: when it fails it caps the score", width=56
                 ),
                 "points": st.column_config.TextColumn(
                     "Points",
                     help="What the check adds to the score, of what it would add if every tenant passed. "
                     "A gate that caps the score: the points it cuts.",
+                    width=78,
                 ),
-                "why": st.column_config.TextColumn("In words", width="large"),
+                "why": st.column_config.TextColumn("In words", width=300),
             },
         )
         for sentence in rv.attention(shown):
             st.markdown(f"- {ui.plain(sentence)}")
 
-        st.subheader("By tenant")
-        st.dataframe(
+        st.subheader("By client firm")
+        ui.table(
             rv.tenant_table(result, definition),
-            hide_index=True,
-            column_config={
-                "tenant": st.column_config.TextColumn("Tenant", pinned=True),
+            {
+                "tenant": st.column_config.TextColumn("Client firm", pinned=True, width=170),
                 "score": st.column_config.ProgressColumn(
-                    "Score", format="%.1f", min_value=0.0, max_value=100.0, help="Empty: no score (no data)"
+                    "Score",
+                    format="%.1f",
+                    min_value=0.0,
+                    max_value=100.0,
+                    help="Empty: no score (no data)",
+                    width=120,
                 ),
-                "held_back_by": "Held back by",
-                "failing": "Failing checks",
+                "held_back_by": st.column_config.TextColumn("Held back by", width=230),
+                "failing": st.column_config.TextColumn("Failing checks", width=260),
                 "coverage": st.column_config.NumberColumn(
-                    "Data coverage", format="percent", help="Share of the applicable weight with data"
+                    "Data coverage",
+                    format="percent",
+                    help="Share of the applicable weight with data",
+                    width=95,
                 ),
-                "capped_at": st.column_config.TextColumn("Capped at", help="By a failed gate"),
+                "capped_at": st.column_config.TextColumn("Capped at", help="By a failed gate", width=80),
             },
+            empty="No client firm has readiness data.",
+            wrap=True,
         )
         st.caption("Click a column header to sort. Worst first; tenants without a score come first.")
 

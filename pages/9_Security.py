@@ -72,23 +72,25 @@ def controls_tab(view: controls_view.ControlsView) -> None:
         controls_view.controls_table(view.statuses),
         hide_index=True,
         placeholder=ui.MISSING,
+        row_height=ui.WRAPPED_ROW_PX,  # every column within 1440 px, long text wrapped, every row shown
+        height="content",
         column_config={
-            "status": "Status",
-            "control": "Control",
-            "area": "Area",
-            "owner": "Owner",
-            "evidence": "Evidence now",
-            "last_reviewed": st.column_config.DateColumn("Last reviewed", format="D MMM YYYY"),
-            "review_due": st.column_config.DateColumn("Review due", format="D MMM YYYY"),
+            "status": st.column_config.TextColumn("Status", width=80),
+            "control": st.column_config.TextColumn("Control", width=190),
+            "area": st.column_config.TextColumn("Area", width=120),
+            "owner": st.column_config.TextColumn("Owner", width=115),
+            "evidence": st.column_config.TextColumn("Evidence now", width=170),
+            "last_reviewed": st.column_config.DateColumn("Last reviewed", format="D MMM YYYY", width=95),
+            "review_due": st.column_config.DateColumn("Review due", format="D MMM YYYY", width=95),
             "link": st.column_config.LinkColumn(
-                "Evidence link", display_text="open", help="— : the control names no evidence link"
+                "Evidence", display_text="open", help="— : the control names no evidence link", width=70
             ),
         },
     )
-    ids = [s.control.id for s in worst_first(view.statuses)]  # the first shown is the worst
-    # Raw ids, no format_func: a URL-bound widget matches the URL against the formatted label (notes).
-    picked = st.selectbox("Evidence of control", ids, key="control", bind="query-params")
-    status = view.status(picked or ids[0])
+    # By title, worst first (the default, with no parameter); the URL keeps the control's id.
+    titles = {s.control.id: s.control.title for s in worst_first(view.statuses)}
+    picked = ui.named_url_picker("Evidence of control", titles, "control")
+    status = view.status(picked)
     control = status.control
     st.markdown(f"**{ui.plain(control.title)}** · owner {ui.plain(control.owner)}")
     ui.state_badge(status.status)

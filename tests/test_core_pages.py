@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import overview
+from app import directory, overview
 from app.config import load_config
 from app.slo import view as slo_view
 from app.sources import build_sources, snapshot
@@ -224,7 +224,8 @@ def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(sn
         "## Upcoming filing deadlines",
     ):
         assert heading in report
-    assert "- **Secrets rotation** (failing): 1 of 5 overdue. hmrc-oauth-client-secret" in report
+    secret = directory.name("secret", "hmrc-oauth-client-secret")
+    assert f"- **Secrets rotation** (failing): 1 of 5 overdue. {secret}" in report
     assert "- Incident: HMRC API outage" in report
 
 

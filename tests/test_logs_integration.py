@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app import audit, logs
+from app import audit, directory, logs
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.opensearch import OpenSearchClient
@@ -59,7 +59,7 @@ def test_free_text_and_tenant_filters(live, live_stack):
     view = logs.load(live, f, window(start, end), 1, ResultCache())
     assert view.problems == [] and len(view.lines) > 0
     assert view.lines["message"].str.contains("SERVICE_UNAVAILABLE").all()
-    assert set(view.lines["tenant"]) == {"cobalt-cpa"}
+    assert set(view.lines["tenant"]) == {directory.name("tenant", "cobalt-cpa")}  # shown by name
     # query_string syntax is only text here: no error, just (probably) nothing found
     odd = logs.load(
         live, replace(f, q='status:500 AND (/x/ OR "unclosed'), window(start, end), 1, ResultCache()

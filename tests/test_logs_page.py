@@ -134,7 +134,7 @@ def test_audit_tab(fake_snapshot):  # noqa: F811
     assert not at.exception and not at.error
     assert metrics(at)["Audit events"] == "12"
     # the audit tab has its own filters: no service, level, text or trace pickers
-    assert [s.label for s in at.selectbox if s.key in ("tenant", "action")] == ["Tenant", "Action"]
+    assert [s.label for s in at.selectbox if s.key in ("tenant", "action")] == ["Client firm", "Action"]
     assert not [w for w in at.text_input if w.key in ("q", "trace_id")]
 
 

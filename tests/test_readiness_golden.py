@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app import directory
 from app.readiness import (
     ReadinessDefinition,
     ReadinessInputs,
@@ -131,9 +132,8 @@ def _assert_the_scenario(before: ReadinessScore, during: ReadinessScore) -> None
     moves = {m.name: m for m in what_moved(before, during)}
     for name in BACKLOG_CHECKS:
         assert moves[name].points == pytest.approx(-5.625)
-        assert moves[name].text.endswith(
-            "fell from pass to fail for 3 tenants (cobalt-cpa, elm-street, greyfriars): −5.6 points"
-        )
+        firms = ", ".join(directory.name("tenant", t) for t in backlog_tenants)
+        assert moves[name].text.endswith(f"fell from pass to fail for 3 tenants ({firms}): −5.6 points")
     assert before.score is not None and during.score is not None
     assert sum(m.points for m in moves.values()) == pytest.approx(during.score - before.score)
     for row in during.tenants:

@@ -12,6 +12,7 @@ import pytest
 from app import overview, queries
 from app.readiness import Status, load_definition
 from app.readiness import view as rv
+from app.slo.model import DOMAIN_TITLES
 from app.sources import Sources
 from app.sources.cache import ResultCache
 from app.sources.errors import BackendUnavailable, QueryRejected, SnapshotMiss
@@ -306,9 +307,9 @@ def test_check_rows_show_status_figure_threshold_weight_and_points():
 def test_domains_and_tenant_table():
     view = load(FakePrometheus())
     domains = {d.domain: d for d in rv.domain_scores(view.score, DEFINITION)}
-    assert set(domains) == {"Ingestion", "Extraction", "Reconciliation", "Filing"}
+    assert set(domains) == {DOMAIN_TITLES[d] for d in ("ingestion", "extraction", "reconciliation", "filing")}
     assert domains["Ingestion"].value == "100" and domains["Ingestion"].help == "Every check passes."
-    assert domains["Filing"].help == "Held back by Approved by the accountant."
+    assert domains[DOMAIN_TITLES["filing"]].help == "Held back by Approved by the accountant."
     table = rv.tenant_table(view.score, DEFINITION)
     assert list(table["tenant"]) == ["bright", "acme", "cobalt"]  # worst first
     assert table.iloc[0]["held_back_by"] == "Approved by the accountant"

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
+from app import directory
 from app.sources import snapshot
 from stack.simulator import events, model
 from tests.browser_support import ROOT
@@ -75,11 +76,12 @@ def test_security_on_the_snapshot_matches_the_model(snapshot_mode):
     # Secrets: the seed's HMRC client secret is past the 90-day policy; the others rotate monthly.
     tables = checks_tab(at).dataframe
     secrets = tables[0].value.set_index("secret")
-    assert set(secrets.index) == set(model.SECRETS)
+    assert set(secrets.index) == {directory.name("secret", s) for s in model.SECRETS}
     for secret in model.SECRETS:
         rotated = m.gauge_value("secret_last_rotated_timestamp_seconds", {"secret": secret}, END)
-        assert secrets.loc[secret, "age_days"] == pytest.approx((END.timestamp() - rotated) / 86400, abs=1e-6)
-    assert secrets.loc["hmrc-oauth-client-secret", "state"] == "failing"
+        age = secrets.loc[directory.name("secret", secret), "age_days"]
+        assert age == pytest.approx((END.timestamp() - rotated) / 86400, abs=1e-6)
+    assert secrets.loc[directory.name("secret", "hmrc-oauth-client-secret"), "state"] == "failing"
     assert figs["Secrets rotation"] == "1 of 5 overdue"
 
     # Backups: each target's last success is the model's, a minute either way (the last scrape's).

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from app import links
+from app import directory, links
 from app.alerting.runbooks import Runbook, resolve, runbook_link
 from app.slo.status import AlertStatus
 from app.slo.view import definitions
@@ -371,13 +371,24 @@ def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:
             "runbook": "in Sextant" if a.runbook and a.runbook.in_app else "link" if a.runbook else "MISSING",
             "runbook_link": runbook_link(a.runbook),
             "alertmanager": notification(a),
-            "summary": a.summary,
+            "summary": summary_words(a),
         }
         for a in alerts
     ]
     columns = ["state", "severity", "alert", "what", "since", "for_min", "belongs_to", "link", "runbook",
                "runbook_link", "alertmanager", "summary"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def summary_words(alert: Alert) -> str:
+    """The alert's summary with the ids of its labels that have display names (a secret, a client firm:
+    `app.directory`) in words: a rule's template writes the label's id."""
+    text = alert.summary
+    for label in directory.LABELS:
+        value = alert.labels.get(label)
+        if value:
+            text = text.replace(value, directory.name(label, value))
+    return text
 
 
 def burn_words(alert: Alert) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import queries
+from app import directory, queries
 from app.config import load_config
 from app.masking import Masker
 from app.sources.opensearch import SearchResult
@@ -185,4 +185,4 @@ def _events(docs: list[dict[str, Any]]) -> pd.DataFrame:
         ],
         columns=columns,
     )
-    return frame.sort_values("time", ascending=False, ignore_index=True)
+    return directory.named_column(frame.sort_values("time", ascending=False, ignore_index=True), "tenant")

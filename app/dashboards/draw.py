@@ -41,6 +41,8 @@ LEGEND: dict[str, Any] = {
 }
 # Time labels that say the same thing at every tick: hours within a day, days beyond.
 
+MAX_VALUE_TITLE = 24  # characters
+_VALUE_TITLES = {"count": "Count", "ratio": "Share", "seconds": "Seconds", "x": "Times"}
 _TABLE_FORMATS = {
     "ratio": "percent",
     "seconds": "%.3f s",
@@ -332,7 +334,7 @@ def _table(
     if panel.legend is not None:
         labels = [c for c in panel.legend if c in frame.columns]
     named = frame["series"].astype(str).str.len().gt(0).any()
-    names = view.dashboard.names
+    names = view.dashboard.value_names()
     if labels:
         table = frame.assign(**{c: frame[c].fillna("").astype(str).replace(names.get(c, {})) for c in labels})
         if named:
@@ -349,7 +351,7 @@ def _table(
         table = table.assign(**{c: table[c].round(0) for c in value_columns})
     number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
     config = {
-        c: st.column_config.NumberColumn(c if c != "value" else panel.title, format=number)
+        c: st.column_config.NumberColumn(c if c != "value" else _value_title(panel), format=number)
         for c in value_columns
     }
     titles = {v.name: v.label for v in view.dashboard.variables}
@@ -360,6 +362,14 @@ def _table(
     # Every row visible without scrolling, up to a long list.
     height = TABLE_ROW_PX * (min(len(table), MAX_TABLE_ROWS) + 1) + 3
     st.dataframe(table, hide_index=True, column_config=config, height=height)
+
+
+def _value_title(panel: Panel) -> str:
+    """The title of a table's one value column: the panel's title when short, else its unit in a word (a
+    long title as a column header widened the column past the panel, its right-aligned figures cut off)."""
+    if len(panel.title) <= MAX_VALUE_TITLE:
+        return panel.title
+    return _VALUE_TITLES.get(panel.unit, "Value")
 
 
 def _links(panel: Panel, preset: str, slos: Mapping[str, Linked]) -> None:

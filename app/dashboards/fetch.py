@@ -181,7 +181,7 @@ def load(
         window=tr,
     )
     datas = []
-    names = board.names
+    names = board.value_names()
     for panel in board.panels:
         curves = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "curve"]
         figures = [(s, outcomes[t]) for t, s, what in plan[panel.id] if what == "figure"]

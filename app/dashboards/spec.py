@@ -44,7 +44,8 @@ picked value is regex-escaped here and then PromQL-escaped by `app.queries`: use
 
 `names` is the one place a label's values get their words (`bank_statement` is "Bank statement"): the
 pickers offer them, legends, figures and tables show them; the URL, the queries and the thresholds' `where`
-keep the raw values. A value without a name is shown as it is.
+keep the raw values. A value without a name is shown as it is. Client firms (`tenant`) and secrets are named
+once for every page, in `slo_definitions/directory.yaml` (`app.directory`), not here.
 
 Every problem raises `PanelError` naming the file and the panel.
 """
@@ -57,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app import queries
+from app import directory, queries
 from app.config import REPO_ROOT
 from app.filecache import FileCache, UnreadableFile, read_yaml
 from app.queries import CatalogueError, NamedQuery, ParamError, known_mapping
@@ -176,7 +177,13 @@ class Dashboard:
 
     def display(self, label: str, value: str) -> str:
         """A label value's display name, or the value itself when it has none."""
-        return self.names.get(label, {}).get(value, value)
+        return self.value_names().get(label, {}).get(value, value)
+
+    def value_names(self) -> dict[str, Mapping[str, str]]:
+        """label -> value -> display name: the file's `names`, over the shared ones of `app.directory`
+        (client firms, secrets), so that a firm reads the same on every page."""
+        shared = {label: directory.names(label) for label in directory.LABELS}
+        return shared | {label: {**shared.get(label, {}), **own} for label, own in self.names.items()}
 
     def defaults(self) -> dict[str, str]:
         """Every variable at "All": the view a link without variables shows, and the one recorded."""

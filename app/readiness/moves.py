@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.directory import name
 from app.readiness.score import Assessment, CheckResult, ReadinessScore, Status
 
 MIN_POINTS = 0.05  # smaller drifts with no status change are noise, not news
@@ -92,7 +93,7 @@ def _verb(before: Status, after: Status) -> str:
 
 
 def _names(tenants: tuple[str, ...]) -> str:
-    shown = ", ".join(tenants[:MAX_NAMES])
+    shown = ", ".join(name("tenant", t) for t in tenants[:MAX_NAMES])
     more = len(tenants) - MAX_NAMES
     return shown + (f" and {more} more" if more > 0 else "")
 

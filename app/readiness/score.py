@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final, TypeAlias
 
+from app.directory import name
 from app.readiness.definition import DOMAINS, Check, ReadinessDefinition
 from app.units import format_value
 
@@ -130,11 +131,13 @@ class CheckResult:
             text = f"{c.display_name}: {passing} of {len(assessed)} tenants {self.target}"
             failing = self.failing_tenants()
             if failing:
-                worst = ", ".join(f"{t} {format_value(self.tenants[t].figure, c.unit)}" for t in failing)
+                worst = ", ".join(
+                    f"{name('tenant', t)} {format_value(self.tenants[t].figure, c.unit)}" for t in failing
+                )
                 text += f"; failing: {worst}"
             missing = self.no_data_tenants()
             if missing:
-                text += f"; no data: {', '.join(missing)}"
+                text += f"; no data: {', '.join(name('tenant', t) for t in missing)}"
         if c.is_gate and self.status is Status.FAIL:
             text += f" (caps the score at {c.cap:g})"
         return text

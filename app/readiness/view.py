@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from app import queries
+from app import directory, queries
 from app.filecache import FileCache
 from app.readiness import (
     DEFAULT_PATH,
@@ -48,6 +48,7 @@ from app.readiness import (
     what_moved,
 )
 from app.slo import view as slo_view
+from app.slo.model import DOMAIN_TITLES
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -456,7 +457,9 @@ def check_rows(result: ReadinessScore, tenant: str | None = None) -> pd.DataFram
     for item in result.items:
         c = item.check
         assessed = item.status in (Status.PASS, Status.FAIL)
-        why = item.summary + (f" ({item.detail})" if item.detail else "")
+        # In words, without the check's name that its row already leads with.
+        summary = item.summary.removeprefix(f"{c.display_name}: ")
+        why = summary[:1].upper() + summary[1:] + (f" ({item.detail})" if item.detail else "")
         if c.is_gate:
             weight = f"cap {c.cap:g}"
             points = f"{item.points:.1f} (its cut)".replace("-", "−") if item.points else "—"
@@ -466,7 +469,7 @@ def check_rows(result: ReadinessScore, tenant: str | None = None) -> pd.DataFram
         rows.append(
             {
                 "check": c.display_name,
-                "domain": c.domain,
+                "domain": DOMAIN_TITLES.get(c.domain, c.domain),
                 "status": status_label(item.status),
                 "figure": "—" if item.status is Status.NOT_APPLICABLE else _figure_text(item),
                 "target": item.target,
@@ -507,7 +510,8 @@ class DomainScore:
 def domain_scores(result: ReadinessScore, definition: ReadinessDefinition) -> list[DomainScore]:
     out = []
     for row in result.domains:
-        out.append(DomainScore(row.key.capitalize(), format_score(row.score), _sub_help(row, definition)))
+        title = DOMAIN_TITLES.get(row.key, row.key.capitalize())
+        out.append(DomainScore(title, format_score(row.score), _sub_help(row, definition)))
     return out
 
 
@@ -542,7 +546,7 @@ def tenant_table(result: ReadinessScore, definition: ReadinessDefinition) -> pd.
         failing = sorted(display_name(definition, n) for n, s in row.statuses.items() if s is Status.FAIL)
         rows.append(
             {
-                "tenant": row.key,
+                "tenant": directory.name("tenant", row.key),
                 "score": row.score,
                 "held_back_by": holding,
                 "failing": ", ".join(failing) or "none",
@@ -576,7 +580,7 @@ def trend_frame(view: ReadinessView, tenant: str | None = None) -> pd.DataFrame:
             mine = None
             if point is not None:
                 mine = next((r.score for r in point.tenants if r.key == tenant), None)
-            rows.append({"timestamp": at, "series": tenant, **_point(mine)})
+            rows.append({"timestamp": at, "series": directory.name("tenant", tenant), **_point(mine)})
     frame = pd.DataFrame(rows, columns=["timestamp", "series", "value", "label"])
     frame["value"] = frame["value"].astype("float64")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
@@ -677,7 +681,7 @@ def provenance(view: ReadinessView) -> Provenance | None:
                 inputs_rows.append(
                     {
                         "check": c.display_name,
-                        "tenant": tenant,
+                        "tenant": directory.name("tenant", tenant),
                         "figure": "not applicable"
                         if figure is NOT_APPLICABLE
                         else format_value(figure, c.unit),  # type: ignore[arg-type]  # NOT_APPLICABLE ruled out

@@ -543,18 +543,21 @@ def alert_history(defn: SloDefinition, burn_rates: pd.DataFrame) -> pd.DataFrame
     burn = burn_rates.pivot_table(index="timestamp", columns="window", values="burn_rate", aggfunc="first")
     totals = burn_rates.pivot_table(index="timestamp", columns="window", values="total", aggfunc="first")
     min_events = defn.min_events if defn.budgeting == "Occurrences" else 0
+    totals = totals.reindex(burn.index)
+    nothing = [None] * len(burn.index)
+
+    def values(frame: pd.DataFrame, window: str) -> list[Any]:
+        """A window's column as plain values, read once (a scalar lookup per timestamp took seconds)."""
+        return [_value(v) for v in frame[window].tolist()] if window in frame.columns else nothing
+
     rows = []
     for pair in enabled_pairs(defn):
         factor = pair.factor(defn.window.nominal)
-        for ts in burn.index:
+        longs, shorts = values(burn, pair.long_window), values(burn, pair.short_window)
+        events = values(totals, pair.long_window)
+        for ts, long_burn, short_burn, long_events in zip(burn.index, longs, shorts, events, strict=True):
             firing = slo_math.alert_firing(
-                _value(burn.at[ts, pair.long_window]) if pair.long_window in burn.columns else None,
-                _value(burn.at[ts, pair.short_window]) if pair.short_window in burn.columns else None,
-                factor,
-                long_events=_value(totals.at[ts, pair.long_window])
-                if pair.long_window in totals.columns
-                else None,
-                min_events=min_events,
+                long_burn, short_burn, factor, long_events=long_events, min_events=min_events
             )
             rows.append({"timestamp": ts, "alert": pair.name, "severity": pair.severity, "firing": firing})
     return pd.DataFrame(rows)

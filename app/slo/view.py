@@ -194,6 +194,12 @@ def label_choices(statuses: Iterable[SloStatus]) -> list[str]:
     return sorted({f"{k}={v}" for s in statuses for k, v in s.definition.labels})
 
 
+def domain_choices(statuses: Iterable[SloStatus]) -> dict[str, str]:
+    """The domains of these SLOs: id -> title (`DOMAIN_TITLES`), in the titles' order."""
+    titles = {s.domain: DOMAIN_TITLES.get(s.domain, s.domain) for s in statuses if s.domain}
+    return dict(sorted(titles.items(), key=lambda item: item[1].casefold()))
+
+
 def detail_link(name: str, preset: str | None = None) -> str:
     """The relative address of an SLO's detail (`app.links`), for tables and chat links."""
     return links.url("slos", slo=name, range=preset)

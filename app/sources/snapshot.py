@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.sources import errors
+from app.sources import errors, snapshot_index
 from app.sources.alertmanager import AlertmanagerClient
 from app.sources.errors import BackendError, SnapshotMiss
 from app.sources.jaeger import JaegerClient, Trace, TraceList, TraceSummary
@@ -460,10 +460,16 @@ def load(path: str | Path) -> Snapshot:
         raise SnapshotFormatError(target, f"it cannot be opened ({exc.strerror or exc})") from None
     if not found:
         raise FileNotFoundError(f"no snapshot at {target}")
+    indexed = snapshot_index.read(target)  # this very file, checked in full by an earlier load
+    if indexed is not None:
+        return _snapshot_of(target, {**indexed.header, "entries": [], "frames": {}}, indexed)
+    checked = snapshot_index.identity(target)  # before reading: a later write makes the index unused
     document = read_document(target)
     if not _checksum_ok(document):
         raise SnapshotFormatError(target, "SHA-256 does not match the content (edited or truncated?)")
-    return from_document(target, document)
+    snapshot = from_document(target, document)
+    snapshot_index.write(target, document, checked)
+    return snapshot
 
 
 def from_document(path: Path, document: Mapping[str, Any]) -> Snapshot:
@@ -490,7 +496,11 @@ class _ShapeError(ValueError):
     """A field of the document is missing or has the wrong type; the message names the field."""
 
 
-def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
+def _snapshot_of(
+    path: Path, document: Mapping[str, Any], indexed: snapshot_index.Indexed | None = None
+) -> Snapshot:
+    """The snapshot of a read document, its shape checked; or, given the `indexed` answers of a file
+    checked before, of its header alone (its entries were checked when the index was written)."""
     span = document.get("time_range")
     if span is not None and not isinstance(span, dict):
         raise _ShapeError(f"time_range is not an object with start and end: {_cut(span)}")
@@ -500,10 +510,11 @@ def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
     frames = document.get("frames")
     if not isinstance(frames, dict):
         raise _ShapeError("frames is not an object")
-    by_key = {}
+    checked: dict[str, Mapping[str, Any]] = {}
     for number, entry in enumerate(entries):
         _check_entry(entry, f"entries[{number}]")
-        by_key[call_key(entry["backend"], entry["method"], entry["args"])] = entry
+        checked[call_key(entry["backend"], entry["method"], entry["args"])] = entry
+    by_key: Mapping[str, Mapping[str, Any]] = checked if indexed is None else indexed.entries
     return Snapshot(
         path=path,
         recorded_at=_time(document.get("recorded_at"), "recorded_at"),
@@ -515,7 +526,7 @@ def _snapshot_of(path: Path, document: Mapping[str, Any]) -> Snapshot:
         if span is not None
         else None,
         entries=by_key,
-        frames=frames,
+        frames=frames if indexed is None else indexed.frames,
     )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app import links
+from app import directory, links
 from app.auth import Viewer
 from app.config import Config, ConfigError, current_config
 from app.overview import DeadlineRow, Headline
@@ -59,12 +59,31 @@ STATE_STYLES: dict[str, tuple[BadgeColour, str]] = {
 }
 
 
+# The same colours as a table cell's text (a badge's colours are the theme's own).
+STATE_TEXT_COLOURS: dict[BadgeColour, str] = {
+    "green": "#2E7D32",
+    "orange": "#B26A00",
+    "red": "#C62828",
+    "gray": "#6B7280",
+}
+WRAPPED_ROW_PX = 70  # a table row of three lines: Streamlit wraps cell text only in rows over 4 rem
+
 MISSING = "—"  # a table cell without a figure (never "None"); each such column's tooltip says why
 NO_FIGURE = "— : no figure (the backend did not answer, or nothing was reported)"
 
 
 def state_icon(state: str) -> str:
     return STATE_STYLES[state][1]
+
+
+def state_css(value: object) -> str:
+    """CSS for a table cell that names a state ("✔ healthy", "not met", "at risk (low traffic)"): the state's
+    colour of STATE_STYLES, the one vocabulary of every page; empty for any other text."""
+    core = str(value).lstrip("✔✓⚠✖?↑↓↕= ").split(" (", 1)[0].strip()
+    if core not in STATE_STYLES:
+        return ""
+    colour = STATE_STYLES[core][0]
+    return f"color: {STATE_TEXT_COLOURS[colour]}; font-weight: 600"
 
 
 def state_badge(state: str) -> None:
@@ -448,6 +467,41 @@ def named_url_picker(label: str, options: Mapping[str, str], param: str, *, help
     )
 
 
+def named_url_multiselect(
+    label: str, options: Mapping[str, str], param: str, *, help: str | None = None
+) -> list[str]:
+    """A multiselect that shows display names (`options`: value -> name) and is bound by hand to the URL
+    parameter `param`, repeated once per value picked (`?domain=filing&domain=assistant`, as Streamlit's
+    own binding writes it): with a format_func, Streamlit's binding would match the URL against the names.
+    Values in the URL that are not on offer are left out."""
+    asked = [v for v in dict.fromkeys(st.query_params.get_all(param)) if v in options]
+    if st.session_state.get(param) != asked:
+        st.session_state[param] = asked  # the URL leads (a link followed, the back button)
+    # For app.crawl, as a picker's: the first entry stands for nothing picked (no parameter at all).
+    named = {"": ""} | {name: value for value, name in options.items()}
+    st.session_state.setdefault(NAMED_PICKERS, {})[param] = named
+
+    def to_url() -> None:
+        picked = list(st.session_state[param])
+        if picked:
+            st.query_params[param] = picked
+        else:
+            st.query_params.pop(param, None)
+
+    return st.multiselect(
+        label, list(options), key=param, format_func=options.__getitem__, on_change=to_url, help=help
+    )
+
+
+def firm_picker(tenants: Iterable[str], every: str = "All client firms") -> str:
+    """A client-firm picker bound to `?tenant=`: firms by name (`app.directory`), their ids in the URL; empty
+    means every firm. A firm the URL names that the data has not seen is kept on offer, so that a shared link
+    never silently falls back to every firm."""
+    asked = st.query_params.get("tenant")
+    offered = directory.choices("tenant", [*tenants, *([asked] if asked else [])])
+    return named_url_picker("Client firm", {"": every} | offered, "tenant")
+
+
 def deadline_table(deadlines: list[DeadlineRow]) -> None:
     """The filing deadlines with entities due and ready, as the overview and the weekly review draw them."""
     st.dataframe(
@@ -467,13 +521,28 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
     )
 
 
-def table(frame: pd.DataFrame, columns: Mapping[str, Any], *, empty: str, **options: Any) -> None:
+def table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, Any],
+    *,
+    empty: str,
+    states: Sequence[str] = (),
+    wrap: bool = False,
+    **options: Any,
+) -> Any:
     """A table with its columns' titles and formats, or, when it has no row, the sentence `empty` saying why
-    (a table without rows says nothing). `empty` is our own text: outside text goes through `plain` first."""
+    (a table without rows says nothing). `empty` is our own text: outside text goes through `plain` first.
+
+    `states`: columns whose cells name a state, coloured as everywhere (`state_css`). `wrap`: rows three
+    lines tall, so that long text wraps within its column's width instead of being cut, and every row shown
+    (no inner scroll). Returns what `st.dataframe` returns (the selection, when `on_select` is given)."""
     if frame.empty:
         st.caption(empty)
-        return
-    st.dataframe(frame, hide_index=True, column_config=dict(columns), **options)
+        return None
+    data: Any = frame.style.map(state_css, subset=list(states)) if states else frame
+    if wrap:
+        options = {"row_height": WRAPPED_ROW_PX, "height": "content", **options}
+    return st.dataframe(data, hide_index=True, column_config=dict(columns), **options)
 
 
 def scorecard_changes(moved: list[scorecard_view.Change], gaps: str | None) -> None:

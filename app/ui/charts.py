@@ -116,7 +116,9 @@ def _within(annotations: pd.DataFrame | None, frame: pd.DataFrame) -> pd.DataFra
 
 
 def bars(frame: pd.DataFrame, *, x: str, y: str, title: str, unit: str, color: str | None = None) -> Chart:
-    """Horizontal bars of `y` (a category) by `x` (a value), sorted largest first."""
+    """Horizontal bars of `y` (a category) by `x` (a value), sorted largest first. Only the columns drawn
+    go to the browser (a frame's raw label columns, ids the chart shows by name, stay behind)."""
+    frame = frame[[c for c in dict.fromkeys((y, x, color)) if c]]
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
     encoding = {
         "x": alt.X(f"{x}:Q", title=UNIT_FORMATS.get(unit, (unit, ""))[0], axis=alt.Axis(format=fmt)),

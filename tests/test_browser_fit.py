@@ -1,0 +1,51 @@
+"""Nothing cut off at 1440 px (issue 9, section 3): on the demo in Chromium at 1440×900, the tables of these
+pages fit their column, with no sideways scroll; long text wraps inside its cell instead."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, snapshot_env, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+# Each table's grid: how wide its content is against how wide it is shown.
+WIDTHS = """() => [...document.querySelectorAll("[data-testid='stDataFrame'] .dvn-scroller")].map(grid => (
+  {content: grid.scrollWidth, shown: grid.clientWidth}
+))"""  # tables in a closed tab have no grid drawn
+PAGES = [
+    "",
+    "Weekly_review",
+    "Scorecard",
+    "Alerts",
+    "Readiness",
+    "Readiness?tenant=elm-street",
+    "Tax",
+    "Security",
+    "Traces",
+]
+FIRST_ONLY = {"Alerts"}  # its firing and pending table; the rules below are a reference, scrolled at will
+
+
+@pytest.fixture(scope="module")
+def page():
+    with served_app(snapshot_env()) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        tab = browser.new_page(viewport={"width": 1440, "height": 900})
+        tab.base = base
+        yield tab
+        browser.close()
+
+
+@pytest.mark.parametrize("address", PAGES)
+def test_tables_fit_at_1440_px(page, address):
+    page.goto(f"{page.base}/{address}")
+    wait_for_app(page)
+    page.wait_for_timeout(500)  # the grids measure their columns after the script has finished
+    tables = page.evaluate(WIDTHS)
+    assert tables, "no table drawn"
+    if address in FIRST_ONLY:
+        tables = tables[:1]
+    cut = [t for t in tables if t["content"] > t["shown"] + 1]
+    assert not cut, f"tables wider than their place: {cut}"
