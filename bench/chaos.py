@@ -589,6 +589,12 @@ def arguments() -> argparse.Namespace:
         "--fault", action="append", choices=[f.name for f in FAULTS], help="only these (default: all)"
     )
     parser.add_argument("--no-browser", action="store_true", help="skip the browser pass")
+    parser.add_argument(
+        "--browser-backend",
+        action="append",
+        choices=FAULTED,
+        help="the browser pass pauses only these (default: each faulted backend in turn)",
+    )
     parser.add_argument("--workers", type=int, default=WORKERS, help=f"pages rendered at once ({WORKERS})")
     return parser.parse_args()
 
@@ -645,7 +651,7 @@ def main() -> int:
                     )
             renderers.close()
             if not args.no_browser:
-                rows = browser_pass(args.backend or list(FAULTED), reads)
+                rows = browser_pass(args.browser_backend or args.backend or list(FAULTED), reads)
         except RuntimeError as exc:  # control.sh could not restart or resume a backend: stop here
             print_table(cells, rows)
             print(f"\nmake chaos stopped: {exc}", file=sys.stderr)

@@ -26,6 +26,7 @@ def demo_tab():
         browser.close()
 
 
+@pytest.mark.long(1)  # up to a minute for a page with many links: dealt out first (tests/conftest.py)
 @pytest.mark.parametrize("registered", links.PAGES.values(), ids=lambda p: p.key)
 def test_every_link_and_share_link_works_under_a_base_path_and_on_the_demo(demo_tab, registered):
     """One page at a time (so that `make test`'s workers share them): the links it draws in its body, and
