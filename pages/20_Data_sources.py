@@ -16,41 +16,45 @@ if ctx.sources.mode == "snapshot":
         "Answers come from the shipped demo snapshot, not from live backends.", icon=":material/photo_camera:"
     )
 
-for status in data_sources.load(ctx.sources):
-    with st.container(border=True):
-        title, state = st.columns([3, 1])
-        title.subheader(ui.BACKEND_NAMES.get(status.name, status.name))
-        title.caption(ui.plain(status.url) if status.configured else "optional: set SEXTANT_ALERTMANAGER_URL")
-        with state:
-            ui.state_badge(status.state)
-            st.caption(status.verdict)
-        if not status.configured:
-            continue
-        version, probe, last_query, calls = st.columns(4)
-        version.metric(
-            "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
-        )
-        probe.metric(
-            "Probe latency", format_seconds(status.probe_latency_s) if status.probe_latency_s else "—"
-        )
-        last_query.metric(
-            "Last query latency",
-            format_seconds(status.last_query_latency_s)
-            if status.last_query_latency_s is not None
-            else "no query yet",
-        )
-        calls.metric("Calls failed", f"{status.failures} of {status.calls}")
-        if status.probe_error:
-            st.error(f"Probe failed: {ui.plain(status.probe_error)}")
-        if status.last_error and status.last_error_at:
-            last = f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}"
-            if status.state == "ok":  # history: a later call succeeded
-                st.caption(f"{last}. Later calls succeeded.")
-            else:  # still failing: while its probe fails, no later call has succeeded either
-                st.warning(last)
+
+def backends() -> None:
+    """Each backend's probe and call record."""
+    for status in data_sources.load(ctx.sources):
+        with st.container(border=True):
+            title, state = st.columns([3, 1])
+            title.subheader(ui.BACKEND_NAMES.get(status.name, status.name))
+            title.caption(
+                ui.plain(status.url) if status.configured else "optional: set SEXTANT_ALERTMANAGER_URL"
+            )
+            with state:
+                ui.state_badge(status.state)
+                st.caption(status.verdict)
+            if not status.configured:
+                continue
+            version, probe, last_query, calls = st.columns(4)
+            version.metric(
+                "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
+            )
+            probe.metric(
+                "Probe latency", format_seconds(status.probe_latency_s) if status.probe_latency_s else "—"
+            )
+            last_query.metric(
+                "Last query latency",
+                format_seconds(status.last_query_latency_s)
+                if status.last_query_latency_s is not None
+                else "no query yet",
+            )
+            calls.metric("Calls failed", f"{status.failures} of {status.calls}")
+            if status.probe_error:
+                st.error(f"Probe failed: {ui.plain(status.probe_error)}")
+            if status.last_error and status.last_error_at:
+                last = f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}"
+                if status.state == "ok":  # history: a later call succeeded
+                    st.caption(f"{last}. Later calls succeeded.")
+                else:  # still failing: while its probe fails, no later call has succeeded either
+                    st.warning(last)
 
 
-@ui.live(ctx)
 def storage() -> None:
     at = ctx.sources.now()
     kept = retention.load(ctx.sources, at)
@@ -101,4 +105,11 @@ def storage() -> None:
     )
 
 
-storage()
+@ui.live(ctx)
+def page() -> None:
+    """The probes and the storage queries share one page run: a slow backend costs one deadline, not two."""
+    backends()
+    storage()
+
+
+page()

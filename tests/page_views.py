@@ -128,10 +128,10 @@ class Drawn:
         state in words, alerts ("Probe failed: …") and captions."""
         boxes: dict[str, list[str]] = {}
         titles = {title: name for name, title in BACKEND_TITLES.items()}
-        for box in self.at.main.children.values():
+        for box in _walk(self.at.main):  # outermost first: a backend's box, then the columns inside it
             nodes = list(_walk(box))
-            name = next((titles[n.value] for n in nodes if n.type == "subheader" and n.value in titles), None)
-            if name:
+            names = [titles[n.value] for n in nodes if n.type == "subheader" and n.value in titles]
+            if len(names) == 1 and (name := names[0]) not in boxes:
                 boxes[name] = [
                     *(badge for n in nodes if n.type == "markdown" for badge in _BADGE.findall(n.value)),
                     *(shown(n.value) for n in nodes if n.type in ("caption", "error", "warning")),

@@ -58,11 +58,13 @@ def test_overview_with_prometheus_hanging_answers_within_its_timeout_then_at_onc
 
 
 def test_a_slow_backend_fills_in_after_the_page_has_drawn(only_prometheus):
-    only_prometheus.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "10")
+    only_prometheus.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "60")
     with SlowPrometheus(delay_s=2.5) as prometheus:
         only_prometheus.setenv("SEXTANT_PROMETHEUS_URL", prometheus.url)
         at, elapsed = run("pages/1_Service_health.py")
-    assert elapsed < 8.0  # not the 10 s timeout: drawn again as soon as the answers landed
+    # Far from the 60 s timeout (and its 61 s deadline): drawn again as soon as the answers landed, however
+    # busy the machine that runs the test.
+    assert elapsed < 30.0
     assert prometheus.requests == 8  # each query once: the second drawing came from the cache
     assert not any("Prometheus" in b for b in banners(at))  # filled in: nothing left "still loading"
 
