@@ -91,7 +91,8 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
         return
     st.caption(f"The newest {len(view.lines):,} matching lines, newest first.")
     table = _trace_links(view.lines)
-    first = ["time", "level", "service", "tenant", "trace", "action", "route", "status", "message"]
+    # The message right after who logged it, so that it is read without scrolling sideways at 1440 px.
+    first = ["time", "level", "service", "message", "tenant", "trace", "action", "route", "status"]
     st.dataframe(
         table,
         hide_index=True,
@@ -103,14 +104,19 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
             if c not in first and c not in ("trace_id", "span_id") and table[c].notna().any()
         ],
         column_config={
-            "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS"),
-            "message": st.column_config.TextColumn("Message", width="large"),
+            **_titles(table),
+            "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS", width=150),
+            "level": st.column_config.TextColumn("Level", width=65),
+            "service": st.column_config.TextColumn("Service", width=105),
+            "message": st.column_config.TextColumn("Message", width=400),
+            "tenant": st.column_config.TextColumn("Client firm", width=135),
             "trace": st.column_config.LinkColumn(
                 "Trace",
                 display_text=r"trace=([0-9a-f]{12})",
-                width="medium",
+                width=115,
                 help="Open the trace on the Traces page",
             ),
+            "status": st.column_config.NumberColumn("Status", format="%d", width=65),
             "trace_id": None,
         },
     )
@@ -151,7 +157,8 @@ def audit_tab() -> None:
             index="action", columns="outcome", values="count", aggfunc="sum", fill_value=0
         )
         by_action["total"] = by_action.sum(axis=1)
-        st.dataframe(by_action.sort_values("total", ascending=False).reset_index(), hide_index=True)
+        counts = by_action.sort_values("total", ascending=False).reset_index()
+        st.dataframe(counts, hide_index=True, column_config=_titles(counts))
     with right:
         if not view.over_time.empty:
             st.altair_chart(
@@ -164,14 +171,24 @@ def audit_tab() -> None:
                 )
             )
     st.caption("The newest audit events")
+    latest = view.latest.dropna(axis=1, how="all")
     st.dataframe(
-        view.latest.dropna(axis=1, how="all"),
+        latest,
         hide_index=True,
-        column_config={"time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS")},
+        column_config={
+            **_titles(latest),
+            "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS"),
+        },
     )
     ui.reveal(ctx, view.tokens)
 
 
+def _titles(frame: pd.DataFrame) -> dict[str, str]:
+    """Column titles in words ("Client firm", "Action"), not the log fields' names."""
+    return {str(c): TITLES.get(str(c), str(c).replace("_", " ").capitalize()) for c in frame.columns}
+
+
+TITLES = {"tenant": "Client firm", "user": "Who", "role": "Role"}
 TABS = {auth.LOG_LINES_TAB: "log_lines", auth.AUDIT_TAB: "audit_trail"}  # each tab and the data it shows
 
 

@@ -62,25 +62,30 @@ def board() -> None:
     shown = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels
     )
-    picked = st.dataframe(
+    # Name, state, budget left and firing alerts within 1440 px; the rest (SLI, objective, burn rates) after.
+    picked = ui.table(
         slo_view.board_table(shown),
-        hide_index=True,
+        empty="No SLO matches these filters.",
+        states=["state"],
         placeholder=ui.MISSING,
         height=36 * (len(shown) + 1) + 4,  # every SLO visible without an inner scroll
         on_select="rerun",
         selection_mode="single-row",
-        column_config={
-            "slo": st.column_config.TextColumn("SLO", pinned=True, width="medium"),
-            "state": st.column_config.TextColumn("State", width="small"),
+        columns={
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width=260),
+            "state": st.column_config.TextColumn("State", width=115),
             "budget_remaining": st.column_config.ProgressColumn(
                 "Budget left",
+                width=140,
                 format="percent",
                 min_value=0.0,
                 max_value=1.0,
                 help="Share of the period's error budget not yet spent; below 0% it is overspent. "
                 + ui.NO_FIGURE,
             ),
-            "firing": st.column_config.TextColumn("Firing alerts", width="large"),
+            "firing": st.column_config.TextColumn(
+                "Firing alerts", width=350, help="Each burn-rate alert firing, by the long window it watches"
+            ),
             "sli": st.column_config.NumberColumn(
                 "SLI",
                 format="percent",
@@ -102,7 +107,7 @@ def board() -> None:
             "link": st.column_config.LinkColumn("Link", display_text="open", help="This SLO's address"),
         },
     )
-    if picked.selection.rows:  # a row opens its SLO's detail in this tab
+    if picked is not None and picked.selection.rows:  # a row opens its SLO's detail in this tab
         st.query_params["slo"] = shown[picked.selection.rows[0]].definition.name
         st.rerun()
     st.caption(

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from app import audit, links, logs
+from app import audit, directory, links, logs, ui
 from app.config import REPO_ROOT
 from app.crawl import View
 from app.sources import snapshot
@@ -182,13 +182,16 @@ def test_live_audit_counts_by_action(live_mode):  # noqa: F811
     # Each firm the picker offers, filtered: only its own exports, and at least one firm has some (which
     # ones did depends on the data set's anchor hour). In full runs the first exporting firm's filtered view
     # came back without a table twice (cause not found; alone it passes), so every firm is tried.
-    tenants = next(s for s in at.selectbox if s.label == "Tenant").options
+    picker = next(s for s in at.selectbox if s.label == "Client firm")  # firms by name, ids in the URL
+    id_of = at.session_state[ui.NAMED_PICKERS]["tenant"]
+    tenants = [id_of[name] for name in picker.options if id_of[name]]
     found = []
     for tenant in tenants:
         at = run_page(PAGE, tab="Audit events", range="7d", action="data.export", tenant=tenant)
         assert not at.exception and not at.error
         if at.dataframe:
             latest = at.dataframe[-1].value
-            assert set(latest["action"]) <= {"data.export"} and set(latest["tenant"]) <= {tenant}
+            shown = {directory.name("tenant", tenant)}  # the table names the firm
+            assert set(latest["action"]) <= {"data.export"} and set(latest["tenant"]) <= shown
             found += [tenant] if len(latest) else []
     assert found

@@ -9,7 +9,7 @@ import pytest
 from app import links, overview
 from app.slo import status as slo_status
 from app.slo import view as slo_view
-from app.slo.status import PERIOD_KEY, WINDOWS, SloHistory, evaluate
+from app.slo.status import PERIOD_KEY, WINDOWS, AlertStatus, SloHistory, evaluate
 from app.sources.cache import Outcome, ResultCache
 from app.sources.counting import CountingClient
 from app.timerange import time_range
@@ -69,6 +69,18 @@ def test_board_table_keeps_order_and_figures():
     )
     assert first["link"] == "SLOs?slo=hmrc-submissions"
     assert table.iloc[1]["firing"] == "—"
+
+
+def test_firing_alerts_fit_a_cell_grouped_by_kind():
+    page = {"severity": "page", "firing": True}
+    alerts = [
+        AlertStatus("page-1h-5m", long_window="1h", short_window="5m", factor=14.4, **page),
+        AlertStatus("page-6h-30m", long_window="6h", short_window="30m", factor=6, **page),
+        AlertStatus("ticket-1d-2h", "ticket", True, "1d", "2h", 3),
+        AlertStatus("no-data", "ticket", True),
+    ]
+    assert slo_view.firing_words(alerts) == "fast-burn page: 1h, 6h; slow-burn ticket: 1d; ticket: no data"
+    assert slo_view.firing_words([]) == "—"
 
 
 def test_detail_link_reproduces_the_view():

@@ -18,6 +18,7 @@ from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cache
 from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.rules import runbook_url
 from app.slo.status import (
+    AlertStatus,
     RangeHistory,
     SloHistory,
     SloStatus,
@@ -208,6 +209,21 @@ def detail_link(name: str, preset: str | None = None) -> str:
 STATE_MARKS = {"healthy": "✔", "at risk": "⚠", "exhausted": "✖", "no data": "?"}  # not by colour alone
 
 
+def firing_words(alerts: Sequence[AlertStatus]) -> str:
+    """The firing alerts of one SLO, short enough for a table cell: the long windows of each kind of burn
+    alert together ("fast-burn page: 1h, 6h; slow-burn ticket: 1d"), other alerts by name; "—" for none."""
+    burns: dict[str, list[str]] = {}
+    others: list[str] = []
+    for alert in alerts:
+        kind, _, window = alert.words.partition(", ")
+        if alert.long_window is None:
+            others.append(alert.words)
+        else:
+            burns.setdefault(kind, []).append(window.removesuffix(" window"))
+    parts = [f"{kind}: {', '.join(windows)}" for kind, windows in burns.items()]
+    return "; ".join(parts + others) or "—"
+
+
 def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
     """One row per SLO in the given order, what matters first (name, state, budget left, firing alerts), the
     SLI and objective both as fractions for the table's own percent format."""
@@ -219,7 +235,7 @@ def board_table(statuses: Sequence[SloStatus]) -> pd.DataFrame:
                 "slo": d.title,
                 "state": f"{STATE_MARKS[s.state]} {s.state}" + (" (low traffic)" if s.low_traffic else ""),
                 "budget_remaining": s.error_budget_remaining,
-                "firing": "; ".join(a.words for a in s.firing_alerts) or "—",
+                "firing": firing_words(s.firing_alerts),
                 "sli": s.sli,
                 "objective": d.target,
                 "window": s.window,
