@@ -55,3 +55,18 @@ def test_the_value_axis_starts_at_zero_unless_asked_to_fit_the_lines():
 
     assert scale() == {"zero": True}
     assert scale(zero=False) == {"zero": False}  # an SLI at 99.9% against its 98% objective
+
+
+def test_an_age_of_hours_is_charted_in_hours_and_its_threshold_with_it():
+    """The Tax page's oldest waiting item reads "5.9 h": its chart must not ask for 21,240 s to be converted."""
+    ages = curve(1).assign(value=5.9 * 3600)
+    spec = charts.timeseries(ages, title="t", unit="seconds", thresholds=[("1 hour", 3600.0)]).to_dict()
+    layers = spec["layer"]
+    line = next(layer for layer in layers if layer["mark"]["type"] == "line")
+    assert line["encoding"]["y"]["title"] == "hours"
+    values = [row["value"] for rows in spec["datasets"].values() for row in rows if "label" not in row]
+    assert values and all(abs(v - 5.9) < 1e-9 for v in values)
+    rules = [row for rows in spec["datasets"].values() for row in rows if "label" in row]
+    assert rules == [{"label": "1 hour", "value": 1.0}]
+    short = charts.timeseries(curve(1).assign(value=42.0), title="t", unit="seconds").to_dict()
+    assert short["encoding"]["y"]["title"] == "seconds"  # under two minutes: seconds as they are

@@ -21,6 +21,8 @@ UNIT_FORMATS: dict[str, tuple[str, str]] = {
     # unit -> (axis title, d3 format)
     "ratio": ("percent", ".2%"),
     "seconds": ("seconds", ".3~s"),
+    "minutes": ("minutes", ",.1~f"),
+    "hours": ("hours", ",.1~f"),
     "req/s": ("requests per second", ".3~s"),
     "count": ("count", ",.0f"),
     "x": ("burn rate (×)", ".1f"),
@@ -60,6 +62,8 @@ def timeseries(
     """Lines of `value` over `timestamp`, one per `color` column; horizontal threshold rules labelled in
     words; shaded `annotations` (columns start, end, title) for incidents. `zero=False` fits the value axis
     to the lines and thresholds instead of starting it at zero (an SLI near 100% is a line on the edge)."""
+    if unit == "seconds":  # ages and durations in the unit their figures are read in ("5.9 h")
+        frame, thresholds, unit = _in_duration_unit(frame, thresholds)
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
     tooltip = [alt.Tooltip("timestamp:T", title="time", format="%d %b %H:%M")]
     if color:
@@ -90,6 +94,22 @@ def timeseries(
             .encode(y="value:Q", tooltip=["label:N"])
         )
     return _style(alt.layer(*layers) if len(layers) > 1 else layers[0], title)
+
+
+DURATION_UNITS = (("hours", 3600.0), ("minutes", 60.0))  # the largest that the chart's top reaches twice
+
+
+def _in_duration_unit(
+    frame: pd.DataFrame, thresholds: list[tuple[str, float]] | None
+) -> tuple[pd.DataFrame, list[tuple[str, float]] | None, str]:
+    """Seconds charted in hours or minutes when the lines or thresholds reach two of them (an age of 5.9 h
+    read off an axis of 21,240 s is a sum to do); the frame, thresholds and unit to draw."""
+    top = max([frame["value"].max() if not frame.empty else 0.0, *(v for _, v in thresholds or [])])
+    for unit, seconds in DURATION_UNITS:
+        if top >= 2 * seconds:
+            scaled = [(label, value / seconds) for label, value in thresholds] if thresholds else thresholds
+            return frame.assign(value=frame["value"] / seconds), scaled, unit
+    return frame, thresholds, "seconds"
 
 
 def _time_axis(frame: pd.DataFrame) -> alt.Axis:
