@@ -58,7 +58,7 @@ def test_the_value_axis_starts_at_zero_unless_asked_to_fit_the_lines():
 
 
 def test_an_age_of_hours_is_charted_in_hours_and_its_threshold_with_it():
-    """The Tax page's oldest waiting item reads "5.9 h": its chart must not ask for 21,240 s to be converted."""
+    """The Tax page's oldest waiting item reads "5.9 h": its chart must not leave 21,240 s to convert."""
     ages = curve(1).assign(value=5.9 * 3600)
     spec = charts.timeseries(ages, title="t", unit="seconds", thresholds=[("1 hour", 3600.0)]).to_dict()
     layers = spec["layer"]
