@@ -42,7 +42,10 @@ def page():
 def test_tables_fit_at_1440_px(page, address):
     page.goto(f"{page.base}/{address}")
     wait_for_app(page)
-    page.wait_for_timeout(500)  # the grids measure their columns after the script has finished
+    # The grids draw after the script has finished (on a busy machine, well after): wait for one, then let
+    # them measure their columns.
+    page.wait_for_selector("[data-testid='stDataFrame'] .dvn-scroller", timeout=30_000)
+    page.wait_for_timeout(500)
     tables = page.evaluate(WIDTHS)
     assert tables, "no table drawn"
     if address in FIRST_ONLY:

@@ -58,13 +58,13 @@ def test_overview_with_prometheus_hanging_answers_within_its_timeout_then_at_onc
 
 
 def test_a_slow_backend_fills_in_after_the_page_has_drawn(only_prometheus):
-    only_prometheus.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "60")
+    only_prometheus.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "10")
     with SlowPrometheus(delay_s=2.5) as prometheus:
         only_prometheus.setenv("SEXTANT_PROMETHEUS_URL", prometheus.url)
         at, elapsed = run("pages/1_Service_health.py")
-    # Far from the 60 s timeout (and its 61 s deadline): drawn again as soon as the answers landed, however
-    # busy the machine that runs the test.
-    assert elapsed < 30.0
+    # Not the page's 11 s deadline (the 10 s timeout and a second): drawn again as soon as the answers landed,
+    # with room for a busy machine.
+    assert elapsed < 10.5
     assert prometheus.requests == 8  # each query once: the second drawing came from the cache
     assert not any("Prometheus" in b for b in banners(at))  # filled in: nothing left "still loading"
 
