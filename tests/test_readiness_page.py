@@ -253,8 +253,9 @@ def matching(options: list[float | None], text: str, what: object) -> float | No
 
 
 def recent(t: datetime) -> list[datetime]:
-    """The minutes whose scrape an instant query at `t` can return (the scrape interval is a minute)."""
-    return [t - k * MINUTE for k in (2, 1, 0)]
+    """The minutes whose scrape an instant query at `t` can return: the newest sample within Prometheus's
+    five-minute lookback (a minute apart; on a busy machine the last scrapes can be late or missed)."""
+    return [t - k * MINUTE for k in (4, 3, 2, 1, 0)]
 
 
 def windows(at_time: datetime, length: timedelta) -> list[tuple[datetime, datetime]]:
