@@ -14,7 +14,7 @@ from app.config import REPO_ROOT
 from app.overview import READINESS_SOURCE, SLO_SOURCE
 from app.slo.model import DOMAIN_TITLES
 from tests.conftest import BACKEND_VARS, run_page, texts
-from tests.page_views import PAGES
+from tests.page_views import DOMAIN_PAGES, PAGES
 
 EXECUTIVE = (
     "overview",
@@ -136,3 +136,14 @@ def test_the_security_control_picker_shows_titles_and_keeps_ids_in_the_url(snaps
     assert picker.value == "restore-drills"
     assert "Restore drills" in picker.options and "restore-drills" not in picker.options
     assert any("Restore drills" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("page", DOMAIN_PAGES)
+def test_table_columns_are_titled_in_words(snapshot_mode, page):
+    """A column headed by a field's id ("due", "ready", "error_code") is a word nobody on the page chose:
+    every column of the domain pages' tables carries a title."""
+    for i, table in enumerate(run_page(page).dataframe):
+        config = json.loads(table.proto.columns or "{}")
+        titles = {c: config.get(str(c), {}).get("label") or str(c) for c in table.value.columns}
+        raw = [t for t in titles.values() if re.fullmatch(r"[a-z_]+", t)]
+        assert not raw, f"table {i} headed by ids: {raw}"

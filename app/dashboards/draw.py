@@ -350,8 +350,11 @@ def _table(
     if panel.unit == "count":  # increase() extrapolates: 47.02 submissions are 47
         table = table.assign(**{c: table[c].round(0) for c in value_columns})
     number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
+    series_names = names.get("series", {})  # a series' column in words (the dashboard's `names: series:`)
     config = {
-        c: st.column_config.NumberColumn(c if c != "value" else _value_title(panel), format=number)
+        c: st.column_config.NumberColumn(
+            series_names.get(c, c) if c != "value" else _value_title(panel), format=number
+        )
         for c in value_columns
     }
     titles = {v.name: v.label for v in view.dashboard.variables}
