@@ -4,6 +4,7 @@ each cached answer came from, also when the answer was built from other cached a
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from app.sources.cache import ResultCache
 from app.sources.jaeger import JaegerClient
@@ -58,36 +59,35 @@ def test_only_the_answers_that_came_from_the_faulty_backend_are_aged():
     assert "fetch" not in vars(cache)
 
 
-def test_a_fault_ages_only_the_answers_kept_for_less_than_it_lasted():
-    """A finished week's figures, kept an hour, are still fresh ten minutes into a fault: the page has no
-    reason to ask the faulty backend for them again."""
+@pytest.fixture
+def watched():
+    """A cache watched by `AskedBackends`, a Prometheus client that answers every query, and its requests."""
     cache = ResultCache()
     transport, seen = counting(VECTOR)
     prom = PrometheusClient("http://prom.test", transport=transport, down_s=0)
     asked = AskedBackends(cache)
-    try:
-        cache.fetch("now", lambda: prom.instant("up"), 60)
-        cache.fetch("last week", lambda: prom.instant("up"), 3600)
-        asked.expire(frozenset({"prometheus"}), lasted_s=600)
-        cache.fetch("now", lambda: prom.instant("up"), 60)
-        cache.fetch("last week", lambda: prom.instant("up"), 3600)
-        assert len(seen) == 3  # "now" asked again, "last week" served from the cache
-    finally:
-        asked.close()
+    yield cache, prom, asked, seen
+    asked.close()
 
 
-def test_a_cached_answer_counts_as_used_but_not_as_asked():
+def test_a_fault_ages_only_the_answers_kept_for_less_than_it_lasted(watched):
+    """A finished week's figures, kept an hour, are still fresh ten minutes into a fault: the page has no
+    reason to ask the faulty backend for them again."""
+    cache, prom, asked, seen = watched
+    cache.fetch("now", lambda: prom.instant("up"), 60)
+    cache.fetch("last week", lambda: prom.instant("up"), 3600)
+    asked.expire(frozenset({"prometheus"}), lasted_s=600)
+    cache.fetch("now", lambda: prom.instant("up"), 60)
+    cache.fetch("last week", lambda: prom.instant("up"), 3600)
+    assert len(seen) == 3  # "now" asked again, "last week" served from the cache
+
+
+def test_a_cached_answer_counts_as_used_but_not_as_asked(watched):
     """A page drawn from answers another page cached still shows that backend's data (make chaos's baseline
     reads `used`), but sent it nothing (a cell expects no banner from a page that asked nothing)."""
-    cache = ResultCache()
-    transport, _seen = counting(VECTOR)
-    prom = PrometheusClient("http://prom.test", transport=transport, down_s=0)
-    asked = AskedBackends(cache)
-    try:
-        cache.fetch("board", lambda: prom.instant("up"), 60)
-        asked.names.clear()
-        asked.used.clear()
-        cache.fetch("board", lambda: prom.instant("up"), 60)
-        assert (asked.names, asked.used) == (set(), {"prometheus"})
-    finally:
-        asked.close()
+    cache, prom, asked, _seen = watched
+    cache.fetch("board", lambda: prom.instant("up"), 60)
+    asked.names.clear()
+    asked.used.clear()
+    cache.fetch("board", lambda: prom.instant("up"), 60)
+    assert (asked.names, asked.used) == (set(), {"prometheus"})
