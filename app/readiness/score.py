@@ -121,14 +121,19 @@ class CheckResult:
     @property
     def summary(self) -> str:
         """One plain-English line with the figure and threshold behind the status."""
+        return f"{self.check.display_name}: {self.finding}"
+
+    @property
+    def finding(self) -> str:
+        """The summary without the check's name, for a row that already leads with it."""
         c = self.check
         if c.scope == "platform" or not self.tenants:
             figure = "no data" if self.figure is None else format_value(self.figure, c.unit)
-            text = f"{c.display_name}: {figure} (target {self.target}): {self.status.value.replace('_', ' ')}"
+            text = f"{figure} (target {self.target}): {self.status.value.replace('_', ' ')}"
         else:
             assessed = [o for o in self.tenants.values() if o.status in (Status.PASS, Status.FAIL)]
             passing = sum(o.status is Status.PASS for o in assessed)
-            text = f"{c.display_name}: {passing} of {len(assessed)} tenants {self.target}"
+            text = f"{passing} of {len(assessed)} tenants {self.target}"
             failing = self.failing_tenants()
             if failing:
                 worst = ", ".join(

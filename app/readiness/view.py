@@ -457,9 +457,8 @@ def check_rows(result: ReadinessScore, tenant: str | None = None) -> pd.DataFram
     for item in result.items:
         c = item.check
         assessed = item.status in (Status.PASS, Status.FAIL)
-        # In words, without the check's name that its row already leads with.
-        summary = item.summary.removeprefix(f"{c.display_name}: ")
-        why = summary[:1].upper() + summary[1:] + (f" ({item.detail})" if item.detail else "")
+        finding = item.finding  # the row leads with the check's name
+        why = finding[:1].upper() + finding[1:] + (f" ({item.detail})" if item.detail else "")
         if c.is_gate:
             weight = f"cap {c.cap:g}"
             points = f"{item.points:.1f} (its cut)".replace("-", "−") if item.points else "—"
