@@ -61,8 +61,12 @@ class AlertStatus:
         """The alert as people say it: "fast-burn page, 1h window" (the rule name is for tooltips)."""
         if self.long_window is None:
             return f"{self.severity}: {self.name.replace('-', ' ')}"
-        speed = "fast-burn" if self.severity == "page" else "slow-burn"
-        return f"{speed} {self.severity}, {self.long_window} window"
+        return f"{self.kind}, {self.long_window} window"
+
+    @property
+    def kind(self) -> str:
+        """A burn-rate alert's kind: "fast-burn page", "slow-burn ticket"."""
+        return f"{'fast-burn' if self.severity == 'page' else 'slow-burn'} {self.severity}"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "severity": self.severity, "firing": self.firing}

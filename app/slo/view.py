@@ -215,11 +215,10 @@ def firing_words(alerts: Sequence[AlertStatus]) -> str:
     burns: dict[str, list[str]] = {}
     others: list[str] = []
     for alert in alerts:
-        kind, _, window = alert.words.partition(", ")
         if alert.long_window is None:
             others.append(alert.words)
         else:
-            burns.setdefault(kind, []).append(window.removesuffix(" window"))
+            burns.setdefault(alert.kind, []).append(alert.long_window)
     parts = [f"{kind}: {', '.join(windows)}" for kind, windows in burns.items()]
     return "; ".join(parts + others) or "—"
 
