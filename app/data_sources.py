@@ -25,7 +25,7 @@ class BackendStatus:
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
-    configured: bool = True  # False: an optional backend (Alertmanager) left without a URL
+    configured: bool = True  # False: a backend left without a URL
 
     @property
     def state(self) -> str:
@@ -36,10 +36,13 @@ class BackendStatus:
             return "no data"
         if not self.reachable:
             return "failing"
-        last_failed = self.last_error_at is not None and (
+        return "attention" if self.last_call_failed else "ok"
+
+    @property
+    def last_call_failed(self) -> bool:
+        return self.last_error_at is not None and (
             self.last_success_at is None or self.last_error_at > self.last_success_at
         )
-        return "attention" if last_failed else "ok"
 
     @property
     def verdict(self) -> str:

@@ -24,7 +24,9 @@ def backends() -> None:
             title, state = st.columns([3, 1])
             title.subheader(ui.BACKEND_NAMES.get(status.name, status.name))
             title.caption(
-                ui.plain(status.url) if status.configured else "optional: set SEXTANT_ALERTMANAGER_URL"
+                ui.plain(status.url)
+                if status.configured
+                else f"set SEXTANT_{status.name.upper()}_URL to read it"
             )
             with state:
                 ui.state_badge(status.state)
@@ -35,12 +37,18 @@ def backends() -> None:
             version.metric(
                 "Version", status.version or "not reported", help="Jaeger's v1 API never reports its version"
             )
+            # A call refused at once has a latency of nothing: no figure, never a fast "0 ms".
             probe.metric(
-                "Probe latency", format_seconds(status.probe_latency_s) if status.probe_latency_s else "—"
+                "Probe latency",
+                format_seconds(status.probe_latency_s)
+                if status.reachable and status.probe_latency_s
+                else "—",
             )
             last_query.metric(
                 "Last query latency",
-                format_seconds(status.last_query_latency_s)
+                "failed"
+                if status.last_call_failed
+                else format_seconds(status.last_query_latency_s)
                 if status.last_query_latency_s is not None
                 else "no query yet",
             )
