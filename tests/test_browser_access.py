@@ -25,7 +25,7 @@ from tests.access_support import EXAMPLE, GROUP_OF, ROLES, RULES
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, served_app, wait_for_app
 from tests.conftest import shown
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.planting]
 
 # Every kind Sextant masks, in the spellings the issue names: none may reach a browser.
 PLANTED = {

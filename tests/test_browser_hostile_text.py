@@ -18,7 +18,7 @@ from stack.simulator.load import export_traces
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app
 from tests.conftest import RUN_DIR
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.planting]
 
 EVIL = "evil.example"
 HOSTILE = (
