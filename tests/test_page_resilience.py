@@ -69,6 +69,19 @@ def test_a_slow_backend_fills_in_after_the_page_has_drawn(only_prometheus):
     assert not any("Prometheus" in b for b in banners(at))  # filled in: nothing left "still loading"
 
 
+def test_a_page_drawn_again_to_fill_in_asks_for_the_minute_it_showed(only_prometheus, monkeypatch):
+    import app.sources as sources_module
+
+    clock = iter(datetime(2026, 11, 23, 9, 0, tzinfo=UTC) + timedelta(minutes=m) for m in range(100))
+    monkeypatch.setattr(sources_module, "_clock_minute", lambda: next(clock))  # each reading a minute on
+    only_prometheus.setenv("SEXTANT_PROMETHEUS_TIMEOUT", "10")
+    with SlowPrometheus(delay_s=2.5) as prometheus:
+        only_prometheus.setenv("SEXTANT_PROMETHEUS_URL", prometheus.url)
+        at, _ = run("pages/1_Service_health.py")
+    assert prometheus.requests == 8  # the second drawing found the first one's answers: no second wave
+    assert not any("Prometheus" in b for b in banners(at)), banners(at)
+
+
 def _problems_script() -> None:
     from datetime import UTC, datetime, timedelta
 

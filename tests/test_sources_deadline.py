@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -166,3 +167,21 @@ def test_a_compressed_answer_read_within_the_timeout_is_decoded():
     prom = PrometheusClient("http://prom.test", timeout=5, transport=transport, down_s=0)
     result = prom.instant("up")
     assert result.frame.empty and result.warnings == ()
+
+
+def test_a_run_shows_one_minute_though_the_clock_moves_on_and_a_rerun_can_carry_it(monkeypatch):
+    import app.sources as sources_module
+    from app.config import load_config
+    from app.sources import build_sources
+
+    minutes = iter(datetime(2026, 11, 23, 9, m, tzinfo=UTC) for m in range(10))
+    monkeypatch.setattr(sources_module, "_clock_minute", lambda: next(minutes))
+    sources = build_sources(load_config({"SEXTANT_PROMETHEUS_URL": "http://prom.test"}))
+    with page_run(5.0) as run:
+        first = sources.now()
+        with ContextPool(2) as pool:  # a worker thread of the run reads the same minute
+            assert pool.submit(sources.now).result() == first
+        assert sources.now() == first == run.minute
+    assert sources.now() > first  # outside a run: the clock
+    with page_run(5.0, minute=first):  # drawn again to fill in: the minute it completes
+        assert sources.now() == first

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from app.config import BackendConfig, Config
 from app.masking import Masker
+from app.sources import deadline
 from app.sources._http import HttpOptions
 from app.sources.alertmanager import AlertmanagerClient
 from app.sources.deadline import budget_for
@@ -72,12 +73,14 @@ class Sources:
     def now(self) -> datetime:
         """The time pages should treat as "now": the recording time of a snapshot (so they ask the
         recorded questions), a recording's fixed time, else the current UTC time floored to the minute
-        (so reruns within a minute ask the same questions and hit the cache)."""
+        (so reruns within a minute ask the same questions and hit the cache), the same for a whole page
+        run (`deadline.PageRun.minute_shown`)."""
         if self.mode == "snapshot" and self.snapshot_recorded_at is not None:
             return self.snapshot_recorded_at
         if self.frozen_at is not None:
             return self.frozen_at
-        return datetime.now(UTC).replace(second=0, microsecond=0)
+        run = deadline.current()
+        return run.minute_shown(_clock_minute) if run is not None else _clock_minute()
 
     @property
     def cache_key(self) -> tuple[Any, ...]:
@@ -152,3 +155,7 @@ def build_sources(config: Config) -> Sources:
         snapshot_problem=recorded.problem,
         masker=Masker(config.masking_key),
     )
+
+
+def _clock_minute() -> datetime:
+    return datetime.now(UTC).replace(second=0, microsecond=0)

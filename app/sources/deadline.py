@@ -4,7 +4,9 @@ A page run (a page's fragment run, or one `fetch_all` made outside any) may take
 backend's timeout plus `SLACK_S`. Every request of the run is sent with min(its backend's timeout, the time
 left), so however many queries a page makes, in however many waves of a pool or nested loaders, it is done
 within the budget. A backend that timed out once in a run is not asked again in that run: its later
-queries fail at once with the same error.
+queries fail at once with the same error. The run also holds the minute it shows (`minute`): read once, so a
+run that crosses a minute asks every question for the same window, and a page drawn again to fill in its slow
+panels can carry it over and find its answers in the cache.
 
 The run travels in a context variable. Threads do not inherit context variables, so every pool that runs a
 page's queries is a `ContextPool`, whose tasks run in a copy of the submitting thread's context; the copies
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from app.config import DEFAULT_TIMEOUT_S
@@ -37,10 +40,12 @@ class PageRun:
         budget_s: float,
         *,
         draw_first_s: float | None = None,
+        minute: datetime | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`draw_first_s`: how long the page's own fetches wait before it draws what it has (see
-        `app.sources.concurrent.fetch_all`); None waits until the deadline."""
+        `app.sources.concurrent.fetch_all`); None waits until the deadline. `minute`: the minute an earlier
+        run showed, for a run that draws the same page again."""
         self.budget_s = budget_s
         self.draw_first_s = draw_first_s
         self._clock = clock
@@ -49,6 +54,19 @@ class PageRun:
         self._lock = threading.Lock()
         self._timed_out: dict[str, BackendError] = {}
         self._pending: list[Future[Any]] = []
+        self._minute = minute
+
+    @property
+    def minute(self) -> datetime | None:
+        """The minute this run shows, once something asked for it."""
+        return self._minute
+
+    def minute_shown(self, read_clock: Callable[[], datetime]) -> datetime:
+        """The minute this run shows: the clock's, read by the first caller, the same for every later one."""
+        with self._lock:
+            if self._minute is None:
+                self._minute = read_clock()
+            return self._minute
 
     def remaining(self) -> float:
         return max(self.expires_at - self._clock(), 0.0)
@@ -96,14 +114,16 @@ def current() -> PageRun | None:
 
 
 @contextmanager
-def page_run(budget_s: float, *, draw_first_s: float | None = None) -> Iterator[PageRun]:
+def page_run(
+    budget_s: float, *, draw_first_s: float | None = None, minute: datetime | None = None
+) -> Iterator[PageRun]:
     """The run in progress (nested loaders join their page's run), or a new one of `budget_s` for the
-    duration of the block."""
+    duration of the block, showing `minute` when given."""
     run = _current.get()
     if run is not None:
         yield run
         return
-    run = PageRun(budget_s, draw_first_s=draw_first_s)
+    run = PageRun(budget_s, draw_first_s=draw_first_s, minute=minute)
     token = _current.set(run)
     try:
         yield run

@@ -135,6 +135,7 @@ def _sources(config: Config) -> Sources:
 
 
 _PAGE_KEY = "_sextant_page"
+_FILL_IN_MINUTE = "_sextant_fill_in_minute_"  # + the page's key: the minute a fill-in rerun shows
 _serving: list[Sources] = []  # what the pages serve from instead, while a tool drives them (app.record)
 
 
@@ -285,10 +286,15 @@ def live(ctx: PageContext) -> Callable[[Callable[P, None]], Callable[P, None]]:
         def run(*args: P.args, **kwargs: P.kwargs) -> None:
             # A tool driving the pages (app.record) waits for every panel: nothing drawn "still loading".
             draw_first = None if _serving else DRAW_FIRST_S
-            with page_run(ctx.sources.run_budget_s, draw_first_s=draw_first) as page:
+            # Drawn again to fill in: the same minute as the run it completes, or the rerun would ask
+            # every question again for a window a minute on and wait again.
+            carried = f"{_FILL_IN_MINUTE}{ctx.key}"
+            minute = st.session_state.pop(carried, None)
+            with page_run(ctx.sources.run_budget_s, draw_first_s=draw_first, minute=minute) as page:
                 body(*args, **kwargs)
                 landed = page.wait_for_left_running()
             if landed:
+                st.session_state[carried] = page.minute
                 _draw_again()
 
         return st.fragment(run, run_every=ctx.refresh_s)
