@@ -241,7 +241,10 @@ def test_extraction_regression_time_slices(prom, sim, live_stack):
         bad, total = _bad_slices(sim, at, parse_duration(w))
         assert (status.bad_events[w], status.events[w]) == (bad, total), w
         assert status.burn_rates[w] == pytest.approx(bad / total / 0.1, rel=1e-9)
-    assert status.burn_rates["6h"] == pytest.approx(10.0)  # every slice bad: 100% against a 10% budget
+    # Nearly every slice bad (10.0 is all of them against a 10% budget): the hour's accuracy is 0.88 on
+    # average against a 0.93 threshold, but at night's low volume an hour can beat it by chance (9.72, 2.8% of
+    # the slices, with the data set anchored at 14:00). The exact count is the model's, checked above.
+    assert status.burn_rates["6h"] >= 8.0
     assert {a.name for a in status.firing_alerts} >= {"page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"}
     print(
         f"\nInvoice accuracy slices 12 h into the regression: burn 1d {status.burn_rates['1d']:.2f}, "
