@@ -12,6 +12,7 @@ Each file maps query names to a declaration:
                                    # opensearch: the DSL body; jaeger: JaegerClient.search keyword arguments
       params:
         tenant: {type: label_value}
+        metrics: {type: label_values}   # a list: `__name__=~"{{metrics}}"` matches exactly one of them
         window: {type: duration, default: 5m}
         agg: {type: enum, values: [sum, max]}
         q: {type: float, min: 0, max: 1}
@@ -20,6 +21,8 @@ Placeholders are `{{name}}`. A value reaches a query only through the escape rul
 
 - PromQL: a `label_value` must sit alone inside double quotes (`tenant="{{tenant}}"`) and is escaped there
   (backslash, double quote, newline, carriage return), so `a"} or vector(1) #` stays one inert string.
+  `label_values` (a list of texts) sits the same way after `=~` and becomes an alternation of the values,
+  each escaped as a regular expression first, so it matches exactly those values.
   Durations must match `^[0-9]+(ms|s|m|h|d|w|y)$`, numbers are formatted from real numbers, enums come
   from the declared list, times become Unix seconds.
 - OpenSearch and Jaeger: a placeholder must be a whole string value in the structure (`"{{tenant}}"`) and
@@ -50,7 +53,7 @@ KINDS = {
     "opensearch": {"search", "search_all", "count"},
     "jaeger": {"search"},
 }
-PARAM_TYPES = {"label_value", "duration", "int", "float", "enum", "time"}
+PARAM_TYPES = {"label_value", "label_values", "duration", "int", "float", "enum", "time"}
 _DECLARATION_KEYS = {"backend", "kind", "description", "index", "query", "params"}
 _PARAM_KEYS = {"type", "default", "values", "min", "max", "description"}
 
@@ -77,6 +80,8 @@ def escape_promql_string(value: str) -> str:
 
 def promql_value(param: Param, value: Any, *, quoted: bool) -> str:
     """The text standing for a checked value in PromQL; only label values may carry free text."""
+    if quoted and param.type == "label_values":
+        return escape_promql_string("|".join(re.escape(v) for v in value))
     if quoted:
         return escape_promql_string(str(value))
     if param.type == "time":
@@ -91,6 +96,8 @@ def structure_value(param: Param, value: Any, backend: str) -> Any:
     ISO 8601 times and duration text."""
     if param.type == "time" and backend == "opensearch":
         return rfc3339(value)
+    if param.type == "label_values":
+        return list(value)
     if param.type == "duration" and backend == "jaeger":
         return duration_timedelta(value)
     return value
@@ -126,6 +133,10 @@ class Param:
             if not isinstance(value, str):
                 raise ParamError(f"{problem}: expected text, got {type(value).__name__}")
             return value
+        if self.type == "label_values":
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value or [None]):
+                raise ParamError(f"{problem}: expected a non-empty list of texts")
+            return tuple(value)
         if self.type == "duration":
             if isinstance(value, timedelta):
                 value = _duration_text(value)
@@ -364,8 +375,8 @@ def _check_promql(fail: Any, query: Any, params: Mapping[str, Param]) -> None:
         if param is None:
             continue
         quoted = _is_quoted(query, match)
-        if param.type == "label_value" and not quoted:
-            raise fail(f'label_value {name!r} must stand alone inside double quotes: "{{{{{name}}}}}"')
+        if param.type in ("label_value", "label_values") and not quoted:
+            raise fail(f'{param.type} {name!r} must stand alone inside double quotes: "{{{{{name}}}}}"')
         bare_enum = param.type == "enum" and not quoted
         if bare_enum and not all(_PROMQL_ENUM_VALUE.match(str(v)) for v in param.values):
             raise fail(f"enum {name!r} outside quotes may only hold identifiers and numbers")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from datetime import UTC, datetime, timedelta
 
@@ -271,3 +272,28 @@ def test_repository_catalogue_loads_and_renders():
     assert "[5m]" in text and "{{" not in text
     rendered = queries.render_query("service_health", "latency_quantile", quantile=0.95, window="1h")
     assert rendered.query.startswith("histogram_quantile(0.95,")
+
+
+NAMES_QUERY = "q: {backend: prometheus, query: '%s', params: {names: {type: label_values}}}"
+
+
+def test_label_values_match_exactly_the_values_given(tmp_path):
+    (tmp_path / "names.yaml").write_text(NAMES_QUERY % 'count({__name__=~"{{names}}"})')
+    query = load_catalogue(tmp_path).get("names", "q")
+    hostile = 'a.b"} or vector(1) #'
+    text = query.render(names=["http_requests_total", hostile]).query
+    # Each value escaped as a regular expression (the dot matches only a dot), then as a PromQL string.
+    escaped = 'a\\\\.b\\"\\\\}\\\\ or\\\\ vector\\\\(1\\\\)\\\\ \\\\#'
+    assert text == f'count({{__name__=~"http_requests_total|{escaped}"}})'
+    inside = text.split('=~"', 1)[1].rsplit('"})', 1)[0].encode().decode("unicode_escape")
+    matched = [bool(re.fullmatch(inside, v)) for v in ("http_requests_total", hostile, "aXb")]
+    assert matched == [True, True, False]
+    for bad in ("one text", [], [1]):
+        with pytest.raises(ParamError, match="non-empty list of texts"):
+            query.render(names=bad)
+
+
+def test_label_values_must_stand_alone_inside_quotes(tmp_path):
+    (tmp_path / "names.yaml").write_text(NAMES_QUERY % "count({__name__=~{{names}}})")
+    with pytest.raises(CatalogueError, match="label_values 'names' must stand alone inside double quotes"):
+        load_catalogue(tmp_path)

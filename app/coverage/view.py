@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from app import queries
 from app.coverage import checks
 from app.coverage.definition import Coverage, CoverageError, coverage
 from app.masking import holds_personal_data
@@ -268,7 +269,7 @@ def load(
     prom, os_, jaeger = sources.prometheus, sources.opensearch, sources.jaeger
     start = at - c.within
     metrics = sorted({s.metric for s in c.services})
-    exports = f'group by (__name__, service) ({{__name__=~"{"|".join(metrics)}"}})'
+    exports = queries.render("coverage", "exports", metrics=metrics)
     tasks: dict[str, Any] = {
         "up": lambda: prom.instant("up", at),
         "exports": lambda: prom.instant(exports, at),
@@ -306,7 +307,7 @@ def _trend_outcomes(
     spans = days(at)
     first, today = spans[0][0], spans[-1][0]
     ends = [e for _, e in spans]
-    query = f'group by (__name__, service) (present_over_time({{__name__=~"{"|".join(metrics)}"}}[1d]))'
+    query = queries.render("coverage", "exported_over_a_day", metrics=metrics)
     windows = {s.date().isoformat(): (s, e) for s, e in spans}
     tasks: dict[str, Any] = {
         "trend exports": lambda: _at_each(prom, query, ends),
