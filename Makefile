@@ -39,8 +39,7 @@ unit: venv
 # found them; its browser pass pauses Prometheus only, read by the most pages: `make chaos` pauses each
 # backend in turn). The tests that plant a firm, log lines or traces in the stack run after the others: a
 # planted firm changes figures that the golden tests derive from the simulator's model (the readiness
-# throughput is shared between the firms Prometheus knows), and one after the other: each looks for its own
-# planted export among the newest on the Security page. The slowest tests are listed, to see where the
+# throughput is shared between the firms Prometheus knows). The slowest tests are listed, to see where the
 # run's time goes.
 test: venv
 	$(BIN)/ruff check .
@@ -50,7 +49,7 @@ test: venv
 	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh bash -c '\
 	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15 -m "not planting" \
 	    --cov=app --cov-report= && \
-	  $(BIN)/pytest -q -p no:cacheprovider -m planting \
+	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m planting \
 	    --cov=app --cov-append --cov-report=term --cov-fail-under=80 && \
 	  $(BIN)/python bench/chaos.py --browser-backend prometheus'
 
