@@ -86,13 +86,13 @@ def test_alerts_carry_their_state_and_silences_their_author(real, live_stack):
         "matchers": [{"name": "alertname", "value": "SextantClientTest", "isRegex": False, "isEqual": True}],
         "startsAt": now.isoformat(),
         "endsAt": (now + timedelta(minutes=5)).isoformat(),
-        "createdBy": "tests/test_sources_alertmanager.py",
+        "createdBy": "Sextant client test",
         "comment": "client test <b>not markup</b>",
     }
     made = httpx.post(f"{live_stack.alertmanager_url}/api/v2/silences", json=silence, timeout=10).json()
     try:
         found = {s["id"]: s for s in real.silences()}[made["silenceID"]]
-        assert found["createdBy"] == "tests/test_sources_alertmanager.py"
+        assert found["createdBy"] == "Sextant client test"
         assert found["comment"] == "client test <b>not markup</b>"
         assert found["status"]["state"] == "active"
     finally:
