@@ -147,3 +147,32 @@ def test_table_columns_are_titled_in_words(snapshot_mode, page):
         titles = {c: config.get(str(c), {}).get("label") or str(c) for c in table.value.columns}
         raw = [t for t in titles.values() if re.fullmatch(r"[a-z_]+", t)]
         assert not raw, f"table {i} headed by ids: {raw}"
+
+
+def shown_titles(table) -> list[str]:
+    """A table's column titles as drawn: its columns in `column_order` when set, each by its label."""
+    config = json.loads(table.proto.columns or "{}")
+    order = list(table.proto.column_order) or [str(c) for c in table.value.columns]
+    return [config.get(c, {}).get("label") or c for c in order if not config.get(c, {}).get("hidden")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_table_shows_a_column_title_twice(snapshot_mode, page):
+    """Two columns under one title ("Runbook" and "Runbook") leave the reader guessing which is which."""
+    for i, table in enumerate(run_page(page).dataframe):
+        titles = shown_titles(table)
+        assert len(titles) == len(set(titles)), f"table {i}: {titles}"
+
+
+def test_the_alert_summaries_are_shown_whole(snapshot_mode):
+    """Each firing alert's summary fits its row: at 6 px a character of 14 px type, 21 px a line and 7 px of
+    padding, its column's width holds it in the lines the row is tall (three lines cut the burn alerts'
+    summaries, some 250 characters, mid-sentence)."""
+    table = run_page("pages/13_Alerts.py").dataframe[0]
+    width = json.loads(table.proto.columns)["summary"]["width"]
+    per_line = (width - 16) // 6
+    lines = (table.proto.row_height - 7) // 21
+    summaries = list(table.value["summary"])
+    assert summaries and max(map(len, summaries)) > 3 * per_line  # the demo's would not fit in three lines
+    cut = [s for s in summaries if -(-len(s) // per_line) > lines]
+    assert not cut, f"{lines} lines of {per_line} characters cut {cut}"
