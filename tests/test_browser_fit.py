@@ -24,6 +24,7 @@ PAGES = [
     "Tax",
     "Security",
     "Traces",
+    "Access_log",
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import links, ui
+from app.access import view as access_view
 from app.config import REPO_ROOT
 from app.overview import READINESS_SOURCE, SLO_SOURCE
 from app.slo.model import DOMAIN_TITLES
@@ -176,3 +177,21 @@ def test_the_alert_summaries_are_shown_whole(snapshot_mode):
     assert summaries and max(map(len, summaries)) > 3 * per_line  # the demo's would not fit in three lines
     cut = [s for s in summaries if -(-len(s) // per_line) > lines]
     assert not cut, f"{lines} lines of {per_line} characters cut {cut}"
+
+
+def test_the_access_log_says_what_was_asked_in_words(snapshot_mode):
+    """Each access event names its page by its title and its view's settings as words ("range: 7d · client
+    firm: Elm Street Accountants"), never the page's key or the address's query text; every column titled."""
+    at = run_page("pages/21_Access_log.py")
+    counts, events = at.dataframe
+    for table in (counts, events):
+        titles = shown_titles(table)
+        assert not [t for t in titles if re.fullmatch(r"[a-z_]+", t)], titles
+    frame = events.value
+    assert set(frame["page"]) <= {p.title for p in links.PAGES.values()}, set(frame["page"])
+    asked = frame["params"].dropna()
+    assert asked.str.len().gt(0).any()
+    assert not asked.str.contains(r"[=&]").any(), list(asked[asked.str.contains(r"[=&]")])
+    assert access_view.asked_words("tenant=elm-street&range=7d&trace_id=ab12") == (
+        "client firm: Elm Street Accountants · range: 7d · trace: ab12"
+    )
