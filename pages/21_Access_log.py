@@ -67,26 +67,31 @@ def body() -> None:
             "count": st.column_config.NumberColumn("Events", format="localized"),
         },
     )
-    # Every column within 1440 px (the widths sum to the page's), what was asked wrapped in its cell.
+    # Every column within 1440 px (the widths sum to the page's), long text wrapped whole in its cell.
+    widths = {"user": 176, "params": 190, "detail": 80}
+    rows_px = max(ui.wrapped_row_px(view.events[c].dropna().astype(str), w) for c, w in widths.items())
     ui.table(
         view.events,
         {
             "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS", width=132),
             "event": st.column_config.TextColumn("Event", width=62),
             "outcome": st.column_config.TextColumn("Outcome", width=70),
-            "user": st.column_config.TextColumn("User", width=176),
+            "user": st.column_config.TextColumn("User", width=widths["user"]),
             "roles": st.column_config.TextColumn("Roles", width=66),
             "page": st.column_config.TextColumn("Page", width=100),
             "params": st.column_config.TextColumn(
-                "What was asked", width=190, help="The view's settings, from its address; masked"
+                "What was asked", width=widths["params"], help="The view's settings, from its address; masked"
             ),
             "detail": st.column_config.TextColumn(
-                "Detail", width=80, help="The file downloaded, the value revealed (masked), or why refused"
+                "Detail",
+                width=widths["detail"],
+                help="The file downloaded, the value revealed (masked), or why refused",
             ),
             "how": st.column_config.TextColumn("Identified by", width=88),
         },
         empty="No access event in this time range.",
         wrap=True,
+        row_height=rows_px,
         height=640,
     )
 

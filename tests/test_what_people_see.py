@@ -165,18 +165,34 @@ def test_no_table_shows_a_column_title_twice(snapshot_mode, page):
         assert len(titles) == len(set(titles)), f"table {i}: {titles}"
 
 
-def test_the_alert_summaries_are_shown_whole(snapshot_mode):
-    """Each firing alert's summary fits its row: at 6 px a character of 14 px type, 21 px a line and 7 px of
-    padding, its column's width holds it in the lines the row is tall (three lines cut the burn alerts'
-    summaries, some 250 characters, mid-sentence)."""
-    table = run_page("pages/13_Alerts.py").dataframe[0]
-    width = json.loads(table.proto.columns)["summary"]["width"]
-    per_line = (width - 16) // 6
-    lines = (table.proto.row_height - 7) // 21
-    summaries = list(table.value["summary"])
-    assert summaries and max(map(len, summaries)) > 3 * per_line  # the demo's would not fit in three lines
-    cut = [s for s in summaries if -(-len(s) // per_line) > lines]
-    assert not cut, f"{lines} lines of {per_line} characters cut {cut}"
+# Pages whose long text is sized to be read whole.
+WHOLE_TEXT = ("pages/13_Alerts.py", "pages/14_Coverage.py", "pages/21_Access_log.py")
+LONG_TEXT = 40  # characters: a column sized to its content shows this much at most before cutting it
+
+
+@pytest.mark.parametrize("page", WHOLE_TEXT)
+def test_long_text_is_shown_whole_in_its_cell(snapshot_mode, page):
+    """Text longer than a column sized to its content shows is cut at the column's edge, mid-sentence
+    (the Alerts summaries stopped at three lines): such a column has a width, and its rows the lines to
+    hold each cell, at 6 px a character of 14 px type, 21 px a line and 7 px of padding."""
+    longest_seen = 0
+    for i, table in enumerate(run_page(page).dataframe):
+        frame, config = table.value, json.loads(table.proto.columns or "{}")
+        lines = max(1, (table.proto.row_height - 7) // 21)
+        for column in list(table.proto.column_order) or [str(c) for c in frame.columns]:
+            kind = config.get(column, {}).get("type_config", {}).get("type")
+            if column not in frame.columns or frame[column].dtype.kind in "iufmM" or kind == "link":
+                continue  # figures, times, and links shown by a word
+            texts = [str(t) for t in frame[column].dropna()]
+            longest_seen = max([longest_seen, *map(len, texts)])
+            if not texts or max(map(len, texts)) <= LONG_TEXT:
+                continue
+            width = config.get(column, {}).get("width")
+            assert isinstance(width, int), f"table {i}: {column!r} holds long text and has no width"
+            per_line = (width - 16) // 6
+            cut = [t for t in texts if -(-len(t) // per_line) > lines]
+            assert not cut, f"table {i}: {column!r}, {lines} lines of {per_line} characters cut {cut[:3]}"
+    assert longest_seen > LONG_TEXT  # the demo has long text there to show
 
 
 def test_the_access_log_says_what_was_asked_in_words(snapshot_mode):
@@ -195,3 +211,12 @@ def test_the_access_log_says_what_was_asked_in_words(snapshot_mode):
     assert access_view.asked_words("tenant=elm-street&range=7d&trace_id=ab12") == (
         "client firm: Elm Street Accountants · range: 7d · trace: ab12"
     )
+
+
+def test_the_coverage_trend_is_charted_in_its_unit(snapshot_mode):
+    """The share of services fully observed is a percentage, not a "score" (the readiness trend's unit)."""
+    spec = json.loads(run_page("pages/14_Coverage.py").get("vega_lite_chart")[0].proto.spec)
+    titles = [
+        layer["encoding"]["y"].get("title") for layer in spec["layer"] if "y" in layer.get("encoding", {})
+    ]
+    assert "% of services" in titles and "score" not in titles, titles
