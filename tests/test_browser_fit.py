@@ -25,6 +25,7 @@ PAGES = [
     "Security",
     "Traces",
     "Access_log",
+    "Coverage",
 ]
 
 

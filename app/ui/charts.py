@@ -185,11 +185,17 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None) -> Chart:
 
 
 def score_trend(
-    frame: pd.DataFrame, *, title: str, target: float | None, period: Literal["day", "week"] = "week"
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    target: float | None,
+    period: Literal["day", "week"] = "week",
+    axis: str = "score",
 ) -> Chart:
     """A 0–100 score per `period` (columns timestamp, series, value, label), one line and dot per `series`,
     `target` as a labelled rule, starting at the first period with a score (the periods before the data are
-    not "no data" periods to draw: the subtitle says where it starts).
+    not "no data" periods to draw: the subtitle says where it starts). `axis`: the y axis's title, the
+    figure's unit ("score", "% of services").
 
     Periods without a score after that are not drawn as a value: the line breaks there and a grey dashed
     rule marks the period as "no data", so a missing score can never read as a good (or a zero) one.
@@ -208,7 +214,7 @@ def score_trend(
     color = alt.Color("series:N", title=None, legend=None if single else alt.Legend())
     base = alt.Chart(frame).encode(x=x, color=color, tooltip=tooltip)
     line = base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(
-        y=alt.Y("value:Q", title="score", scale=scale)
+        y=alt.Y("value:Q", title=axis, scale=scale)
     )
     dots = base.mark_point(filled=True, size=60).encode(y=alt.Y("value:Q", scale=scale))
     missing = frame[frame["value"].isna()].drop_duplicates("timestamp")
