@@ -116,19 +116,36 @@ def test_the_slo_domain_filter_shows_titles_and_keeps_ids_in_the_url(snapshot_mo
     assert set(two.dataframe[0].value["domain"]) == {DOMAIN_TITLES["assistant"]}
 
 
-def test_the_scorecard_verdict_is_coloured_as_every_state_is(snapshot_mode):
-    """Each verdict cell takes its state's colour (ui.STATE_STYLES, the one vocabulary), not plain text."""
-    at = run_page("pages/12_Scorecard.py")
-    table = at.dataframe[0]
-    frame = table.value
-    column = list(frame.columns).index("verdict")
-    styles = table.proto.arrow_data.styler.styles
+def state_colours(table, column: str) -> dict[int, str]:
+    """Row → the text colour of `column`'s cell, from the table's style sheet."""
+    index = list(table.value.columns).index(column)
     colour_of: dict[int, str] = {}
-    for selectors, colour in re.findall(r"([^{}]+)\{\s*color: (#[0-9A-F]{6})", styles):
-        for row in re.findall(rf"_row(\d+)_col{column}\b", selectors):
+    for selectors, colour in re.findall(
+        r"([^{}]+)\{\s*color: (#[0-9A-F]{6})", table.proto.arrow_data.styler.styles
+    ):
+        for row in re.findall(rf"_row(\d+)_col{index}\b", selectors):
             colour_of[int(row)] = colour
-    for row, verdict in enumerate(frame["verdict"]):
-        assert colour_of.get(row) == ui.STATE_TEXT_COLOURS[ui.STATE_STYLES[verdict][0]], (row, verdict)
+    return colour_of
+
+
+@pytest.mark.parametrize(
+    ("page", "column"), [("pages/12_Scorecard.py", "verdict"), ("pages/9_Security.py", "status")]
+)
+def test_a_state_in_a_table_is_coloured_as_every_state_is(snapshot_mode, page, column):
+    """Each verdict or status cell takes its state's colour (ui.STATE_STYLES, the one vocabulary), not plain
+    text: the Security page's failing controls read in red, as their badges do."""
+    table = run_page(page).dataframe[0]
+    colour_of = state_colours(table, column)
+    for row, state in enumerate(table.value[column]):
+        assert colour_of.get(row) == ui.STATE_TEXT_COLOURS[ui.STATE_STYLES[state][0]], (row, state)
+
+
+def test_a_control_with_one_piece_of_evidence_says_its_finding_once(snapshot_mode):
+    """Under the picked control its reason is said once: its only evidence's reason is the same sentence."""
+    controls = run_page("pages/9_Security.py", control="secrets-rotation").tabs[0]
+    said = [re.sub(r"^:material/\w+: ", "", m.value) for m in controls.markdown]
+    repeated = {line for line in said if said.count(line) > 1}
+    assert not repeated, repeated
 
 
 def test_the_security_control_picker_shows_titles_and_keeps_ids_in_the_url(snapshot_mode):
