@@ -174,7 +174,7 @@ def body(severity: str | None) -> None:
                 "title": st.column_config.TextColumn("Alert", width=180, help=ALERT_HELP),
                 "belongs_to": st.column_config.TextColumn("Belongs to", width=310),
                 "severity": st.column_config.TextColumn("Severity", width=62),
-                "state": st.column_config.TextColumn("State", width=62),
+                "state": st.column_config.TextColumn("State", width=70),
                 "active": st.column_config.NumberColumn("Active", format="%d", width=56),
                 "alert": st.column_config.TextColumn("Rule", width=170),
             },
