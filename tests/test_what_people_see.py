@@ -243,3 +243,14 @@ def test_the_coverage_trend_is_charted_in_its_unit(snapshot_mode):
         layer["encoding"]["y"].get("title") for layer in spec["layer"] if "y" in layer.get("encoding", {})
     ]
     assert "% of services" in titles and "score" not in titles, titles
+
+
+def test_the_critical_paths_last_runs_are_ages_in_hours(snapshot_mode):
+    """The criterion says "run within 26.0 h": its paths' last runs read in hours, not in raw seconds."""
+    at = run_page("pages/12_Scorecard.py")
+    table = next(t for t in at.dataframe if "path" in t.value.columns)
+    config = json.loads(table.proto.columns)
+    ages = [c for c in table.value.columns if c.startswith("ran_ago")]
+    assert ages == ["ran_ago_h"] and config["ran_ago_h"]["type_config"]["format"].endswith(" h ago")
+    oldest = float(re.search(r"critical paths passed [^.]*?([\d.]+) h ago at most", texts(at)).group(1))
+    assert round(table.value["ran_ago_h"].max(), 1) == oldest
