@@ -254,3 +254,16 @@ def test_the_critical_paths_last_runs_are_ages_in_hours(snapshot_mode):
     assert ages == ["ran_ago_h"] and config["ran_ago_h"]["type_config"]["format"].endswith(" h ago")
     oldest = float(re.search(r"critical paths passed [^.]*?([\d.]+) h ago at most", texts(at)).group(1))
     assert round(table.value["ran_ago_h"].max(), 1) == oldest
+
+
+@pytest.mark.parametrize("page", ["Overview.py", "pages/8_Readiness.py"])
+def test_readiness_speaks_of_client_firms_not_tenants(snapshot_mode, page):
+    """ "Tenant" is the label's id; the pages call them client firms (the picker, the table), and so do the
+    checks' sentences, what moved and the trend's legend."""
+    at = run_page(page, tenant="elm-street") if "Readiness" in page else run_page(page)
+    cells = [str(v) for table in at.dataframe for v in table.value.astype(str).to_numpy().ravel()]
+    charts = [d.data.data for c in at.get("vega_lite_chart") for d in c.proto.datasets]
+    words = "\n".join([texts(at), *cells])
+    assert not re.search(r"\btenants?\b", words), [w for w in words.splitlines() if "tenant" in w][:3]
+    assert "client firm" in words
+    assert charts and not any(b"all tenants" in chart for chart in charts)  # the trend's legend
