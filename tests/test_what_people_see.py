@@ -267,3 +267,13 @@ def test_readiness_speaks_of_client_firms_not_tenants(snapshot_mode, page):
     assert not re.search(r"\btenants?\b", words), [w for w in words.splitlines() if "tenant" in w][:3]
     assert "client firm" in words
     assert charts and not any(b"all tenants" in chart for chart in charts)  # the trend's legend
+
+
+def test_the_slo_detail_names_its_alerts_in_words(snapshot_mode):
+    """ "fast-burn page, 1h window", as the SLO list and the Alerts page say it, not the label `page-1h-5m`."""
+    table = run_page("pages/2_SLOs.py", slo="hmrc-submissions").dataframe[0]
+    config = json.loads(table.proto.columns)
+    shown = {c: table.value[c] for c in table.proto.column_order}
+    alerts = next(values for c, values in shown.items() if config.get(c, {}).get("label") == "Alert")
+    assert "fast-burn page, 1h window" in set(alerts)
+    assert not [a for a in alerts if re.fullmatch(r"[a-z0-9-]+", a)], list(alerts)
