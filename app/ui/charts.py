@@ -18,12 +18,12 @@ _AXIS: dict[str, Any] = {
 _TITLE: dict[str, Any] = {"fontSize": 14, "anchor": "start", "fontWeight": 600}
 
 UNIT_FORMATS: dict[str, tuple[str, str]] = {
-    # unit -> (axis title, d3 format)
+    # unit -> (axis title, d3 format); small figures as decimals ("0.8"), never SI's "800m" requests a second
     "ratio": ("percent", ".2%"),
-    "seconds": ("seconds", ".3~s"),
+    "seconds": ("seconds", ",.3~r"),
     "minutes": ("minutes", ",.1~f"),
     "hours": ("hours", ",.1~f"),
-    "req/s": ("requests per second", ".3~s"),
+    "req/s": ("requests per second", ",.3~r"),
     "count": ("count", ",.0f"),
     "x": ("burn rate (×)", ".1f"),
 }
@@ -36,10 +36,11 @@ def _style(chart: Chart, title: str | alt.TitleParams) -> Chart:
     return (
         # `fit-x`: the container sets the width, and HEIGHT is the plot's own height; titles, axes and
         # legends come on top of it (Streamlit's default `fit` squeezed a plot with a long legend to 40 px).
+        # Two legend columns: three of "reconciliation" were wider than a chart a third of the page wide.
         chart.properties(title=title, height=HEIGHT, autosize=FIT_WIDTH)
         .configure_axis(**_AXIS)
         .configure_title(**_TITLE)
-        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=3, symbolLimit=0)
+        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=2, symbolLimit=0)
         .configure_view(strokeWidth=0)
     )
 
