@@ -270,7 +270,8 @@ def test_readiness_speaks_of_client_firms_not_tenants(snapshot_mode, page):
 
 
 def test_the_slo_detail_names_its_alerts_in_words(snapshot_mode):
-    """ "fast-burn page, 1h window", as the SLO list and the Alerts page say it, not the label `page-1h-5m`."""
+    """In words ("fast-burn page, 1h window"), as the SLO list and the Alerts page say it, not the label
+    `page-1h-5m`."""
     table = run_page("pages/2_SLOs.py", slo="hmrc-submissions").dataframe[0]
     config = json.loads(table.proto.columns)
     shown = {c: table.value[c] for c in table.proto.column_order}
