@@ -15,7 +15,7 @@ DETAIL_COLUMNS = {
     "meets": "Meets the target",
     "path": "Critical path",
     "passed": "Passed",
-    "ran_ago_s": st.column_config.NumberColumn("Ran (seconds ago)", format="%.0f"),
+    "ran_ago_h": st.column_config.NumberColumn("Last run", format="%.1f h ago"),
     "dataset": "Dataset",
     "output": "Output",
     "divergence": st.column_config.NumberColumn("Divergence", format="percent"),

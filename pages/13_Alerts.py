@@ -11,9 +11,18 @@ from app.alerting import view as alerts_view
 ctx = ui.page_setup("alerts")
 
 LINKS = {
-    "link": st.column_config.LinkColumn("Open", display_text="open", width=48),
-    "runbook_link": st.column_config.LinkColumn("Runbook", display_text="read", width=62),
+    "link": st.column_config.LinkColumn(
+        "Open", display_text="open", width=48, help=f"{ui.MISSING} : it says nothing of what it belongs to"
+    ),
+    "runbook_link": st.column_config.LinkColumn(
+        "Runbook",
+        display_text="read",
+        width=62,
+        help=f"{ui.MISSING} : no runbook (it counts against observability coverage)",
+    ),
 }
+ALERT_HELP = "An SLO's burn alert by its kind and window, others by their rule's name in words"
+SUMMARY_PX = 300
 
 pick_runbook, pick_severity = st.columns(2)
 picked = pick_runbook.selectbox(
@@ -76,33 +85,35 @@ def body(severity: str | None) -> None:
     elif not shown:
         st.caption("No alert is firing or pending" + (f" at severity {severity}." if severity else "."))
     else:
-        # What on-call acts on first, every column within 1440 px (widths sum to the page's), long text
-        # wrapped: which alert, whose, its runbook, who was told, for how long, what it says. Since when is
-        # in the "For" column's tooltip; where the runbook lives, in the warning below when it has none.
+        # What on-call acts on first, every column within 1440 px (widths sum to the page's), the summary
+        # whole (rows as tall as the longest needs): which alert, whose, its runbook, who was told, for how
+        # long, what it says. Since when is in the "For" column's tooltip; where the runbook lives, in the
+        # warning below when it has none.
+        firing = alerts_view.alerts_table(shown, at)
         ui.table(
-            alerts_view.alerts_table(shown, at),
+            firing,
             {
                 **LINKS,
                 "state": st.column_config.TextColumn("State", width=58),
                 "severity": st.column_config.TextColumn("Severity", width=62),
-                "alert": st.column_config.TextColumn("Alert", width=152),
-                "what": st.column_config.TextColumn("Which", width=100),
+                "title": st.column_config.TextColumn("Alert", width=136, help=ALERT_HELP),
                 "belongs_to": st.column_config.TextColumn("Belongs to", width=128),
-                "alertmanager": st.column_config.TextColumn("Alertmanager", width=132),
+                "alertmanager": st.column_config.TextColumn("Alertmanager", width=112),
                 "for_min": st.column_config.NumberColumn(
                     "For", format="%.0f min", width=62, help="How long it has been active"
                 ),
                 "summary": st.column_config.TextColumn(
-                    "Summary", width=165, help="The rule's own words; click a cell to read it whole"
+                    "Summary", width=SUMMARY_PX, help="The rule's own words"
                 ),
             },
             empty="No alert is firing or pending.",
             wrap=True,
+            placeholder=ui.MISSING,
+            row_height=ui.wrapped_row_px(firing["summary"], SUMMARY_PX),
             column_order=[
                 "state",
                 "severity",
-                "alert",
-                "what",
+                "title",
                 "belongs_to",
                 "link",
                 "runbook_link",
@@ -122,29 +133,27 @@ def body(severity: str | None) -> None:
             "another, is not known."
         )
     else:
-        silences, inhibited = st.columns(2)
-        with silences:
-            st.markdown("**Silences**")
-            st.dataframe(
-                alerts_view.silences_table(view.silences),
-                hide_index=True,
-                column_config={
-                    "state": "State",
-                    "matchers": "Matches",
-                    "created_by": "By",
-                    "comment": "Comment",
-                    "starts": st.column_config.DatetimeColumn("From (UTC)", format="D MMM HH:mm"),
-                    "ends": st.column_config.DatetimeColumn("Until (UTC)", format="D MMM HH:mm"),
-                    "silencing": st.column_config.NumberColumn("Alerts silenced now", format="%d"),
-                },
-            )
-        with inhibited:
-            st.markdown("**Held back now**")
-            st.dataframe(
-                alerts_view.inhibited_table(view.alerts),
-                hide_index=True,
-                column_config={"alert": "Alert", "belongs_to": "Belongs to", "held_back_by": "Held back by"},
-            )
+        # One table under another, each the page's width: side by side, half of 1440 px cut their columns.
+        st.markdown("**Silences**")
+        ui.table(
+            alerts_view.silences_table(view.silences),
+            {
+                "state": "State",
+                "matchers": "Matches",
+                "created_by": "By",
+                "comment": "Comment",
+                "starts": st.column_config.DatetimeColumn("From (UTC)", format="D MMM HH:mm"),
+                "ends": st.column_config.DatetimeColumn("Until (UTC)", format="D MMM HH:mm"),
+                "silencing": st.column_config.NumberColumn("Alerts silenced now", format="%d"),
+            },
+            empty="No silence: Alertmanager holds none, active or expired.",
+        )
+        st.markdown("**Held back now**")
+        ui.table(
+            alerts_view.inhibited_table(view.alerts),
+            {"alert": "Alert", "belongs_to": "Belongs to", "held_back_by": "Held back by"},
+            empty="No alert is held back by another.",
+        )
         st.markdown("**Inhibit rules**")
         st.dataframe(
             alerts_view.inhibit_table(view.inhibit_rules),
@@ -156,19 +165,31 @@ def body(severity: str | None) -> None:
     if not view.known("rules"):
         st.caption("Not known: Prometheus's rules could not be read.")
     else:
-        st.dataframe(
+        # The rule's name is the last column (what a rule file and Prometheus call it); the group is what
+        # "Belongs to" says in words. The runbook is its link: a rule without one is counted above.
+        ui.table(
             alerts_view.rules_table(view.rules),
-            hide_index=True,
-            column_config={
+            {
                 **LINKS,
-                "alert": "Alert",
-                "group": "Group",
-                "severity": "Severity",
-                "belongs_to": "Belongs to",
-                "runbook": "Runbook",
-                "state": "State",
-                "active": st.column_config.NumberColumn("Active", format="%d"),
+                "title": st.column_config.TextColumn("Alert", width=180, help=ALERT_HELP),
+                "belongs_to": st.column_config.TextColumn("Belongs to", width=310),
+                "severity": st.column_config.TextColumn("Severity", width=62),
+                "state": st.column_config.TextColumn("State", width=70),
+                "active": st.column_config.NumberColumn("Active", format="%d", width=56),
+                "alert": st.column_config.TextColumn("Rule", width=170),
             },
+            empty="Prometheus holds no alerting rule.",
+            placeholder=ui.MISSING,
+            column_order=[
+                "title",
+                "belongs_to",
+                "severity",
+                "link",
+                "runbook_link",
+                "state",
+                "active",
+                "alert",
+            ],
         )
 
 

@@ -12,9 +12,23 @@ from app.ui import charts
 ctx = ui.page_setup("coverage")
 
 
-def table(frame: pd.DataFrame) -> None:
-    """A coverage table with its column names as titles ("alert rules" reads "Alert rules")."""
-    st.dataframe(frame, hide_index=True, column_config={c: c[:1].upper() + c[1:] for c in frame.columns})
+def table(frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
+    """A coverage table with its column names as titles ("alert rules" reads "Alert rules"). With `widths`
+    (px, summing within 1440 px's page), its text wraps and each row is as tall as its longest text needs."""
+    if widths is None:
+        st.dataframe(frame, hide_index=True, column_config={c: title(c) for c in frame.columns})
+        return
+    ui.table(
+        frame,
+        {c: st.column_config.TextColumn(title(c), width=widths.get(c)) for c in frame.columns},
+        empty="Nothing to show.",
+        wrap=True,
+        row_height=max(ui.wrapped_row_px(frame[c].astype(str), w) for c, w in widths.items()),
+    )
+
+
+def title(column: str) -> str:
+    return column[:1].upper() + column[1:]
 
 
 @ui.live(ctx)
@@ -65,9 +79,9 @@ def body() -> None:
             "No gap." if share is not None and share >= c.target else "No gap found; see 'no data' above."
         )
     else:
-        table(gaps)
+        table(gaps, {"service": 110, "check": 90, "found": 300, "close it": 460})
     with st.expander("What each check found"):
-        table(coverage_view.details_table(view))
+        table(coverage_view.details_table(view), {"service": 130, "check": 110, "verdict": 90, "found": 630})
 
     st.subheader("Last 30 days")
     st.caption(
@@ -76,7 +90,11 @@ def body() -> None:
     )
     st.altair_chart(
         charts.score_trend(
-            coverage_view.trend_frame(view), title="Services fully observed (%)", target=100, period="day"
+            coverage_view.trend_frame(view),
+            title="Services fully observed (%)",
+            target=100,
+            period="day",
+            axis="% of services",
         )
     )
     ui.page_link("alerts", "Alerts and their runbooks", ":material/notifications_active:")

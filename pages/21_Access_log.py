@@ -32,9 +32,16 @@ def body() -> None:
     user_col, event_col, outcome_col = st.columns(3)
     with user_col:
         user = ui.url_picker("User", everything.users, "user", "All users")
-    event = event_col.selectbox("Event", access_view.EVENTS, index=None, key="event", bind="query-params")
+    event = event_col.selectbox(
+        "Event", access_view.EVENTS, index=None, placeholder="Every event", key="event", bind="query-params"
+    )
     outcome = outcome_col.selectbox(
-        "Outcome", access_view.OUTCOMES, index=None, key="outcome", bind="query-params"
+        "Outcome",
+        access_view.OUTCOMES,
+        index=None,
+        placeholder="Every outcome",
+        key="outcome",
+        bind="query-params",
     )
     view = (
         access_view.load(ctx.sources, tr, user, event or "", outcome or "")
@@ -46,16 +53,46 @@ def body() -> None:
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Parameters are masked.")
     if view.total is None:
         return
-    st.metric("Access events", f"{view.total:,}")
+    total, counts = st.columns([1, 2])
+    total.metric("Access events", f"{view.total:,}")
     if view.events.empty:
         st.info("No access event in this time range.", icon=":material/search_off:")
         return
-    left, right = st.columns([1, 3])
-    left.dataframe(view.counts, hide_index=True)
-    right.dataframe(
-        view.events,
+    counts.dataframe(
+        view.counts,
         hide_index=True,
-        column_config={"time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS")},
+        column_config={
+            "event": "Event",
+            "outcome": "Outcome",
+            "count": st.column_config.NumberColumn("Events", format="localized"),
+        },
+    )
+    # Every column within 1440 px (the widths sum to the page's), long text wrapped whole in its cell.
+    widths = {"user": 176, "params": 190, "detail": 80}
+    rows_px = max(ui.wrapped_row_px(view.events[c].dropna().astype(str), w) for c, w in widths.items())
+    ui.table(
+        view.events,
+        {
+            "time": st.column_config.DatetimeColumn("Time (UTC)", format="D MMM HH:mm:ss.SSS", width=132),
+            "event": st.column_config.TextColumn("Event", width=62),
+            "outcome": st.column_config.TextColumn("Outcome", width=70),
+            "user": st.column_config.TextColumn("User", width=widths["user"]),
+            "roles": st.column_config.TextColumn("Roles", width=66),
+            "page": st.column_config.TextColumn("Page", width=100),
+            "params": st.column_config.TextColumn(
+                "What was asked", width=widths["params"], help="The view's settings, from its address; masked"
+            ),
+            "detail": st.column_config.TextColumn(
+                "Detail",
+                width=widths["detail"],
+                help="The file downloaded, the value revealed (masked), or why refused",
+            ),
+            "how": st.column_config.TextColumn("Identified by", width=88),
+        },
+        empty="No access event in this time range.",
+        wrap=True,
+        row_height=rows_px,
+        height=640,
     )
 
 

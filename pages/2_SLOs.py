@@ -202,8 +202,20 @@ def detail(definition: SloDefinition) -> None:
         slo_view.alert_table(view),
         hide_index=True,
         placeholder=ui.MISSING,
+        column_order=[
+            "title",
+            "severity",
+            "threshold",
+            "windows",
+            "firing",
+            "since",
+            "last_fired",
+            "runbook",
+        ],
         column_config={
-            "alert": "Alert",
+            "title": st.column_config.TextColumn(
+                "Alert", help="In words; its rule is labelled sextant_alert=page-1h-5m and the like"
+            ),
             "severity": "Severity",
             "threshold": st.column_config.NumberColumn(
                 "Burn-rate threshold", format="%.1f×", help="— : the no-data alert has no threshold"

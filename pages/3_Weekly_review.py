@@ -86,33 +86,37 @@ def slo_section(view: rv.WeeklyReview) -> None:
         "Spent", format="percent", help=f"Of the week's error budget. {ui.NO_FIGURE}", width=70
     )
     before = st.column_config.NumberColumn(
-        "Week before", format="percent", help=f"Of the week before's error budget. {ui.NO_FIGURE}", width=90
+        "Week before", format="percent", help=f"Of the week before's error budget. {ui.NO_FIGURE}", width=84
     )
-    st.dataframe(
+    ui.table(
         domains,
-        hide_index=True,
-        placeholder=ui.MISSING,
-        column_config={
+        {
             "domain": "Domain",
             "spent": spent,
             "previous": before,
-            "worst_slo": "Worst SLO",
+            "worst_slo": st.column_config.TextColumn(
+                "Spent most", help="The SLO that spent the most of its week's budget: the domain's figure"
+            ),
             "met": "Objective met",
-            "state": "State at the end",
+            "state": st.column_config.TextColumn(
+                "State at the end", help="The domain's worst SLO state at the week's end, whichever SLO it is"
+            ),
         },
+        empty="No domain to show.",
+        states=["state"],
+        placeholder=ui.MISSING,
     )
     table = rv.slo_table(view.slos)
     table["link"] = [
         links.url("slos", slo=name, week=str(week) if ctx.frozen else None) for name in table.pop("slo_name")
     ]
-    st.dataframe(
+    ui.table(
         table,
-        hide_index=True,
-        placeholder=ui.MISSING,
-        # Within 1440 px: each column sized to what it holds; the SLI in the objective's unit.
-        column_config={
-            "slo": st.column_config.TextColumn("SLO", pinned=True, width=210),
-            "domain": st.column_config.TextColumn("Domain", width=140),
+        # Within 1440 px: each column sized to what it holds (the longest SLO name whole); the SLI in the
+        # objective's unit.
+        {
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width=240),
+            "domain": st.column_config.TextColumn("Domain", width=136),
             "objective": st.column_config.NumberColumn("Objective", format="percent", width=75),
             "sli": st.column_config.NumberColumn(
                 "SLI", format="percent", help=f"Over the week. {ui.NO_FIGURE}", width=70
@@ -129,10 +133,13 @@ def slo_section(view: rv.WeeklyReview) -> None:
                 "Budget left",
                 format="percent",
                 help=f"Of the SLO's own period, at the week's end. {ui.NO_FIGURE}",
-                width=85,
+                width=80,
             ),
             "link": st.column_config.LinkColumn("Detail", display_text="open", width=55),
         },
+        empty="No SLO to show.",
+        states=["state"],
+        placeholder=ui.MISSING,
         height="content",
     )
     st.caption(

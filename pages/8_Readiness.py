@@ -29,7 +29,7 @@ def where_from(view: rv.ReadinessView) -> None:
             st.caption(ui.plain(item))
             if query:
                 st.code(query, language="promql", wrap_lines=True)
-        st.markdown("**Inputs** (what each query gave, per tenant)")
+        st.markdown("**Inputs** (what each query gave, per client firm)")
         st.dataframe(
             info.inputs.style.map(rv.status_colour, subset=["status"]),
             hide_index=True,
@@ -112,7 +112,9 @@ def body() -> None:
                 "domain": st.column_config.TextColumn("Domain", width=100),
                 "status": st.column_config.TextColumn("Status", width=50),
                 "figure": st.column_config.TextColumn(
-                    "Figure", help="For tenant checks over all tenants: the worst tenant's figure", width=78
+                    "Figure",
+                    help="For the checks of each client firm, over all firms: the worst firm's figure",
+                    width=78,
                 ),
                 "target": st.column_config.TextColumn("Threshold", width=86),
                 "tenants_passing": st.column_config.TextColumn(
@@ -123,8 +125,8 @@ def body() -> None:
                 ),
                 "points": st.column_config.TextColumn(
                     "Points",
-                    help="What the check adds to the score, of what it would add if every tenant passed. "
-                    "A gate that caps the score: the points it cuts.",
+                    help="What the check adds to the score, of what it would add if every client firm "
+                    "passed. A gate that caps the score: the points it cuts.",
                     width=78,
                 ),
                 "why": st.column_config.TextColumn("In words", width=300),
@@ -159,7 +161,7 @@ def body() -> None:
             empty="No client firm has readiness data.",
             wrap=True,
         )
-        st.caption("Click a column header to sort. Worst first; tenants without a score come first.")
+        st.caption("Click a column header to sort. Worst first; client firms without a score come first.")
 
     st.subheader("Trend, week by week")
     if not rv.has_trend(view):

@@ -68,13 +68,13 @@ def controls_tab(view: controls_view.ControlsView) -> None:
     if not view.statuses:
         st.caption("No control to show: the controls file could not be read.")
         return
-    st.dataframe(
+    ui.table(  # every column within 1440 px, long text wrapped, every row shown, the status coloured
         controls_view.controls_table(view.statuses),
-        hide_index=True,
+        empty="No control to show.",
+        states=["status"],
+        wrap=True,
         placeholder=ui.MISSING,
-        row_height=ui.WRAPPED_ROW_PX,  # every column within 1440 px, long text wrapped, every row shown
-        height="content",
-        column_config={
+        columns={
             "status": st.column_config.TextColumn("Status", width=80),
             "control": st.column_config.TextColumn("Control", width=190),
             "area": st.column_config.TextColumn("Area", width=120),
@@ -97,6 +97,8 @@ def controls_tab(view: controls_view.ControlsView) -> None:
     st.write(ui.plain(status.reason))
     st.caption(f"Playbook: {ui.plain(control.playbook)}")
     for evidence in status.evidence:
+        if evidence.reason == status.reason and len(evidence.items) <= 1:
+            continue  # the control's one piece of evidence: its reason is the sentence above
         st.markdown(
             f"{ui.state_icon(controls_view.EVIDENCE_STATES[evidence.state])} {ui.plain(evidence.reason)}"
         )

@@ -125,7 +125,7 @@ def test_alerts_join_their_rules_runbook_and_alertmanagers_view_firing_pages_fir
     assert bare_row.runbook is None  # names a file nobody wrote: flagged
     assert [alerts_view.notification(a) for a in rows] == [
         "notified",
-        "held back by SLOErrorBudgetBurn",
+        "held back by SLO error budget burn",  # the alert holding it back, in words
         "silenced (2 silences)",
         "not received (yet)",  # pending: Prometheus has not sent it
     ]
@@ -133,7 +133,7 @@ def test_alerts_join_their_rules_runbook_and_alertmanagers_view_firing_pages_fir
     assert alerts_view.notification(without_am[0]) == "not known"
 
     table = alerts_view.alerts_table(rows, NOW).set_index("alert", append=True)
-    assert list(table["runbook"]) == ["in Sextant", "in Sextant", "MISSING", "in Sextant"]
+    assert list(table["runbook_link"].isna()) == [False, False, True, False]  # none: flagged
     assert list(table["runbook_link"])[:2] == [links.url("alerts", runbook="filing-availability")] * 2
     assert list(table["for_min"]) == [30.0, 60.0, 120.0, 2.0]
     assert list(table["link"])[0] == links.url("slos", slo="filing-availability")
@@ -157,7 +157,7 @@ def test_rules_without_a_runbook_are_flagged():
     assert [(r.name, r.active, r.runbook is None) for r in view.rules] == [("A", 2, False), ("B", 0, True)]
     assert [r.name for r in view.without_runbook] == ["B"]
     table = alerts_view.rules_table(view.rules)
-    assert list(table["runbook"]) == ["in Sextant", "MISSING"]
+    assert list(table["runbook_link"].isna()) == [False, True]
     assert list(table["belongs_to"]) == ["service: filing", "not said"]
 
 
@@ -206,4 +206,35 @@ def test_an_slo_burn_alert_says_which_it_is_in_words():
     assert alerts_view.burn_words(fast) == "fast-burn page, 1h window"
     assert alerts_view.burn_words(alert(sextant_alert="no-data")) == "page: no data"
     assert alerts_view.burn_words(alert(service="filing")) == ""  # not an SLO burn alert
-    assert list(alerts_view.alerts_table([fast], NOW)["what"]) == ["fast-burn page, 1h window"]
+    assert list(alerts_view.alerts_table([fast], NOW)["title"]) == ["fast-burn page, 1h window"]
+    assert fast.title == "fast-burn page, 1h window"
+    assert alert(service="filing").title == "SLO error budget burn"  # no burn labels: its name in words
+
+
+def test_a_rule_name_reads_as_words():
+    """What a rule's CamelCase name says, with its acronyms and figures kept whole."""
+    words = {
+        "QueueNotDraining": "Queue not draining",
+        "BackupOlderThanRPO": "Backup older than RPO",
+        "SLONoData": "SLO no data",
+        "HTTP5xxHigh": "HTTP 5xx high",
+        "snake_case_alert": "Snake case alert",
+        "": "",
+    }
+    assert {name: alerts_view.name_words(name) for name in words} == words
+
+
+def test_an_alert_held_back_names_the_one_holding_it_in_words():
+    fast = prom_alert(
+        "SLOErrorBudgetBurn", "firing", "2026-03-02T11:30:00Z", slo="filing-availability", severity="page",
+        sextant_alert="page-1h-5m", long_window="1h", short_window="5m",
+    )  # fmt: skip
+    slow = prom_alert(
+        "SLOErrorBudgetBurn", "firing", "2026-03-02T11:00:00Z", slo="filing-availability", severity="ticket",
+        sextant_alert="ticket-1d-2h", long_window="1d", short_window="2h",
+    )  # fmt: skip
+    am = [managed(fast, "f-fast"), managed(slow, "f-slow", state="suppressed", inhibited=["f-fast"])]
+    rows = alerts_view.alert_rows([fast, slow], {}, am, TITLES)
+    held = next(a for a in rows if a.severity == "ticket")
+    assert alerts_view.notification(held) == "held back by fast-burn page, 1h window"
+    assert list(alerts_view.inhibited_table(rows)["alert"]) == ["slow-burn ticket, 1d window"]

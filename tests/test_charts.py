@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from app.ui import charts
@@ -70,3 +72,13 @@ def test_an_age_of_hours_is_charted_in_hours_and_its_threshold_with_it():
     assert rules == [{"label": "1 hour", "value": 1.0}]
     short = charts.timeseries(curve(1).assign(value=42.0), title="t", unit="seconds").to_dict()
     assert short["encoding"]["y"]["title"] == "seconds"  # under two minutes: seconds as they are
+
+
+def test_small_figures_read_as_decimals_and_a_legend_fits_a_third_of_the_page():
+    """0.8 requests a second read "0.8", not SI's "800m"; six services' legend fits a chart a third of the
+    page wide (three columns of "reconciliation" were cut at its edge)."""
+    for unit in ("req/s", "seconds"):
+        spec = charts.timeseries(curve(1), title="t", unit=unit, color="window").to_dict()
+        formats = re.findall(r"'format': '([^']*)'", str(spec))
+        assert formats and not [f for f in formats if f.endswith("s") and "%" not in f], (unit, formats)
+        assert spec["config"]["legend"]["columns"] <= 2

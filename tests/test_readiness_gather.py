@@ -112,7 +112,8 @@ def test_frames_become_plain_numbers_per_tenant() -> None:
     # backlog / (throughput 100/h x 10 h): a needs 10% of the time left, b 90%.
     assert inputs.values["backlog"] == {"a": pytest.approx(0.1), "b": pytest.approx(0.9), "c": NOT_APPLICABLE}
     assert (
-        inputs.details["backlog"] == "throughput 100 items/h per tenant; 10.0 h left until the test deadline"
+        inputs.details["backlog"]
+        == "throughput 100 items/h per client firm; 10.0 h left until the test deadline"
     )
     assert inputs.details["slos"] == "1 filing SLOs: 1 healthy"
     assert inputs.queries["backlog"] == ("sum by (tenant) (backlog)", "sum(throughput)")
@@ -214,7 +215,7 @@ def test_the_calendar_deadline_is_the_default() -> None:
     assert inputs.details["backlog"].endswith(
         "h left until the VAT return (period ended 31 Oct) deadline on 7 Dec 2025"
     )
-    assert inputs.details["backlog"].startswith("throughput 100 items/h per tenant; 420.0 h left")
+    assert inputs.details["backlog"].startswith("throughput 100 items/h per client firm; 420.0 h left")
 
 
 def test_the_shipped_definition_against_a_fake() -> None:

@@ -133,7 +133,7 @@ def _assert_the_scenario(before: ReadinessScore, during: ReadinessScore) -> None
     for name in BACKLOG_CHECKS:
         assert moves[name].points == pytest.approx(-5.625)
         firms = ", ".join(directory.name("tenant", t) for t in backlog_tenants)
-        assert moves[name].text.endswith(f"fell from pass to fail for 3 tenants ({firms}): −5.6 points")
+        assert moves[name].text.endswith(f"fell from pass to fail for 3 client firms ({firms}): −5.6 points")
     assert before.score is not None and during.score is not None
     assert sum(m.points for m in moves.values()) == pytest.approx(during.score - before.score)
     for row in during.tenants:

@@ -31,7 +31,7 @@ def test_three_tenants_falling_from_pass_to_fail() -> None:
     assert [(t.before, t.after, t.tenants) for t in move.transitions] == [
         (Status.PASS, Status.FAIL, ("t2", "t5", "t7"))
     ]
-    assert move.text == "Reconciled fell from pass to fail for 3 tenants (t2, t5, t7): −12 points"
+    assert move.text == "Reconciled fell from pass to fail for 3 client firms (t2, t5, t7): −12 points"
 
 
 def test_nothing_changed_means_nothing_moved() -> None:
@@ -71,8 +71,8 @@ def test_recovery_and_mixed_tenant_transitions() -> None:
         (Status.FAIL, Status.PASS, ("acme",)),
     ]
     assert move.text.startswith(
-        "Ingested fell from pass to fail for 1 tenant (cobalt); lost its data (was pass) for 1 tenant "
-        "(dunmore); recovered from fail to pass for 1 tenant (acme): "
+        "Ingested fell from pass to fail for 1 client firm (cobalt); lost its data (was pass) for 1 "
+        "client firm (dunmore); recovered from fail to pass for 1 client firm (acme): "
     )
 
 
@@ -102,7 +102,7 @@ def test_long_tenant_lists_are_shortened() -> None:
     before = score(d, {"reconciled": dict.fromkeys(EIGHT, 0.95)})
     after = score(d, {"reconciled": dict.fromkeys(EIGHT, 0.1)})
     [move] = what_moved(before, after)
-    assert "for 8 tenants (t1, t2, t3, t4, t5 and 3 more): −100 points" in move.text
+    assert "for 8 client firms (t1, t2, t3, t4, t5 and 3 more): −100 points" in move.text
 
 
 def test_ties_in_movement_order_are_alphabetical() -> None:

@@ -183,7 +183,7 @@ def test_page_shows_the_score_checks_domains_tenants_and_trend(on_fake_snapshot)
     assert len(points) == 4 and points["value"].notna().all()
     assert points["label"].iloc[-1] == headline(at)
     words = texts(at)
-    assert "Approved by the accountant fell from pass to fail for 1 tenant (bright)" in words
+    assert "Approved by the accountant fell from pass to fail for 1 client firm (bright)" in words
     assert "Held back most by “Approved by the accountant”" in words
     assert [p.proto.popover.label for p in at.get("popover")] == ["Where does this number come from?"]
     assert "Evaluated at 28 Nov 2026 02:00 UTC" in words
@@ -204,7 +204,7 @@ def test_tenant_from_the_url_narrows_the_checks(on_fake_snapshot):
     checks = next(d.value for d in at.dataframe if "why" in d.value.columns).set_index("check")
     assert checks.loc["Approved by the accountant", "figure"] == "50.00%"
     assert headline(at) == rv.format_score(view.score.score)  # the overall score is unchanged
-    assert set(trend_points(at)["series"]) == {"all tenants", "bright"}
+    assert set(trend_points(at)["series"]) == {"all client firms", "bright"}
 
 
 def test_prometheus_down_is_a_banner_and_no_data(monkeypatch):
@@ -298,10 +298,12 @@ def model_inputs(stack, at_time: datetime, page: pd.DataFrame, slo_states: dict[
         return out
 
     hmrc = ratio("hmrc_submissions_total", {"result": "error"}, timedelta(hours=1))
-    values["hmrc_api_error_rate"] = matching(hmrc, figure[("hmrc_api_error_rate", "all tenants")], "hmrc")
+    values["hmrc_api_error_rate"] = matching(
+        hmrc, figure[("hmrc_api_error_rate", "all client firms")], "hmrc"
+    )
     headers = ratio("fraud_prevention_headers_total", {"result": "complete"}, timedelta(hours=1))
     gate = "fraud_prevention_headers_complete"
-    values[gate] = matching(headers, figure[(gate, "all tenants")], gate)
+    values[gate] = matching(headers, figure[(gate, "all client firms")], gate)
     # Documents extracted per hour over the last day, shared by the tenants; hours to the calendar's VAT
     # deadline (app.deadlines, checked by hand in test_deadlines.py).
     hourly = [
@@ -355,7 +357,7 @@ def test_live_page_shows_the_score_the_simulators_model_implies(live_mode):
     ):
         result = expected.result(names[check])
         tenant = FIRM_IDS.get(tenant, tenant)
-        want = result.status if tenant == "all tenants" else result.tenants[tenant].status
+        want = result.status if tenant == "all client firms" else result.tenants[tenant].status
         assert status == rv.status_label(want), (check, tenant)
     tenants = next(d.value for d in at.dataframe if "held_back_by" in d.value.columns)
     tenants = tenants.assign(tenant=tenants["tenant"].map(FIRM_IDS)).set_index("tenant")

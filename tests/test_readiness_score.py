@@ -47,7 +47,7 @@ def test_a_tenant_check_earns_its_weight_in_proportion_to_tenants_passing() -> N
     assert check_result.pass_share == pytest.approx(0.75)
     assert check_result.figure == 0.5  # the worst tenant
     assert check_result.failing_tenants() == ["bright"]
-    assert check_result.summary == "Ingested: 3 of 4 tenants ≥ 90.00%; failing: bright 50.00%"
+    assert check_result.summary == "Ingested: 3 of 4 client firms ≥ 90.00%; failing: bright 50.00%"
     assert result.tenant("bright").score == pytest.approx(70)
     assert result.tenant("bright").holding_back == "ingested"
     assert result.tenant("acme").score == 100

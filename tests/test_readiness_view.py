@@ -161,13 +161,13 @@ def test_trend_has_twelve_weeks_ending_with_the_current_score():
     assert [t for t, _ in trend] == [AT - timedelta(weeks=k) for k in range(11, -1, -1)]
     assert trend[-1][1] is view.score
     frame = rv.trend_frame(view)
-    assert len(frame) == 12 and list(frame["series"].unique()) == ["all tenants"]
+    assert len(frame) == 12 and list(frame["series"].unique()) == ["all client firms"]
     old = frame[frame["timestamp"] < pd.Timestamp(AT - timedelta(weeks=3, days=1))]
     assert old["value"].isna().all() and set(old["label"]) == {"no data"}  # no data is not a score
     assert frame["value"].iloc[-1] == pytest.approx(view.score.score)
     assert frame[frame["timestamp"] == pd.Timestamp(AT - timedelta(weeks=2))]["value"].item() == 50
     with_tenant = rv.trend_frame(view, "bright")
-    assert set(with_tenant["series"]) == {"all tenants", "bright"} and len(with_tenant) == 24
+    assert set(with_tenant["series"]) == {"all client firms", "bright"} and len(with_tenant) == 24
 
 
 def test_what_moved_week_over_week_in_words():
@@ -178,7 +178,7 @@ def test_what_moved_week_over_week_in_words():
     assert latest.end == AT and latest.before == 100
     assert latest.heading.startswith("Week to 28 Nov 02:00 UTC: 100 → ")
     assert any(
-        s.startswith("Approved by the accountant fell from pass to fail for 1 tenant (bright)")
+        s.startswith("Approved by the accountant fell from pass to fail for 1 client firm (bright)")
         for s in latest.sentences
     )
     recovered = weeks[1]  # 2 weeks ago -> 1 week ago: the headers gate stopped capping
@@ -300,7 +300,7 @@ def test_check_rows_show_status_figure_threshold_weight_and_points():
     assert earned == pytest.approx(view.score.score, abs=0.5)
     assert "h left until the VAT return" in rows.loc["Backlog clears before the VAT deadline", "why"]
     assert rv.attention(view.score) == [
-        "Approved by the accountant: 1 of 2 tenants ≥ 80.00%; failing: bright 50.00%"
+        "Approved by the accountant: 1 of 2 client firms ≥ 80.00%; failing: bright 50.00%"
     ]
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pandas as pd
 
-from app import queries
+from app import directory, links, queries
 from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
@@ -26,6 +27,8 @@ COLUMNS = ("@timestamp", "event", "outcome", "user", "roles", "page", "params", 
 EVENTS = ("view", "download", "reveal")
 OUTCOMES = ("allowed", "denied")
 SHOWN_AS_IS = ("user",)
+HOW_WORDS = {"oidc": "signed in (OIDC)", "proxy": "proxy's header", "open": "open (no sign-in)"}
+PARAM_WORDS = {"q": "search", "tenant": "client firm", "trace_id": "trace", "errors_only": "errors only"}
 
 
 @dataclass(frozen=True)
@@ -51,14 +54,33 @@ def request(tr: TimeRange, user: str = "", event: str = "", outcome: str = "") -
 
 
 def events_table(result: SearchResult | None) -> pd.DataFrame:
-    """One row per event: time (UTC), event, outcome, user, roles (joined), page, parameters, detail."""
+    """One row per event: time (UTC), event, outcome, user, roles (joined), the page by its title, what was
+    asked (its URL parameters in words), detail, and how the user was identified, in words."""
     hits = result.hits if result is not None else pd.DataFrame()
     frame = pd.DataFrame({c: hits[c] if c in hits.columns else pd.Series([], dtype=object) for c in COLUMNS})
     frame["@timestamp"] = pd.to_datetime(frame["@timestamp"], utc=True, errors="coerce", format="ISO8601")
     frame["roles"] = frame["roles"].map(
         lambda r: ", ".join(r) if isinstance(r, list) else r, na_action="ignore"
     )
+    frame["page"] = frame["page"].map(page_title, na_action="ignore")
+    frame["params"] = frame["params"].map(asked_words, na_action="ignore")
+    frame["how"] = frame["how"].map(lambda h: HOW_WORDS.get(str(h), str(h)), na_action="ignore")
     return frame.rename(columns={"@timestamp": "time"}).reset_index(drop=True)
+
+
+def page_title(key: str) -> str:
+    """A page's title as the sidebar shows it ("Logs"); a key no page has any more, as written."""
+    return links.PAGES[key].title if key in links.PAGES else str(key)
+
+
+def asked_words(params: str) -> str:
+    """A view's URL parameters as words: "range: 7d · client firm: Elm Street Accountants", not query text."""
+    pairs = parse_qsl(str(params), keep_blank_values=True)
+    return " · ".join(f"{PARAM_WORDS.get(k, k.replace('_', ' '))}: {_value_words(k, v)}" for k, v in pairs)
+
+
+def _value_words(key: str, value: str) -> str:
+    return directory.name(key, value) if key in directory.LABELS else value
 
 
 def counts_table(result: SearchResult | None) -> pd.DataFrame:

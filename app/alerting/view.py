@@ -9,6 +9,7 @@ with a note that silences and inhibitions are not known.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,9 +63,13 @@ class Alert:
     owner: Owner | None
     runbook: Runbook | None  # None: the alert has no runbook (flagged)
     silenced_by: tuple[str, ...] = ()  # Alertmanager silence ids
-    inhibited_by: tuple[str, ...] = ()  # names of the alerts that hold it back
+    inhibited_by: tuple[str, ...] = ()  # the alerts that hold it back, in words (`title`)
     # Alertmanager's state: active, suppressed, unprocessed or "not received"; None: not configured
     notified: str | None = None
+
+    @property
+    def title(self) -> str:
+        return title(self.name, self.labels, self.severity)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Rule:
     runbook: Runbook | None
     state: str  # inactive, pending, firing
     active: int  # alerts of this rule now active
+    title: str = ""  # what it is in words (`title`)
 
 
 @dataclass(frozen=True)
@@ -186,9 +192,7 @@ def alert_rows(
 ) -> list[Alert]:
     """Prometheus's active alerts joined with their rule's runbook and Alertmanager's view of them."""
     held = {_key(a.get("labels") or {}): a for a in managed or []}
-    names = {
-        str(a.get("fingerprint")): str((a.get("labels") or {}).get("alertname", "")) for a in managed or []
-    }
+    names = {str(a.get("fingerprint")): _managed_title(a) for a in managed or []}
     rows = []
     for alert in alerts:
         labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
@@ -224,6 +228,12 @@ def alert_rows(
     )
 
 
+def _managed_title(alert: Mapping[str, Any]) -> str:
+    """An Alertmanager alert in words, as the alert it holds back names it."""
+    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+    return title(labels.get("alertname", ""), labels, labels.get("severity", ""))
+
+
 def _notified(managed_alert: Mapping[str, Any] | None, configured: bool) -> str | None:
     """Alertmanager's state of an alert; "not received" when it is configured but does not hold it."""
     if not configured:
@@ -248,6 +258,7 @@ def rule_rows(rules: Iterable[Mapping[str, Any]], slo_titles: Mapping[str, str])
                 runbook=resolve((rule.get("annotations") or {}).get("runbook_url")),
                 state=str(rule.get("state", "inactive")),
                 active=len(rule.get("alerts") or []),
+                title=title(str(rule.get("name", "")), labels, labels.get("severity", "")),
             )
         )
     return rows
@@ -356,26 +367,25 @@ def load(sources: Sources, at: datetime, cache: ResultCache = default_cache) -> 
 
 
 def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:
-    """One row per alert: state, severity, name, since, what it belongs to with its link, the runbook (or
-    "MISSING"), Alertmanager's word on it, and its summary."""
+    """One row per alert: state, severity, name (and in words), since, what it belongs to with its link,
+    its runbook's link (None: it has none), Alertmanager's word on it, and its summary."""
     rows = [
         {
             "state": a.state,
             "severity": a.severity or "—",
             "alert": a.name,
-            "what": burn_words(a),
+            "title": a.title,
             "since": a.since,
             "for_min": (now - a.since).total_seconds() / 60 if a.since else None,
             "belongs_to": a.owner.text if a.owner else "not said",
             "link": a.owner.link if a.owner else None,
-            "runbook": "in Sextant" if a.runbook and a.runbook.in_app else "link" if a.runbook else "MISSING",
             "runbook_link": runbook_link(a.runbook),
             "alertmanager": notification(a),
             "summary": summary_words(a),
         }
         for a in alerts
     ]
-    columns = ["state", "severity", "alert", "what", "since", "for_min", "belongs_to", "link", "runbook",
+    columns = ["state", "severity", "alert", "title", "since", "for_min", "belongs_to", "link",
                "runbook_link", "alertmanager", "summary"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
 
@@ -394,17 +404,36 @@ def summary_words(alert: Alert) -> str:
 def burn_words(alert: Alert) -> str:
     """An SLO burn alert as people say it ("fast-burn page, 1h window", `AlertStatus.words`): every SLO's
     alerts share one rule name, so the name alone reads as the same alert twice; "" for other alerts."""
-    name = alert.labels.get("sextant_alert")
+    return _burn_words(alert.labels, alert.severity)
+
+
+def _burn_words(labels: Mapping[str, str], severity: str) -> str:
+    name = labels.get("sextant_alert")
     if not name:
         return ""
-    windows = alert.labels.get("long_window"), alert.labels.get("short_window")
-    return AlertStatus(name, alert.severity, True, *windows).words
+    return AlertStatus(name, severity, True, labels.get("long_window"), labels.get("short_window")).words
+
+
+def name_words(name: str) -> str:
+    """A rule's CamelCase name as words: "QueueNotDraining" reads "Queue not draining", an acronym kept
+    ("BackupOlderThanRPO": "Backup older than RPO")."""
+    parts = re.findall(r"[A-Z]+(?=[A-Z][a-z]|[^A-Za-z]|$)|[A-Z]?[a-z]+|\d+[a-z]*", name)
+    if not parts:
+        return name
+    words = [p if p.isupper() and len(p) > 1 else p.lower() for p in parts]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+def title(name: str, labels: Mapping[str, str], severity: str) -> str:
+    """What an alert or a rule is, in words: an SLO burn alert's kind and window, else its rule's name as
+    words. The rule's name itself is for the column's tooltip."""
+    return _burn_words(labels, severity) or name_words(name)
 
 
 def notification(alert: Alert) -> str:
     """What Alertmanager does with the alert, in words."""
     if alert.inhibited_by:
-        return "held back by " + ", ".join(dict.fromkeys(alert.inhibited_by))
+        return "held back by " + "; ".join(dict.fromkeys(alert.inhibited_by))
     if alert.silenced_by:
         return f"silenced ({len(alert.silenced_by)} silence{'s' if len(alert.silenced_by) > 1 else ''})"
     words = {
@@ -420,11 +449,11 @@ def rules_table(rules: Iterable[Rule]) -> pd.DataFrame:
     rows = [
         {
             "alert": r.name,
+            "title": r.title,
             "group": r.group,
             "severity": r.severity or "—",
             "belongs_to": r.owner.text if r.owner else "not said",
             "link": r.owner.link if r.owner else None,
-            "runbook": "in Sextant" if r.runbook and r.runbook.in_app else "link" if r.runbook else "MISSING",
             "runbook_link": runbook_link(r.runbook),
             "state": r.state,
             "active": r.active,
@@ -433,11 +462,11 @@ def rules_table(rules: Iterable[Rule]) -> pd.DataFrame:
     ]
     columns = [
         "alert",
+        "title",
         "group",
         "severity",
         "belongs_to",
         "link",
-        "runbook",
         "runbook_link",
         "state",
         "active",
@@ -465,7 +494,7 @@ def silences_table(silences: Iterable[Silence]) -> pd.DataFrame:
 
 def inhibited_table(alerts: Iterable[Alert]) -> pd.DataFrame:
     rows = [
-        {"alert": a.name, "belongs_to": a.owner.text if a.owner else "not said", "held_back_by": b}
+        {"alert": a.title, "belongs_to": a.owner.text if a.owner else "not said", "held_back_by": b}
         for a in alerts
         for b in dict.fromkeys(a.inhibited_by)
     ]

@@ -344,16 +344,17 @@ def _table(
         else:
             table = table[[*labels, "value"]]
             value_columns = ["value"]
-    else:
+    else:  # the series by name under the panel's title: the figures under their unit's word
         table = frame[["legend", "value"]].rename(columns={"legend": panel.title})
         value_columns = ["value"]
+    value_title = _value_title(panel) if labels else _VALUE_TITLES.get(panel.unit, "Value")
     if panel.unit == "count":  # increase() extrapolates: 47.02 submissions are 47
         table = table.assign(**{c: table[c].round(0) for c in value_columns})
     number = _TABLE_FORMATS.get(panel.unit, f"%.3f {panel.unit}")
     series_names = names.get("series", {})  # a series' column in words (the dashboard's `names: series:`)
     config = {
         c: st.column_config.NumberColumn(
-            series_names.get(c, c) if c != "value" else _value_title(panel), format=number
+            series_names.get(c, c) if c != "value" else value_title, format=number
         )
         for c in value_columns
     }

@@ -261,7 +261,7 @@ def _backlog(
     detail = f"{hours:.1f} h left until {name}"
     if throughput is None or backlog is None:
         return None, detail
-    detail = f"throughput {throughput:,.0f} items/h per tenant; " + detail
+    detail = f"throughput {throughput:,.0f} items/h per client firm; " + detail
     if hours <= 0:
         return {t: None for t in backlog}, detail + " (passed)"
     capacity = throughput * hours

@@ -113,7 +113,7 @@ def _text(after: CheckResult, transitions: tuple[Transition, ...], points: float
         part = _verb(t.before, t.after)
         if t.tenants:
             n = len(t.tenants)
-            part += f" for {n} tenant{'' if n == 1 else 's'} ({_names(t.tenants)})"
+            part += f" for {n} client firm{'' if n == 1 else 's'} ({_names(t.tenants)})"
         parts.append(part)
     head = after.check.display_name
     if not parts:

@@ -29,8 +29,8 @@ from app.units import format_value
 
 EPSILON = 1e-9  # points closer than this count as a tie
 RULES = (
-    "Each check is **pass**, **fail**, **not applicable** or **no data** against its threshold, per tenant "
-    "for tenant checks (a tenant check earns its weight in proportion to the tenants passing it). "
+    "Each check is **pass**, **fail**, **not applicable** or **no data** against its threshold, per client "
+    "firm for the checks of each firm (such a check earns its weight in proportion to the firms passing it). "
     "Score = 100 × Σ(weight × share passing) ÷ Σ(weight of the checks with data). Checks without data or "
     "not applicable leave the sum: they are listed, never counted as passing. With data for less than "
     "{coverage} of the weight there is no score. A failed **gate** caps the score whatever the weights "
@@ -133,7 +133,8 @@ class CheckResult:
         else:
             assessed = [o for o in self.tenants.values() if o.status in (Status.PASS, Status.FAIL)]
             passing = sum(o.status is Status.PASS for o in assessed)
-            text = f"{passing} of {len(assessed)} tenants {self.target}"
+            firms = f"client firm{'' if len(assessed) == 1 else 's'}"  # in words: "tenant" is the label's id
+            text = f"{passing} of {len(assessed)} {firms} {self.target}"
             failing = self.failing_tenants()
             if failing:
                 worst = ", ".join(

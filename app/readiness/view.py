@@ -574,7 +574,7 @@ def trend_frame(view: ReadinessView, tenant: str | None = None) -> pd.DataFrame:
     """Long frame for the trend chart: timestamp, series, value (NaN: no score that week), label."""
     rows = []
     for at, point in view.trend:
-        rows.append({"timestamp": at, "series": "all tenants", **_point(point.score if point else None)})
+        rows.append({"timestamp": at, "series": "all client firms", **_point(point.score if point else None)})
         if tenant is not None:
             mine = None
             if point is not None:
@@ -657,7 +657,7 @@ def provenance(view: ReadinessView) -> Provenance | None:
         queries.append({"item": "Tenants (due at the next deadline)", "query": definition.tenants_query})
     for check in definition.items:
         if check.query:
-            what = " (backlog per tenant)" if check.throughput_query else ""
+            what = " (backlog per client firm)" if check.throughput_query else ""
             queries.append({"item": check.display_name + what, "query": check.query})
         if check.throughput_query:
             queries.append({"item": f"{check.display_name} (throughput)", "query": check.throughput_query})
@@ -673,7 +673,7 @@ def provenance(view: ReadinessView) -> Provenance | None:
         for item in result.items:
             c = item.check
             raw = evaluation.inputs.values.get(c.name)
-            figures = raw.items() if isinstance(raw, Mapping) else [("all tenants", raw)]
+            figures = raw.items() if isinstance(raw, Mapping) else [("all client firms", raw)]
             for tenant, figure in figures:
                 outcome = item.tenants.get(tenant) if c.scope == "tenant" else None
                 status = outcome.status if outcome else item.status

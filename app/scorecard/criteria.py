@@ -244,7 +244,7 @@ def _e2e(a: Acceptance, answers: Answers) -> Criterion:
         )
     )
     detail = pd.DataFrame(
-        [{"path": p, "passed": results[p] >= 1, "ran_ago_s": ages[p]} for p in a.critical_paths]
+        [{"path": p, "passed": results[p] >= 1, "ran_ago_h": ages[p] / 3600} for p in a.critical_paths]
     )
     figure = f"{passing} of {len(a.critical_paths)} passing"
     return Criterion(

@@ -342,7 +342,8 @@ def load_detail(
 
 
 def alert_table(detail: SloDetail) -> pd.DataFrame:
-    """One row per alert: threshold, windows, whether it fires now and since when, and the runbook."""
+    """One row per alert: its id (`sextant_alert`) and its words ("fast-burn page, 1h window"), threshold,
+    windows, whether it fires now and since when, and the runbook."""
     status, history = detail.current, detail.history.value
     spans = (
         firing_spans(history.alerts)
@@ -360,6 +361,7 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
         rows.append(
             {
                 "alert": alert.name,
+                "title": alert.words,
                 "severity": alert.severity,
                 "threshold": alert.factor,
                 "windows": f"{alert.long_window} and {alert.short_window}" if alert.long_window else "—",
@@ -371,7 +373,17 @@ def alert_table(detail: SloDetail) -> pd.DataFrame:
         )
     return pd.DataFrame(
         rows,
-        columns=["alert", "severity", "threshold", "windows", "firing", "since", "last_fired", "runbook"],
+        columns=[
+            "alert",
+            "title",
+            "severity",
+            "threshold",
+            "windows",
+            "firing",
+            "since",
+            "last_fired",
+            "runbook",
+        ],
     )
 
 

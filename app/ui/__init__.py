@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,9 @@ STATE_TEXT_COLOURS: dict[BadgeColour, str] = {
     "gray": "#6B7280",
 }
 WRAPPED_ROW_PX = 70  # a table row of three lines: Streamlit wraps cell text only in rows over 4 rem
+CELL_LINE_PX = 21  # one line of a cell's text; a row adds 7 px of padding
+CELL_CHAR_PX = 6.2  # a character of a cell's text on average (14 px type; measured 5.8 in Chromium)
+CELL_PADDING_PX = 16  # a cell's left and right padding together
 
 MISSING = "—"  # a table cell without a figure (never "None"); each such column's tooltip says why
 NO_FIGURE = "— : no figure (the backend did not answer, or nothing was reported)"
@@ -549,6 +553,15 @@ def table(
     if wrap:
         options = {"row_height": WRAPPED_ROW_PX, "height": "content", **options}
     return st.dataframe(data, hide_index=True, column_config=dict(columns), **options)
+
+
+def wrapped_row_px(texts: Iterable[str], width_px: int) -> int:
+    """A row height (for `table(..., wrap=True, row_height=…)`) that shows the longest of `texts` whole in
+    a column `width_px` wide: three lines at least. A wrapped line leaves part of a word's width unused,
+    so a line is counted two characters short."""
+    per_line = max(1, int((width_px - CELL_PADDING_PX) / CELL_CHAR_PX) - 2)
+    lines = max((math.ceil(len(text) / per_line) for text in texts), default=1)
+    return max(WRAPPED_ROW_PX, 7 + CELL_LINE_PX * lines)
 
 
 def scorecard_changes(moved: list[scorecard_view.Change], gaps: str | None) -> None:

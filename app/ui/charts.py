@@ -18,12 +18,12 @@ _AXIS: dict[str, Any] = {
 _TITLE: dict[str, Any] = {"fontSize": 14, "anchor": "start", "fontWeight": 600}
 
 UNIT_FORMATS: dict[str, tuple[str, str]] = {
-    # unit -> (axis title, d3 format)
+    # unit -> (axis title, d3 format); small figures as decimals ("0.8"), never SI's "800m" requests a second
     "ratio": ("percent", ".2%"),
-    "seconds": ("seconds", ".3~s"),
+    "seconds": ("seconds", ",.3~r"),
     "minutes": ("minutes", ",.1~f"),
     "hours": ("hours", ",.1~f"),
-    "req/s": ("requests per second", ".3~s"),
+    "req/s": ("requests per second", ",.3~r"),
     "count": ("count", ",.0f"),
     "x": ("burn rate (×)", ".1f"),
 }
@@ -36,10 +36,11 @@ def _style(chart: Chart, title: str | alt.TitleParams) -> Chart:
     return (
         # `fit-x`: the container sets the width, and HEIGHT is the plot's own height; titles, axes and
         # legends come on top of it (Streamlit's default `fit` squeezed a plot with a long legend to 40 px).
+        # Two legend columns: three of "reconciliation" were wider than a chart a third of the page wide.
         chart.properties(title=title, height=HEIGHT, autosize=FIT_WIDTH)
         .configure_axis(**_AXIS)
         .configure_title(**_TITLE)
-        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=3, symbolLimit=0)
+        .configure_legend(orient="bottom", labelFontSize=12, titleFontSize=12, columns=2, symbolLimit=0)
         .configure_view(strokeWidth=0)
     )
 
@@ -185,11 +186,17 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None) -> Chart:
 
 
 def score_trend(
-    frame: pd.DataFrame, *, title: str, target: float | None, period: Literal["day", "week"] = "week"
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    target: float | None,
+    period: Literal["day", "week"] = "week",
+    axis: str = "score",
 ) -> Chart:
     """A 0–100 score per `period` (columns timestamp, series, value, label), one line and dot per `series`,
     `target` as a labelled rule, starting at the first period with a score (the periods before the data are
-    not "no data" periods to draw: the subtitle says where it starts).
+    not "no data" periods to draw: the subtitle says where it starts). `axis`: the y axis's title, the
+    figure's unit ("score", "% of services").
 
     Periods without a score after that are not drawn as a value: the line breaks there and a grey dashed
     rule marks the period as "no data", so a missing score can never read as a good (or a zero) one.
@@ -208,7 +215,7 @@ def score_trend(
     color = alt.Color("series:N", title=None, legend=None if single else alt.Legend())
     base = alt.Chart(frame).encode(x=x, color=color, tooltip=tooltip)
     line = base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains").encode(
-        y=alt.Y("value:Q", title="score", scale=scale)
+        y=alt.Y("value:Q", title=axis, scale=scale)
     )
     dots = base.mark_point(filled=True, size=60).encode(y=alt.Y("value:Q", scale=scale))
     missing = frame[frame["value"].isna()].drop_duplicates("timestamp")
