@@ -80,11 +80,11 @@ def waterfall_rows(spans: pd.DataFrame) -> pd.DataFrame:
     t0 = spans["start"].min()
     start_ms = ((spans["start"] - t0) / pd.Timedelta(milliseconds=1)).astype("float64").tolist()
     durations = spans["duration_ms"].astype("float64").tolist()
-    ids = [str(s) for s in spans["span_id"]]
+    ids = [str(s) for s in spans["span_id"].tolist()]  # lists: iterating Arrow-backed strings is slow
     index = {span_id: i for i, span_id in enumerate(ids)}
     parents = [
         p if isinstance(p, str) and p in index and p != ids[i] else None
-        for i, p in enumerate(spans["parent_id"])
+        for i, p in enumerate(spans["parent_id"].tolist())
     ]
     children: dict[int | None, list[int]] = {}
     for i, parent in enumerate(parents):
@@ -117,10 +117,10 @@ def waterfall_rows(spans: pd.DataFrame) -> pd.DataFrame:
         self_ms.append(max(durations[i] - _union_ms(covered), 0.0))
     critical = critical_path(start_ms, ends, children)
 
-    operations = [str(v) for v in spans["operation"]]
-    services = [str(v) for v in spans["service"]]
-    failed = [bool(v) for v in spans["error"]]
-    tags = list(spans["tags"]) if "tags" in spans.columns else [None] * len(ids)
+    operations = [str(v) for v in spans["operation"].tolist()]
+    services = [str(v) for v in spans["service"].tolist()]
+    failed = [bool(v) for v in spans["error"].tolist()]
+    tags = spans["tags"].tolist() if "tags" in spans.columns else [None] * len(ids)
     rows = []
     for row, (i, depth) in enumerate(order):
         rows.append(
