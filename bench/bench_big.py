@@ -7,7 +7,7 @@ logs and traces): `SEXTANT_RUN=~/.cache/sextant/run-big` on other ports (`BIG_ST
 `--keep` leaves it up). Planted: two traces (`tests/big_trace.py`) sent over OTLP to its Jaeger, and
 100,000 log lines over the last 23 hours in an index of its own (`logs-bench-big`).
 
-Per view it prints: time to settle in Chromium (Playwright, a new session, first view: the server computes
+Per view (and an admin page with nothing big on it, as a baseline for how loaded the machine is) it prints: time to settle in Chromium (Playwright, a new session, first view: the server computes
 it; repeat: a new session, answers cached), the server's render time under AppTest (empty cache), the
 backend requests of that render, the bytes the browser received on Streamlit's websocket, and the growth
 10,000 / 1,000 spans. One run each, on a shared 2-core machine: figures move by tens of percent.
@@ -202,6 +202,13 @@ def measure(traces: dict[int, str]) -> None:
         for n, t in traces.items()
     }
     views[f"Logs {LOG_LINES:,} hits"] = ("pages/11_Logs.py", "Logs", {}, "[data-testid='stDataFrame']")
+    # An admin page with nothing big on it: how slow the machine is right now (it is shared).
+    views["Data sources (baseline)"] = (
+        "pages/20_Data_sources.py",
+        "Data_sources",
+        {},
+        "[data-testid='stDataFrame']",
+    )
     for page, _, params, _ in views.values():  # imports and definition files, as a running server has them
         render(page, params, timer)
     rows = {}
@@ -227,6 +234,7 @@ def measure(traces: dict[int, str]) -> None:
     growth = "   ".join(f"{label} {b / s:.2f}×" for label, s, b in zip(labels, small, big, strict=True) if s)
     print(f"growth, trace 10,000 / 1,000 spans: {growth}")
     print("targets (issue 14): a trace of 1,000 spans < 1 s, of 10,000 < 3 s; Logs at 100,000 hits < 1.5 s")
+    print(f"load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
 
 
 if __name__ == "__main__":
