@@ -7,10 +7,11 @@ logs and traces): `SEXTANT_RUN=~/.cache/sextant/run-big` on other ports (`BIG_ST
 `--keep` leaves it up). Planted: two traces (`tests/big_trace.py`) sent over OTLP to its Jaeger, and
 100,000 log lines over the last 23 hours in an index of its own (`logs-bench-big`).
 
-Per view (and an admin page with nothing big on it, as a baseline for how loaded the machine is) it prints: time to settle in Chromium (Playwright, a new session, first view: the server computes
-it; repeat: a new session, answers cached), the server's render time under AppTest (empty cache), the
-backend requests of that render, the bytes the browser received on Streamlit's websocket, and the growth
-10,000 / 1,000 spans. One run each, on a shared 2-core machine: figures move by tens of percent.
+Per view (and an admin page with nothing big on it: a baseline for how loaded the machine is) it prints:
+time to settle in Chromium (Playwright, a new session, first view: the server computes it; repeat: a new
+session, answers cached), the server's render time under AppTest (empty cache), the backend requests of
+that render, the bytes the browser received on Streamlit's websocket, and the growth 10,000 / 1,000 spans.
+One run each, on a shared 2-core machine: figures move by tens of percent.
 """
 
 from __future__ import annotations
