@@ -17,8 +17,10 @@ PARALLEL = 8
 MS = 1_000_000  # nanoseconds
 
 
-def big_trace(n: int, start_ns: int, trace_id: int = 0xB16, fail_every: int = 97) -> list[SpanSpec]:
-    """`n` spans (n >= 2) of one trace starting at `start_ns`."""
+def big_trace(
+    n: int, start_ns: int, trace_id: int = 0xB16, fail_every: int = 97, root_service: str = "gateway"
+) -> list[SpanSpec]:
+    """`n` spans (n >= 2) of one trace starting at `start_ns`, entering through `root_service`."""
     ids = iter(range(1, n + 1))
     spans: list[SpanSpec] = []
 
@@ -43,7 +45,7 @@ def big_trace(n: int, start_ns: int, trace_id: int = 0xB16, fail_every: int = 97
     rounds = -(-returns // PARALLEL) if returns else 0
     per_return_ms = 40.0
     total_ms = 10 + rounds * (per_return_ms + 2) + extra * 1.0 + 10
-    root = span("gateway", "POST /api/filings/batch", None, start_ns, total_ms)
+    root = span(root_service, "POST /api/filings/batch", None, start_ns, total_ms)
     batch = span("filing", "submit batch", root.span_id, start_ns + 5 * MS, total_ms - 10)
     t0 = batch.start_ns + 2 * MS
     for r in range(returns):

@@ -33,6 +33,22 @@ WATERFALL_COLUMNS = (
     "detail",
 )
 
+CHART_COLUMNS = (
+    "row",
+    "depth",
+    "service",
+    "operation",
+    "start_ms",
+    "end_ms",
+    "duration_ms",
+    "self_ms",
+    "critical_ms",
+    "on_critical_path",
+    "error",
+    "detail",
+)
+GROUP_COLUMNS = ("count", "spans", "total_ms", "slowest_ms")  # rows of `app.traces.fold`
+
 
 def _detail(tags: Any) -> str:
     """What went wrong on a span, in the words its tags give (status description, error message, code)."""
@@ -200,7 +216,9 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.HConcatChart:
     """Spans as bars over time from the trace's start, one row each: on the left the operation and
     service, indented by depth (red for failed spans); on the right the bars, coloured by service, failed
     spans outlined in red and marked at their end, the critical path in full colour."""
-    data = rows.head(CHART_MAX_SPANS).copy()
+    # Only what the marks and tooltips use goes to the browser (a group's span ids would be kilobytes).
+    used = [*CHART_COLUMNS, *(c for c in GROUP_COLUMNS if c in rows.columns)]
+    data = rows.head(CHART_MAX_SPANS)[used].copy()
     data["name"] = data["operation"] + " · " + data["service"]
     if "count" in data.columns:  # rows of `app.traces.fold`: a group says how many spans it holds
         data["name"] += data["count"].map(lambda n: f" ×{n:,}" if n > 1 else "")
