@@ -11,10 +11,11 @@ pickers' values and the levels.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import altair as alt
@@ -24,12 +25,13 @@ from app import directory, queries
 from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
+from app.sources.errors import BackendError
 from app.sources.opensearch import SearchResult, buckets_frame
 from app.timerange import DEFAULT_PRESET, PRESETS, TimeRange
 
 GROUP = "logs"
 PAGE_SIZE = 100
-MAX_PAGES = 20
+PIT_KEEP_ALIVE = "5m"  # a point in time unused that long is dropped by OpenSearch
 TTL_S = 30.0
 FACETS_TTL_S = 120.0
 MAX_BUCKETS = 200
@@ -345,6 +347,28 @@ def load_facets(sources: Sources, tr: TimeRange, cache: ResultCache = default_ca
 
 
 @dataclass(frozen=True)
+class Paging:
+    """Which page of lines: the first is the newest `PAGE_SIZE`; each key in `after` is the last line of a
+    page before it (search_after on timestamp and id, never from/size, so paging goes past OpenSearch's
+    10,000-hit window). Pages after the first read one point in time (`pit_id`, opened on the way to page
+    2) over the window the first page had (`window`), so that they neither skip nor repeat lines."""
+
+    after: tuple[tuple[int, str], ...] = ()
+    window: tuple[datetime, datetime] | None = None
+    pit_id: str | None = None
+
+    @property
+    def number(self) -> int:
+        return len(self.after) + 1
+
+    def older(self, key: tuple[int, str], window: tuple[datetime, datetime]) -> Paging:
+        return replace(self, after=(*self.after, key), window=self.window or window)
+
+    def newer(self) -> Paging:
+        return replace(self, after=self.after[:-1]) if len(self.after) > 1 else Paging()
+
+
+@dataclass(frozen=True)
 class LogsPage(FromOneBackend):
     backend = "opensearch"
     filters: LogFilters
@@ -353,65 +377,54 @@ class LogsPage(FromOneBackend):
     histogram: pd.DataFrame  # time, level, count
     levels: pd.DataFrame  # level, count
     total: int | None  # matching lines; None when the count failed
-    lines: pd.DataFrame  # lines_table, newest first, every page loaded so far
-    more: bool  # another page may follow
-    outcomes: dict[str, Outcome[SearchResult]] = field(repr=False)
+    lines: pd.DataFrame  # lines_table, newest first: the page asked for
+    paging: Paging  # the page shown (with the point in time it read, once past the first)
+    next_after: tuple[int, str] | None  # the search_after key of an older page; None: this is the last
+    outcomes: dict[str, Outcome[Any]] = field(repr=False)
     tokens: dict[str, str] = field(default_factory=dict, repr=False)  # masked value -> value, for a reveal
+    page_size: int = PAGE_SIZE
+
+    @property
+    def more(self) -> bool:
+        """An older page may follow."""
+        return self.next_after is not None
+
+    def older(self) -> Paging | None:
+        """The page after this one, over this page's window."""
+        if self.next_after is None:
+            return None
+        return self.paging.older(self.next_after, (self.time_range.start, self.time_range.end))
+
+    @property
+    def first_line(self) -> int:
+        """The number of the page's first line among the matching lines (1 for the newest)."""
+        return (self.paging.number - 1) * self.page_size + 1
 
 
 def load(
     sources: Sources,
     filters: LogFilters,
     tr: TimeRange,
-    pages: int = 1,
+    paging: Paging | None = None,
     cache: ResultCache = default_cache,
     page_size: int = PAGE_SIZE,
 ) -> LogsPage:
-    """Histogram, level counts and the first page of lines at once; then `pages - 1` more pages, each
-    after the last line of the one before (search_after on timestamp and id)."""
+    """The histogram and level counts (aggregations: no hit fetched) and one page of lines, at once."""
     client = sources.opensearch
     prefix = (sources.cache_key, GROUP)
     clauses = filter_clauses(filters)
     interval = histogram_interval(tr)
-    budget_s = sources.run_budget_s
-    outcomes = fetch_keyed(
-        {
-            "histogram": search_task(client, tr, "histogram", clauses, interval=interval),
-            "lines": search_task(client, tr, "lines", clauses, size=page_size),
-        },
-        prefix=prefix,
-        ttl_s=TTL_S,
-        budget_s=budget_s,
-        cache=cache,
-        window=tr,
+    paging = paging or Paging()
+    tasks = {"histogram": search_task(client, tr, "histogram", clauses, interval=interval)}
+    if not paging.after:
+        tasks["lines"] = search_task(client, tr, "lines", clauses, size=page_size)
+    outcomes: dict[str, Outcome[Any]] = fetch_keyed(
+        tasks, prefix=prefix, ttl_s=TTL_S, budget_s=sources.run_budget_s, cache=cache, window=tr
     )
-    frames = []
+    if paging.after:
+        paging, outcomes["lines"] = _older_page(sources, clauses, tr, paging, cache, page_size)
     page = outcomes["lines"]
-    more = False
-    for number in range(2, min(pages, MAX_PAGES) + 1):
-        if page.value is None:
-            break
-        frames.append(page.value.hits)
-        after = after_of(page.value.hits)
-        if after is None or len(page.value.hits) < page_size:
-            page = Outcome(None)
-            break
-        request = search_task(
-            client, tr, "lines_after", clauses, size=page_size, after_ms=after[0], after_id=after[1]
-        )
-        page = fetch_keyed(
-            {f"page {number}": request},
-            prefix=prefix,
-            ttl_s=TTL_S,
-            budget_s=budget_s,
-            cache=cache,
-            window=tr,
-        )[f"page {number}"]
-        outcomes[f"page {number}"] = page
-    if page.value is not None:
-        frames.append(page.value.hits)
-        more = len(page.value.hits) >= page_size
-    hits = pd.concat(frames, ignore_index=True) if frames else None
+    hits = page.value.hits if page.value is not None else None
     histogram = outcomes["histogram"].value
     tokens: dict[str, str] = {}
     mask = sources.masker.frame
@@ -423,7 +436,64 @@ def load(
         levels=mask(level_counts(histogram), tokens),
         total=histogram.total if histogram is not None else None,
         lines=mask(lines_table(hits), tokens),
-        more=more,
+        next_after=_next_after(hits, page_size, histogram, (paging.number - 1) * page_size),
+        paging=paging,
         outcomes=outcomes,
         tokens=tokens,
+        page_size=page_size,
     )
+
+
+def _next_after(
+    hits: pd.DataFrame | None, page_size: int, histogram: SearchResult | None, before: int
+) -> tuple[int, str] | None:
+    """Where an older page would start: none after a short page, nor once the count says all are shown."""
+    if hits is None or len(hits) < page_size:
+        return None
+    if histogram is not None and histogram.total_relation == "eq" and before + len(hits) >= histogram.total:
+        return None
+    return after_of(hits)
+
+
+def _older_page(
+    sources: Sources,
+    clauses: list[dict[str, Any]],
+    tr: TimeRange,
+    paging: Paging,
+    cache: ResultCache,
+    page_size: int,
+) -> tuple[Paging, Outcome[SearchResult]]:
+    """The page after `paging.after[-1]`, read in the paging's point in time (opened when it has none,
+    and again once when OpenSearch no longer knows it: it expired after `PIT_KEEP_ALIVE` unused)."""
+    client, prefix = sources.opensearch, (sources.cache_key, GROUP)
+    start, end = paging.window or (tr.start, tr.end)
+    after_ms, after_id = paging.after[-1]
+    index, body = search_request(
+        "lines_after", clauses, start=start, end=end, size=page_size, after_ms=after_ms, after_id=after_id
+    )
+
+    def fetch(role: str, key: Hashable, task: Callable[[], Any]) -> Outcome[Any]:
+        found = fetch_keyed(
+            {role: (key, task)}, prefix=prefix, ttl_s=TTL_S, budget_s=sources.run_budget_s, cache=cache
+        )
+        return found[role]
+
+    for attempt in range(2):
+        pit_id = paging.pit_id
+        if pit_id is None:
+            opened = fetch(
+                "pit",
+                (index, repr(clauses), start, end, attempt),
+                functools.partial(client.open_point_in_time, index, PIT_KEEP_ALIVE),
+            )
+            if opened.value is None:
+                return paging, opened
+            pit_id = str(opened.value)
+            paging = replace(paging, pit_id=pit_id)
+        search = functools.partial(client.search_point_in_time, pit_id, body, PIT_KEEP_ALIVE)
+        page = fetch("lines", (pit_id, repr(body)), search)
+        gone = isinstance(page.error, BackendError) and page.error.status == 404
+        if not gone:
+            break
+        paging = replace(paging, pit_id=None)
+    return paging, page

@@ -46,6 +46,12 @@ def _window() -> tuple[datetime, datetime] | None:
     return window
 
 
+def _all_spans() -> bool:
+    """The "Show every span" box under a big trace (drawn later in the run): its state from the last run,
+    else the URL's."""
+    return bool(st.session_state.get("all_spans", st.query_params.get("all_spans") == "true"))
+
+
 def filters(services: Outcome[list[str]]) -> traces.TraceView:
     names = list(services.value or [])
     default = traces.default_service(names)
@@ -96,6 +102,7 @@ def filters(services: Outcome[list[str]]) -> traces.TraceView:
         trace_id=(trace_id or "").strip(),
         start=window[0] if window else None,
         end=window[1] if window else None,
+        all_spans=_all_spans(),
     )
 
 
@@ -137,6 +144,24 @@ def show_results(page: traces.TracesPage, services: Outcome[list[str]], shown: s
     )
 
 
+def _shown_rows(detail: traces.TraceDetail) -> pd.DataFrame:
+    """A big trace's rows grouped and folded, with a sentence saying so and a box to see every span."""
+    folded = detail.folded
+    if folded is None or not folded.folded:
+        return detail.rows
+    every = st.checkbox(
+        f"Show every span ({folded.spans:,} rows)",
+        key="all_spans",
+        bind="query-params",
+        help="A big trace is shown with repeated calls grouped and deep spans folded; this shows them all.",
+    )
+    if every:
+        st.caption(f"Every one of the {folded.spans:,} spans has its own row.")
+        return detail.rows
+    st.info(folded.summary() + " Tick the box above to see every span.", icon=":material/unfold_less:")
+    return folded.rows
+
+
 def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
     trace_id = traces.normalize_trace_id(page.view.trace_id)
     if not page.view.trace_id:
@@ -158,17 +183,20 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
         d.metric("Failed spans", f"{int(rows['error'].sum()):,}")
         if detail.start is not None:
             st.caption(f"Started {detail.start:%d %b %Y %H:%M:%S} UTC")
+        rows = _shown_rows(detail)
         st.altair_chart(traces.waterfall_chart(rows))
         if len(rows) > traces.CHART_MAX_SPANS:
-            st.caption(f"The chart shows the first {traces.CHART_MAX_SPANS} spans; the table has them all.")
+            st.caption(f"The chart shows the first {traces.CHART_MAX_SPANS} rows; the table has them all.")
         spans_tab, services_tab = st.tabs(["Spans", "Time by service"])
         with spans_tab:
+            grouped = "count" in rows.columns
             st.dataframe(
                 rows[
                     [
                         "row",
                         "label",
                         "service",
+                        *(["count", "spans", "total_ms", "slowest_ms"] if grouped else []),
                         "start_ms",
                         "duration_ms",
                         "self_ms",
@@ -181,6 +209,14 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
                 column_config={
                     "row": st.column_config.NumberColumn("#"),
                     "label": st.column_config.TextColumn("Operation (indented by depth)"),
+                    "count": st.column_config.NumberColumn(
+                        "Calls", help="Repeated calls grouped in this row"
+                    ),
+                    "spans": st.column_config.NumberColumn(
+                        "Spans", help="Spans this row stands for, those folded under it included"
+                    ),
+                    "total_ms": st.column_config.NumberColumn("Total", format="%.1f ms"),
+                    "slowest_ms": st.column_config.NumberColumn("Slowest", format="%.1f ms"),
                     "service": st.column_config.TextColumn("Service"),
                     "start_ms": st.column_config.NumberColumn("Starts at", format="%.1f ms"),
                     "duration_ms": st.column_config.NumberColumn("Duration", format="%.1f ms"),

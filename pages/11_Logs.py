@@ -50,17 +50,17 @@ def _trace_links(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(trace=frame.apply(link, axis=1))
 
 
-def _more(signature: tuple, pages: int) -> None:
-    st.session_state["logs_pages"] = (signature, pages)
+def _go(signature: tuple, paging: logs.Paging) -> None:
+    st.session_state["logs_paging"] = (signature, paging)
 
 
 def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
     tr = ctx.time_range()
     signature = (f, tr.preset)
-    if st.session_state.get("logs_pages", (None, 1))[0] != signature:
-        st.session_state["logs_pages"] = (signature, 1)
-    pages = st.session_state["logs_pages"][1]
-    view = logs.load(ctx.sources, f, tr, pages)
+    if st.session_state.get("logs_paging", (None,))[0] != signature:
+        st.session_state["logs_paging"] = (signature, logs.Paging())
+    view = logs.load(ctx.sources, f, tr, st.session_state["logs_paging"][1])
+    st.session_state["logs_paging"] = (signature, view.paging)  # with the point in time it read
     ui.show_problems([("opensearch", facets.outcome), *view.problems], ctx.sources.now())
     ui.show_warnings(view.warnings)
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC. Link to these lines:")
@@ -86,10 +86,16 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
             )
     if "lines" not in view.outcomes or view.outcomes["lines"].value is None:
         return
+    if view.lines.empty and view.paging.number > 1:
+        st.info("No older line in this time range.", icon=":material/search_off:")
+        _page_buttons(view, signature)
+        return
     if view.lines.empty:
         st.info("No log line matches these filters in this time range.", icon=":material/search_off:")
         return
-    st.caption(f"The newest {len(view.lines):,} matching lines, newest first.")
+    last = view.first_line + len(view.lines) - 1
+    of = f" of {view.total:,}" if view.total is not None else ""
+    st.caption(f"Lines {view.first_line:,}–{last:,}{of}, newest first.")
     table = _trace_links(view.lines)
     # The message right after who logged it, so that it is read without scrolling sideways at 1440 px.
     first = ["time", "level", "service", "message", "tenant", "trace", "action", "route", "status"]
@@ -120,14 +126,26 @@ def lines_tab(f: logs.LogFilters, facets: logs.Facets) -> None:
             "trace_id": None,
         },
     )
-    if view.more and pages < logs.MAX_PAGES:
-        st.button(
-            f"Load {logs.PAGE_SIZE} more",
-            icon=":material/expand_more:",
-            on_click=_more,
-            args=(signature, pages + 1),
-        )
+    _page_buttons(view, signature)
     ui.reveal(ctx, view.tokens)
+
+
+def _page_buttons(view: logs.LogsPage, signature: tuple) -> None:
+    """Older and newer pages (search_after in one point in time, so past 10,000 lines too); the newest."""
+    paging, older = view.paging, view.older()
+    newest, newer, later = st.columns([1, 1, 4])
+    if paging.number > 1:
+        newest.button("Newest", icon=":material/first_page:", on_click=_go, args=(signature, logs.Paging()))
+        newer.button(
+            f"Newer {logs.PAGE_SIZE}",
+            icon=":material/chevron_left:",
+            on_click=_go,
+            args=(signature, paging.newer()),
+        )
+    if older is not None:
+        later.button(
+            f"Older {logs.PAGE_SIZE}", icon=":material/chevron_right:", on_click=_go, args=(signature, older)
+        )
 
 
 def audit_tab() -> None:

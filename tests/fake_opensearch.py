@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from app.sources.errors import BackendUnavailable
+from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.opensearch import SearchResult, hits_frame
 
 Doc = Mapping[str, Any]  # {"_id": ..., "_source": {...}}
@@ -30,18 +30,38 @@ class MemoryOpenSearch:
         self.indices = {name: list(docs) for name, docs in indices.items()}
         self.fail = fail
         self.requests: list[tuple[str, dict]] = []
+        self.points: dict[str, list[Doc]] = {}  # point in time id -> the documents it saw
 
     def search(self, index: str, body: dict) -> SearchResult:
         self.requests.append((index, body))
         if self.fail:
             raise BackendUnavailable("opensearch", "connection refused")
-        docs = [
-            doc
-            for name, held in self.indices.items()
-            if index_matches(name, index)
-            for doc in held
-            if matches(doc["_source"], body.get("query", {"match_all": {}}))
+        held = [doc for name, docs in self.indices.items() if index_matches(name, index) for doc in docs]
+        return self._answer(held, body)
+
+    def open_point_in_time(self, index: str, keep_alive: str) -> str:
+        """A frozen copy of the documents `index` holds now, under a new id."""
+        self.requests.append((index, {"open_point_in_time": keep_alive}))
+        if self.fail:
+            raise BackendUnavailable("opensearch", "connection refused")
+        pit_id = f"pit-{len(self.points)}"
+        self.points[pit_id] = [
+            doc for name, docs in self.indices.items() if index_matches(name, index) for doc in docs
         ]
+        return pit_id
+
+    def search_point_in_time(self, pit_id: str, body: dict, keep_alive: str) -> SearchResult:
+        self.requests.append(("", {**body, "pit": {"id": pit_id, "keep_alive": keep_alive}}))
+        if self.fail:
+            raise BackendUnavailable("opensearch", "connection refused")
+        if pit_id not in self.points:
+            raise QueryRejected(
+                "opensearch", "No search context found for id", 404, "search_context_missing_exception"
+            )
+        return self._answer(self.points[pit_id], body)
+
+    def _answer(self, held: list[Doc], body: dict) -> SearchResult:
+        docs = [doc for doc in held if matches(doc["_source"], body.get("query", {"match_all": {}}))]
         aggregations = {name: aggregate(docs, spec) for name, spec in body.get("aggs", {}).items()}
         ordered = sort_docs(docs, body.get("sort", []))
         if "search_after" in body:

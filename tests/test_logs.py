@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -351,22 +352,74 @@ def sources(client) -> Sources:
     return Sources(prometheus=UNASKED, opensearch=client, jaeger=UNASKED, mode="live")
 
 
-def test_load_pages_with_search_after_without_gaps_or_repeats():
+def pages_of(client, filters, cache=None, page_size=logs.PAGE_SIZE) -> list:
+    """Every page from the newest, each through `LogsPage.older()`."""
+    cache = cache if cache is not None else ResultCache()
+    views = [logs.load(sources(client), filters, TR, cache=cache, page_size=page_size)]
+    while views[-1].older() is not None:
+        views.append(logs.load(sources(client), filters, TR, views[-1].older(), cache, page_size))
+    return views
+
+
+def test_the_histogram_is_an_aggregation_and_only_the_first_page_of_lines_is_fetched():
     client = FakeOpenSearch(250)
-    view = logs.load(sources(client), logs.LogFilters(service="filing"), TR, pages=3, cache=ResultCache())
-    assert list(view.lines["message"]) == [f"line {i}" for i in range(250)]
-    assert not view.more
-    assert view.total == 250 and view.levels.to_dict("list") == {
+    view = logs.load(sources(client), logs.LogFilters(), TR, cache=ResultCache())
+    bodies = {("aggs" in b): b for _, b in client.requests}
+    assert len(client.requests) == 2
+    assert bodies[True]["size"] == 0 and bodies[True]["track_total_hits"] is True
+    assert bodies[False]["size"] == logs.PAGE_SIZE and "from" not in bodies[False]
+    assert view.total == 250 and len(view.lines) == logs.PAGE_SIZE and view.first_line == 1
+
+
+def test_older_pages_use_search_after_in_one_point_in_time_without_gaps_or_repeats():
+    client = FakeOpenSearch(250)
+    views = pages_of(client, logs.LogFilters(service="filing"))
+    lines = pd.concat([v.lines for v in views], ignore_index=True)
+    assert list(lines["message"]) == [f"line {i}" for i in range(250)]
+    assert [v.first_line for v in views] == [1, 101, 201] and not views[-1].more
+    assert views[-1].total == 250 and views[-1].levels.to_dict("list") == {
         "level": ["INFO", "ERROR"],
         "count": [225, 25],
     }
-    assert not view.histogram.empty and view.problems == []
-    assert len(client.requests) == 4  # the histogram and three pages of lines
-    assert all({"term": {"service": "filing"}} in b["query"]["bool"]["filter"] for _, b in client.requests)
-    assert [b["search_after"] for _, b in client.requests if "search_after" in b] == [
+    # the histogram and the first page; one point in time opened for pages 2 and 3, never from/size
+    asked = [
+        ("pit" if "pit" in b else "open" if "open_point_in_time" in b else "search", b)
+        for _, b in client.requests
+    ]
+    assert [kind for kind, _ in asked] == ["search", "search", "open", "pit", "pit"]
+    in_pit = [b for kind, b in asked if kind == "pit"]
+    assert {b["pit"]["id"] for b in in_pit} == {"pit-0"} and views[-1].paging.pit_id == "pit-0"
+    assert all("from" not in b for _, b in client.requests)
+    assert all({"term": {"service": "filing"}} in b["query"]["bool"]["filter"] for b in in_pit)
+    assert [b["search_after"] for b in in_pit] == [
         [logs.epoch_ms(client.docs[99]["_source"]["@timestamp"]), "d0099"],
         [logs.epoch_ms(client.docs[199]["_source"]["@timestamp"]), "d0199"],
     ]
+
+
+def test_lines_written_after_paging_began_do_not_shift_the_pages():
+    client, cache = FakeOpenSearch(250), ResultCache()
+    first = logs.load(sources(client), logs.LogFilters(), TR, cache=cache)
+    second = logs.load(sources(client), logs.LogFilters(), TR, first.older(), cache)
+    client.docs.append(log_line(150, message="written late"))  # sorts into page 3, after the point in time
+    third = logs.load(sources(client), logs.LogFilters(), TR, second.older(), cache)
+    assert "written late" not in set(third.lines["message"])
+    assert list(third.lines["message"]) == [f"line {i}" for i in range(200, 250)]
+
+
+def test_an_expired_point_in_time_is_opened_again_once():
+    client = FakeOpenSearch(250)
+    first = logs.load(sources(client), logs.LogFilters(), TR, cache=ResultCache())
+    expired = replace(first.older(), pit_id="gone")
+    view = logs.load(sources(client), logs.LogFilters(), TR, expired, ResultCache())
+    assert view.problems == [] and view.paging.pit_id == "pit-0"
+    assert list(view.lines["message"]) == [f"line {i}" for i in range(100, 200)]
+
+
+def test_newer_goes_back_a_page_and_from_the_second_to_the_first():
+    paging = logs.Paging().older((3, "c"), (TR.start, TR.end)).older((2, "b"), (TR.end, TR.end))
+    assert paging.number == 3 and paging.window == (TR.start, TR.end)  # the first page's window kept
+    assert paging.newer().after == ((3, "c"),) and paging.newer().newer() == logs.Paging()
 
 
 def test_each_filter_narrows_the_lines_and_the_counts():
@@ -389,16 +442,17 @@ def test_first_page_says_more_may_follow():
     assert len(view.lines) == logs.PAGE_SIZE and view.more
 
 
-def test_loading_more_reuses_the_pages_already_fetched():
+def test_paging_back_reuses_the_pages_already_fetched():
     client, cache = FakeOpenSearch(250), ResultCache()
-    logs.load(sources(client), logs.LogFilters(), TR, 2, cache)
+    views = pages_of(client, logs.LogFilters(), cache)
     asked = len(client.requests)
-    logs.load(sources(client), logs.LogFilters(), TR, 3, cache)
-    assert len(client.requests) == asked + 1
+    back = logs.load(sources(client), logs.LogFilters(), TR, views[-1].paging.newer(), cache)
+    assert len(client.requests) == asked and back.first_line == 101
 
 
 def test_failing_opensearch_gives_a_problem_and_empty_frames():
-    view = logs.load(sources(FakeOpenSearch(fail=True)), logs.LogFilters(), TR, 2, cache=ResultCache())
+    older = logs.Paging(after=((1, "d0001"),))
+    view = logs.load(sources(FakeOpenSearch(fail=True)), logs.LogFilters(), TR, older, ResultCache())
     assert view.lines.empty and view.histogram.empty and view.total is None
     assert {b for b, _ in view.problems} == {"opensearch"}
     trail = audit.load(sources(FakeOpenSearch(fail=True)), TR, cache=ResultCache())

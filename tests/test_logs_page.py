@@ -53,24 +53,32 @@ def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: 
     lines = at.dataframe[0].value
     assert len(lines) == logs.PAGE_SIZE and lines["message"].iloc[0] == "line 0"
     assert lines["trace"].iloc[0] == f"Traces?service=filing&trace={0:032x}"
-    assert at.button[0].label == f"Load {logs.PAGE_SIZE} more"
+    assert [b.label for b in at.button] == [f"Older {logs.PAGE_SIZE}"]
 
 
-def test_load_more_pages_with_search_after(fake_snapshot):  # noqa: F811
+def test_older_and_newer_pages_with_search_after(fake_snapshot):  # noqa: F811
     def record(s):
         tr = time_range("24h", NOW)
         logs.load_facets(s, tr, ResultCache())
-        logs.load(s, logs.LogFilters(), tr, 3, ResultCache())
+        view = logs.load(s, logs.LogFilters(), tr, cache=ResultCache())
+        while view.older() is not None:
+            view = logs.load(s, logs.LogFilters(), tr, view.older(), ResultCache())
 
     fake_snapshot(record, opensearch=NamedOpenSearch(250))
     at = run_page(PAGE)
-    at.button[0].click().run()
+    older = next(b for b in at.button if b.label.startswith("Older"))
+    older.click().run()
     assert not at.exception and not at.error
-    assert len(at.dataframe[0].value) == 200
-    at.button[0].click().run()
     lines = at.dataframe[0].value
-    assert list(lines["message"]) == [f"line {i}" for i in range(250)]
-    assert not at.button  # nothing more to load
+    assert list(lines["message"]) == [f"line {i}" for i in range(100, 200)]
+    assert any(c.value.startswith("Lines 101–200 of 250") for c in at.caption)
+    next(b for b in at.button if b.label.startswith("Older")).click().run()
+    assert list(at.dataframe[0].value["message"]) == [f"line {i}" for i in range(200, 250)]
+    assert [b.label for b in at.button] == ["Newest", f"Newer {logs.PAGE_SIZE}"]  # the last page
+    at.button[1].click().run()
+    assert list(at.dataframe[0].value["message"]) == [f"line {i}" for i in range(100, 200)]
+    at.button[0].click().run()
+    assert list(at.dataframe[0].value["message"]) == [f"line {i}" for i in range(100)]
 
 
 def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
@@ -93,7 +101,7 @@ def test_filters_come_from_the_url(fake_snapshot):  # noqa: F811
         service="filing", level="ERROR", tenant="elm-street", q='"503" hmrc', trace_id="ab12"
     )
     fake_snapshot(
-        lambda s: logs.load(s, filters, time_range("7d", NOW), 1, ResultCache()),
+        lambda s: logs.load(s, filters, time_range("7d", NOW), cache=ResultCache()),
         opensearch=NamedOpenSearch(40, extra=matching + decoys),
     )
     at = run_page(

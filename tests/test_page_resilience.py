@@ -148,7 +148,7 @@ def test_logs_with_opensearch_frozen_cost_one_timeout_then_answer_at_once_and_re
         with page_run(sources.run_budget_s):
             tr = time_range("30d", at)  # the stack backfills 30 days of logs; live ones may pause
             facets = logs.load_facets(sources, tr, cache)
-            page = logs.load(sources, logs.LogFilters(), tr, 1, cache)
+            page = logs.load(sources, logs.LogFilters(), tr, cache=cache)
         return facets, page, time.perf_counter() - started
 
     facets, page, _ = logs_page(now - 3 * MINUTE)

@@ -239,6 +239,34 @@ def test_point_in_time_is_deleted_even_when_a_page_fails_and_delete_errors_are_i
     assert delete.called
 
 
+def test_a_page_in_a_point_in_time_goes_to_search_without_an_index(osc):
+    mock, client = osc
+    create = mock.post("/logs-*/_search/point_in_time").mock(
+        return_value=httpx.Response(200, json={"pit_id": "P1"})
+    )
+    search = mock.post("/_search").mock(return_value=answer([hit(5)], total=12_000))
+    assert client.open_point_in_time("logs-*", "5m") == "P1"
+    assert create.calls.last.request.url.params["keep_alive"] == "5m"
+    body = {"size": 100, "sort": [{"@timestamp": "desc"}, {"_id": "desc"}], "search_after": [9, "id009"]}
+    result = client.search_point_in_time("P1", body, "5m")
+    sent = json.loads(search.calls.last.request.content)
+    assert sent == {**body, "pit": {"id": "P1", "keep_alive": "5m"}} and "from" not in sent
+    assert result.hits["_id"].tolist() == ["id005"] and result.total == 12_000
+
+
+def test_an_expired_point_in_time_is_a_404(osc):
+    mock, client = osc
+    mock.post("/_search").mock(
+        return_value=httpx.Response(
+            404,
+            json={"error": {"type": "search_context_missing_exception", "reason": "No search context found"}},
+        )
+    )
+    with pytest.raises(QueryRejected) as refused:
+        client.search_point_in_time("gone", {"size": 1}, "5m")
+    assert refused.value.status == 404
+
+
 def test_count_sends_only_the_query(osc):
     mock, client = osc
     route = mock.post("/logs/_count").mock(return_value=httpx.Response(200, json={"count": 12}))

@@ -341,8 +341,11 @@ def test_repeated_operations_keep_a_row_each():
             ("t3", "r", "filing", "hmrc.submit", 20, 10, False),
         )
     )
-    assert rows["label"].nunique() == 4
-    assert rows["label"].str.replace("\u200b", "").tolist()[1:] == ["\u00a0\u00a0hmrc.submit (filing)"] * 3
+    assert rows["row"].tolist() == [0, 1, 2, 3]  # the chart's rows are keyed by `row`
+    assert rows["span_id"].tolist() == ["r", "t1", "t2", "t3"]
+    assert rows["label"].tolist()[1:] == ["\u00a0\u00a0hmrc.submit (filing)"] * 3
+    chart = traces.waterfall_chart(rows).to_dict()
+    assert chart["hconcat"][0]["encoding"]["y"]["field"] == "key"
 
 
 def test_a_span_received_twice_is_shown_once():

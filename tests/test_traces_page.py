@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from app import traces
@@ -15,9 +16,11 @@ from app.config import REPO_ROOT
 from app.crawl import View
 from app.sources import Sources, snapshot
 from app.sources.cache import ResultCache
+from app.sources.jaeger import Trace
 from app.sources.snapshot import Recorder
 from stack.simulator import events, model
 from stack.simulator.model import hmrc_outage_start
+from tests import big_trace
 from tests.conftest import UNASKED, record_views, run_link, run_page
 from tests.test_logs import FakeOpenSearch, log_line
 from tests.test_traces import NOW, TRACE_ID, FakeJaeger
@@ -207,3 +210,33 @@ def test_live_default_view_has_traces(live_mode):
     assert not at.exception and not at.error
     assert at.selectbox(key="service").value == "gateway"
     assert len(at.dataframe[0].value) > 0
+
+
+class BigJaeger(NamedJaeger):
+    """A trace of 10,000 spans (`tests.big_trace`) whatever id is asked."""
+
+    def trace(self, trace_id):
+        started = int(pd.Timestamp(NOW - timedelta(hours=1)).value)
+        return Trace(trace_id, big_trace.spans_frame(big_trace.big_trace(10_000, started)))
+
+
+def test_a_trace_of_10000_spans_is_grouped_and_says_so(fake_snapshot):
+    fake_snapshot(View.of("traces", service="gateway", trace="b16"), jaeger=BigJaeger())
+    at = run_page(PAGE, service="gateway", trace="b16")
+    assert not at.exception and not at.error
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Spans"] == "10,000" and figures["Failed spans"] == "17"
+    said = [i.value for i in at.info if "spans shown as" in i.value]
+    assert len(said) == 1 and said[0].startswith("10,000 spans shown as ")
+    shown = at.dataframe[1].value
+    assert len(shown) <= traces.CHART_MAX_SPANS and shown["spans"].sum() == 10_000
+    assert int(shown["error"].sum()) == 17  # every failure its own row
+    assert shown.loc[shown["label"].str.contains("prepare return"), "count"].max() > 1_000
+    box = at.checkbox(key="all_spans")
+    box.check().run()
+    assert not at.exception
+    assert len(at.dataframe[1].value) == 10_000
+    assert "all_spans=true" in at.code[0].value
+    again = run_page(PAGE, service="gateway", trace="b16", all_spans="true")  # the link opens it so
+    assert not again.exception and again.checkbox(key="all_spans").value
+    assert len(again.dataframe[1].value) == 10_000

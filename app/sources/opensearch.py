@@ -215,6 +215,22 @@ class OpenSearchClient(BackendClient):
         )
 
     @tracked
+    def open_point_in_time(self, index: str, keep_alive: str) -> str:
+        """A point in time over `index`: searches through it see the documents as they were now, whatever
+        is indexed or deleted later, for `keep_alive` (e.g. "5m") after each use."""
+        path = f"/{_index_path(index)}/_search/point_in_time"
+        return str(self._call("POST", path, params={"keep_alive": keep_alive})["pit_id"])
+
+    @tracked
+    def search_point_in_time(self, pit_id: str, body: Mapping[str, Any], keep_alive: str) -> SearchResult:
+        """`body` searched in the point in time `pit_id` (its index is the one the point was opened on),
+        which is kept alive `keep_alive` longer. An expired one is refused with HTTP 404."""
+        answer = self._call(
+            "POST", "/_search", json={**body, "pit": {"id": pit_id, "keep_alive": keep_alive}}
+        )
+        return _search_result(answer, answer.get("hits", {}).get("hits", []))
+
+    @tracked
     def count(self, index: str, body: Mapping[str, Any] | None = None) -> int:
         """Matching documents; only the body's `query` is used (`_count` accepts nothing else)."""
         query = {"query": body["query"]} if body and "query" in body else None

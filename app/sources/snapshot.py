@@ -68,7 +68,9 @@ RECORDED_METHODS: dict[str, frozenset[str]] = {
             "runtimeinfo",
         }
     ),
-    "opensearch": frozenset({"search", "search_all", "count", "indices", "info"}),
+    "opensearch": frozenset(
+        {"search", "search_all", "open_point_in_time", "search_point_in_time", "count", "indices", "info"}
+    ),
     "jaeger": frozenset({"services", "operations", "search", "trace"}),
     "alertmanager": frozenset({"alerts", "silences", "status"}),
 }
@@ -685,6 +687,14 @@ class SnapshotOpenSearchClient(_ReplayClient):
             tiebreaker=tiebreaker,
             pit_keep_alive=pit_keep_alive,
         )
+
+    @tracked
+    def open_point_in_time(self, index: str, keep_alive: str) -> str:
+        return self._replay("open_point_in_time", index, keep_alive)
+
+    @tracked
+    def search_point_in_time(self, pit_id: str, body: Mapping[str, Any], keep_alive: str) -> SearchResult:
+        return self._replay("search_point_in_time", pit_id, body, keep_alive)
 
     @tracked
     def count(self, index: str, body: Mapping[str, Any] | None = None) -> int:

@@ -5,6 +5,7 @@ the trace list, `tree` the span tree as waterfall rows and chart (pure), `view` 
 use the names below.
 """
 
+from app.traces.fold import Folded, fold
 from app.traces.links import (
     MIN_DURATIONS,
     SORTS,
@@ -39,6 +40,7 @@ from app.traces.view import (
 __all__ = [
     "CHART_MAX_SPANS",
     "ERRORS_SCAN_LIMIT",
+    "Folded",
     "MIN_DURATIONS",
     "SEARCH_LIMIT",
     "SORTS",
@@ -48,6 +50,7 @@ __all__ = [
     "critical_path",
     "default_service",
     "detail_of",
+    "fold",
     "link_params",
     "load",
     "load_operations",

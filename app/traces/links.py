@@ -30,6 +30,7 @@ class TraceView:
     trace_id: str = ""
     start: datetime | None = None
     end: datetime | None = None
+    all_spans: bool = False  # a big trace's every span, not grouped and folded (`app.traces.fold`)
 
     def time_range(self, now: datetime) -> TimeRange:
         if self.start is not None and self.end is not None:
@@ -89,6 +90,8 @@ def link_params(view: TraceView) -> dict[str, str]:
         params["sort"] = view.sort
     if view.trace_id:
         params["trace"] = view.trace_id
+    if view.all_spans:
+        params["all_spans"] = "true"
     return params
 
 

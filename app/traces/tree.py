@@ -33,6 +33,22 @@ WATERFALL_COLUMNS = (
     "detail",
 )
 
+CHART_COLUMNS = (
+    "row",
+    "depth",
+    "service",
+    "operation",
+    "start_ms",
+    "end_ms",
+    "duration_ms",
+    "self_ms",
+    "critical_ms",
+    "on_critical_path",
+    "error",
+    "detail",
+)
+GROUP_COLUMNS = ("count", "spans", "total_ms", "slowest_ms")  # rows of `app.traces.fold`
+
 
 def _detail(tags: Any) -> str:
     """What went wrong on a span, in the words its tags give (status description, error message, code)."""
@@ -80,11 +96,11 @@ def waterfall_rows(spans: pd.DataFrame) -> pd.DataFrame:
     t0 = spans["start"].min()
     start_ms = ((spans["start"] - t0) / pd.Timedelta(milliseconds=1)).astype("float64").tolist()
     durations = spans["duration_ms"].astype("float64").tolist()
-    ids = [str(s) for s in spans["span_id"]]
+    ids = [str(s) for s in spans["span_id"].tolist()]  # lists: iterating Arrow-backed strings is slow
     index = {span_id: i for i, span_id in enumerate(ids)}
     parents = [
         p if isinstance(p, str) and p in index and p != ids[i] else None
-        for i, p in enumerate(spans["parent_id"])
+        for i, p in enumerate(spans["parent_id"].tolist())
     ]
     children: dict[int | None, list[int]] = {}
     for i, parent in enumerate(parents):
@@ -117,31 +133,30 @@ def waterfall_rows(spans: pd.DataFrame) -> pd.DataFrame:
         self_ms.append(max(durations[i] - _union_ms(covered), 0.0))
     critical = critical_path(start_ms, ends, children)
 
+    operations = [str(v) for v in spans["operation"].tolist()]
+    services = [str(v) for v in spans["service"].tolist()]
+    failed = [bool(v) for v in spans["error"].tolist()]
+    tags = spans["tags"].tolist() if "tags" in spans.columns else [None] * len(ids)
     rows = []
-    labels: dict[str, int] = {}
     for row, (i, depth) in enumerate(order):
-        operation, service = str(spans.at[i, "operation"]), str(spans.at[i, "service"])
-        label = "\u00a0\u00a0" * depth + f"{operation} ({service})"
-        seen_count = labels.get(label, 0)
-        labels[label] = seen_count + 1
         rows.append(
             {
                 "row": row,
                 "span_id": ids[i],
                 "parent_id": parents[i],
                 "depth": depth,
-                "service": service,
-                "operation": operation,
-                # Repeated operations (retries) keep one row each in the chart: invisible suffix.
-                "label": label + "\u200b" * seen_count,
+                "service": services[i],
+                "operation": operations[i],
+                # Repeated operations (retries) keep one row each: the chart's rows are keyed by `row`.
+                "label": "\u00a0\u00a0" * depth + f"{operations[i]} ({services[i]})",
                 "start_ms": start_ms[i],
                 "end_ms": ends[i],
                 "duration_ms": durations[i],
                 "self_ms": self_ms[i],
                 "critical_ms": critical.get(i, 0.0),
                 "on_critical_path": critical.get(i, 0.0) > 0,
-                "error": bool(spans.at[i, "error"]),
-                "detail": _detail(spans.at[i, "tags"]) if "tags" in spans.columns else "",
+                "error": failed[i],
+                "detail": _detail(tags[i]),
             }
         )
     return pd.DataFrame(rows, columns=list(WATERFALL_COLUMNS))
@@ -201,8 +216,12 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.HConcatChart:
     """Spans as bars over time from the trace's start, one row each: on the left the operation and
     service, indented by depth (red for failed spans); on the right the bars, coloured by service, failed
     spans outlined in red and marked at their end, the critical path in full colour."""
-    data = rows.head(CHART_MAX_SPANS).copy()
+    # Only what the marks and tooltips use goes to the browser (a group's span ids would be kilobytes).
+    used = [*CHART_COLUMNS, *(c for c in GROUP_COLUMNS if c in rows.columns)]
+    data = rows.head(CHART_MAX_SPANS)[used].copy()
     data["name"] = data["operation"] + " · " + data["service"]
+    if "count" in data.columns:  # rows of `app.traces.fold`: a group says how many spans it holds
+        data["name"] += data["count"].map(lambda n: f" ×{n:,}" if n > 1 else "")
     data["error_mark"] = data["error"].map(lambda e: "✕" if e else "")
     data["key"] = data["row"].astype(str)
     y = alt.Y("key:N", sort=list(data["key"]), title=None, axis=None, scale=alt.Scale(paddingInner=0.3))
@@ -216,6 +235,13 @@ def waterfall_chart(rows: pd.DataFrame) -> alt.HConcatChart:
         alt.Tooltip("error:N"),
         alt.Tooltip("detail:N"),
     ]
+    if "count" in data.columns:
+        tooltip += [
+            alt.Tooltip("count:Q", title="calls grouped", format=","),
+            alt.Tooltip("spans:Q", title="spans in this row", format=","),
+            alt.Tooltip("total_ms:Q", title="total duration (ms)", format=",.1f"),
+            alt.Tooltip("slowest_ms:Q", title="slowest (ms)", format=",.1f"),
+        ]
     height = max(60, 24 * len(data))
     max_depth = int(data["depth"].max()) if not data.empty else 0
     names = (

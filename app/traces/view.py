@@ -24,6 +24,7 @@ from app.sources.concurrent import fetch_keyed
 from app.sources.jaeger import Trace
 from app.sources.opensearch import SearchResult
 from app.timerange import TimeRange
+from app.traces.fold import Folded, fold
 from app.traces.links import TraceView, normalize_trace_id
 from app.traces.search import merge, search_tasks, traces_table
 from app.traces.tree import service_share, waterfall_rows
@@ -40,6 +41,7 @@ class TraceDetail:
     start: datetime | None
     duration_ms: float
     warnings: tuple[str, ...] = ()
+    folded: Folded | None = None  # the rows to draw when the trace is big (repeated spans grouped)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,15 @@ def detail_of(trace: Trace, masker: Masker | None = None, found: Found | None = 
     rows = waterfall_rows(spans)
     start = trace.spans["start"].min().to_pydatetime() if not trace.spans.empty else None
     duration = float(rows["end_ms"].max()) if not rows.empty else 0.0
-    return TraceDetail(trace.trace_id, rows, service_share(rows), start, duration, trace.warnings)
+    return TraceDetail(
+        trace.trace_id,
+        rows,
+        service_share(rows),
+        start,
+        duration,
+        trace.warnings,
+        fold(rows) if not rows.empty else None,
+    )
 
 
 def load(
