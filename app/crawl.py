@@ -13,6 +13,7 @@ per route…), the time range from every view: combinations of two pickers are n
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Multiselect, Radio, Selectbox
 
@@ -33,6 +35,11 @@ APPTEST_TIMEOUT_S = 300
 _MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 _NOT_FOLLOWED = {"refresh"}  # the same data on a timer
 MISS = "not in the demo snapshot"  # how a page says a view was not recorded (app.ui.show_problems)
+
+# Each new AppTest scans every installed distribution for Streamlit component manifests before its first
+# run (a quarter of the CPU of a short page run here); the installed packages do not change while a walk
+# or a test run lasts, so one scan per process serves every AppTest (`make snapshot` and the tests).
+manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
 
 
 @dataclass(frozen=True, order=True)

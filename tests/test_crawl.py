@@ -3,6 +3,8 @@ view once, and that it reads links and pickers back from what a page drew."""
 
 from datetime import UTC, datetime
 
+from streamlit.testing.v1 import AppTest
+
 from app import crawl, links
 from app.crawl import View
 from app.timerange import PRESETS
@@ -88,3 +90,16 @@ def test_a_sample_walks_a_few_views_of_each_shape():
     assert [admit(v) for v in tenants] == [True, True, False]
     assert admit(View.of("tax", route="/x"))  # another shape: another budget
     assert admit(View.of("tax", range="7d", tenant="a"))  # and with a range, another still
+
+
+def test_new_apptests_share_one_scan_of_the_installed_components():
+    from streamlit.components.v2 import manifest_scanner
+
+    def script() -> None:
+        import streamlit as st
+
+        st.write("hello")
+
+    for _ in range(2):
+        assert not AppTest.from_function(script).run().exception
+    assert manifest_scanner.scan_component_manifests.cache_info().misses == 1
