@@ -41,6 +41,7 @@ unit: venv
 # planted firm changes figures that the golden tests derive from the simulator's model (the readiness
 # throughput is shared between the firms Prometheus knows). The slowest tests are listed, to see where the
 # run's time goes.
+PLANTING_FILES = $(shell grep -l 'mark.planting' tests/test_*.py)  # their run collects only these files
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -49,7 +50,7 @@ test: venv
 	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh bash -c '\
 	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15 -m "not planting" \
 	    --cov=app --cov-report= && \
-	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m planting \
+	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m planting $(PLANTING_FILES) \
 	    --cov=app --cov-append --cov-report=term --cov-fail-under=80 && \
 	  $(BIN)/python bench/chaos.py --browser-backend prometheus'
 
