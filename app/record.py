@@ -35,7 +35,10 @@ RECORDING_TIMEOUT_S = 120.0  # a recording waits for slow answers rather than ke
 
 
 def recording(live: Sources, recorder: Recorder, now: datetime) -> Sources:
-    """`live` with every call recorded by `recorder`, and "now" fixed at `now`."""
+    """`live` with every call recorded by `recorder`, and "now" fixed at `now`. Its present
+    (`Sources.present`) stays the real clock's at the start: Prometheus's current alerts are the answer for
+    `now` only when it is that minute (the demo, recorded at the real time, however long its walk), never
+    for a week frozen at its end after it ended."""
     return replace(
         live,
         prometheus=recorder.wrap(live.prometheus),
@@ -43,6 +46,7 @@ def recording(live: Sources, recorder: Recorder, now: datetime) -> Sources:
         jaeger=recorder.wrap(live.jaeger),
         alertmanager=recorder.wrap(live.alertmanager),
         frozen_at=now,
+        present_at=live.present(),
     )
 
 

@@ -8,11 +8,18 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from app import links
+import app.sources
+from app import links, record
+from app.config import load_config
+from app.report import frozen
 from app.slo import alert_states
 from app.slo.status import evaluate
 from app.slo.view import definitions
+from app.sources import Sources, build_sources
+from app.sources import snapshot as snapshots
 from app.sources.errors import BackendUnavailable
+from app.sources.snapshot import Recorder
+from app.sources.unconfigured import NotConfiguredClient
 from tests.conftest import run_page, texts
 
 AT = datetime(2026, 12, 6, 6, 0, tzinfo=UTC)
@@ -61,16 +68,94 @@ def test_without_every_rule_loaded_the_computation_stays_and_says_why():
 
 
 class Failing:
+    name = url = "prometheus"
+
     def rules(self):
         raise BackendUnavailable("prometheus", "connection refused")
 
     alerts = rules
 
 
+class Paging:
+    """A Prometheus with every alert of DEFN loaded and its page alert firing now; counts what it is asked."""
+
+    name = url = "prometheus"
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def rules(self):
+        self.asked += 1
+        return rules_for(a.name for a in healthy_status().alerts)
+
+    def alerts(self):
+        self.asked += 1
+        return [{"state": "firing", "labels": {"slo": DEFN.name, "sextant_alert": PAGE}}]
+
+
+PAGE = next(a.name for a in healthy_status().alerts if a.severity == "page")
+
+
+def live(prometheus, **fields) -> Sources:
+    quiet = NotConfiguredClient
+    return Sources(prometheus, quiet("opensearch"), quiet("jaeger"), "live", **fields)
+
+
 def test_a_past_instant_or_unreadable_alerts_fall_back_to_the_computation():
     s = healthy_status()
-    assert alert_states.apply([s], Failing(), AT - timedelta(hours=1), AT)[0].alerts_from == alert_states.PAST
-    assert alert_states.apply([s], Failing(), AT, AT)[0].alerts_from == alert_states.UNREAD
+    at_present = live(Failing(), present_at=AT)
+    assert alert_states.apply([s], at_present, AT - timedelta(hours=1))[0].alerts_from == alert_states.PAST
+    assert alert_states.apply([s], at_present, AT)[0].alerts_from == alert_states.UNREAD
+
+
+def test_live_a_now_frozen_in_the_past_is_computed_not_given_todays_alerts():
+    prometheus = Paging()
+    recording = record.recording(live(prometheus), Recorder(), AT)  # a week frozen at its end, days later
+    (found,) = alert_states.apply([healthy_status()], recording, recording.now())
+    assert found.alerts_from == alert_states.PAST and found.state == "healthy" and not found.firing_alerts
+    assert prometheus.asked == 0
+
+
+def test_live_at_the_present_the_slo_follows_prometheuss_alerts(monkeypatch):
+    sources = live(Paging())
+    (found,) = alert_states.apply([healthy_status()], sources, sources.now())
+    assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
+    # A recording at the real time (the demo) keeps its start as the present however long its walk takes.
+    recording = record.recording(sources, Recorder(), sources.now())
+    later = sources.present() + timedelta(minutes=15)
+    monkeypatch.setattr(app.sources, "_clock_minute", lambda: later)
+    assert sources.present() == later and recording.present() == recording.now()
+    (found,) = alert_states.apply([healthy_status()], recording, recording.now())
+    assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
+
+
+def recorded_alerts(recorded_at):
+    """A recording whose Prometheus had DEFN's page alert firing, made through `record.recording`."""
+    recorder = Recorder()
+    recording = record.recording(live(Paging(), present_at=recorded_at), recorder, recorded_at)
+    assert alert_states.apply([healthy_status()], recording, recorded_at)[0].state == "at risk"
+    return recorder
+
+
+def test_the_demo_replayed_at_its_recording_time_shows_the_recorded_alerts(tmp_path):
+    path = recorded_alerts(AT).save(tmp_path / "demo.json.gz", recorded_at=AT)
+    demo = build_sources(load_config({"SEXTANT_SNAPSHOT": str(path)}))
+    assert demo.mode == "snapshot" and demo.present() == demo.now() == AT
+    (found,) = alert_states.apply([healthy_status()], demo, demo.now())
+    assert found.alerts_from == alert_states.FROM_PROMETHEUS
+    assert [a.name for a in found.firing_alerts] == [PAGE]
+
+
+def test_a_frozen_week_replays_the_alerts_of_its_end_only_when_frozen_as_it_ended(tmp_path):
+    end = AT
+    document = recorded_alerts(end).document(recorded_at=end)  # the alerts asked when it was frozen
+    snapshot = snapshots.from_document(tmp_path / "2026-W49.json.gz", document)
+    days_later = frozen.replay(snapshot, end, end + timedelta(days=6))
+    (found,) = alert_states.apply([healthy_status()], days_later, days_later.now())
+    assert found.alerts_from == alert_states.PAST and found.state == "healthy"
+    as_it_ended = frozen.replay(snapshot, end, end + timedelta(seconds=40))
+    (found,) = alert_states.apply([healthy_status()], as_it_ended, as_it_ended.now())
+    assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
 
 
 def test_the_note_says_how_the_alerts_are_known():

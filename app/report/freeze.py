@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -32,6 +32,7 @@ from app.report.frozen import (
     SigningKey,
     configured_key,
     read,
+    replay,
     report_section,
     sign,
     week_path,
@@ -109,14 +110,8 @@ def recording_failures(document: dict[str, Any]) -> list[str]:
 def replay_problems(document: dict[str, Any], week: IsoWeek, at: datetime) -> list[str]:
     """What the review replayed from `document` could not show: nothing, for a recording to keep."""
     snapshot = snapshots.from_document(Path(f"{week}.json.gz"), document)
-    replay = Sources(
-        prometheus=snapshots.SnapshotPrometheusClient(snapshot),
-        opensearch=snapshots.SnapshotOpenSearchClient(snapshot),
-        jaeger=snapshots.SnapshotJaegerClient(snapshot),
-        mode="snapshot",
-        snapshot_recorded_at=at,
-    )
-    replayed = review.load(replay, week, ResultCache(), at=at)
+    sources = replay(snapshot, at, parse_time(document["report"]["frozen_at"]))
+    replayed = review.load(sources, week, ResultCache(), at=at)
     return [str(outcome.error) for _, outcome in replayed.problems if outcome.error is not None]
 
 
@@ -132,7 +127,8 @@ def build(
 ) -> dict[str, Any]:
     """The signed document of `week` taken at `at` (with the pages' `views`, by default all of them:
     `page_views`); FreezeError when the recording is not whole."""
-    recorder = record_week(live, week, at, views)
+    frozen_at = utc_now()  # the backends' present for the whole recording, and so for its replay
+    recorder = record_week(replace(live, present_at=frozen_at), week, at, views)
     document = recorder.document(recorded_at=at, time_range=(at - HISTORY, at))
     failed = recording_failures(document)
     if failed:
@@ -141,7 +137,7 @@ def build(
             f"{len(failed)} backend call(s) got no answer while recording, the first: {failed[0]}; nothing "
             "was written, try again",
         )
-    document["report"] = report_section(week, at, utc_now(), by, actions, key)
+    document["report"] = report_section(week, at, frozen_at, by, actions, key)
     missing = replay_problems(document, week, at)
     if missing:
         raise FreezeError(

@@ -119,13 +119,7 @@ class FrozenWeek:
 
     def sources(self) -> Sources:
         """Replay clients answering from this file: read-only, `now()` is the week's end."""
-        return Sources(
-            prometheus=snapshots.SnapshotPrometheusClient(self.snapshot),
-            opensearch=snapshots.SnapshotOpenSearchClient(self.snapshot),
-            jaeger=snapshots.SnapshotJaegerClient(self.snapshot),
-            mode="snapshot",
-            snapshot_recorded_at=self.at,
-        )
+        return replay(self.snapshot, self.at, self.frozen_at)
 
     @property
     def signature_note(self) -> str:
@@ -136,6 +130,21 @@ class FrozenWeek:
                 "nothing, since anyone can sign with that key."
             )
         return f"Signature checked with {self.key.label} (key {self.key.id})."
+
+
+def replay(snapshot: snapshots.Snapshot, at: datetime, frozen_at: datetime) -> Sources:
+    """Replay clients answering from a frozen week's `snapshot`: `now()` is `at` (the week's end), and the
+    backends' present (`Sources.present`) is `frozen_at`, when the recording was made: the answers about
+    the present it holds (Prometheus's alerts) are those of the freeze, not of the week's end, unless the
+    week was frozen as it ended."""
+    return Sources(
+        prometheus=snapshots.SnapshotPrometheusClient(snapshot),
+        opensearch=snapshots.SnapshotOpenSearchClient(snapshot),
+        jaeger=snapshots.SnapshotJaegerClient(snapshot),
+        mode="snapshot",
+        snapshot_recorded_at=at,
+        present_at=frozen_at,
+    )
 
 
 def signature(document: dict[str, Any], key: SigningKey) -> str:

@@ -4,8 +4,10 @@ else from Sextant's burn-rate computation; each status says which (`SloStatus.al
 A generated rule is labelled with its SLO (`slo`) and which alert it is (`sextant_alert`: page-1h-5m, …,
 no-data). When Prometheus has every alert rule of an SLO loaded, an alert of that SLO fires exactly when
 Prometheus's `/api/v1/alerts` holds it firing (pending is not firing: its `for` has not passed yet), and the
-SLO's state follows those alerts. Prometheus keeps no history of its alerts, so an instant in the past, an
-SLO whose rules are not (all) loaded, or alerts that could not be read fall back to the computation.
+SLO's state follows those alerts. Prometheus keeps no history of its alerts, so an instant other than the
+backends' present (`Sources.present`: the real clock live, even when a recording fixes `now()` at a week's
+end; when a replay's answers were recorded), an SLO whose rules are not (all) loaded, or alerts that could
+not be read fall back to the computation.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.slo import math as slo_math
 from app.slo.status import ALERTS_COMPUTED, SloStatus
 from app.sources.errors import BackendError
+
+if TYPE_CHECKING:
+    from app.sources import Sources
 
 FROM_PROMETHEUS = "from Prometheus's alerts (the generated rules are loaded)"
 COMPUTED = ALERTS_COMPUTED
 NOT_LOADED = f"{COMPUTED} (the generated alert rules are not loaded in Prometheus)"
 UNREAD = f"{COMPUTED} (Prometheus's alerts could not be read)"
 PAST = f"{COMPUTED} (Prometheus keeps only its current alerts)"
-NOW_WITHIN = timedelta(minutes=2)  # an instant this close to now is "now" (pages floor to the minute)
+NOW_WITHIN = timedelta(minutes=2)  # an instant this close to the present is it (pages floor to the minute)
 
 
 def _pairs(items: Iterable[Mapping[str, Any]], state: str | None = None) -> set[tuple[str, str]]:
@@ -66,14 +71,15 @@ def with_prometheus_alerts(
     return out
 
 
-def apply(statuses: Sequence[SloStatus], prometheus: Any, at: datetime, now: datetime) -> list[SloStatus]:
-    """Asks Prometheus for its rules and alerts when `at` is now; falls back to the computation otherwise."""
+def apply(statuses: Sequence[SloStatus], sources: Sources, at: datetime) -> list[SloStatus]:
+    """Asks `sources`' Prometheus for its rules and alerts when `at` is the backends' present
+    (`Sources.present`); falls back to the computation otherwise."""
     if not statuses:
         return []
-    if abs(now - at) > NOW_WITHIN:
+    if abs(sources.present() - at) > NOW_WITHIN:
         return [replace(s, alerts_from=PAST) for s in statuses]
     try:
-        rules, alerts = prometheus.rules(), prometheus.alerts()
+        rules, alerts = sources.prometheus.rules(), sources.prometheus.alerts()
     except BackendError:
         return [replace(s, alerts_from=UNREAD) for s in statuses]
     return with_prometheus_alerts(statuses, rules, alerts)

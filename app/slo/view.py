@@ -142,9 +142,7 @@ def load_board(
     with page_run(sources.run_budget_s):
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
-            lambda: alert_states.apply(
-                compute_status(loaded.definitions, counting, at), sources.prometheus, at, sources.now()
-            ),
+            lambda: alert_states.apply(compute_status(loaded.definitions, counting, at), sources, at),
             partial_ttl(TTL_S, cache),
             window=at,
         )
@@ -311,7 +309,7 @@ def load_detail(
         {
             "status": (
                 (),
-                lambda: alert_states.apply(compute_status([definition], prom, at), prom, at, sources.now()),
+                lambda: alert_states.apply(compute_status([definition], prom, at), sources, at),
             ),
             "history": ((), lambda: slo_history(definition, prom, at)),
             "in_range": (span, lambda: range_history(definition, prom, tr.start, tr.end)),

@@ -68,6 +68,7 @@ class Sources:
     snapshot_problem: str | None = None  # why the snapshot cannot be read, in a sentence for the pages
     alertmanager: AlertmanagerSource = field(default_factory=_no_alertmanager)
     frozen_at: datetime | None = None  # a live "now" that does not move (`make snapshot` records at one)
+    present_at: datetime | None = None  # when the backends' current answers were true (`present`)
     masker: Masker = field(default_factory=Masker)  # personal data out of every value read, before display
 
     def now(self) -> datetime:
@@ -79,6 +80,22 @@ class Sources:
             return self.snapshot_recorded_at
         if self.frozen_at is not None:
             return self.frozen_at
+        return self._clock()
+
+    def present(self) -> datetime:
+        """The backends' present: the instant their answers about "now" (Prometheus's /api/v1/alerts, which
+        takes no time) were true. Live, the real clock's minute, whatever `now()` is frozen at (a week
+        frozen at its end asks today's alerts); a recording declares the clock at its start (`present_at`,
+        `app.record.recording`); a replay, when its answers were recorded: the demo's recording time, a
+        frozen week's `frozen_at` (`app.report.frozen`), never its figures' instant."""
+        if self.present_at is not None:
+            return self.present_at
+        if self.mode == "snapshot" and self.snapshot_recorded_at is not None:
+            return self.snapshot_recorded_at  # the demo is recorded at the real time
+        return self._clock()
+
+    @staticmethod
+    def _clock() -> datetime:
         run = deadline.current()
         return run.minute_shown(_clock_minute) if run is not None else _clock_minute()
 
