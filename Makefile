@@ -33,21 +33,20 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q -m "not integration and not browser"
 
-# Everything: lint, the snapshot's checksum, then all tests with coverage on the real stack, which
-# stack/with-stack.sh starts if needed and stops afterwards (only what it started), then, on the same
-# stack, the real faults of `make chaos` (it kills and pauses the stack's backends and leaves them as it
-# found them; its browser pass pauses Prometheus only, read by the most pages: `make chaos` pauses each
-# backend in turn). The tests that plant a firm, log lines or traces in the stack run after the others: a
-# planted firm changes figures that the golden tests derive from the simulator's model (the readiness
-# throughput is shared between the firms Prometheus knows). The slowest tests are listed, to see where the
-# run's time goes.
+# Everything: lint and the snapshot's checksum while stack/with-stack.sh starts the real stack (if needed; it
+# stops afterwards only what it started), then all tests with coverage on it, then, on the same stack, the
+# real faults of `make chaos` (it kills and pauses the stack's backends and leaves them as it found them; its
+# browser pass pauses Prometheus only, read by the most pages: `make chaos` pauses each backend in turn). The
+# tests that plant a firm, log lines or traces in the stack run after the others: a planted firm changes
+# figures that the golden tests derive from the simulator's model (the readiness throughput is shared
+# between the firms Prometheus knows). The slowest tests are listed, to see where the run's time goes.
 PLANTING_FILES = $(shell grep -l 'mark.planting' tests/test_*.py)  # their run collects only these files
 test: venv
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz
 	bash stack/install.sh
-	SEXTANT_REQUIRE_STACK=1 bash stack/with-stack.sh bash -c '\
+	SEXTANT_REQUIRE_STACK=1 \
+	STACK_MEANWHILE='$(BIN)/ruff check . && $(BIN)/mypy && \
+	  $(BIN)/python -m app.sources.snapshot verify snapshots/demo.json.gz' \
+	bash stack/with-stack.sh bash -c '\
 	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --durations=15 -m "not planting" \
 	    --cov=app --cov-report= && \
 	  $(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m planting $(PLANTING_FILES) \
