@@ -94,6 +94,10 @@ decide_dataset() {
     stop_service jaeger
     stop_service opensearch
     stop_service prometheus
+    # Silences and notifications of the old data set's alerts (and of the tests that used it) go too: a
+    # recording of the demo would show them.
+    stop_service alertmanager
+    rm -rf "$RUN/alertmanager/silences" "$RUN/alertmanager/nflog"
     rm -f "$RUN/loaded"
   fi
   printf '%s\n' "$ANCHOR" >"$RUN/anchor"
