@@ -33,20 +33,8 @@ WATERFALL_COLUMNS = (
     "detail",
 )
 
-CHART_COLUMNS = (
-    "row",
-    "depth",
-    "service",
-    "operation",
-    "start_ms",
-    "end_ms",
-    "duration_ms",
-    "self_ms",
-    "critical_ms",
-    "on_critical_path",
-    "error",
-    "detail",
-)
+# What the chart draws and its tooltips show: the waterfall's columns but the ids and the row label.
+CHART_COLUMNS = tuple(c for c in WATERFALL_COLUMNS if c not in ("span_id", "parent_id", "label"))
 GROUP_COLUMNS = ("count", "spans", "total_ms", "slowest_ms")  # rows of `app.traces.fold`
 
 
