@@ -72,11 +72,11 @@ def board() -> None:
         on_select="rerun",
         selection_mode="single-row",
         columns={
-            "slo": st.column_config.TextColumn("SLO", pinned=True, width=260),
-            "state": st.column_config.TextColumn("State", width=115),
+            "slo": st.column_config.TextColumn("SLO", pinned=True, width=250),
+            "state": st.column_config.TextColumn("State", width=100),
             "budget_remaining": st.column_config.ProgressColumn(
                 "Budget left",
-                width=140,
+                width=130,
                 format="percent",
                 min_value=0.0,
                 max_value=1.0,
@@ -84,14 +84,15 @@ def board() -> None:
                 + ui.NO_FIGURE,
             ),
             "firing": st.column_config.TextColumn(
-                "Firing alerts", width=350, help="Each burn-rate alert firing, by the long window it watches"
+                "Firing alerts", width=300, help="Each burn-rate alert firing, by the long window it watches"
             ),
             "sli": st.column_config.NumberColumn(
                 "SLI",
+                width=75,
                 format="percent",
                 help=f"Good events / all events over the SLO's period. {ui.NO_FIGURE}",
             ),
-            "objective": st.column_config.NumberColumn("Objective", format="percent"),
+            "objective": st.column_config.NumberColumn("Objective", width=85, format="percent"),
             "window": "Period",
             "domain": "Domain",
             "team": "Team",
@@ -198,20 +199,12 @@ def detail(definition: SloDefinition) -> None:
     st.subheader("Alerts")
     if view.current is not None:
         st.caption(f"Alerts: {ui.plain(view.current.alerts_from)}.")
+    alerts = slo_view.alert_table(view)
     st.dataframe(
-        slo_view.alert_table(view),
+        alerts,
         hide_index=True,
         placeholder=ui.MISSING,
-        column_order=[
-            "title",
-            "severity",
-            "threshold",
-            "windows",
-            "firing",
-            "since",
-            "last_fired",
-            "runbook",
-        ],
+        column_order=[c for c in alerts.columns if c != "alert"],  # the rule's id is in the title's tooltip
         column_config={
             "title": st.column_config.TextColumn(
                 "Alert", help="In words; its rule is labelled sextant_alert=page-1h-5m and the like"
