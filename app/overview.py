@@ -32,7 +32,7 @@ from app.sources.prometheus import QueryResult
 from app.text import plain
 from app.timerange import PRESETS, pinned_text, time_range
 from app.times import start_of_hour
-from app.units import format_span
+from app.units import counted, format_span
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
@@ -571,7 +571,7 @@ def report_markdown(view: Overview) -> str:
             if row.due_entities
             else ""
         )
-        lines.append(f"- {d.label}: due {d.due:%a %d %b %Y} ({d.days_left} days){ready}")
+        lines.append(f"- {d.label}: due {d.due:%a %d %b %Y} ({counted(d.days_left, 'day')} left){ready}")
     lines += ["", "## What changed since last week", ""]
     lines += [f"- {c}" for c in view.changes] or ["- Nothing changed state."]  # each unknown is a line
     return "\n".join(lines) + "\n"

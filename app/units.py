@@ -39,6 +39,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 day`, `0 days`, `12 days`: a whole count with its noun (a regular plural)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def format_age(then: datetime, now: datetime) -> str:
     """`3 min ago`, used for the age of stale data and of the snapshot."""
     delta: timedelta = now - then

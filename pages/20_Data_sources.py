@@ -101,7 +101,7 @@ def storage() -> None:
         column_config={
             "family": "Indices",
             "indices": st.column_config.NumberColumn("How many", format="%d"),
-            "documents": st.column_config.NumberColumn("Documents up to now", format="%d"),
+            "documents": st.column_config.NumberColumn("Documents up to now", format="localized"),
             "size_bytes": st.column_config.NumberColumn("On disk (bytes)", format="localized"),
             "oldest": st.column_config.DatetimeColumn(
                 "Oldest (UTC)", format="D MMM YYYY HH:mm", help=no_documents

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.timerange import DEFAULT_PRESET, pinned_text, pinned_time, time_range
-from app.units import format_age, format_seconds, format_value
+from app.units import counted, format_age, format_seconds, format_value
 
 NOW = datetime(2026, 11, 28, 2, 17, 42, 123, tzinfo=UTC)
 
@@ -33,6 +33,10 @@ def test_format_value_always_says_the_unit(value, unit, text):
 )
 def test_format_seconds_picks_the_spoken_unit(seconds, text):
     assert format_seconds(seconds) == text
+
+
+def test_a_count_of_one_is_singular_and_every_other_plural():
+    assert [counted(n, "day") for n in (0, 1, 2, 1500)] == ["0 days", "1 day", "2 days", "1,500 days"]
 
 
 def test_format_age():

@@ -52,7 +52,7 @@ from app.sources.concurrent import fetch_all
 from app.text import plain
 from app.timerange import time_range
 from app.times import to_utc
-from app.units import format_seconds
+from app.units import counted, format_seconds
 
 LIVE_TTL_S = 60.0  # the week in progress moves with the clock
 DONE_TTL_S = 3600.0  # a week that is over does not change
@@ -476,7 +476,7 @@ def format_duration(span: timedelta | None) -> str:
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} day{'s' if days > 1 else ''} {hours} h"
+        return f"{counted(days, 'day')} {hours} h"
     return f"{hours} h {mins} min" if hours else f"{mins} min"
 
 

@@ -521,9 +521,11 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
         column_config={
             "deadline": "Deadline",
             "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-            "days_left": st.column_config.NumberColumn("Days left", format="%d days"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="%d", help=NO_FIGURE),
-            "entities_ready": st.column_config.NumberColumn("Ready to file", format="%d", help=NO_FIGURE),
+            "days_left": st.column_config.NumberColumn("Days left", format="%d"),
+            "entities_due": st.column_config.NumberColumn("Entities due", format="localized", help=NO_FIGURE),
+            "entities_ready": st.column_config.NumberColumn(
+                "Ready to file", format="localized", help=NO_FIGURE
+            ),
             "ready_share": st.column_config.ProgressColumn(
                 "Ready", format="percent", min_value=0.0, max_value=1.0, help=NO_FIGURE
             ),
