@@ -21,7 +21,9 @@ from app.sources import build_sources
 from app.sources.cache import ResultCache
 from tests.conftest import run_page, shown
 
-_SAID = re.compile(rf"The SLO (.+) is ({'|'.join(SHOWN_ORDER)}) \(")
+_SAID = re.compile(
+    rf"The SLO (.+) is ({'|'.join(SHOWN_ORDER)}): its error budget over its own period \((.+)\)"
+)
 
 
 def slo_verdicts(page: str) -> dict[str, set[str]]:
@@ -31,7 +33,7 @@ def slo_verdicts(page: str) -> dict[str, set[str]]:
     for metric in run_page(page).metric:
         said = _SAID.search(shown(metric.help or ""))
         if said:
-            assert metric.delta == f"SLO {said[2]}", (page, metric.label)
+            assert metric.delta == f"{said[3]} SLO {said[2]}", (page, metric.label)
             found[names[said[1]]].add(said[2])
     return found
 

@@ -122,7 +122,7 @@ def test_ingestion_figures_and_thresholds(on_fake_snapshot):
     state = slo_states()["ingestion-queue-freshness"]
     assert [(m.value, m.delta) for m in at.metric if shown(m.label) == "ingestion"] == [
         ("42", ""),
-        (format_value(40.0, "seconds"), f"SLO {state}"),
+        (format_value(40.0, "seconds"), f"{panels.slo_periods()['ingestion-queue-freshness']} SLO {state}"),
     ]
     # Latency: 3 quantiles x 2 routes is more than a row of metrics: a table with one column per quantile.
     latency = next(df.value for df in at.dataframe if "p95" in df.value.columns)
@@ -149,7 +149,8 @@ def test_tax_page_incidents_and_thresholds(on_fake_snapshot):
     kinds = panels.dashboard("tax").names["kind"]  # the figures carry the kinds' names
     errors = {shown(m.label): m.delta for m in at.metric if shown(m.label) in kinds.values()}
     # 0.4% and 3% against 2% over the range, but the verdict is the SLO's, as the SLOs page shows it.
-    assert errors == {kinds[kind]: f"SLO {slo_states()['filing-availability']}" for kind in HMRC_ERRORS}
+    said = f"{panels.slo_periods()['filing-availability']} SLO {slo_states()['filing-availability']}"
+    assert errors == {kinds[kind]: said for kind in HMRC_ERRORS}
 
 
 def test_extraction_accuracy_against_targets(on_fake_snapshot):
@@ -160,7 +161,8 @@ def test_extraction_accuracy_against_targets(on_fake_snapshot):
         names[t]: format_value(v, "ratio") for t, v in ACCURACY.items()
     }
     invoice, receipt = accuracy[names["invoice"]], accuracy[names["receipt"]]
-    assert invoice.delta == f"SLO {slo_states()['extraction-invoice-accuracy']}"  # the invoices' own SLO
+    name = "extraction-invoice-accuracy"  # the invoices' own SLO
+    assert invoice.delta == f"{panels.slo_periods()[name]} SLO {slo_states()[name]}"
     assert "SLO: invoices at least 93% correct" in shown(invoice.help)
     assert receipt.delta == "Misses the target"  # 91% against 95%: a target, no SLO of its own
     assert "Target: at least 95% correct" in shown(receipt.help)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import altair as alt
 import pandas as pd
@@ -18,7 +18,7 @@ import streamlit as st
 from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
-from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos
+from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos, slo_periods
 from app.slo import view as slo_view
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
@@ -27,7 +27,15 @@ from app.sources.errors import BackendError, SnapshotMiss
 from app.ui import charts
 from app.units import format_age, format_value
 
-Linked = tuple[str, str]  # an SLO a panel feeds: its title and its state
+
+class Linked(NamedTuple):
+    """An SLO a panel feeds."""
+
+    title: str
+    state: str
+    period: str  # "30d", "calendar month": what its state is judged over
+
+
 GOOD_COLOUR, BAD_COLOUR = "#3A8F5C", "#C44E52"  # the theme's green and red
 BAR_ROW_PX = 34
 TABLE_ROW_PX, MAX_TABLE_ROWS = 35, 20
@@ -89,7 +97,11 @@ def draw(view: DashboardView, preset: str, now: datetime, slo_states: Mapping[st
     tr = view.time_range
     st.caption(f"{tr.label}: {tr.start:%d %b %H:%M} – {tr.end:%d %b %H:%M} UTC")
     _incidents_note(view, now)
-    slos = {name: (title, slo_states.get(name, NO_DATA)) for name, title in known_slos().items()}
+    periods = slo_periods()
+    slos = {
+        name: Linked(title, slo_states.get(name, NO_DATA), periods.get(name, ""))
+        for name, title in known_slos().items()
+    }
     _slos_in_trouble(view.dashboard, slos)
     for section, section_panels in view.dashboard.sections():
         if section:
@@ -123,12 +135,12 @@ def _slos_in_trouble(board: Dashboard, slos: Mapping[str, Linked]) -> None:
             for name in panel.slos:
                 found.setdefault(name, (panel.title, section))
     trouble = sorted(
-        (name for name in found if name in slos and slos[name][1] != HEALTHY),
-        key=lambda name: (STATES.index(slos[name][1]), slos[name][0]),
+        (name for name in found if name in slos and slos[name].state != HEALTHY),
+        key=lambda name: (STATES.index(slos[name].state), slos[name].title),
     )
-    unknown = [slos[name][0] for name in trouble if slos[name][1] == NO_DATA]
+    unknown = [slos[name].title for name in trouble if slos[name].state == NO_DATA]
     for name in trouble:
-        title, state = slos[name]
+        title, state, _ = slos[name]
         if state == NO_DATA:
             continue
         panel_title, section = found[name]
@@ -274,9 +286,12 @@ def _figures(
         delta, help_text = None, f"{panel.title}, {when}."
         colour: Literal["normal", "green", "red", "orange", "gray"] = "normal"
         if threshold is not None and threshold.slo:
-            title, state = slos.get(threshold.slo, (threshold.slo, NO_DATA))
-            delta, colour = f"SLO {state}", ui.STATE_STYLES[state][0]
-            help_text += f" {threshold.label}. The SLO {title} is {state} (its budget over its own period)."
+            title, state, period = slos.get(threshold.slo, Linked(threshold.slo, NO_DATA, ""))
+            delta, colour = f"{period} SLO {state}".lstrip(), ui.STATE_STYLES[state][0]
+            help_text += (
+                f" {threshold.label}. The SLO {title} is {state}: its error budget over its own period"
+                f" ({period or 'unknown'}), not this figure against its objective."
+            )
         elif threshold is not None:
             met = threshold.met(row["value"])
             delta = f"{'Meets' if met else 'Misses'} {_short(threshold)}"
@@ -380,7 +395,7 @@ def _links(panel: Panel, preset: str, slos: Mapping[str, Linked]) -> None:
     with st.container(horizontal=True, gap="small"):
         for name in panel.slos:
             if name in slos:
-                ui.page_link("slos", f"SLO: {slos[name][0]}", ":material/target:", slo=name)
+                ui.page_link("slos", f"SLO: {slos[name].title}", ":material/target:", slo=name)
         ui.page_link(
             "traces", f"Traces: {panel.service}", ":material/timeline:", service=panel.service, range=preset
         )

@@ -528,6 +528,13 @@ def _slo_titles(directory: Path) -> dict[str, str]:
     return {d.name: d.title for d in cached_definitions(directory).definitions}
 
 
+def slo_periods(directory: str | Path = SLO_DIR) -> dict[str, str]:
+    """Name → period ("30d", "calendar month") of every SLO `known_slos` lists: a panel's figure over the
+    page's range is judged by its SLO over that period, and a badge says which."""
+    path = Path(directory)
+    return {d.name: d.window.label for d in cached_definitions(path).definitions} if path.is_dir() else {}
+
+
 def known_slos(directory: str | Path = SLO_DIR) -> dict[str, str]:
     """Name → title of every SLO defined in `slo_definitions/` that loads without error: the SLOs a panel
     can link to. Re-read when a file there changes."""
