@@ -5,33 +5,55 @@ wrapped by a `Recorder` and "now" fixed at one minute: every page at every range
 weekly review's instants, then every view the pages' links and pickers lead to. Replayed with `Sources.now()`
 equal to that minute, the pages ask exactly the recorded questions, so the demo has no dead end that the app
 itself draws. A view a visitor can only reach by typing (free text in a search) is not recorded; the page
-says so and offers the recorded views. It also freezes the last full week before that minute into `weeks/`
-beside PATH (`app.report.freeze.freeze_demo`), so that the demo opens a frozen weekly review.
+says so and offers the recorded views. Before the walk, the people of `access.example.yaml` open a few pages
+as themselves (`STAFF_VISITS`), through the pages' own access gate: their views and the one denial are the
+access log the demo's Access log page shows (the walk itself is not a visitor). It also freezes the last full
+week before that minute into `weeks/` beside PATH (`app.report.freeze.freeze_demo`), so that the demo opens
+a frozen weekly review.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from app import crawl, ui
-from app.config import BACKENDS, Config, load_config
+from streamlit.testing.v1 import AppTest
+
+from app import crawl, links, ui
+from app.access.log import AccessLog
+from app.access.spool import Spool
+from app.config import BACKENDS, REPO_ROOT, Config, load_config
 from app.report.frozen import DEMO_WEEKS
 from app.sources import Sources, build_sources
 from app.sources.cache import default_cache
 from app.sources.errors import BackendError
+from app.sources.opensearch import OpenSearchClient
 from app.sources.snapshot import Recorder
 from app.timerange import PRESETS
 from app.times import to_utc
 from stack.addresses import run_dir
 
 RECORDING_TIMEOUT_S = 120.0  # a recording waits for slow answers rather than keeping a gap
+ACCESS_EXAMPLE = REPO_ROOT / "access.example.yaml"
+# Who opens what before the walk, as a sign-in proxy names them (e-mail, groups of access.example.yaml): an
+# on-call engineer following a filing error, a support agent who may not open Security, an auditor, and an
+# admin reading the access log.
+STAFF_VISITS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    ("sam@example.com", "oncall", "logs", {"service": "filing", "level": "ERROR"}),
+    ("sam@example.com", "oncall", "traces", {"service": "filing", "errors_only": "true"}),
+    ("lee@example.com", "support", "logs", {"service": "intake"}),
+    ("lee@example.com", "support", "security", {}),
+    ("ana@audit.example.com", "audit", "security", {"range": "7d"}),
+    ("alice@example.com", "sextant-admins", "access_log", {}),
+)
 
 
 def recording(live: Sources, recorder: Recorder, now: datetime) -> Sources:
@@ -95,6 +117,40 @@ def record(
     return recorder.save(path, recorded_at=now, anchor=anchor, time_range=(now - max(PRESETS.values()), now))
 
 
+def visit_as_staff(live: Sources) -> None:
+    """Run `STAFF_VISITS` through the pages as their people, against the live backends, and store the access
+    events they record (one each) in OpenSearch."""
+    with (
+        tempfile.TemporaryDirectory() as spool_dir,
+        _environ(SEXTANT_ACCESS_FILE=str(ACCESS_EXAMPLE), SEXTANT_ACCESS_SPOOL=f"{spool_dir}/spool.jsonl"),
+    ):
+        for email, group, key, params in STAFF_VISITS:
+            run = AppTest.from_file(str(REPO_ROOT / links.page(key).file), default_timeout=120)
+            run.user = {"email": email, "groups": [group]}
+            for name, value in params.items():
+                run.query_params[name] = value
+            run.run()
+        if not isinstance(live.opensearch, OpenSearchClient):
+            raise RuntimeError("the staff visits need a live OpenSearch for their access events")
+        log = AccessLog(Spool(Path(spool_dir) / "spool.jsonl", 100), live.opensearch)
+        if log.flush():
+            raise RuntimeError(f"the staff visits' access events were not stored: {log.last_error}")
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def for_recording(config: Config) -> Config:
     """The configuration with long timeouts and no circuit breaker: a slow answer is waited for, not
     recorded as a failure (a recorded failure would be a dead end in the demo)."""
@@ -118,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     if live.mode != "live":
         print("no backend configured: set SEXTANT_PROMETHEUS_URL and the others", file=sys.stderr)
         return 2
+    visit_as_staff(live)
+    time.sleep(60 - time.time() % 60 + 1)  # the walk's minute after the visits: their events are in its range
     now = live.now()
     path = record(live, args.path, now, _anchor(), limit=args.limit)
     print(f"recorded {path} at {now:%Y-%m-%dT%H:%M}Z ({path.stat().st_size / 1e6:.2f} MB)")

@@ -40,7 +40,7 @@ def test_error_lines_on_the_snapshot_are_the_models_server_errors(snapshot_mode)
         "http_requests_total", {"code": "500"}, start, shipped.recorded_at, shipped.anchor, 7
     )
     at = run_page(PAGE)
-    assert int(metrics(at)["ERROR"].replace(",", "")) == errors > 100
+    assert int(metrics(at)["ERROR"].replace(",", "")) == errors > 0
 
 
 def test_default_view_shows_counts_histogram_and_lines(fake_snapshot):  # noqa: F811

@@ -325,7 +325,8 @@ def test_the_weekly_review_carries_the_scorecards_changes(snapshot_mode):
     assert review.scorecard is not None
     assert [c.figure for c in review.scorecard.criteria] == [c.figure for c in card.criteria]
     assert review.scorecard_changes == scorecard_view.changes(card.previous, card)
-    assert {"ci.median_duration", "golden.extraction"} <= {c.key for c in review.scorecard_changes}
+    # The model's golden regression began inside the week (a day's CI slowdown does not move a week's median).
+    assert "golden.extraction" in {c.key for c in review.scorecard_changes}
     assert review.scorecard_changes[0].direction == "worse"
 
 
@@ -347,14 +348,15 @@ def test_a_missing_figure_makes_the_direction_not_known_never_same():
     )
 
 
-def test_the_scorecard_page_trend_says_not_known_without_figures(snapshot_mode):
-    """On the demo the observability coverage has no figure (issue 12's seam): its trend is "not known",
-    and so is every row without a figure now or a range earlier."""
+def test_the_scorecard_page_trend_is_not_known_exactly_where_a_figure_is_missing(snapshot_mode):
+    """On the demo a row's trend is "not known" when it has no figure now or a range earlier (or no verdict),
+    and a direction wherever both figures are there; the demo's coverage has figures, and moved."""
     rows = scorecard_rows(run_page("pages/12_Scorecard.py"))
-    assert rows.loc["Observability coverage", "trend"] == "? not known"
     blind = (rows["now"] == "no data") | (rows["before"] == "no data") | (rows["verdict"] == "no data")
-    assert blind.any() and (rows.loc[blind, "trend"] == "? not known").all()
+    assert ((rows["trend"] == "? not known") == blind).all(), rows.loc[blind, "trend"]
     assert not rows["trend"].isna().any()
+    coverage = rows.loc["Observability coverage"]
+    assert coverage["now"] != coverage["before"] and coverage["trend"] in {"↓ worse", "↑ better"}
 
 
 def test_nothing_moved_is_said_only_when_every_criterion_has_figures_at_both_instants():
