@@ -180,7 +180,7 @@ def assess_secrets(frame: pd.DataFrame | None, policy: Policy, now: datetime) ->
         top = overdue.iloc[0]
         reason = (
             f"{top['secret']} was last rotated {top['age_days']:.0f} days ago, "
-            f"{-top['days_left']:.0f} days past the {policy.secret_max_age.days}-day limit."
+            f"{format_seconds(-top['days_left'] * 86400)} past the {policy.secret_max_age.days}-day limit."
         )
         figure = (f"{len(overdue)} of {len(detail)}", "overdue")
     elif not soon.empty:

@@ -68,7 +68,7 @@ def body() -> None:
         },
     )
     # Every column within 1440 px (the widths sum to the page's), long text wrapped whole in its cell.
-    widths = {"user": 176, "params": 190, "detail": 80}
+    widths = {"user": 160, "params": 140, "detail": 150}
     rows_px = max(ui.wrapped_row_px(view.events[c].dropna().astype(str), w) for c, w in widths.items())
     ui.table(
         view.events,

@@ -114,7 +114,7 @@ def synthetic_review(*, incident_title: str = "HMRC API outage") -> rv.WeeklyRev
             posture,
             posture,
             ("Sign-ins: ok → failing. 1,200 failed sign-ins from 198.51.100.66.",),
-            ("hmrc-oauth-client-secret: last rotated 97 days ago, 7 days past its limit",),
+            ("hmrc-oauth-client-secret: last rotated 97 days ago, 7.0 days past its limit",),
             ("198.51.100.66: 1,200 failed sign-ins, Sat 28 Nov 20:00–20:29 UTC (limit 200)",),
         ),
         scorecard=scorecard(at),

@@ -431,3 +431,24 @@ def test_a_control_without_a_status_is_named_by_its_title_not_its_id():
     assert {c.title for c in controls_rows} == {titles[i] for i in a.security_controls}
     assert not {c.title for c in controls_rows} & set(a.security_controls)  # words, not ids
     assert {c.verdict for c in rows} == {"no data"}
+
+
+def test_a_move_names_its_criterion_once():
+    """ "Chaos: MQ outage" already says its area: not "Chaos · Chaos: MQ outage"."""
+
+    def card(*found: criteria.Criterion, before: scorecard_view.Scorecard | None = None):
+        return scorecard_view.Scorecard(snapshot_at(), DAY, list(found), before, None, {})
+
+    def chaos(took: float) -> criteria.Criterion:
+        figure = f"held, recovered in {took:.0f} s"
+        return criteria.Criterion(
+            "chaos.mq", "Chaos", "Chaos: MQ outage", "", figure, "met", "", took, "lower"
+        )
+
+    runs = criteria.Criterion("ci.runs", "CI", "Runs", "", "40 runs", "met", "", 40.0, "either")
+    more = criteria.Criterion("ci.runs", "CI", "Runs", "", "45 runs", "met", "", 45.0, "either")
+    moved = scorecard_view.changes(card(chaos(33), runs), card(chaos(45), more))
+    assert [m.text for m in moved] == [
+        "Chaos: MQ outage: held, recovered in 33 s → held, recovered in 45 s.",
+        "CI · Runs: 40 runs → 45 runs.",
+    ]

@@ -54,7 +54,7 @@ def test_secrets_overdue_fail_due_soon_needs_attention_and_missing_is_no_data():
     frame = stamps("secret", {"a": timedelta(days=97), "b": timedelta(days=80), "c": timedelta(days=3)})
     check = security.assess_secrets(frame, POLICY, NOW)
     assert (check.state, check.figure) == ("failing", "1 of 3 overdue")
-    assert "a was last rotated 97 days ago, 7 days past the 90-day limit" in check.reason
+    assert "a was last rotated 97 days ago, 7.0 days past the 90-day limit" in check.reason
     assert list(check.detail["state"]) == ["failing", "attention", "ok"]  # closest to the limit first
     soon = security.assess_secrets(frame[frame["secret"] != "a"], POLICY, NOW)
     assert (soon.state, soon.figure) == ("attention", "1 of 2 due soon")

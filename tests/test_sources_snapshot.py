@@ -214,7 +214,11 @@ def test_round_trip_replays_identical_results(live, tmp_path):
     assert sources.alertmanager.health().version == "0.25.0"
 
     health = sources.prometheus.health()
-    assert health.reachable and health.version == "2.42.0" and health.url == "snapshot:s.json.gz"
+    assert (
+        health.reachable
+        and health.version == "2.42.0"
+        and health.url == "replayed from the snapshot s.json.gz"
+    )
     assert sources.opensearch.health().version == "2.19.6"
     assert sources.jaeger.health().version is None
     assert sources.prometheus.stats.snapshot().calls == 5  # four answers and one recorded error

@@ -357,7 +357,7 @@ def security_week(now: security.Posture | None, before: security.Posture | None)
             for row in rows[rows["state"] == "failing"].itertuples():
                 overdue.append(
                     f"{row.secret}: last rotated {row.age_days:.0f} days ago, "
-                    f"{-row.days_left:.0f} days past its limit"
+                    f"{format_seconds(-row.days_left * 86400)} past its limit"
                 )
         if check.name == "Sign-ins" and not rows.empty and "failures" in rows.columns:
             limit = security.load_policy().max_failures_from_one_source

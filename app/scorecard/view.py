@@ -184,7 +184,8 @@ class Change:
             if self.verdict_before != self.verdict_after
             else ""
         )
-        return f"{self.area} · {self.title}: {self.before} → {self.after}{verdicts}."
+        named = self.title if self.title.startswith(f"{self.area}:") else f"{self.area} · {self.title}"
+        return f"{named}: {self.before} → {self.after}{verdicts}."
 
 
 DIRECTIONS = ("worse", "changed", "better", "not known", "same")  # the order moves are listed in

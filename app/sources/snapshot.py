@@ -596,7 +596,7 @@ class _ReplayClient:
     def __init__(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
         self.name = self.backend
-        self.url = f"snapshot:{snapshot.path.name}"
+        self.url = f"replayed from the snapshot {snapshot.path.name}"  # what the Data sources page names
         self.stats = CallStats()
 
     def _replay(self, method: str, *args: Any, **kwargs: Any) -> Any:
