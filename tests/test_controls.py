@@ -134,6 +134,16 @@ def lag(values: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({"store": list(values), "value": list(values.values())})
 
 
+def test_a_control_with_several_checks_says_how_many_pass_and_what_fails():
+    """Not "3 of 3 within; 2 of 3 within; 2 of 3 within": which check is which cannot be told apart."""
+    age = judge.from_frame(spec(), lag({"documents": 1.0, "ledger": 2.0, "postgres": 3.0}), None)
+    slow = judge.from_frame(spec(), lag({"documents": 5000.0, "ledger": 2.0, "postgres": 3.0}), None)
+    missing = judge.from_frame(spec(), None, "Prometheus is not answering")
+    status = judge.ControlStatus(control(), "failing", "", (age, slow, missing), True)
+    assert status.figure == "1 of 3 checks pass; failing for documents; 1 without data"
+    assert judge.ControlStatus(control(), "failing", "", (slow,), True).figure == "2 of 3 within"
+
+
 def test_live_evidence_judged_per_item():
     ok = judge.from_frame(spec(), lag({"documents": 120.0, "postgres": 1.5}), None)
     assert (ok.state, ok.figure) == ("pass", "2 of 2 within")

@@ -60,7 +60,20 @@ class ControlStatus:
         """The evidence in a few words, for a table cell."""
         if not self.evidence:
             return "written evidence" if self.control.evidence_link else "none"
-        return "; ".join(e.figure for e in self.evidence)
+        if len(self.evidence) == 1:
+            return self.evidence[0].figure
+        # Several checks' figures side by side ("3 of 3 within; 2 of 3 within") do not say which is which:
+        # how many pass, and what fails.
+        passing = sum(e.state == "pass" for e in self.evidence)
+        parts = [f"{passing} of {len(self.evidence)} checks pass"]
+        failed = (e.items.loc[~e.items["passes"], "item"] for e in self.evidence)
+        outside = sorted({str(i) for items in failed for i in items if i != "all"})  # "all": one figure
+        if outside:
+            parts.append(f"failing for {', '.join(outside)}")
+        blind = sum(e.state == "none" for e in self.evidence)
+        if blind:
+            parts.append(f"{blind} without data")
+        return "; ".join(parts)
 
     @property
     def basis(self) -> str:
