@@ -10,6 +10,7 @@ from app.ui import charts
 ctx = ui.page_setup("readiness")
 
 ALL_TENANTS = "All client firms"
+WHY_PX = 300  # the checks table's "In words" column
 
 
 def where_from(view: rv.ReadinessView) -> None:
@@ -100,11 +101,11 @@ def body() -> None:
         shown = tenant_score if tenant_score is not None else result
         st.subheader(f"Checks for {ui.plain(directory.name('tenant', tenant))}" if tenant else "Checks")
         rows = rv.check_rows(shown, tenant)
-        # Within 1440 px: columns sized to their content, the sentence in words wrapped (rows of 3 lines).
+        # Within 1440 px: columns sized to their content, the sentence in words wrapped whole.
         st.dataframe(
             rows.style.map(rv.status_colour, subset=["status"]),
             hide_index=True,
-            row_height=ui.WRAPPED_ROW_PX,
+            row_height=ui.wrapped_row_px(rows["why"].astype(str), WHY_PX),
             height="content",
             column_order=[c for c in rows.columns if not (tenant and c == "tenants_passing")],
             column_config={
@@ -129,7 +130,7 @@ def body() -> None:
                     "passed. A gate that caps the score: the points it cuts.",
                     width=78,
                 ),
-                "why": st.column_config.TextColumn("In words", width=300),
+                "why": st.column_config.TextColumn("In words", width=WHY_PX),
             },
         )
         for sentence in rv.attention(shown):
