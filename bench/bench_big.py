@@ -53,19 +53,6 @@ OTLP_URL = "http://127.0.0.1:34318/v1/traces"
 LOG_INDEX = "logs-bench-big"
 LOG_LINES = 100_000
 SPANS = (1_000, 10_000)
-LOG_MAPPINGS = {
-    "properties": {
-        "@timestamp": {"type": "date"},
-        "level": {"type": "keyword"},
-        "service": {"type": "keyword"},
-        "tenant": {"type": "keyword"},
-        "trace_id": {"type": "keyword"},
-        "action": {"type": "keyword"},
-        "route": {"type": "keyword"},
-        "status": {"type": "integer"},
-        "message": {"type": "text"},
-    }
-}
 
 for _name, _value in {**BIG_STACK, **URLS}.items():  # before the app reads its configuration
     os.environ[_name] = _value
@@ -80,6 +67,7 @@ from app.sources.opensearch import OpenSearchClient  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
 from stack.simulator.load import export_traces  # noqa: E402
+from stack.simulator.mappings import LOG_MAPPING  # noqa: E402
 from tests.big_trace import big_trace  # noqa: E402
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app  # noqa: E402
 
@@ -117,7 +105,7 @@ def plant_logs(now: datetime) -> None:
     httpx.delete(f"{url}/{LOG_INDEX}", timeout=60)
     settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
     httpx.put(
-        f"{url}/{LOG_INDEX}", json={"settings": settings, "mappings": LOG_MAPPINGS}, timeout=60
+        f"{url}/{LOG_INDEX}", json={"settings": settings, "mappings": LOG_MAPPING}, timeout=60
     ).raise_for_status()
     client = OpenSearchClient(url, timeout=120.0)
     step_ms = 23 * 3600 * 1000 / LOG_LINES
