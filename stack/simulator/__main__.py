@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import model
+from .load import AHEAD_DAYS
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         "--days",
         type=int,
         default=model.HISTORY_DAYS,
-        help="the last DAYS days of the history (and the days ahead of the anchor)",
+        help="the last DAYS days of the history; fewer than 30 also write one day ahead of the anchor, not "
+        f"{AHEAD_DAYS} (a shortened data set is for a measurement on the day it is loaded)",
     )
 
     sl = sub.add_parser("slos", help="write the SLO definitions of the scale (slo_definitions/ and copies)")
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(anchor, args.seed, args.host, args.port, args.planted)
         return 0
     if args.command == "load":
-        from .load import AHEAD_DAYS, load
+        from .load import load
 
         summary = load(
             anchor,
@@ -130,7 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             opensearch_url=None if args.skip_opensearch else args.opensearch_url,
             otlp_url=None if args.skip_traces else args.otlp_url,
             jaeger_url=args.jaeger_url,
-            days=range(model.HISTORY_DAYS - args.days, model.HISTORY_DAYS + AHEAD_DAYS),
+            days=range(
+                model.HISTORY_DAYS - args.days,
+                model.HISTORY_DAYS + (AHEAD_DAYS if args.days >= model.HISTORY_DAYS else 1),
+            ),
         )
         print(json.dumps(summary))
         return 0
