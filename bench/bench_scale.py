@@ -4,9 +4,9 @@ For each scale it starts a stack of its own with `stack/up.sh` (`SEXTANT_SCALE=N
 routes, client firms, SLO definitions, logs and trace fan-out; see stack/simulator/README.md, "Scale"), in
 `~/.cache/sextant/run-scale-bench` on ports of its own (`--port-digit`, 5: 59090, 59200, …), so it never
 touches the default stack; the stack is rebuilt for every scale and stopped at the end (only what this run
-started; `--keep` leaves it up). Every scale gets the same `--days` of history (default 2: backfilling and
+started; `--keep` leaves it up). Every scale gets the same `--days` of history (default 1: backfilling and
 loading 30 days of a platform 100 times the demo's would take this 2-core machine hours), so the rows
-compare; the SLOs' 30-day windows then read 2 days of samples.
+compare; the SLOs' 30-day windows then read 1 day of samples.
 
 Per view (overview, SLOs, Service health, a domain page, Traces with the biggest workflow trace of the last
 hour, Logs) and scale it prints: time to settle in Chromium (Playwright, a new session; first view: the
@@ -15,7 +15,7 @@ backend requests of that render, the bytes the browser received on Streamlit's w
 the peak RSS of the Streamlit server; then the growth, time at 100× / time at 10× (the goal: ≤ 3).
 One run each, on a shared 2-core machine: figures move by tens of percent.
 
-    .venv/bin/python bench/bench_scale.py [--scales 1 10 100] [--days 2] [--port-digit 5] [--keep]
+    .venv/bin/python bench/bench_scale.py [--scales 1 10 100] [--days 1] [--port-digit 5] [--keep]
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
-    parser.add_argument("--days", type=int, default=2, help="days of history backfilled and loaded")
+    parser.add_argument("--days", type=int, default=1, help="days of history backfilled and loaded")
     parser.add_argument("--port-digit", default="5", help="the first digit of the bench stack's ports")
     parser.add_argument("--keep", action="store_true", help="leave the bench's own stack running")
     args = parser.parse_args()
