@@ -72,3 +72,30 @@ def top_and_others(
     combined = combined.dropna(subset=["value"]).assign(**{key: OTHERS})
     out = pd.concat([frame[frame[key].isin(kept)], combined[[key, "timestamp", "value"]]], ignore_index=True)
     return Reduced(out, n, len(names) - n, how)
+
+
+BAR_LIMIT = 20
+
+
+def top_bars(frame: pd.DataFrame, label: str, *, lowest_first: bool, n: int = BAR_LIMIT) -> Reduced:
+    """One bar per `label` value: the `n` that matter most (the lowest `value` when `lowest_first`, e.g. a
+    share expected above a threshold, else the highest) and one bar `others (K)` standing for the rest at
+    the figure of the one nearest the kept bars (every other one of them is further from the top)."""
+    if len(frame) <= n + 1:
+        return Reduced(frame, len(frame), 0, "max")
+    ordered = frame.sort_values(["value", label], ascending=[lowest_first, True], na_position="last")
+    kept, rest = ordered.iloc[:n], ordered.iloc[n:]
+    others = rest.iloc[[0]].assign(**{label: f"{OTHERS} ({len(rest):,})"})
+    return Reduced(pd.concat([kept, others], ignore_index=True), n, len(rest), "max")
+
+
+def bars_note(reduced: Reduced, *, lowest_first: bool) -> str | None:
+    """ "The 20 lowest of 800 bars; the other 780 are one bar, "others (780)", at the lowest of theirs." """
+    if not reduced.folded:
+        return None
+    end = "lowest" if lowest_first else "highest"
+    total, rest = reduced.kept + reduced.folded, reduced.folded
+    return (
+        f"The {reduced.kept} {end} of {total:,} bars; the other {rest:,} are "
+        f'one bar, "{OTHERS} ({rest:,})", at the {end} figure among them.'
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app.topn import OTHERS, top_and_others
+from app.topn import OTHERS, bars_note, top_and_others, top_bars
 
 STAMPS = pd.to_datetime(["2026-11-28T00:00Z", "2026-11-28T00:01Z"])
 
@@ -48,3 +48,18 @@ def test_a_ratio_is_combined_weighted_and_a_quantile_by_the_highest():
     highest = top_and_others(ratio, "service", ranking, how="max", n=1)
     assert by_service(highest.frame)[OTHERS] == [0.3, 0.4]
     assert highest.folded == 3 and "the highest of them" in (highest.note("services", "x") or "")
+
+
+def test_many_bars_keep_the_furthest_from_the_threshold_and_one_bar_for_the_rest():
+    frame = pd.DataFrame(
+        {"legend": [f"firm-{i:03d}" for i in range(100)], "value": [i / 100 for i in range(100)]}
+    )
+    reduced = top_bars(frame, "legend", lowest_first=True, n=20)
+    assert reduced.frame["legend"].tolist()[:2] == ["firm-000", "firm-001"]
+    assert reduced.frame.iloc[-1].to_dict() == {"legend": "others (80)", "value": 0.2}
+    assert bars_note(reduced, lowest_first=True) == (
+        'The 20 lowest of 100 bars; the other 80 are one bar, "others (80)", at the lowest figure among them.'
+    )
+    highest = top_bars(frame, "legend", lowest_first=False, n=5)
+    assert highest.frame["legend"].tolist() == [f"firm-0{i}" for i in (99, 98, 97, 96, 95)] + ["others (95)"]
+    assert top_bars(frame.head(21), "legend", lowest_first=True, n=20).folded == 0
