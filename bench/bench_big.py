@@ -182,7 +182,7 @@ def measure(traces: dict[int, str]) -> None:
             address = f"{base}/{slug}" + (f"?{query}" if query else "")
             first, sent = settle(browser, address, wait_for)
             repeat, _ = settle(browser, address, wait_for)
-            server, requests = render(page, params, timer)
+            server, requests, _ = render(page, params, timer)
             rows[name] = (first, repeat, server, requests, sent)
         browser.close()
     print(

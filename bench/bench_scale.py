@@ -148,8 +148,9 @@ def streamlit(env: dict[str, str]) -> Iterator[tuple[str, int]]:
         process.wait(timeout=30)
 
 
-def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int]], float, str]:
-    """Per view (settle, repeat, server s, requests, bytes sent), the server's peak RSS in MB, the trace."""
+def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, int]], float, str]:
+    """Per view (settle, repeat, server s, requests, bytes sent, error banners), the server's peak RSS in
+    MB, the trace drawn."""
     slo_dir = written_urls().get("SEXTANT_SLO_DEFINITIONS")
     if slo_dir:
         os.environ["SEXTANT_SLO_DEFINITIONS"] = slo_dir
@@ -172,8 +173,8 @@ def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int]]
             address = f"{base}/{slug}" + (f"?{query}" if query else "")
             first, sent = settle(browser, address, APP_READY)
             repeat, _ = settle(browser, address, APP_READY)
-            server, requests = render(page, params, timer)
-            rows[name] = (first, repeat, server, requests, sent)
+            server, requests, errors = render(page, params, timer)
+            rows[name] = (first, repeat, server, requests, sent, errors)
         browser.close()
         peak = max(watch.peak_mb, watch.lifetime_peak_mb())
         watch.stop()
@@ -209,8 +210,10 @@ def report(results: dict[int, tuple[dict, float, str, float]], days: int) -> Non
         f" {'bytes sent':>11}   one run each, Chromium 1440x900, {days} days of history, 2 shared cores"
     )
     for scale, (rows, peak, spans, started) in results.items():
-        for name, (first, repeat, server, requests, sent) in rows.items():
-            print(f"{scale:>5} {name:15} {first:9.2f} {repeat:9.2f} {server:9.2f} {requests:9d} {sent:11,}")
+        for name, (first, repeat, server, requests, sent, errors) in rows.items():
+            failed = f"   {errors} error banner(s): a backend did not answer" if errors else ""
+            figures = f"{first:9.2f} {repeat:9.2f} {server:9.2f} {requests:9d} {sent:11,}"
+            print(f"{scale:>5} {name:15} {figures}{failed}")
         trace = f", the trace drawn: {spans}" if spans else ""
         print(f"{scale:>5} Streamlit server peak RSS {peak:,.0f} MB; stack start {started:.0f} s{trace}")
     if 10 in results and 100 in results:
@@ -218,7 +221,7 @@ def report(results: dict[int, tuple[dict, float, str, float]], days: int) -> Non
         print("growth, 100x / 10x:")
         for name in small:
             labels = ("settle", "repeat", "server", "requests", "bytes")
-            ratios = zip(labels, small[name], big[name], strict=True)
+            ratios = zip(labels, small[name][:5], big[name][:5], strict=True)
             print(f"      {name:15} " + "   ".join(f"{label} {b / s:.2f}×" for label, s, b in ratios if s))
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)", flush=True)
 
