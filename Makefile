@@ -53,8 +53,10 @@ test: venv
 	    --cov=app --cov-append --cov-report=term --cov-fail-under=80 && \
 	  $(BIN)/python bench/chaos.py --browser-backend prometheus'
 
+# SCALE=10: a platform 10 times the demo's (stack/simulator/README.md, "Scale"); the default, 1, is the demo.
+SCALE ?= 1
 stack-up: venv
-	bash stack/up.sh
+	SEXTANT_SCALE=$(SCALE) bash stack/up.sh
 
 stack-down:
 	bash stack/down.sh

@@ -44,7 +44,7 @@ PAGES: dict[str, Page] = {
         Page("service_health", "pages/1_Service_health.py", "Service_health", "Service health",
              ":material/monitor_heart:", ()),
         Page("slos", "pages/2_SLOs.py", "SLOs", "SLOs", ":material/target:",
-             ("slo", "q", "domain", "team", "state", "label")),
+             ("slo", "q", "domain", "team", "state", "label", "page")),
         Page("weekly_review", "pages/3_Weekly_review.py", "Weekly_review", "Weekly review",
              ":material/event_note:"),
         Page("alerts", "pages/13_Alerts.py", "Alerts", "Alerts", ":material/notifications_active:",

@@ -13,6 +13,7 @@ from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cach
 from app.sources.concurrent import fetch_all
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
+from app.topn import top_and_others
 
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
 TTL_S = 30.0
@@ -22,10 +23,13 @@ TTL_S = 30.0
 class ServiceHealth(FromOneBackend):
     backend = "prometheus"
     summary: pd.DataFrame  # service, request_rate, error_ratio, p50, p95, p99 over the whole range
-    request_rate: pd.DataFrame  # service, timestamp, value
+    request_rate: pd.DataFrame  # service, timestamp, value: the top services and "others" (app.topn)
     error_ratio: pd.DataFrame
     latency_p95: pd.DataFrame
     outcomes: dict[str, Outcome[QueryResult]] = field(repr=False)
+    chart_notes: dict[str, str] = field(
+        default_factory=dict
+    )  # chart -> which services it draws, when not all
 
 
 def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> ServiceHealth:
@@ -59,12 +63,40 @@ def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) ->
         key_prefix=(sources.cache_key, "service_health", tr.preset),
         window=tr,
     )
+    summary = _summary(outcomes)
+    rate = _frame(outcomes["request_rate_curve"])
+
+    def ranking(column: str) -> dict[str, float]:
+        return dict(zip(summary["service"], summary[column], strict=True))
+
+    charts = {
+        "request_rate": (
+            top_and_others(rate, "service", ranking("request_rate"), how="sum"),
+            "highest request rate",
+        ),
+        "error_ratio": (
+            top_and_others(
+                _frame(outcomes["error_ratio_curve"]),
+                "service",
+                ranking("error_ratio"),
+                how="weighted",
+                weights=rate,
+            ),
+            "highest 5xx ratio",
+        ),
+        "latency_p95": (
+            top_and_others(_frame(outcomes["p95_curve"]), "service", ranking("p95"), how="max"),
+            "highest p95 latency",
+        ),
+    }
+    notes = {name: note for name, (reduced, by) in charts.items() if (note := reduced.note("services", by))}
     return ServiceHealth(
-        summary=_summary(outcomes),
-        request_rate=_frame(outcomes["request_rate_curve"]),
-        error_ratio=_frame(outcomes["error_ratio_curve"]),
-        latency_p95=_frame(outcomes["p95_curve"]),
+        summary=summary,
+        request_rate=charts["request_rate"][0].frame,
+        error_ratio=charts["error_ratio"][0].frame,
+        latency_p95=charts["latency_p95"][0].frame,
         outcomes=outcomes,
+        chart_notes=notes,
     )
 
 

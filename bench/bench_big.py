@@ -53,35 +53,22 @@ OTLP_URL = "http://127.0.0.1:34318/v1/traces"
 LOG_INDEX = "logs-bench-big"
 LOG_LINES = 100_000
 SPANS = (1_000, 10_000)
-LOG_MAPPINGS = {
-    "properties": {
-        "@timestamp": {"type": "date"},
-        "level": {"type": "keyword"},
-        "service": {"type": "keyword"},
-        "tenant": {"type": "keyword"},
-        "trace_id": {"type": "keyword"},
-        "action": {"type": "keyword"},
-        "route": {"type": "keyword"},
-        "status": {"type": "integer"},
-        "message": {"type": "text"},
-    }
-}
 
 for _name, _value in {**BIG_STACK, **URLS}.items():  # before the app reads its configuration
     os.environ[_name] = _value
 os.environ.pop("SEXTANT_ALERTMANAGER_URL", None)
 
 from playwright.sync_api import sync_playwright  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.config import current_config  # noqa: E402
-from app.sources.cache import default_cache  # noqa: E402
 from app.sources.opensearch import OpenSearchClient  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
+from bench.page_timing import render, settle  # noqa: E402
 from stack.simulator.load import export_traces  # noqa: E402
+from stack.simulator.mappings import LOG_MAPPING  # noqa: E402
 from tests.big_trace import big_trace  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app  # noqa: E402
 
 
 def stack(script: str, *args: str) -> None:
@@ -117,7 +104,7 @@ def plant_logs(now: datetime) -> None:
     httpx.delete(f"{url}/{LOG_INDEX}", timeout=60)
     settings = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
     httpx.put(
-        f"{url}/{LOG_INDEX}", json={"settings": settings, "mappings": LOG_MAPPINGS}, timeout=60
+        f"{url}/{LOG_INDEX}", json={"settings": settings, "mappings": LOG_MAPPING}, timeout=60
     ).raise_for_status()
     client = OpenSearchClient(url, timeout=120.0)
     step_ms = 23 * 3600 * 1000 / LOG_LINES
@@ -143,41 +130,6 @@ def plant_logs(now: datetime) -> None:
     httpx.put(f"{url}/{LOG_INDEX}/_settings", json={"index": {"refresh_interval": "1s"}}, timeout=60)
     httpx.post(f"{url}/{LOG_INDEX}/_refresh", timeout=120).raise_for_status()
     client.close()
-
-
-def render(page: str, params: dict[str, str], timer: RequestTimer) -> tuple[float, int]:
-    """Seconds for the server to run `page` once with an empty result cache, and its backend requests."""
-    default_cache.clear()
-    timer.take()
-    started = time.perf_counter()
-    at = AppTest.from_file(str(ROOT / page), default_timeout=300)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    elapsed = time.perf_counter() - started
-    if at.exception:
-        raise SystemExit(f"{page}: {at.exception[0].value}")
-    return elapsed, len(timer.take())
-
-
-def settle(browser, address: str, wait_for: str) -> tuple[float, int]:
-    """Seconds from navigation until the page settled with `wait_for` drawn, in a new session, and the
-    bytes received on Streamlit's websocket meanwhile."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    received = [0]
-
-    def count(ws) -> None:
-        ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload)))
-
-    page.on("websocket", count)
-    started = time.perf_counter()
-    page.goto(address)
-    page.wait_for_selector(wait_for, timeout=120_000)
-    wait_for_app(page, timeout_ms=120_000)
-    elapsed = time.perf_counter() - started
-    context.close()
-    return elapsed, received[0]
 
 
 def main() -> None:
@@ -230,7 +182,7 @@ def measure(traces: dict[int, str]) -> None:
             address = f"{base}/{slug}" + (f"?{query}" if query else "")
             first, sent = settle(browser, address, wait_for)
             repeat, _ = settle(browser, address, wait_for)
-            server, requests = render(page, params, timer)
+            server, requests, _ = render(page, params, timer)
             rows[name] = (first, repeat, server, requests, sent)
         browser.close()
     print(

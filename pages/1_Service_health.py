@@ -42,6 +42,11 @@ def body() -> None:
     right.altair_chart(
         charts.timeseries(view.latency_p95, title="p95 latency", unit="seconds", color="service")
     )
+    for column, chart in zip(
+        (left, middle, right), ("request_rate", "error_ratio", "latency_p95"), strict=True
+    ):
+        if chart in view.chart_notes:
+            column.caption(view.chart_notes[chart])
 
 
 body()

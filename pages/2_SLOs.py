@@ -59,9 +59,14 @@ def board() -> None:
     teams = team.multiselect("Team", sorted({s.team for s in statuses}), key="team", bind="query-params")
     states = state.multiselect("State", list(SHOWN_ORDER), key="state", bind="query-params")
     labels = label.multiselect("Label", slo_view.label_choices(statuses), key="label", bind="query-params")
-    shown = slo_view.filter_statuses(
+    matching = slo_view.filter_statuses(
         statuses, text=text or "", domains=domains, teams=teams, states=states, labels=labels
     )
+    shown, number, pages = slo_view.board_page(matching, st.query_params.get("page"))
+    if pages > 1:
+        choices = [str(n) for n in range(1, pages + 1)]
+        with st.columns(6)[0]:
+            st.selectbox("Page", choices, index=number - 1, key="page", bind="query-params")
     # Name, state, budget left and firing alerts within 1440 px; the rest (SLI, objective, burn rates) after.
     picked = ui.table(
         slo_view.board_table(shown),
@@ -111,8 +116,11 @@ def board() -> None:
     if picked is not None and picked.selection.rows:  # a row opens its SLO's detail in this tab
         st.query_params["slo"] = shown[picked.selection.rows[0]].definition.name
         st.rerun()
+    first = (number - 1) * slo_view.BOARD_PAGE_ROWS
+    paged = f"page {number} of {pages}: SLOs {first + 1:,}–{first + len(shown):,} of " if pages > 1 else ""
     st.caption(
-        f"{len(shown)} of {len(statuses)} SLOs shown; {board.requests} Prometheus requests for this view."
+        f"{paged}{len(matching):,} of {len(statuses):,} SLOs shown, worst first; {board.requests} Prometheus"
+        " requests for this view."
     )
 
 

@@ -29,6 +29,21 @@ SERVICE_USER="${SEXTANT_SERVICE_USER:-sextant}"
 # traces written ahead of the anchor too; audit_events_total and the on-call scenarios (stack/simulator/README.md).
 DATA_FORMAT=data-v5
 
+# The platform's size (stack/simulator/README.md, "Scale"): N times the demo's services, routes, client
+# firms, SLOs, logs and trace fan-out; and how many days of history are backfilled and loaded (the model
+# keeps its 30 days: fewer days only write less of it, for a big scale on a small machine). Part of the
+# data set, as the anchor and seed are.
+SCALE="${SEXTANT_SCALE:-1}"
+HISTORY_DAYS="${SEXTANT_HISTORY_DAYS:-30}"
+# The data set's size as recorded in $RUN/anchor's companions: empty for the demo's (scale 1, 30 days), so
+# that a stack started before the scale existed is still the same data set.
+dataset_size() {
+  if [[ $1 == 1 && $2 == 30 ]]; then return 0; fi
+  printf ' scale=%s days=%s' "$1" "$2"
+}
+# The SLO definitions of a scale above 1: the shipped ones and their replicas' copies (up.sh writes them).
+scaled_slo_dir() { printf '%s/slo_definitions' "$RUN"; }
+
 HOST=127.0.0.1
 PROMETHEUS_PORT="${SEXTANT_PROMETHEUS_PORT:-19090}"
 ALERTMANAGER_PORT="${SEXTANT_ALERTMANAGER_PORT:-19093}"
@@ -53,6 +68,10 @@ stack_urls() {
     "SEXTANT_OTLP_URL=http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
     "SEXTANT_JAEGER_METRICS_URL=http://$HOST:$JAEGER_METRICS_PORT/metrics" \
     "SEXTANT_SIMULATOR_URL=http://$HOST:$SIMULATOR_PORT"
+  # the app reads the scale's SLOs (recorded by up.sh) from where up.sh wrote them
+  if [[ $(cat "$RUN/scale" 2>/dev/null || echo 1) != 1 ]]; then
+    printf '%s\n' "SEXTANT_SLO_DEFINITIONS=$(scaled_slo_dir)"
+  fi
 }
 
 # Start order; down.sh stops in the reverse order.

@@ -86,10 +86,16 @@ decide_dataset() {
   ANCHOR="${ANCHOR:-$(date -u +%Y-%m-%dT%H:00:00Z)}"
   SEED="${SEXTANT_SEED:-7}"
   date -u -d "$ANCHOR" +%s >/dev/null 2>&1 || die "SEXTANT_ANCHOR is not a date: $ANCHOR"
+  [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SEXTANT_SCALE is not a whole number from 1: $SCALE"
+  [[ $HISTORY_DAYS =~ ^[1-9][0-9]*$ ]] && ((HISTORY_DAYS <= 30)) ||
+    die "SEXTANT_HISTORY_DAYS is not a number of days from 1 to 30: $HISTORY_DAYS"
   previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
   previous="$previous $(cat "$RUN/format" 2>/dev/null || echo "no format")"
-  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT" ]]; then
-    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT (was: ${previous# }): fresh data stores"
+  previous="$previous$(dataset_size "$(cat "$RUN/scale" 2>/dev/null || echo 1)" \
+    "$(cat "$RUN/history_days" 2>/dev/null || echo 30)")"
+  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS")" ]]; then
+    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS")" \
+      "(was: ${previous# }): fresh data stores"
     stop_service simulator
     stop_service jaeger
     stop_service opensearch
@@ -103,8 +109,10 @@ decide_dataset() {
   printf '%s\n' "$ANCHOR" >"$RUN/anchor"
   printf '%s\n' "$SEED" >"$RUN/seed"
   printf '%s\n' "$DATA_FORMAT" >"$RUN/format"
+  printf '%s\n' "$SCALE" >"$RUN/scale"
+  printf '%s\n' "$HISTORY_DAYS" >"$RUN/history_days"
   stack_urls >"$RUN/urls.env"
-  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT"
+  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT scale=$SCALE history=${HISTORY_DAYS}d"
 }
 
 # reuse_or_plan SERVICE: plan a (re)start unless it runs healthy.
@@ -121,7 +129,7 @@ reuse_or_plan() {
 }
 
 # What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: its anchor, seed and format.
-loaded_mark() { printf '%s %s %s' "$ANCHOR" "$SEED" "$DATA_FORMAT"; }
+loaded_mark() { printf '%s %s %s%s' "$ANCHOR" "$SEED" "$DATA_FORMAT" "$(dataset_size "$SCALE" "$HISTORY_DAYS")"; }
 is_loaded() { [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$(loaded_mark)" ]]; }
 
 plan() {
@@ -153,7 +161,7 @@ backfill() {
   log "backfill into $data (log: $logf)"
   # --instance: the backfilled series carry the label that the live scrapes will have.
   if ! "$PYTHON" -m stack.simulator backfill --anchor "$ANCHOR" --seed "$SEED" --out "$data" \
-    --instance "$HOST:$SIMULATOR_PORT" >"$logf" 2>&1; then
+    --scale "$SCALE" --days "$HISTORY_DAYS" --instance "$HOST:$SIMULATOR_PORT" >"$logf" 2>&1; then
     tail -n 40 "$logf" >&2
     die "simulator backfill failed (log: $logf)"
   fi
@@ -165,7 +173,13 @@ slo_rules() {
   mkdir -p "$dir"
   [[ -f $REPO_ROOT/app/slo/__main__.py ]] || { log "no app/slo/__main__.py: no SLO rules"; return 0; }
   rm -rf "$tmp" && mkdir -p "$tmp"
-  if "$PYTHON" -m app.slo rules --output "$tmp/slo.yml" >"$logf" 2>&1 &&
+  local definitions=()
+  if ((SCALE > 1)); then
+    "$PYTHON" -m stack.simulator slos --scale "$SCALE" --out "$(scaled_slo_dir)" >"$logf" 2>&1 ||
+      die "the SLO definitions of scale $SCALE were not written (log: $logf)"
+    definitions=(--definitions "$(scaled_slo_dir)")
+  fi
+  if "$PYTHON" -m app.slo rules "${definitions[@]}" --output "$tmp/slo.yml" >>"$logf" 2>&1 &&
     promtool check rules "$tmp/slo.yml" >>"$logf" 2>&1; then
     mv "$tmp/slo.yml" "$dir/slo.yml"
     log "SLO rules: $dir/slo.yml"
@@ -329,7 +343,8 @@ start_simulator() {
   mkdir -p "$RUN/simulator"
   rm -f "$RUN/simulator/planted.prom"  # series a test planted die with the simulator that served them
   spawn simulator "$PYTHON" -m stack.simulator serve \
-    --anchor "$ANCHOR" --seed "$SEED" --port "$SIMULATOR_PORT" --planted "$RUN/simulator/planted.prom"
+    --anchor "$ANCHOR" --seed "$SEED" --scale "$SCALE" --port "$SIMULATOR_PORT" \
+    --planted "$RUN/simulator/planted.prom"
 }
 
 # Jaeger checks its storage when it starts and exits when OpenSearch does not answer.
@@ -359,6 +374,7 @@ load_data() {
   fi
   log "loading logs and traces (log: $logf)"
   if ! "$PYTHON" -m stack.simulator load --anchor "$ANCHOR" --seed "$SEED" \
+    --scale "$SCALE" --days "$HISTORY_DAYS" \
     --opensearch-url "http://$HOST:$OPENSEARCH_PORT" \
     --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
     --jaeger-url "http://$HOST:$JAEGER_QUERY_PORT" >"$logf" 2>&1; then

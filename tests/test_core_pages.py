@@ -13,7 +13,7 @@ from app.slo import view as slo_view
 from app.sources import build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.timerange import pinned_text
-from stack.simulator import model
+from stack.simulator import model, slos
 from tests.browser_support import ROOT
 from tests.conftest import metrics, run_page, shown
 
@@ -75,6 +75,22 @@ def test_slos_page_on_the_snapshot_shows_the_hmrc_budget_the_seed_implies(snapsh
 def test_slos_page_filters_come_from_the_url(snapshot_mode):
     at = run_page("pages/2_SLOs.py", domain="filing", q="hmrc")
     assert list(table(at)["slo"]) == ["HMRC submissions"]
+
+
+def test_a_board_of_thousands_of_slos_sends_one_page_of_them_worst_first(
+    snapshot_mode, tmp_path, monkeypatch
+):
+    slos.write_definitions(6, tmp_path)  # 114 SLOs: the 19 of the snapshot and 95 copies without data
+    monkeypatch.setenv("SEXTANT_SLO_DEFINITIONS", str(tmp_path))
+    first = run_page("pages/2_SLOs.py")
+    assert not first.exception and len(table(first)) == slo_view.BOARD_PAGE_ROWS
+    assert "HMRC submissions" in set(table(first)["slo"])  # worst first: the ones with data lead
+    second = AppTest.from_file(str(ROOT / "pages/2_SLOs.py"), default_timeout=120)
+    second.query_params["page"] = "2"  # run_page's own first argument is called `page`
+    second.run()
+    assert len(table(second)) == 114 - slo_view.BOARD_PAGE_ROWS
+    assert any("page 2 of 2: SLOs 101–114 of 114 of 114 SLOs shown" in c.value for c in second.caption)
+    assert not set(table(first)["slo"]) & set(table(second)["slo"])
 
 
 def test_slo_detail_deep_link_on_the_snapshot(snapshot_mode):

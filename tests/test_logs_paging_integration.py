@@ -20,6 +20,7 @@ from app.sources.cache import ResultCache
 from app.sources.errors import QueryRejected
 from app.sources.opensearch import OpenSearchClient
 from app.timerange import TimeRange
+from stack.simulator.mappings import LOG_MAPPING
 from tests.conftest import UNASKED
 
 # Not `planting`: no other test reads its index. Beside the browser tests that plant, its bulk load and
@@ -28,16 +29,6 @@ pytestmark = pytest.mark.integration
 
 LINES = 12_000
 END = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
-MAPPINGS = {
-    "properties": {
-        "@timestamp": {"type": "date"},
-        "level": {"type": "keyword"},
-        "service": {"type": "keyword"},
-        "tenant": {"type": "keyword"},
-        "trace_id": {"type": "keyword"},
-        "message": {"type": "text"},
-    }
-}
 
 
 class Redirected:
@@ -77,7 +68,7 @@ def planted(live_stack):
     client = OpenSearchClient(url, timeout=60.0)
     created = httpx.put(
         f"{url}/{index}",
-        json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": MAPPINGS},
+        json={"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": LOG_MAPPING},
         timeout=30,
     )
     assert created.is_success, created.text

@@ -127,3 +127,39 @@ def test_two_snapshots_at_one_address_never_share_an_answer():
         )
         service_health.load(replay, time_range("24h", NOW), cache)
     assert first.calls and len(second.calls) == len(first.calls)  # the second asked its own questions
+
+
+class ManyServices(FakePrometheus):
+    """A platform of 40 services: `svc-07` has the most requests, the highest 5xx ratio and p95."""
+
+    SERVICES = [f"svc-{i:02d}" for i in range(40)]
+
+    def _values(self, query: str) -> list[float]:
+        return [
+            self._value(query) * (10 if s == "svc-07" else 1 + i / 100) for i, s in enumerate(self.SERVICES)
+        ]
+
+    def instant(self, query, at=None):
+        self.calls.append(query)
+        return QueryResult(pd.DataFrame({"service": self.SERVICES, "value": self._values(query)}))
+
+    def range(self, query, start, end, step=None):
+        self.calls.append(query)
+        stamps = pd.date_range(start, end, periods=3, tz=UTC)
+        rows = [(s, t, v) for s, v in zip(self.SERVICES, self._values(query), strict=True) for t in stamps]
+        return QueryResult(pd.DataFrame(rows, columns=["service", "timestamp", "value"]))
+
+
+def test_charts_of_many_services_draw_the_top_ten_and_others_and_say_so():
+    view = service_health.load(sources(ManyServices()), time_range("6h", NOW), ResultCache())
+    assert len(view.summary) == 40  # the table keeps every service
+    for chart in (view.request_rate, view.error_ratio, view.latency_p95):
+        drawn = list(dict.fromkeys(chart["service"]))
+        assert len(drawn) == 11 and drawn[0] == "svc-07" and drawn[-1] == "others"
+    assert set(view.chart_notes) == {"request_rate", "error_ratio", "latency_p95"}
+    assert view.chart_notes["request_rate"] == (
+        'The 10 services with the highest request rate; the other 30 drawn as "others" (their sum).'
+    )
+    others = view.request_rate[view.request_rate["service"] == "others"]["value"]
+    folded = [i for i in range(31) if i != 7]  # svc-07 and svc-31 … svc-39 are drawn
+    assert others.tolist() == pytest.approx([12.5 * sum(1 + i / 100 for i in folded)] * 3)

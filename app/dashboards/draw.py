@@ -24,6 +24,7 @@ from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, SnapshotMiss
+from app.topn import bars_note, top_bars
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -332,6 +333,12 @@ def _bars(data: PanelData) -> None:
         color = "status"
         missing = int((frame["status"] == misses).sum())
         st.caption(f"{ui.plain(threshold.label)}: {missing} of {len(frame)} miss it.")
+    # hundreds of bars (a firm each, on a big platform): those furthest from the threshold's good side
+    lowest_first = threshold is not None and threshold.good == "above"
+    reduced = top_bars(frame, "legend", lowest_first=lowest_first)
+    frame = reduced.frame
+    if note := bars_note(reduced, lowest_first=lowest_first):
+        st.caption(note)
     chart = charts.bars(frame, x="value", y="legend", title="", unit=panel.unit, color=color)
     if color is not None:
         scale = alt.Scale(domain=[meets, misses], range=[GOOD_COLOUR, BAD_COLOUR])

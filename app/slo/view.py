@@ -163,6 +163,19 @@ def partial_ttl(ttl_s: float, cache: ResultCache) -> Callable[[list[SloStatus]],
     return lambda statuses: cache.error_ttl_s if any(s.error for s in statuses) else ttl_s
 
 
+BOARD_PAGE_ROWS = 100  # a board of thousands of SLOs shows them a page at a time, worst first
+
+
+def board_page(shown: Sequence[SloStatus], page: str | None) -> tuple[list[SloStatus], int, int]:
+    """The SLOs of page `page` ("1" the worst; anything else, or past the end, is page 1), the page's
+    number and the number of pages: the filters and the order are applied first, on the server, so the
+    browser gets one page of rows, not thousands."""
+    pages = max(1, -(-len(shown) // BOARD_PAGE_ROWS))
+    number = int(page) if page and page.isdigit() and 1 <= int(page) <= pages else 1
+    first = (number - 1) * BOARD_PAGE_ROWS
+    return list(shown[first : first + BOARD_PAGE_ROWS]), number, pages
+
+
 def filter_statuses(
     statuses: Iterable[SloStatus],
     *,

@@ -1,4 +1,4 @@
-"""``python -m stack.simulator {backfill,serve,load,expect}`` — see README.md."""
+"""``python -m stack.simulator {backfill,serve,load,slos,expect}`` — see README.md."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ import sys
 from pathlib import Path
 
 from . import model
+from .load import AHEAD_DAYS
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anchor", default=None, help="RFC3339; default: now rounded down to the hour (UTC)")
     p.add_argument("--seed", type=int, default=model.DEFAULT_SEED)
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="a platform N times the demo's: services, routes, client firms, SLOs, logs, trace fan-out",
+    )
 
 
 def _anchor(args) -> str:
@@ -71,6 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     ld.add_argument("--skip-traces", action="store_true")
     ld.add_argument("--skip-opensearch", action="store_true")
 
+    ld.add_argument(
+        "--days",
+        type=int,
+        default=model.HISTORY_DAYS,
+        help="the last DAYS days of the history; fewer than 30 also write one day ahead of the anchor, not "
+        f"{AHEAD_DAYS} (a shortened data set is for a measurement on the day it is loaded)",
+    )
+
+    sl = sub.add_parser("slos", help="write the SLO definitions of the scale (slo_definitions/ and copies)")
+    _common(sl)
+    sl.add_argument("--out", required=True, type=Path, help="directory to write (emptied first)")
+
     ex = sub.add_parser("expect", help="print model figures as JSON (scenarios, or one counter increase)")
     _common(ex)
     ex.add_argument("--metric", default=None)
@@ -80,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     anchor = _anchor(args)
+    if args.scale != 1:
+        model.use_scale(args.scale)
 
     if args.command == "backfill":
         from .backfill import backfill
@@ -111,8 +132,18 @@ def main(argv: list[str] | None = None) -> int:
             opensearch_url=None if args.skip_opensearch else args.opensearch_url,
             otlp_url=None if args.skip_traces else args.otlp_url,
             jaeger_url=args.jaeger_url,
+            days=range(
+                model.HISTORY_DAYS - args.days,
+                model.HISTORY_DAYS + (AHEAD_DAYS if args.days >= model.HISTORY_DAYS else 1),
+            ),
         )
         print(json.dumps(summary))
+        return 0
+    if args.command == "slos":
+        from .slos import write_definitions
+
+        files = write_definitions(args.scale, args.out)
+        print(json.dumps({"scale": args.scale, "out": str(args.out), "files": files}))
         return 0
     if args.command == "expect":
         if args.metric:

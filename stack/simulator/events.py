@@ -348,7 +348,12 @@ class EventGenerator:
         is the latency draw of the logged span, which the sampling decision has seen."""
         chain, k = CHAIN_OF_ROUTE[r.route]
         ts = epoch_ms / 1000
-        links = list(chain[: k + 1]) if code != "200" else list(chain)
+        # a replica's requests go through the other services' replicas of the same number
+        suffix = r.service[len(model.base_of(r.service)) :]
+        links = [(service + suffix, name, route) for service, name, route in chain]
+        links = links[: k + 1] if code != "200" else links
+        # the trace fan-out grows with the scale: the original services call each internal step SCALE times
+        calls = model.SCALE if not suffix else 1
         # own durations (seconds) of every route span of the chain
         own = []
         for i, (_service, _name, route) in enumerate(links):
@@ -404,8 +409,10 @@ class EventGenerator:
             )
             # children inside the span's own time
             t = start[i] + int(0.05 * own[i] * 1e9)
-            for j, (child, kind, share) in enumerate(CHILDREN.get(route, ())):
-                dur = int(share * own[i] * 1e9)
+            for j, call, (child, kind, share) in (
+                (j, call, spec) for j, spec in enumerate(CHILDREN.get(route, ())) for call in range(calls)
+            ):
+                dur = int(share * own[i] * 1e9 / calls)
                 cattrs: dict = {}
                 cerror = False
                 if child == "hmrc.submit":
@@ -428,7 +435,7 @@ class EventGenerator:
                         child,
                         kind,
                         trace_id,
-                        _id(8, trace_id, i, "child", j),
+                        _id(8, trace_id, i, "child", j, *([call] if call else [])),
                         span_ids[i],
                         t,
                         t + dur,
@@ -472,7 +479,8 @@ class EventGenerator:
             )
 
         def office_ip(tenant: str) -> str:
-            return f"192.0.2.{10 + 10 * model.TENANTS.index(tenant) + int(rng.integers(5))}"
+            office = model.BASE_TENANTS.index(model.base_of(tenant))  # a replica shares its original's
+            return f"192.0.2.{10 + 10 * office + int(rng.integers(5))}"
 
         def tenant_pick() -> str:
             return model.TENANTS[int(rng.choice(len(model.TENANTS), p=self.tenant_p))]

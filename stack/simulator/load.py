@@ -25,8 +25,8 @@ from urllib.parse import urlparse
 import httpx
 
 from . import controls, events, model
+from .mappings import AUDIT_MAPPING, INCIDENT_MAPPING, LOG_MAPPING
 
-LOG_FIELDS_KEYWORD = ("service", "level", "tenant", "trace_id", "span_id", "action", "route", "status")
 # refresh and translog fsync are relaxed while loading, and restored (1 s, per request) at the end
 INDEX_SETTINGS = {
     "number_of_shards": 1,
@@ -35,37 +35,7 @@ INDEX_SETTINGS = {
     "translog.durability": "async",
     "translog.sync_interval": "30s",
 }
-LOG_MAPPING = {
-    "dynamic": "strict",
-    "properties": {
-        "@timestamp": {"type": "date"},
-        **{f: {"type": "keyword"} for f in LOG_FIELDS_KEYWORD},
-        "message": {"type": "text"},
-    },
-}
-AUDIT_MAPPING = {
-    "dynamic": "strict",
-    "properties": {
-        "@timestamp": {"type": "date"},
-        **{
-            f: {"type": "keyword"}
-            for f in ("actor", "tenant", "action", "outcome", "source_ip", "approved_by")
-        },
-        "details": {"type": "text"},
-    },
-}
 TEMPLATE_SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0}
-INCIDENT_MAPPING = {
-    "dynamic": "strict",
-    "properties": {
-        "name": {"type": "keyword"},
-        "title": {"type": "keyword"},
-        "start": {"type": "date"},
-        "end": {"type": "date"},
-        "services": {"type": "keyword"},
-        "description": {"type": "text"},
-    },
-}
 INCIDENTS_INDEX = "incidents"
 JAEGER_INDICES = "jaeger-span-*,jaeger-service-*,jaeger-dependencies-*"
 SPAN_BATCH = 2000

@@ -185,6 +185,50 @@ SECRET_POLICY = timedelta(days=90)
 BACKUPS = {"postgres": (900, 180), "documents": (3600, 1800), "opensearch": (86400, 7200)}
 EXTRACTION_RESTART_MINUTES = 2  # service_up{service="extraction"} = 0 when the regressed model is deployed
 
+# ---------------------------------------------------------------------------------------------------------
+# Scale: a platform N times the demo's (`use_scale`, README "Scale")
+
+SCALE = 1
+BASE_SERVICES, BASE_ROUTES, BASE_TENANTS = SERVICES, ROUTES, TENANTS
+_BASE_OBLIGATIONS_VAT = OBLIGATIONS_VAT
+_BASE_TENANT_BACKLOG_BASE = TENANT_BACKLOG_BASE
+_BASE_READINESS_TENANT_OFFSET = READINESS_TENANT_OFFSET
+
+
+def replica(name: str, k: int) -> str:
+    """The name of the ``k``-th copy of a service or client firm: the original for 1, else ``name-k``."""
+    return name if k == 1 else f"{name}-{k}"
+
+
+def base_of(name: str) -> str:
+    """The demo service or client firm a replica copies (``gateway-7`` -> ``gateway``)."""
+    head, _, k = name.rpartition("-")
+    return head if k.isdigit() and head else name
+
+
+def use_scale(n: int) -> None:
+    """Makes the catalogue, the model and the events those of a platform ``n`` times the demo's: every
+    service copied ``n`` times with its routes (``gateway-2`` ... ``gateway-n``, same paths, rates and
+    latencies, noise of their own), every client firm too (``acme-accounts-2`` ..., same obligations and
+    backlog), so ``n`` times the series, requests and logs. The scenarios stay on the original services and
+    firms. ``use_scale(1)`` is the demo, exactly. A process runs one scale: call it before anything else."""
+    global SCALE, SERVICES, ROUTES, TENANTS, OBLIGATIONS_VAT, TENANT_BACKLOG_BASE, READINESS_TENANT_OFFSET
+    if n < 1:
+        raise ValueError(f"scale must be at least 1, not {n}")
+    copies = range(1, n + 1)
+    SCALE = n
+    SERVICES = tuple(replica(s, k) for k in copies for s in BASE_SERVICES)
+    ROUTES = tuple(
+        Route(replica(r.service, k), r.route, r.rate, r.median, r.sigma) for k in copies for r in BASE_ROUTES
+    )
+    TENANTS = tuple(replica(t, k) for k in copies for t in BASE_TENANTS)
+    OBLIGATIONS_VAT = {t: _BASE_OBLIGATIONS_VAT[base_of(t)] for t in TENANTS}
+    TENANT_BACKLOG_BASE = {t: _BASE_TENANT_BACKLOG_BASE[base_of(t)] for t in TENANTS}
+    READINESS_TENANT_OFFSET = {t: _BASE_READINESS_TENANT_OFFSET[base_of(t)] for t in TENANTS}
+    catalogue.cache_clear()
+    _by_key.cache_clear()
+    get_model.cache_clear()
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Time

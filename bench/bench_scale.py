@@ -1,0 +1,230 @@
+"""Sextant on a platform 1, 10 and 100 times the demo's (issue 14, "Measured, not asserted").
+
+For each scale it starts a stack of its own with `stack/up.sh` (`SEXTANT_SCALE=N`: N times the services,
+routes, client firms, SLO definitions, logs and trace fan-out; see stack/simulator/README.md, "Scale"), in
+`~/.cache/sextant/run-scale-bench` on ports of its own (`--port-digit`, 5: 59090, 59200, …), so it never
+touches the default stack; the stack is rebuilt for every scale and stopped at the end (only what this run
+started; `--keep` leaves it up). Every scale gets the same `--days` of history (default 1: backfilling and
+loading 30 days of a platform 100 times the demo's would take this 2-core machine hours), so the rows
+compare; the SLOs' 30-day windows then read 1 day of samples.
+
+Per view (overview, SLOs, Service health, a domain page, Traces with the biggest workflow trace of the last
+6 hours, Logs) and scale it prints: time to settle in Chromium (Playwright, a new session; first view: the
+server computes, repeat: its answers cached), the server's render time under AppTest (empty cache), the
+backend requests of that render, the bytes the browser received on Streamlit's websocket, and, per scale,
+the peak RSS of the Streamlit server; then the growth, time at 100× / time at 10× (the goal: ≤ 3).
+One run each, on a shared 2-core machine: figures move by tens of percent.
+
+    .venv/bin/python bench/bench_scale.py [--scales 1 10 100] [--days 1] [--port-digit 5] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SCALE_RUN = Path.home() / ".cache" / "sextant" / "run-scale-bench"
+PORTS = {  # the port's last four digits; the first is --port-digit
+    "SEXTANT_PROMETHEUS_PORT": "9090",
+    "SEXTANT_ALERTMANAGER_PORT": "9093",
+    "SEXTANT_OPENSEARCH_PORT": "9200",
+    "SEXTANT_OPENSEARCH_TRANSPORT_PORT": "9300",
+    "SEXTANT_JAEGER_QUERY_PORT": "6686",
+    "SEXTANT_JAEGER_QUERY_GRPC_PORT": "6685",
+    "SEXTANT_OTLP_GRPC_PORT": "4317",
+    "SEXTANT_OTLP_HTTP_PORT": "4318",
+    "SEXTANT_JAEGER_HEALTH_PORT": "3133",
+    "SEXTANT_JAEGER_METRICS_PORT": "8888",
+    "SEXTANT_SIMULATOR_PORT": "9100",
+}
+TRACED_SERVICE = "extraction"  # the Traces view shows its biggest recent trace: a document's workflow
+
+
+def _port_digit() -> str:
+    """--port-digit, read before the app's modules read their configuration (set below)."""
+    args = sys.argv[1:]
+    return args[args.index("--port-digit") + 1] if "--port-digit" in args else "5"
+
+
+STACK = {"SEXTANT_RUN": str(SCALE_RUN), **{k: _port_digit() + v for k, v in PORTS.items()}}
+URLS = {
+    "SEXTANT_PROMETHEUS_URL": f"http://127.0.0.1:{STACK['SEXTANT_PROMETHEUS_PORT']}",
+    "SEXTANT_OPENSEARCH_URL": f"http://127.0.0.1:{STACK['SEXTANT_OPENSEARCH_PORT']}",
+    "SEXTANT_JAEGER_URL": f"http://127.0.0.1:{STACK['SEXTANT_JAEGER_QUERY_PORT']}",
+    "SEXTANT_ALERTMANAGER_URL": f"http://127.0.0.1:{STACK['SEXTANT_ALERTMANAGER_PORT']}",
+}
+os.environ.update({**STACK, **URLS})  # before the app reads its configuration
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from app.config import current_config  # noqa: E402
+from app.ui import _sources  # noqa: E402
+from bench.bench_pages import RequestTimer  # noqa: E402
+from bench.page_timing import render, settle  # noqa: E402
+from bench.process_stats import ProcessWatch  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+
+# name -> (page script, address slug, URL parameters)
+VIEWS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "overview": ("Overview.py", "", {}),
+    "SLOs": ("pages/2_SLOs.py", "SLOs", {}),
+    "Service health": ("pages/1_Service_health.py", "Service_health", {}),
+    "Ingestion": ("pages/4_Ingestion.py", "Ingestion", {}),
+    "Traces": ("pages/10_Traces.py", "Traces", {}),  # the trace is found per scale
+    "Logs": ("pages/11_Logs.py", "Logs", {}),
+}
+APP_READY = "[data-testid='stApp']"
+
+
+def stack(script: str, scale: int, days: int, *args: str) -> float:
+    """Runs a stack script for `scale` with the bench's ports and run directory; returns its seconds."""
+    env = {
+        **os.environ,
+        **STACK,
+        "SEXTANT_SCALE": str(scale),
+        "SEXTANT_HISTORY_DAYS": str(days),
+        "SEXTANT_STACK_TIMEOUT": "1200",  # the exporter of scale 100 sums 30 days of 20,000 series first
+    }
+    started = time.perf_counter()
+    subprocess.run(["bash", str(ROOT / "stack" / script), *args], env=env, check=True, stdout=sys.stderr)
+    return time.perf_counter() - started
+
+
+def written_urls() -> dict[str, str]:
+    lines = (SCALE_RUN / "urls.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def biggest_workflow_trace() -> str | None:
+    """The id of the biggest trace through extraction in the last 6 hours (Jaeger's search, 40 traces):
+    a document's workflow, whose fan-out grows with the scale (extraction calls `ocr` and `classify` N
+    times)."""
+    now_us = int(time.time() * 1e6)
+    answer = httpx.get(
+        f"{URLS['SEXTANT_JAEGER_URL']}/api/traces",
+        params={"service": TRACED_SERVICE, "start": now_us - 6 * 3_600_000_000, "end": now_us, "limit": 40},
+        timeout=120,
+    )
+    traces = answer.json().get("data") or []
+    best = max(traces, key=lambda t: len(t.get("spans", [])), default=None)
+    return best["traceID"] if best else None
+
+
+@contextlib.contextmanager
+def streamlit(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """`streamlit run Overview.py` on a free loopback port: (base URL, its PID)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.3)
+        else:
+            raise SystemExit("streamlit did not become healthy within 60 s")
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, int]], float, str]:
+    """Per view (settle, repeat, server s, requests, bytes sent, error banners), the server's peak RSS in
+    MB, the trace drawn."""
+    slo_dir = written_urls().get("SEXTANT_SLO_DEFINITIONS")
+    if slo_dir:
+        os.environ["SEXTANT_SLO_DEFINITIONS"] = slo_dir
+    else:
+        os.environ.pop("SEXTANT_SLO_DEFINITIONS", None)
+    trace = biggest_workflow_trace()
+    views = {name: (page, slug, dict(params)) for name, (page, slug, params) in VIEWS.items()}
+    if trace:
+        views["Traces"][2].update(service=TRACED_SERVICE, trace=trace)
+    timer = RequestTimer(_sources(current_config()))
+    for page, _, params in views.values():  # imports and definition files, as a running server has them
+        render(page, params, timer)
+    rows = {}
+    with streamlit(dict(os.environ)) as (base, pid), sync_playwright() as pw:
+        watch = ProcessWatch(pid)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        settle(browser, f"{base}/Data_sources", APP_READY)  # the server's first page: its imports
+        for name, (page, slug, params) in views.items():
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            address = f"{base}/{slug}" + (f"?{query}" if query else "")
+            first, sent = settle(browser, address, APP_READY)
+            repeat, _ = settle(browser, address, APP_READY)
+            server, requests, errors = render(page, params, timer)
+            rows[name] = (first, repeat, server, requests, sent, errors)
+        browser.close()
+        peak = max(watch.peak_mb, watch.lifetime_peak_mb())
+        watch.stop()
+    spans = ""
+    if trace:
+        answer = httpx.get(f"{URLS['SEXTANT_JAEGER_URL']}/api/traces/{trace}", timeout=120).json()
+        spans = f"{len(answer['data'][0]['spans']):,} spans"
+    return rows, peak, spans
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scales", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--days", type=int, default=1, help="days of history backfilled and loaded")
+    parser.add_argument("--port-digit", default="5", help="the first digit of the bench stack's ports")
+    parser.add_argument("--keep", action="store_true", help="leave the bench's own stack running")
+    args = parser.parse_args()
+    results: dict[int, tuple[dict, float, str, float]] = {}
+    try:
+        for scale in args.scales:
+            started = stack("up.sh", scale, args.days)
+            rows, peak, spans = measure(scale)
+            results[scale] = (rows, peak, spans, started)
+            report(results, args.days)  # as it goes: a later scale may not fit
+    finally:
+        if not args.keep:
+            stack("down.sh", 1, args.days)  # everything in the bench's own run directory
+
+
+def report(results: dict[int, tuple[dict, float, str, float]], days: int) -> None:
+    print(
+        f"\n{'scale':>5} {'view':15} {'settle s':>9} {'repeat s':>9} {'server s':>9} {'requests':>9}"
+        f" {'bytes sent':>11}   one run each, Chromium 1440x900, {days} days of history, 2 shared cores"
+    )
+    for scale, (rows, peak, spans, started) in results.items():
+        for name, (first, repeat, server, requests, sent, errors) in rows.items():
+            failed = f"   {errors} error banner(s): a backend did not answer" if errors else ""
+            figures = f"{first:9.2f} {repeat:9.2f} {server:9.2f} {requests:9d} {sent:11,}"
+            print(f"{scale:>5} {name:15} {figures}{failed}")
+        trace = f", the trace drawn: {spans}" if spans else ""
+        print(f"{scale:>5} Streamlit server peak RSS {peak:,.0f} MB; stack start {started:.0f} s{trace}")
+    if 10 in results and 100 in results:
+        small, big = results[10][0], results[100][0]
+        print("growth, 100x / 10x:")
+        for name in small:
+            labels = ("settle", "repeat", "server", "requests", "bytes")
+            ratios = zip(labels, small[name][:5], big[name][:5], strict=True)
+            print(f"      {name:15} " + "   ".join(f"{label} {b / s:.2f}×" for label, s, b in ratios if s))
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
