@@ -159,7 +159,7 @@ def prepare_rule_tests(directory: Path) -> list[Path]:
     """Render the test SLOs' rules into `directory` and copy the promtool cases next to them."""
     result = load_definitions(RULE_TESTS / "definitions")
     assert result.ok, result.errors
-    rules_text = render_rules(result.definitions, max_range=timedelta(hours=4), interval=None)
+    rules_text = render_rules(result.definitions, max_range=timedelta(hours=4), interval=None, tiles=False)
     (directory / "slo_rules.yml").write_text(rules_text)
     annotations = {
         (r["labels"]["slo"], r["labels"]["sextant_alert"]): r["annotations"]

@@ -143,6 +143,34 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from app.slo.backfill import backfill_tiles
+    from app.sources.errors import BackendError
+
+    result = load_definitions(args.definitions)
+    if result.errors:
+        _report_errors(result, err)
+        return EXIT_FINDINGS
+    client = _client(args.prometheus_url, args.timeout)
+    if client is None:
+        print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
+        return EXIT_USAGE
+    now = args.before or datetime.now(UTC)
+    try:
+        samples, blocks = backfill_tiles(result.definitions, client, Path(args.output), now)
+    except BackendError as exc:
+        print(f"error: Prometheus at {client.url} did not answer: {exc}", file=err)
+        return EXIT_UNREACHABLE
+    except (OSError, RuntimeError) as exc:
+        print(f"error: cannot write blocks into {args.output}: {exc}", file=err)
+        return EXIT_USAGE
+    print(
+        f"wrote {samples} hourly tile(s) before {rfc3339(now)} as {len(blocks)} block(s) in {args.output}",
+        file=err,
+    )
+    return 0
+
+
 def _fmt(value: float | None, pct: bool = False) -> str:
     if value is None:
         return "—"
@@ -249,6 +277,15 @@ def parser() -> argparse.ArgumentParser:
     check = command("check", "validate the definitions (PromQL by Prometheus when reachable)")
     common(check, asks_prometheus=True)
     check.set_defaults(func=cmd_check)
+
+    backfill = command(
+        "backfill",
+        "write the hourly tiles of the history Prometheus holds as TSDB blocks (move them into its data dir)",
+    )
+    common(backfill, asks_prometheus=True)
+    backfill.add_argument("--output", required=True, help="directory for the blocks")
+    backfill.add_argument("--before", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
+    backfill.set_defaults(func=cmd_backfill)
 
     status = command("status", "SLO status at a time")
     common(status, asks_prometheus=True)
