@@ -23,7 +23,7 @@ from typing import Any
 
 from app.slo.model import SloDefinition
 from app.slo.promql import HOUR, PARTS, labelled, longest_period, window_events
-from app.slo.rules import TILE_BAD, TILE_TOTAL, base_labels, uses_tiles
+from app.slo.rules import TILE_BAD, TILE_TOTAL, tile_labels, uses_tiles
 from app.times import unix
 
 WRITTEN_AFTER_HOUR = timedelta(minutes=15)
@@ -80,7 +80,7 @@ def tile_rows(
                 )
                 if stamp < cutoff
             ]
-            rows[record].append((base_labels(defn), samples))
+            rows[record].append((tile_labels(defn), samples))
     return rows
 
 

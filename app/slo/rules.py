@@ -14,8 +14,9 @@ records of the same evaluation) with:
 - the four multiwindow, multi-burn-rate alerts and an alert for absent data.
 
 and, where the period comes from tiles, a second group every 30 minutes recording them:
-`slo:sli_events_total:hour_tile` and `slo:sli_events_bad:hour_tile`, the events of the last whole hour
-(`python -m app.slo backfill` writes them for the history Prometheus already holds).
+`slo:sli_events_total:hour_tile` and `slo:sli_events_bad:hour_tile`, the events of the last whole hour,
+labelled `sextant_events` with a hash of the SLI (a changed query starts new tiles); `python -m app.slo
+backfill` writes them for the history Prometheus already holds.
 
 Every record carries `slo`, `service` and `domain`, so one query per window (`slo:sli_events_total:
 increase1h`) returns every SLO, grouped by `slo`.
@@ -261,8 +262,12 @@ def uses_tiles(defn: SloDefinition, windows: Sequence[str] = WINDOWS) -> bool:
     return tiles_apply(defn) and (defn.window.is_calendar or "1d" in windows)
 
 
+def tile_labels(defn: SloDefinition) -> dict[str, str]:
+    return {**base_labels(defn), "sextant_events": defn.events_fingerprint()}
+
+
 def _tile_selector(template: str, defn: SloDefinition) -> str:
-    return f"{template}{_selector(defn)}"
+    return f'{template}{{slo="{_q(defn.name)}",sextant_events="{defn.events_fingerprint()}"}}'
 
 
 def _period_from_tiles(defn: SloDefinition, part: Part) -> str:
@@ -282,7 +287,7 @@ def tile_group(defn: SloDefinition) -> dict[str, Any]:
         "name": f"sextant-slo-{defn.name}-tiles",
         "interval": format_duration(TILE_INTERVAL),
         "rules": [
-            {"record": template, "expr": hour_tile(defn, part), "labels": base_labels(defn)}
+            {"record": template, "expr": hour_tile(defn, part), "labels": tile_labels(defn)}
             for template, part in zip((TILE_TOTAL, TILE_BAD), PARTS, strict=True)
         ],
     }
