@@ -289,7 +289,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--no-compare", action="store_true", help="leave out the 100 SLOs compared with Pyrra")
+    parser.add_argument("--no-compare", action="store_true", help="skip the comparison with Pyrra")
     parser.add_argument("--settle", type=float, default=150.0, help="seconds after loading before measuring")
     args = parser.parse_args(argv)
     stack = stack_url("SEXTANT_PROMETHEUS_URL")
