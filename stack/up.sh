@@ -182,15 +182,21 @@ slo_rules() {
 # a fresh Prometheus has evaluated none, so the tiles of the backfilled history are written as blocks
 # (python -m app.slo backfill) while logs and traces load, and moved into the data directory, where
 # Prometheus loads them within a minute. Until then the status reads those periods from the raw series.
-# Only the hours before Prometheus started: its own tile rules take over from there.
+# Only the hours before Prometheus started: its own tile rules take over from there. A reused Prometheus
+# gets the tiles of the SLOs that have none yet (new or changed SLI queries), up to now.
 PROMETHEUS_STARTED_AT=""
 TILES_PID=""
 start_tiles() {
-  local out="$RUN/prometheus/tiles.new" logf="$RUN/logs/slo-tiles.log"
-  [[ -n $PROMETHEUS_STARTED_AT && -f $RUN/prometheus/rules/slo.yml ]] || return 0
+  local out="$RUN/prometheus/tiles.new" logf="$RUN/logs/slo-tiles.log" args
+  [[ -f $RUN/prometheus/rules/slo.yml ]] || return 0
+  if [[ -n $PROMETHEUS_STARTED_AT ]]; then
+    args=(--before "$(date -u -d "@$PROMETHEUS_STARTED_AT" +%Y-%m-%dT%H:%M:%SZ)")
+  else
+    args=(--only-missing)
+  fi
   rm -rf "$out"
   "$PYTHON" -m app.slo backfill --prometheus-url "http://$HOST:$PROMETHEUS_PORT" --output "$out" \
-    --before "$(date -u -d "@$PROMETHEUS_STARTED_AT" +%Y-%m-%dT%H:%M:%SZ)" >"$logf" 2>&1 9>&- &
+    "${args[@]}" >"$logf" 2>&1 9>&- &
   TILES_PID=$!
 }
 

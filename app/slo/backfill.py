@@ -112,11 +112,31 @@ def write_blocks(text: str, output: Path, promtool: str = "promtool") -> list[Pa
     return sorted(set(output.iterdir()) - before)
 
 
+def with_tiles(prom: Any, at: datetime) -> set[tuple[str, str]]:
+    """(slo, sextant_events) of the SLOs that already have tiles older than two hours at `at`: backfilled, or
+    recorded by Prometheus for a while (`--only-missing` leaves them alone)."""
+    query = f"count by (slo, sextant_events) (count_over_time({TILE_TOTAL}[32d] offset 2h))"
+    frame = prom.instant(query, at).frame
+    if frame.empty or "slo" not in frame.columns:
+        return set()
+    return set(zip(frame["slo"].astype(str), frame["sextant_events"].astype(str), strict=True))
+
+
 def backfill_tiles(
-    definitions: Iterable[SloDefinition], prom: Any, output: Path, now: datetime, promtool: str = "promtool"
+    definitions: Iterable[SloDefinition],
+    prom: Any,
+    output: Path,
+    now: datetime,
+    promtool: str = "promtool",
+    *,
+    only_missing: bool = False,
 ) -> tuple[int, list[Path]]:
-    """Write the tiles of the history before `now` as blocks in `output`: (samples written, blocks)."""
+    """Write the tiles of the history before `now` as blocks in `output`: (samples written, blocks).
+    `only_missing`: only for the SLOs without tiles (`with_tiles`)."""
     defs = list(definitions)
+    if only_missing:
+        have = with_tiles(prom, now)
+        defs = [d for d in defs if (d.name, d.events_fingerprint()) not in have]
     start = now - history_needed(defs)
     rows = tile_rows(defs, prom, start, now)
     count = sum(len(samples) for series in rows.values() for _, samples in series)

@@ -157,7 +157,9 @@ def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     now = args.before or datetime.now(UTC)
     try:
-        samples, blocks = backfill_tiles(result.definitions, client, Path(args.output), now)
+        samples, blocks = backfill_tiles(
+            result.definitions, client, Path(args.output), now, only_missing=args.only_missing
+        )
     except BackendError as exc:
         print(f"error: Prometheus at {client.url} did not answer: {exc}", file=err)
         return EXIT_UNREACHABLE
@@ -285,6 +287,9 @@ def parser() -> argparse.ArgumentParser:
     common(backfill, asks_prometheus=True)
     backfill.add_argument("--output", required=True, help="directory for the blocks")
     backfill.add_argument("--before", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
+    backfill.add_argument(
+        "--only-missing", action="store_true", help="only SLOs without tiles older than two hours"
+    )
     backfill.set_defaults(func=cmd_backfill)
 
     status = command("status", "SLO status at a time")
