@@ -183,13 +183,16 @@ def tile_estimate(url: str) -> float:
     same raw hour) / 30; those that have run are in PER_MINUTE already."""
     groups = [g for g in _get(url, "/api/v1/rules")["groups"] if "/bench/" in g["file"]]
     hour = {
-        g["name"]: sum(r.get("evaluationTime", 0.0) for r in g["rules"] if r["name"].endswith(":increase1h"))
+        g["name"].removeprefix("sextant-slo-"): sum(
+            r.get("evaluationTime", 0.0) for r in g["rules"] if r["name"].endswith(":increase1h")
+        )
         for g in groups
+        if g["name"].startswith("sextant-slo-")
     }
     waiting = [
-        g["name"].removesuffix("-tiles")
+        g["name"].removeprefix("sextant-tiles-")
         for g in groups
-        if g["name"].endswith("-tiles") and not g["evaluationTime"]
+        if g["name"].startswith("sextant-tiles-") and not g["evaluationTime"]
     ]
     return sum(hour.get(name, 0.0) for name in waiting) / 30.0
 

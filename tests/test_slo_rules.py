@@ -66,9 +66,9 @@ def test_every_slo_gets_one_group_with_records_for_each_window_and_the_period():
     groups = rule_file([_defn(), _defn(name="other")])["groups"]
     assert [g["name"] for g in groups] == [
         "sextant-slo-api",
-        "sextant-slo-api-tiles",
+        "sextant-tiles-api",
         "sextant-slo-other",
-        "sextant-slo-other-tiles",
+        "sextant-tiles-other",
     ]
     assert [g["interval"] for g in groups] == ["1m", "30m", "1m", "30m"]
     records = [r["record"] for r in groups[0]["rules"] if "record" in r]

@@ -284,7 +284,7 @@ def _period_from_tiles(defn: SloDefinition, part: Part) -> str:
 def tile_group(defn: SloDefinition) -> dict[str, Any]:
     """The group recording an SLO's hourly tiles, every `TILE_INTERVAL`."""
     return {
-        "name": f"sextant-slo-{defn.name}-tiles",
+        "name": f"sextant-tiles-{defn.name}",  # never a main group's name, whatever the SLOs are called
         "interval": format_duration(TILE_INTERVAL),
         "rules": [
             {"record": template, "expr": hour_tile(defn, part), "labels": tile_labels(defn)}
