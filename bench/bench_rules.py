@@ -141,10 +141,12 @@ def backfill(url: str, data: Path, definitions: list[SloDefinition], workdir: Pa
     client.close()
     for block in blocks:
         block.rename(data / block.name)
-    want = sum(uses_tiles(d) for d in definitions)
+    want = {(d.name, d.events_fingerprint()) for d in definitions if uses_tiles(d)}
     while time.monotonic() - started < 600:
-        found = _query(url, 'count(count_over_time(slo:sli_events_total:hour_tile{slo=~"bench-.*"}[32d]))')
-        if found and float(found[0]["value"][1]) >= want:
+        found = _query(
+            url, "count by (slo, sextant_events) (count_over_time(slo:sli_events_total:hour_tile[32d]))"
+        )
+        if want <= {(r["metric"]["slo"], r["metric"]["sextant_events"]) for r in found}:
             break
         time.sleep(5)
     return time.monotonic() - started
