@@ -52,8 +52,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import httpx
-
 from app.auth import AccessPolicy, parse_list
 from app.masking import DEMO_KEY
 
@@ -241,6 +239,8 @@ def parse_url(setting: str, text: str) -> tuple[str, str | None, str | None]:
         raise ConfigError(f"{setting} has no host name: {shown}")
     if port == 0:
         raise ConfigError(f"{setting} has a port that is not a number from 1 to 65535: {shown}")
+    import httpx  # here, not at the top: `python -m app.slo --help` must not wait for it
+
     try:
         host = httpx.URL(text).host  # decoding the host checks IDNA, which httpx otherwise does on first use
     except (httpx.InvalidURL, ValueError) as exc:  # e.g. a host name that is not valid IDNA

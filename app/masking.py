@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import numbers
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas only when a frame is masked: `python -m app.slo` must start fast
+    import pandas as pd
 
 DEMO_KEY = "sextant-demo-masking-key"  # the demo's: not a secret, so not for live data
 KINDS = ("email", "card", "nino", "phone", "utr", "postcode")
@@ -133,7 +134,7 @@ class Masker:
             return self.text(value, found)
         if isinstance(value, bool) or value is None:
             return value
-        if isinstance(value, int | np.integer):
+        if isinstance(value, numbers.Integral):  # numpy's integers too
             digits = str(abs(int(value)))
             masked = self.text(digits, found)
             return value if masked == digits else masked
@@ -153,15 +154,17 @@ class Masker:
         """A copy of `frame` with every value and column name masked, except the columns in `keep`
         (shown as they are on purpose, e.g. the staff actor of an audit event). Times, floats and
         booleans hold no personal data and are left alone."""
+        from pandas.api import types
+
         kept = set(keep)
         out = frame.copy()
         for column in frame.columns:
             if column in kept:
                 continue
             series = frame[column]
-            if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            if series.dtype == object or types.is_string_dtype(series.dtype):
                 out[column] = series.map(lambda v: self.value(v, found), na_action="ignore")
-            elif pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+            elif types.is_integer_dtype(series.dtype) and not types.is_bool_dtype(series.dtype):
                 masked = series.map(lambda v: self.value(v, found), na_action="ignore")
                 if not masked.equals(series):
                     out[column] = masked.astype(object)

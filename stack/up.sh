@@ -191,6 +191,42 @@ slo_rules() {
   rm -rf "$tmp"
 }
 
+# ---- step 8b: SLO tiles ---------------------------------------------------------------------
+# The generated rules read each SLO's period from hourly tiles once they cover it (app/slo/promql.py);
+# a fresh Prometheus has evaluated none, so the tiles of the backfilled history are written as blocks
+# (python -m app.slo backfill) while logs and traces load, and moved into the data directory, where
+# Prometheus loads them within a minute. Until then the status reads those periods from the raw series.
+# Only the hours before Prometheus started: its own tile rules take over from there. A reused Prometheus
+# gets the tiles of the SLOs that have none yet (new or changed SLI queries), up to now.
+PROMETHEUS_STARTED_AT=""
+TILES_PID=""
+start_tiles() {
+  local out="$RUN/prometheus/tiles.new" logf="$RUN/logs/slo-tiles.log" args
+  [[ -f $RUN/prometheus/rules/slo.yml ]] || return 0
+  if [[ -n $PROMETHEUS_STARTED_AT ]]; then
+    args=(--before "$(date -u -d "@$PROMETHEUS_STARTED_AT" +%Y-%m-%dT%H:%M:%SZ)")
+  else
+    args=(--only-missing)
+  fi
+  ((SCALE > 1)) && args+=(--definitions "$(scaled_slo_dir)")  # the SLOs the rules were generated from
+  rm -rf "$out"
+  "$PYTHON" -m app.slo backfill --prometheus-url "http://$HOST:$PROMETHEUS_PORT" --output "$out" \
+    "${args[@]}" >"$logf" 2>&1 9>&- &
+  TILES_PID=$!
+}
+
+finish_tiles() {
+  local out="$RUN/prometheus/tiles.new" block
+  [[ -n $TILES_PID ]] || return 0
+  if wait "$TILES_PID"; then
+    for block in "$out"/*/; do [[ -d $block ]] && mv "$block" "$RUN/prometheus/data/"; done
+    log "SLO tiles: $(tail -n 1 "$RUN/logs/slo-tiles.log")"
+  else
+    warn "SLO tiles not written: the status reads the SLOs' periods from raw series (log: $RUN/logs/slo-tiles.log)"
+  fi
+  rm -rf "$out"
+}
+
 # ---- step 4b: the other alert rules -----------------------------------------------------------
 # The security rules generated from slo_definitions/security.yaml and the shipped alert_rules/*.yml, each
 # checked with promtool; one that fails is left out with a warning (Prometheus runs without it).
@@ -235,6 +271,7 @@ start_prometheus() {
   promtool check config "$dir/prometheus.yml" >"$RUN/logs/prometheus-check.log" 2>&1 ||
     { cat "$RUN/logs/prometheus-check.log" >&2; die "invalid $dir/prometheus.yml"; }
   rotate_log "$(log_file prometheus)"
+  PROMETHEUS_STARTED_AT=$(date +%s)
   spawn prometheus prometheus \
     --config.file="$dir/prometheus.yml" \
     --storage.tsdb.path="$dir/data" \
@@ -440,7 +477,9 @@ main() {
   timed "7 health checks" wait_healthy "${check[@]}"
   timed "7a alertmanager configuration" alertmanager_config
   timed "7b first live scrape" wait_first_scrape
+  start_tiles
   timed "8 load logs and traces" load_data
+  timed "8b SLO tiles of the backfilled history" finish_tiles
   timed "9 a whole minute of live data" wait_minute_after_first_scrape
   log "started by this run: $(paste -sd' ' "$RUN/started" | grep . || echo nothing) (see $RUN/started)"
   log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \

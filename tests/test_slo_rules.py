@@ -28,12 +28,15 @@ from app.slo.rules import (
     BUDGET_REMAINING,
     ERROR_RATIO,
     OBJECTIVE,
+    TILE_BAD,
+    TILE_TOTAL,
     TOTAL,
     alert_summary,
     record_name,
     render_rules,
     rule_file,
     runbook_url,
+    uses_tiles,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,16 +64,58 @@ def _defn(**kw) -> SloDefinition:
 
 def test_every_slo_gets_one_group_with_records_for_each_window_and_the_period():
     groups = rule_file([_defn(), _defn(name="other")])["groups"]
-    assert [g["name"] for g in groups] == ["sextant-slo-api", "sextant-slo-other"]
+    assert [g["name"] for g in groups] == [
+        "sextant-slo-api",
+        "sextant-tiles-api",
+        "sextant-slo-other",
+        "sextant-tiles-other",
+    ]
+    assert [g["interval"] for g in groups] == ["1m", "30m", "1m", "30m"]
     records = [r["record"] for r in groups[0]["rules"] if "record" in r]
     for w in (*WINDOWS, "_period"):
         for template in (TOTAL, BAD, ERROR_RATIO):
             assert record_name(template, w) in records
     assert OBJECTIVE in records and BUDGET_REMAINING in records
-    for rule in groups[0]["rules"]:
+    for rule in groups[0]["rules"] + groups[1]["rules"]:
         assert rule["labels"]["slo"] == "api"
         assert rule["labels"]["service"] == "svc"
         assert rule["labels"]["domain"] == "filing"
+    assert [r["record"] for r in groups[1]["rules"]] == [TILE_TOTAL, TILE_BAD]
+
+
+def _expr(defn: SloDefinition, record: str, **kw) -> str:
+    rules = [r for g in rule_file([defn], **kw)["groups"] for r in g["rules"]]
+    return next(r["expr"] for r in rules if r.get("record") == record)
+
+
+def test_the_period_is_read_from_hourly_tiles_and_recorded_only_once_they_cover_it():
+    period = _expr(_defn(), record_name(TOTAL, "_period"))
+    tile = f'{TILE_TOTAL}{{slo="api",sextant_events="{_defn().events_fingerprint()}"}}'
+    assert "x_total[30d]" not in period  # no 30 days of raw samples
+    assert f"sum_over_time(last_over_time({tile}[50m])[29d:1h] offset 1d)" in period
+    assert "slo:sli_events_total:increase1d{" in period  # the last day: the raw window recorded anyway
+    assert "offset 30d" in period  # the edge a period ago is taken off
+    assert period.endswith(f"(count_over_time(last_over_time({tile}[50m])[29d:1h] offset 1d) >= 696)")
+    # the status reads an SLO from the rules only where its period is recorded
+    assert _expr(_defn(), OBJECTIVE).endswith('and on() slo:sli_events_total:increase_period{slo="api"}')
+    assert "x_total[1h]" in _expr(_defn(), TILE_TOTAL)
+
+
+def test_tiles_are_kept_apart_per_sli_query_and_left_out_where_they_cannot_stand_for_the_period():
+    changed = _defn(
+        indicator=Indicator(total="sum(rate(y_total[{{.window}}]))", bad="sum(rate(y_bad[{{.window}}]))")
+    )
+    assert changed.events_fingerprint() != _defn().events_fingerprint()
+    assert _defn(target=0.99).events_fingerprint() == _defn().events_fingerprint()
+    assert uses_tiles(_defn(window=TimeWindow(unit="month")))
+    assert not uses_tiles(_defn(window=TimeWindow(duration=timedelta(days=1))))  # short: raw is cheap
+    assert not uses_tiles(_defn(window=TimeWindow(duration=timedelta(days=2, minutes=30))))  # not whole hours
+    raw = rule_file([_defn(window=TimeWindow(duration=timedelta(days=1)))])["groups"]
+    assert len(raw) == 1
+    assert "x_total[1d]" in _expr(
+        _defn(window=TimeWindow(duration=timedelta(days=1))), record_name(TOTAL, "_period")
+    )
+    assert "x_total[30d]" in _expr(_defn(), record_name(TOTAL, "_period"), tiles=False)
 
 
 def test_records_are_named_alike_across_slos_so_one_query_per_window_returns_all():
@@ -159,7 +204,7 @@ def prepare_rule_tests(directory: Path) -> list[Path]:
     """Render the test SLOs' rules into `directory` and copy the promtool cases next to them."""
     result = load_definitions(RULE_TESTS / "definitions")
     assert result.ok, result.errors
-    rules_text = render_rules(result.definitions, max_range=timedelta(hours=4), interval=None)
+    rules_text = render_rules(result.definitions, max_range=timedelta(hours=4), interval=None, tiles=False)
     (directory / "slo_rules.yml").write_text(rules_text)
     annotations = {
         (r["labels"]["slo"], r["labels"]["sextant_alert"]): r["annotations"]

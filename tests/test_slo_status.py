@@ -504,7 +504,8 @@ def test_cli_rules(tmp_path):
     code, _, err = run_cli("rules", "--output", str(target))
     assert code == 0 and "wrote 19 SLO(s)" in err
     groups = yaml.safe_load(target.read_text())["groups"]
-    assert len(groups) == 19
+    assert len([g for g in groups if g["interval"] == "1m"]) == 19  # and a 30-minute group of tiles each
+    assert len([g for g in groups if g["name"].startswith("sextant-tiles-")]) == 19
     code, out, _ = run_cli("rules", "--runbook-base-url", "https://git.example/r")
     assert code == 0 and "runbook_url: https://git.example/r/runbooks/hmrc-submissions.md" in out
     (tmp_path / "d").mkdir()

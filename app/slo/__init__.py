@@ -8,24 +8,28 @@ Pages call only:
   `alert_history`, `compliance_history`)
 """
 
-from app.slo.loader import DefinitionError, LoadResult, load_definitions
-from app.slo.model import SloDefinition
-from app.slo.status import (
-    AlertStatus,
-    BurnDown,
-    SloHistory,
-    SloStatus,
-    alert_history,
-    alert_thresholds,
-    budget_burndown,
-    burn_rate_history,
-    compliance_history,
-    compute_status,
-    firing_spans,
-    slo_history,
-    sort_worst_first,
-    state_counts,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.slo.loader import DefinitionError, LoadResult, load_definitions
+    from app.slo.model import SloDefinition
+    from app.slo.status import (
+        AlertStatus,
+        BurnDown,
+        SloHistory,
+        SloStatus,
+        alert_history,
+        alert_thresholds,
+        budget_burndown,
+        burn_rate_history,
+        compliance_history,
+        compute_status,
+        firing_spans,
+        slo_history,
+        sort_worst_first,
+        state_counts,
+    )
 
 __all__ = [
     "AlertStatus",
@@ -47,3 +51,18 @@ __all__ = [
     "sort_worst_first",
     "state_counts",
 ]
+
+# Where each name lives. Imported on first use (PEP 562), so `python -m app.slo rules` or `status --help`
+# does not load pandas and the status code just because this package was imported.
+_HOMES = {
+    "DefinitionError": "loader",
+    "LoadResult": "loader",
+    "load_definitions": "loader",
+    "SloDefinition": "model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"app.slo.{_HOMES.get(name, 'status')}"), name)

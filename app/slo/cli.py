@@ -13,17 +13,19 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from app import cli, times
 from app.config import ConfigError, load_config, parse_timeout, parse_url
 from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
-from app.slo.rules import render_rules
-from app.slo.status import SloStatus, compute_status, sort_worst_first
-from app.sources import Sources, build_sources
-from app.sources.errors import BackendError, BackendUnavailable, SnapshotMiss
 from app.times import rfc3339
+
+# The rule generator, the status code (pandas) and the backends' clients (httpx) are imported by the
+# command that needs them, not here: `--help` and `rules` then start in a fraction of the time.
+if TYPE_CHECKING:
+    from app.slo.status import SloStatus
+    from app.sources import Sources
 
 EXIT_OK = cli.EXIT_OK
 EXIT_FINDINGS = 1  # the command ran and found problems: invalid definitions
@@ -70,6 +72,8 @@ def _client(url: str | None, timeout: float | None = None) -> Any:
 def _demo_sources() -> Sources | None:
     """With no backend configured at all the pages replay the demo snapshot (SEXTANT_SNAPSHOT_PATH), and
     so does `status`; None when another backend is configured (a live setup missing its Prometheus)."""
+    from app.sources import build_sources
+
     config = load_config(os.environ)
     return build_sources(config) if config.mode == "snapshot" else None
 
@@ -98,6 +102,8 @@ def _parse_timeout(text: str) -> float:
 
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from app.slo.rules import render_rules
+
     result = load_definitions(args.definitions)
     text = render_rules(result.definitions, base_url=args.runbook_base_url)
     if args.output:
@@ -137,6 +143,36 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from app.slo.backfill import backfill_tiles
+    from app.sources.errors import BackendError
+
+    result = load_definitions(args.definitions)
+    if result.errors:
+        _report_errors(result, err)
+        return EXIT_FINDINGS
+    client = _client(args.prometheus_url, args.timeout)
+    if client is None:
+        print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
+        return EXIT_USAGE
+    now = args.before or datetime.now(UTC)
+    try:
+        samples, blocks = backfill_tiles(
+            result.definitions, client, Path(args.output), now, only_missing=args.only_missing
+        )
+    except BackendError as exc:
+        print(f"error: Prometheus at {client.url} did not answer: {exc}", file=err)
+        return EXIT_UNREACHABLE
+    except (OSError, RuntimeError) as exc:
+        print(f"error: cannot write blocks into {args.output}: {exc}", file=err)
+        return EXIT_USAGE
+    print(
+        f"wrote {samples} hourly tile(s) before {rfc3339(now)} as {len(blocks)} block(s) in {args.output}",
+        file=err,
+    )
+    return 0
+
+
 def _fmt(value: float | None, pct: bool = False) -> str:
     if value is None:
         return "—"
@@ -144,6 +180,8 @@ def _fmt(value: float | None, pct: bool = False) -> str:
 
 
 def human_table(statuses: Sequence[SloStatus]) -> str:
+    from app.slo.status import sort_worst_first
+
     lines = [f"{'SLO':34} {'domain':14} {'target':>8} {'SLI':>9} {'budget left':>11} {'1h burn':>8} state"]
     for s in sort_worst_first(statuses):
         firing = ", ".join(a.name for a in s.firing_alerts)
@@ -156,6 +194,9 @@ def human_table(statuses: Sequence[SloStatus]) -> str:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from app.slo.status import compute_status
+    from app.sources.errors import BackendError, BackendUnavailable, SnapshotMiss
+
     result = load_definitions(args.definitions)
     if result.errors:
         _report_errors(result, err)
@@ -238,6 +279,18 @@ def parser() -> argparse.ArgumentParser:
     check = command("check", "validate the definitions (PromQL by Prometheus when reachable)")
     common(check, asks_prometheus=True)
     check.set_defaults(func=cmd_check)
+
+    backfill = command(
+        "backfill",
+        "write the hourly tiles of the history Prometheus holds as TSDB blocks (move them into its data dir)",
+    )
+    common(backfill, asks_prometheus=True)
+    backfill.add_argument("--output", required=True, help="directory for the blocks")
+    backfill.add_argument("--before", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
+    backfill.add_argument(
+        "--only-missing", action="store_true", help="only SLOs without tiles older than two hours"
+    )
+    backfill.set_defaults(func=cmd_backfill)
 
     status = command("status", "SLO status at a time")
     common(status, asks_prometheus=True)

@@ -179,3 +179,15 @@ class SloDefinition:
             str(self.min_events),
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]
+
+    def events_fingerprint(self) -> str:
+        """Short hash of what decides which events are counted (not the target or the period): the hourly
+        tiles carry it (`sextant_events`), so tiles of an earlier SLI query are never summed with new ones."""
+        parts = [
+            self.budgeting,
+            repr(self.indicator),
+            repr(self.time_slice_window),
+            repr(self.threshold),
+            self.op,
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:12]

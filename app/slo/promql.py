@@ -190,3 +190,131 @@ def period_events(defn: SloDefinition, part: Part, *, max_range: timedelta | Non
 def labelled(parts: dict[str, str], label: str = "part") -> str:
     """One query returning several expressions, each tagged with `label`="<key>" (one request, not many)."""
     return " or ".join(f'label_replace({expr}, "{label}", "{key}", "", "")' for key, expr in parts.items())
+
+
+# -- the period from hourly tiles ------------------------------------------------------------------------
+#
+# Reading 30 days of raw samples every minute is what the generated rules spent most of their time on. A
+# tile rule, evaluated every TILE_INTERVAL, records the events of the whole hour that ended last (the raw
+# window evaluated at that hour, so a tile holds exactly what the raw query would count there); the period
+# is then read from a sample per hour instead of every raw sample:
+#
+# - rolling W: the raw 1d window (recorded anyway) + the hourly tiles from W ago to a day ago + two edge
+#   pieces of at most two hours (5-minute tiles and the unfinished 5 minutes pro rata, or time slices)
+#   that line the tiles up with the instant: the one a day ago is added, the one W ago taken off;
+# - calendar: the tiles of the period + the 5-minute tiles (or slices) since the hour before the last +
+#   the unfinished 5 minutes pro rata, as `calendar_events` but without re-reading the whole period.
+#
+# At a subquery step τ (a whole hour) `last_over_time(tile[TILE_LOOKBACK])` finds the sample written in
+# (τ − TILE_LOOKBACK, τ): the tile of the hour that ended at τ − 1h. The tiles only stand for the period
+# once they cover it: `tiles_cover` counts them, and the period is recorded only when none is missing.
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+TILE_INTERVAL = timedelta(minutes=30)
+TILE_LOOKBACK = "50m"  # < 1h: never reaches a sample of the hour before; > TILE_INTERVAL: never misses one
+_EDGE = "2h"  # an edge piece is at most two hours long
+
+
+def longest_period(defn: SloDefinition) -> timedelta:
+    """The period's length, the longest one for a calendar period (31 days for a month)."""
+    return _LONGEST[defn.window.unit] if defn.window.unit else defn.window.nominal
+
+
+def tiles_apply(defn: SloDefinition) -> bool:
+    """Whether the period can be read from hourly tiles: slices that tile an hour, and a rolling window of
+    whole hours and at least two days (shorter ones are cheap to read raw)."""
+    if defn.budgeting == "Timeslices":
+        assert defn.time_slice_window is not None
+        if HOUR % defn.time_slice_window:
+            return False
+    if defn.window.is_calendar:
+        return True
+    assert defn.window.duration is not None
+    return defn.window.duration >= 2 * DAY and not defn.window.duration % HOUR
+
+
+def hour_tile(defn: SloDefinition, part: Part) -> str:
+    """The tile rule: events (or slices) of the last whole hour, 0 when there were none."""
+    return f"last_over_time(({window_events(defn, part, HOUR)})[1h:1h]) or vector(0)"
+
+
+def _tile(tile: str) -> str:
+    return f"last_over_time({tile}[{TILE_LOOKBACK}])"
+
+
+def _after_hour_before(offset: timedelta) -> str:
+    """The step (the end of a 5-minute tile or a slice) lies after the hour before the last whole hour at
+    `offset` before the evaluation time."""
+    return f"vector(time()) > on() (floor(({NOW} - {_secs(offset)}) / 3600) * 3600 - 3600)"
+
+
+def _edge(defn: SloDefinition, part: Part, offset: timedelta, keep: str) -> str:
+    """Events in the `keep` steps of the last two hours at `offset` before now, plus (events) the
+    unfinished 5 minutes pro rata. `offset` is whole hours, so the 5-minute grid is the same there."""
+    at = f" offset {format_duration(offset)}" if offset else ""
+    if defn.budgeting == "Timeslices":
+        assert defn.time_slice_window is not None
+        step = format_duration(defn.time_slice_window)
+        inner = bad_slice(defn) if part == "bad" else f"({slice_value(defn)})"
+        fn = "sum_over_time" if part == "bad" else "count_over_time"
+        return f"({fn}((({inner}) and on() ({keep}))[{_EDGE}:{step}]{at}) or vector(0))"
+    fives = f"sum_over_time((({window_events(defn, part, TILE)}) and on() ({keep}))[{_EDGE}:5m]{at})"
+    # now: the last 5 minutes' rate, as `calendar_events`; at an offset: the last whole 5 minutes' there
+    last = (
+        f"last_over_time(({window_events(defn, part, TILE)})[5m:5m]{at})"
+        if offset
+        else f"({window_events(defn, part, TILE)})"
+    )
+    partial = f"{last} * ((time() % {_secs(TILE)}) / {_secs(TILE)})"
+    return f"(({fives} or vector(0)) + ({partial} or vector(0)))"
+
+
+def rolling_from_tiles(defn: SloDefinition, part: Part, tile: str, recent_day: str) -> str:
+    """Events of the rolling period from the recorded raw day (`recent_day`, one series) and the tiles."""
+    assert defn.window.duration is not None
+    window = defn.window.duration
+    rng = format_duration(window - DAY)
+    hours = f"sum(sum_over_time({_tile(tile)}[{rng}:1h] offset 1d))"
+    newer = _edge(defn, part, DAY, _after_hour_before(DAY))
+    older = _edge(defn, part, window, _after_hour_before(window))
+    return f"sum({recent_day}) + ({hours} or vector(0)) + {newer} - {older}"
+
+
+def rolling_tiles_cover(defn: SloDefinition, tile: str) -> str:
+    """Non-empty when the tiles cover the rolling period (a tile for every hour from W ago to a day ago)."""
+    assert defn.window.duration is not None
+    window = defn.window.duration
+    hours = int((window - DAY) / HOUR)
+    return f"count_over_time({_tile(tile)}[{format_duration(window - DAY)}:1h] offset 1d) >= {hours}"
+
+
+def _calendar_parts(defn: SloDefinition) -> tuple[str, str, str]:
+    unit = defn.window.unit
+    assert unit is not None
+    rng = format_duration(_LONGEST[unit] - _ONE_MS)
+    in_period = f"{period_index(unit, 'vector(time() - 7200)')} == {period_index(unit, NOW)}"
+    return rng, in_period, period_index(unit, NOW)
+
+
+def calendar_from_tiles(defn: SloDefinition, part: Part, tile: str) -> str:
+    """Events of the calendar period so far from the tiles (see `calendar_events` for the raw form)."""
+    unit = defn.window.unit
+    assert unit is not None
+    rng, in_period, now = _calendar_parts(defn)
+    hours = f"sum(sum_over_time(({_tile(tile)} and on() ({in_period}))[{rng}:1h]))"
+    if defn.budgeting == "Timeslices":
+        assert defn.time_slice_window is not None
+        since = f"{period_index(unit, f'vector(time() - {_secs(defn.time_slice_window)})')} == {now}"
+    else:
+        since = f"{period_index(unit, f'vector(time() - {_secs(TILE)})')} == {now}"
+    keep = f"({_after_hour_before(timedelta(0))}) and on() ({since})"
+    return f"({hours} or vector(0)) + {_edge(defn, part, timedelta(0), keep)}"
+
+
+def calendar_tiles_cover(defn: SloDefinition, tile: str) -> str:
+    """Non-empty when there is a tile for every whole hour of the calendar period before the last two."""
+    rng, in_period, _ = _calendar_parts(defn)
+    have = f"count_over_time(({_tile(tile)} and on() ({in_period}))[{rng}:1h])"
+    need = f"count_over_time((vector(1) and on() ({in_period}))[{rng}:1h])"
+    return f"(sum({have}) or vector(0)) >= (({need}) or vector(0))"

@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable
 from typing import Protocol
 
-from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
 _ANY_TEMPLATE = re.compile(r"\{\{.*?\}\}")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
@@ -86,6 +84,9 @@ def prometheus_validator(client: FormatsQueries) -> Validator | None:
     """A validator backed by Prometheus's `format_query`, or None when Prometheus cannot be reached (the
     local checks still run). One probe decides, so an unreachable server costs one timeout, not one per
     query."""
+    # here, not at the top: importing app.sources (every client, pandas) would slow every `python -m app.slo`
+    from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
+
     try:
         client.format_query("vector(1)")
     except BackendError:

@@ -5,8 +5,10 @@
 - With the generated recording rules loaded (detected by one query of `slo:objective:ratio`, whose
   `sextant_hash` label must match the definition), it reads all SLOs with one query per window
   (7 windows + the period): the request count does not grow with the number of SLOs.
-- SLOs without matching recorded series (rules not loaded, loaded from an older definition, or `at` before
-  Prometheus started evaluating them, e.g. in backfilled history) are computed from the raw series: one
+- SLOs without matching recorded series (rules not loaded, loaded from an older definition, `at` before
+  Prometheus started evaluating them, e.g. in backfilled history, or before the hourly tiles the rules
+  read the period from cover it: `slo:objective:ratio` is recorded only with the period) are computed
+  from the raw series: one
   query per SLO holding all its windows, run concurrently. Both paths use the same PromQL
   (`app.slo.promql`), so they agree.
 

@@ -1,0 +1,145 @@
+"""Hourly tiles for the history Prometheus already holds, as TSDB blocks (`python -m app.slo backfill`).
+
+The generated rules read an SLO's period from `slo:sli_events_{total,bad}:hour_tile` and record it only once
+the tiles cover the whole period (`app.slo.promql`). Prometheus evaluates the tile rules from the moment it
+loads them; this writes the tiles of the hours before, so the period is read from tiles at once instead of
+after a whole period of evaluations (until then the status code computes it from the raw series).
+
+Each hour's tile is the raw window evaluated at that hour, exactly what the tile rule records, asked of
+Prometheus in one range query per SLO (a step of an hour). It is written a quarter past the hour, inside
+the window where the rule's own samples fall (`promql.TILE_LOOKBACK`). The blocks are made by
+`promtool tsdb create-blocks-from openmetrics` in `output`; move them into Prometheus's data directory,
+where it picks them up within a minute (its block reload).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from app.slo.model import SloDefinition
+from app.slo.promql import HOUR, PARTS, labelled, longest_period, window_events
+from app.slo.rules import TILE_BAD, TILE_TOTAL, tile_labels, uses_tiles
+from app.times import unix
+
+WRITTEN_AFTER_HOUR = timedelta(minutes=15)
+# Blocks up to about a quarter's worth: few enough for Prometheus to open at once, as the simulator's.
+MAX_BLOCK_DURATION = "162h"
+
+
+def history_needed(definitions: Iterable[SloDefinition]) -> timedelta:
+    """How far back tiles are read: the longest period (a calendar one's longest) and two hours."""
+    return max((longest_period(d) for d in definitions), default=timedelta(0)) + 2 * HOUR
+
+
+def tiles_query(defn: SloDefinition) -> str:
+    """Both tiles of one SLO, tagged `part`, for a range query at a step of an hour."""
+    return labelled({part: f"({window_events(defn, part, HOUR)}) or vector(0)" for part in PARTS})
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def openmetrics(rows: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]]) -> str:
+    """Record name → [(labels, [(unix time, value)])] as OpenMetrics text (one family per record)."""
+    lines: list[str] = []
+    for name, series in rows.items():
+        lines.append(f"# TYPE {name} gauge")
+        for labels, samples in series:
+            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            lines.extend(f"{name}{{{text}}} {value!r} {stamp:.0f}" for stamp, value in samples)
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def tile_rows(
+    definitions: Iterable[SloDefinition], prom: Any, start: datetime, end: datetime
+) -> dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]]:
+    """The tiles of every hour ending in [start, end) whose sample time (a quarter past) is before `end`."""
+    rows: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]] = {TILE_TOTAL: [], TILE_BAD: []}
+    cutoff = unix(end)
+    for defn in definitions:
+        if not uses_tiles(defn):
+            continue
+        frame = prom.range(tiles_query(defn), start, end, 3600.0).frame
+        if frame.empty:
+            continue
+        for part, record in (("total", TILE_TOTAL), ("bad", TILE_BAD)):
+            mine = frame[frame["part"] == part]
+            samples = [
+                (stamp, float(value))
+                for stamp, value in zip(
+                    (t.timestamp() + WRITTEN_AFTER_HOUR.total_seconds() for t in mine["timestamp"]),
+                    mine["value"],
+                    strict=True,
+                )
+                if stamp < cutoff
+            ]
+            rows[record].append((tile_labels(defn), samples))
+    return rows
+
+
+def write_blocks(text: str, output: Path, promtool: str = "promtool") -> list[Path]:
+    """Turn OpenMetrics text into TSDB blocks in `output`; returns the new block directories."""
+    output.mkdir(parents=True, exist_ok=True)
+    before = set(output.iterdir())
+    with tempfile.NamedTemporaryFile("w", suffix=".om", delete=False) as f:
+        f.write(text)
+        path = Path(f.name)
+    try:
+        run = subprocess.run(
+            [
+                promtool,
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                f"--max-block-duration={MAX_BLOCK_DURATION}",
+                str(path),
+                str(output),
+            ],
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        path.unlink(missing_ok=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"promtool exited {run.returncode}: {run.stderr.strip()[-500:]}")
+    return sorted(set(output.iterdir()) - before)
+
+
+def with_tiles(prom: Any, at: datetime) -> set[tuple[str, str]]:
+    """(slo, sextant_events) of the SLOs that already have tiles older than two hours at `at`: backfilled, or
+    recorded by Prometheus for a while (`--only-missing` leaves them alone)."""
+    query = f"count by (slo, sextant_events) (count_over_time({TILE_TOTAL}[32d] offset 2h))"
+    frame = prom.instant(query, at).frame
+    if frame.empty or "slo" not in frame.columns:
+        return set()
+    return set(zip(frame["slo"].astype(str), frame["sextant_events"].astype(str), strict=True))
+
+
+def backfill_tiles(
+    definitions: Iterable[SloDefinition],
+    prom: Any,
+    output: Path,
+    now: datetime,
+    promtool: str = "promtool",
+    *,
+    only_missing: bool = False,
+) -> tuple[int, list[Path]]:
+    """Write the tiles of the history before `now` as blocks in `output`: (samples written, blocks).
+    `only_missing`: only for the SLOs without tiles (`with_tiles`)."""
+    defs = list(definitions)
+    if only_missing:
+        have = with_tiles(prom, now)
+        defs = [d for d in defs if (d.name, d.events_fingerprint()) not in have]
+    start = now - history_needed(defs)
+    rows = tile_rows(defs, prom, start, now)
+    count = sum(len(samples) for series in rows.values() for _, samples in series)
+    if not count:
+        return 0, []
+    return count, write_blocks(openmetrics(rows), output, promtool)

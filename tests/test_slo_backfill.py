@@ -1,0 +1,97 @@
+"""`python -m app.slo backfill`: the hourly tiles of past hours, as the tile rule would have recorded them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from app.slo.backfill import history_needed, openmetrics, tile_rows, tiles_query
+from app.slo.model import Indicator, SloDefinition, TimeWindow
+from app.slo.rules import TILE_BAD, TILE_TOTAL
+
+PROMTOOL = shutil.which("promtool")
+
+
+def _defn(**kw) -> SloDefinition:
+    base = dict(
+        name="api",
+        service="svc",
+        domain="filing",
+        team="t",
+        target=0.999,
+        window=TimeWindow(duration=timedelta(days=30)),
+        indicator=Indicator(
+            total="sum(rate(x_total[{{.window}}]))", bad='sum(rate(x_total{c="5"}[{{.window}}]))'
+        ),
+    )
+    base.update(kw)
+    return SloDefinition(**base)
+
+
+class HourlyProm:
+    """Answers the tiles query: total 100 and bad 1 for every hour asked, and records what was asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def range(self, query, start, end, step):
+        self.asked.append((query, start, end, step))
+        hours = pd.date_range(start.replace(minute=0, second=0, microsecond=0), end, freq="1h", tz="UTC")
+        rows = [
+            {"part": p, "timestamp": t, "value": v}
+            for t in hours
+            for p, v in (("total", 100.0), ("bad", 1.0))
+        ]
+        return type("Result", (), {"frame": pd.DataFrame(rows)})()
+
+
+def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
+    prom = HourlyProm()
+    end = datetime(2026, 12, 6, 19, 10, tzinfo=UTC)
+    rows = tile_rows(
+        [_defn(), _defn(name="short", window=TimeWindow(duration=timedelta(days=1)))],
+        prom,
+        end - timedelta(hours=3),
+        end,
+    )
+    assert len(prom.asked) == 1  # the 1-day SLO reads its period raw: no tiles
+    query, _, _, step = prom.asked[0]
+    assert step == 3600.0 and query == tiles_query(_defn()) and "x_total[1h]" in query
+    ((labels, samples),) = rows[TILE_TOTAL]
+    assert labels == {
+        "slo": "api",
+        "service": "svc",
+        "domain": "filing",
+        "sextant_events": _defn().events_fingerprint(),
+    }
+    stamps = [datetime.fromtimestamp(t, UTC) for t, _ in samples]
+    # the hour ending 19:00 would be written at 19:15, after the cutoff: the tile rule records it
+    assert stamps == [datetime(2026, 12, 6, h, 15, tzinfo=UTC) for h in (16, 17, 18)]
+    assert {v for _, v in samples} == {100.0} and {v for _, v in rows[TILE_BAD][0][1]} == {1.0}
+
+
+def test_history_reaches_back_the_longest_period():
+    month = _defn(window=TimeWindow(unit="month"))
+    assert history_needed([_defn(), month]) == timedelta(days=31, hours=2)
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+def test_the_text_is_openmetrics_promtool_turns_into_a_block(tmp_path):
+    text = openmetrics(
+        {TILE_TOTAL: [({"slo": 'a"b', "service": "s"}, [(1_800_000_000.0, 3.0), (1_800_003_600.0, 4.5)])]}
+    )
+    assert text.splitlines()[0] == f"# TYPE {TILE_TOTAL} gauge" and text.endswith("# EOF\n")
+    assert f'{TILE_TOTAL}{{slo="a\\"b",service="s"}} 3.0 1800000000' in text
+    path = tmp_path / "tiles.om"
+    path.write_text(text)
+    run = subprocess.run(
+        [PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(path), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert any((tmp_path / "out").iterdir())
