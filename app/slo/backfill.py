@@ -37,8 +37,10 @@ def history_needed(definitions: Iterable[SloDefinition]) -> timedelta:
 
 
 def tiles_query(defn: SloDefinition) -> str:
-    """Both tiles of one SLO, tagged `part`, for a range query at a step of an hour."""
-    return labelled({part: f"({window_events(defn, part, HOUR)}) or vector(0)" for part in PARTS})
+    """Both tiles of one SLO, tagged `part`, for a range query at a step of an hour. Unlike the tile rule,
+    no `or vector(0)`: an hour before Prometheus's history has no tile, not a tile of zero events (which
+    would also make the oldest sample older than the history, on the Data sources page)."""
+    return labelled({part: f"({window_events(defn, part, HOUR)})" for part in PARTS})
 
 
 def _escape(value: str) -> str:
