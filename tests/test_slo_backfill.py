@@ -74,9 +74,11 @@ def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
     assert {v for _, v in samples} == {100.0} and {v for _, v in rows[TILE_BAD][0][1]} == {1.0}
 
 
-def test_history_reaches_back_the_longest_period():
+def test_history_reaches_back_to_the_earliest_period_start_and_two_hours():
     month = _defn(window=TimeWindow(unit="month"))
-    assert history_needed([_defn(), month]) == timedelta(days=31, hours=2)
+    now = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
+    assert history_needed([month], now) == timedelta(days=5, hours=22, minutes=30)  # since 1 Dec, + 2 h
+    assert history_needed([_defn(), month], now) == _defn().window.nominal + timedelta(hours=2)
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from app.slo.math import period_bounds
 from app.slo.model import SloDefinition
-from app.slo.promql import HOUR, PARTS, labelled, longest_period, window_events
+from app.slo.promql import HOUR, PARTS, labelled, window_events
 from app.slo.rules import TILE_BAD, TILE_TOTAL, tile_labels, uses_tiles
 from app.times import unix
 
@@ -31,16 +32,17 @@ WRITTEN_AFTER_HOUR = timedelta(minutes=15)
 MAX_BLOCK_DURATION = "162h"
 
 
-def history_needed(definitions: Iterable[SloDefinition]) -> timedelta:
-    """How far back tiles are read: the longest period (a calendar one's longest) and two hours."""
-    return max((longest_period(d) for d in definitions), default=timedelta(0)) + 2 * HOUR
+def history_needed(definitions: Iterable[SloDefinition], now: datetime) -> timedelta:
+    """How far back tiles are read at `now`: to the start of the earliest period in progress (a calendar
+    one's own start, not its longest length) and two hours more, for the edge pieces. Tiles older than
+    Prometheus's history read zero events, as the raw query would, and are the oldest samples it holds."""
+    starts = (period_bounds(d.window, now)[0] for d in definitions)
+    return max((now - start for start in starts), default=timedelta(0)) + 2 * HOUR
 
 
 def tiles_query(defn: SloDefinition) -> str:
-    """Both tiles of one SLO, tagged `part`, for a range query at a step of an hour. Unlike the tile rule,
-    no `or vector(0)`: an hour before Prometheus's history has no tile, not a tile of zero events (which
-    would also make the oldest sample older than the history, on the Data sources page)."""
-    return labelled({part: f"({window_events(defn, part, HOUR)})" for part in PARTS})
+    """Both tiles of one SLO, tagged `part`, for a range query at a step of an hour."""
+    return labelled({part: f"({window_events(defn, part, HOUR)}) or vector(0)" for part in PARTS})
 
 
 def _escape(value: str) -> str:
@@ -139,7 +141,7 @@ def backfill_tiles(
     if only_missing:
         have = with_tiles(prom, now)
         defs = [d for d in defs if (d.name, d.events_fingerprint()) not in have]
-    start = now - history_needed(defs)
+    start = now - history_needed(defs, now)
     rows = tile_rows(defs, prom, start, now)
     count = sum(len(samples) for series in rows.values() for _, samples in series)
     if not count:

@@ -216,11 +216,6 @@ TILE_LOOKBACK = "50m"  # < 1h: never reaches a sample of the hour before; > TILE
 _EDGE = "2h"  # an edge piece is at most two hours long
 
 
-def longest_period(defn: SloDefinition) -> timedelta:
-    """The period's length, the longest one for a calendar period (31 days for a month)."""
-    return _LONGEST[defn.window.unit] if defn.window.unit else defn.window.nominal
-
-
 def tiles_apply(defn: SloDefinition) -> bool:
     """Whether the period can be read from hourly tiles: slices that tile an hour, and a rolling window of
     whole hours and at least two days (shorter ones are cheap to read raw)."""
