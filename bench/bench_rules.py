@@ -301,7 +301,7 @@ def pyrra_rules(directory: Path) -> tuple[dict[str, str] | None, str]:
     )
     if run.returncode != 0:
         return None, f"pyrra generate failed: {run.stderr.strip()[-300:]}"
-    return {f"pyrra-{p.name}": p.read_text() for p in sorted(out.glob("*.y*ml"))}, ""
+    return {f"pyrra-{p.stem}.yml": p.read_text() for p in sorted(out.glob("*.y*ml"))}, ""
 
 
 # -- the table ------------------------------------------------------------------------------------------
