@@ -42,6 +42,11 @@ def test_the_shipped_definition_loads() -> None:
     assert len(item_queries) == 8  # four components, the HMRC error rate, the backlog's two, one gate
     assert all("{{" not in q for q in item_queries)
     assert d.tenant_label == "tenant"
+    # The figures over a fixed window say it (the pages' range may differ): the HMRC error rate, the gate.
+    assert {c.name: c.window for c in d.items if c.window} == {
+        "hmrc_api_error_rate": "1h",
+        "fraud_prevention_headers_complete": "1h",
+    }
     # One request per distinct query: the tenants, six PromQL checks (backlog has two), one gate.
     assert len(planned_queries(d)) == 9
 
@@ -135,6 +140,15 @@ def test_every_problem_is_reported_with_file_and_field(tmp_path: Path) -> None:
             r"gates\[0\].weight: unknown",
         ),
         (lambda d: d.update(extra=1), "extra: unknown key"),
+        (lambda d: d["spec"]["checks"][0].update(window="2h"), r"window: '2h' is not one of 1h, 6h"),
+        (
+            lambda d: d["spec"]["checks"][0].update(query="sum(rate(x[5m]))", window="1h"),
+            r"window: the query must select \[1h\] and no other range",
+        ),
+        (
+            lambda d: d["spec"]["checks"][0].update(query="sum(rate(x[1h])) / sum(rate(x[1d]))", window="1h"),
+            r"window: the query must select \[1h\] and no other range",
+        ),
     ],
 )
 def test_validation_messages(mutate, message: str) -> None:

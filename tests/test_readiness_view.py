@@ -202,7 +202,8 @@ def test_headline_explains_a_cap_and_what_holds_the_score_back():
     assert capped_rows.loc["Fraud-prevention headers complete", "points"] == "−50.0 (its cut)"
     assert capped_rows.loc["Fraud-prevention headers complete", "status"] == "fail"
     assert head.lines[0] == (
-        "Capped at 50: “Fraud-prevention headers complete” fails (99.00% against ≥ 100.000%). "
+        "Capped at 50: “Fraud-prevention headers complete” fails "
+        "(99.00% over the last hour against ≥ 100.000%). "
         "Without this gate the score would be 100."
     )
     now = rv.headline(load(FakePrometheus()).score, DEFINITION)
@@ -296,6 +297,8 @@ def test_check_rows_show_status_figure_threshold_weight_and_points():
     assert approved["weight"] == "15" and approved["points"] == "7.5 of 15.0"
     gate = rows.loc["Fraud-prevention headers complete"]
     assert gate["weight"] == "cap 50" and gate["points"] == "—"
+    # Its window is said: the Tax page judges the same figure over the page's range.
+    assert gate["why"].startswith("100.000% over the last hour (target ≥ 100.000%)"), gate["why"]
     earned = sum(float(p.split(" of ")[0]) for p in rows["points"] if " of " in p)
     assert earned == pytest.approx(view.score.score, abs=0.5)
     assert "h left until the VAT return" in rows.loc["Backlog clears before the VAT deadline", "why"]

@@ -295,7 +295,9 @@ def _figures(
             )
         elif threshold is not None:
             met = threshold.met(row["value"])
-            delta = f"{'Meets' if met else 'Misses'} {_short(threshold)}"
+            # Over which window: a readiness check may judge the same figure over another one.
+            over = "now" if data.figures_now else f"over the {view.time_range.label.lower()}"
+            delta = f"{'Meets' if met else 'Misses'} {_short(threshold)} {over}"
             colour = "green" if met else "red"
             help_text += f" {threshold.label}."
         column.metric(

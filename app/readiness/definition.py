@@ -17,6 +17,7 @@ from typing import Any
 from app.config import REPO_ROOT
 from app.deadlines import KINDS as DEADLINE_KINDS
 from app.filecache import UnreadableFile, read_yaml
+from app.timerange import PRESET_LABELS, PRESETS
 
 DEFAULT_PATH = REPO_ROOT / "slo_definitions" / "readiness.yaml"
 
@@ -37,6 +38,7 @@ SLO_AGGREGATES = (SHARE_HEALTHY, COUNT_EXHAUSTED)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
+_RANGE = re.compile(r"\[(\d+[smhdwy])(?::\w*)?\]")  # a range selector's window: [1h], or a subquery's [1d:5m]
 
 _TOP_KEYS = {"apiVersion", "kind", "metadata", "spec"}
 _METADATA_KEYS = {"name", "displayName", "description"}
@@ -56,6 +58,7 @@ _ITEM_KEYS = {
     "comparison",
     "threshold",
     "unit",
+    "window",
 }
 _CHECK_KEYS = _ITEM_KEYS | {"weight"}
 _GATE_KEYS = _ITEM_KEYS | {"cap"}
@@ -97,6 +100,12 @@ class Check:
     throughput_query: str | None = None
     deadline: str | None = None
     aggregate: str | None = None
+    window: str | None = None  # "1h": the figure covers the last hour, said beside it (`app.timerange`)
+
+    @property
+    def over(self) -> str:
+        """" over the last hour" after the figure, when it covers a fixed window; else nothing."""
+        return f" over the {PRESET_LABELS[self.window].lower()}" if self.window else ""
 
     @property
     def is_gate(self) -> bool:
@@ -363,6 +372,7 @@ class _Validator:
             self.problem(f"{path}.deadline", "only used by source: backlog")
         if source != SLO_STATES_SOURCE and "aggregate" in node:
             self.problem(f"{path}.aggregate", "only used by source: slo_states")
+        window = self.window(node, query, path)
         if len(self.problems) > before:
             return None
         return Check(
@@ -381,4 +391,19 @@ class _Validator:
             throughput_query=throughput.strip() if throughput else None,
             deadline=deadline or None,
             aggregate=aggregate or None,
+            window=window,
         )
+
+    def window(self, node: Mapping[str, Any], query: str | None, path: str) -> str | None:
+        """The window a Prometheus figure covers, one of the pages' range presets, and the only range its
+        query selects: the words beside the figure name it, so they cannot disagree with the query."""
+        window = self.string(node, "window", f"{path}.window", required=False)
+        if window is None:
+            return None
+        if window not in PRESETS:
+            self.problem(f"{path}.window", f"{window!r} is not one of {', '.join(PRESETS)}")
+        elif query is None:
+            self.problem(f"{path}.window", "only used with a query")
+        elif set(_RANGE.findall(query)) != {window}:
+            self.problem(f"{path}.window", f"the query must select [{window}] and no other range")
+        return window

@@ -129,6 +129,8 @@ class CheckResult:
         c = self.check
         if c.scope == "platform" or not self.tenants:
             figure = "no data" if self.figure is None else format_value(self.figure, c.unit)
+            if self.figure is not None:
+                figure += c.over
             text = f"{figure} (target {self.target}): {self.status.value.replace('_', ' ')}"
         else:
             assessed = [o for o in self.tenants.values() if o.status in (Status.PASS, Status.FAIL)]

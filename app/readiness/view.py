@@ -393,7 +393,8 @@ def headline(result: ReadinessScore | None, definition: ReadinessDefinition) -> 
                 f"{definition.minimum_coverage:.0%} needed for a score that means something."
             )
     for gate in sorted(failed_gates, key=lambda g: (g.check.cap or 0.0, g.name)):
-        why = f"“{gate.check.display_name}” fails ({_figure_text(gate)} against {gate.target})"
+        figure = _figure_text(gate) + gate.check.over
+        why = f"“{gate.check.display_name}” fails ({figure} against {gate.target})"
         if gate.name == result.capped_by and result.uncapped is not None:
             lines.append(
                 f"Capped at {gate.check.cap:g}: {why}. Without this gate the score would be "
