@@ -3,8 +3,9 @@
 A fresh `streamlit run` serves the demo; each page is opened twice (first view: the server computes it;
 repeat: a new session, the answers cached) and timed from navigation until Streamlit reports the script
 finished and no skeleton is left. The overview is also timed until its domain tiles are drawn, in a new
-browser and in a new tab of it (a returning visitor: Streamlit's scripts cached). Prints one
-line per page and the medians; the targets (issue 9): median under 2 s, overview tiles within 1.5 s.
+browser and in new tabs of it (a returning visitor: Streamlit's scripts cached; the median of several).
+Prints one line per page and the medians; the targets (issue 9): median under 2 s, overview tiles within
+1.5 s.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app import links  # noqa: E402
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, snapshot_env, wait_for_app  # noqa: E402
 
 TILE = "[data-testid='stMain'] [data-testid='stPageLink']"  # an overview domain tile's link
+RETURNING_VISITS = 9  # new tabs: one is at the mercy of the machine's load (1.1 to 2.5 s on 2 busy cores)
 
 
 def settle(page, address: str, wait_for: str | None = None) -> float:
@@ -46,11 +48,11 @@ def main() -> None:
             for key, registered in links.PAGES.items():
                 run[key] = settle(page, f"{base}/{registered.slug}")
             context.close()
-        # A first visit (a new browser: Streamlit's scripts downloaded and compiled), then a returning one
-        # (a new tab of that browser: a new session, the scripts cached); the answers are cached for both.
+        # A first visit (a new browser: Streamlit's scripts downloaded and compiled), then returning ones
+        # (new tabs of that browser: a new session, the scripts cached); the answers are cached for both.
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         tiles = settle(context.new_page(), f"{base}/", TILE)
-        tiles_again = settle(context.new_page(), f"{base}/", TILE)
+        tiles_again = [settle(context.new_page(), f"{base}/", TILE) for _ in range(RETURNING_VISITS)]
         browser.close()
     print(f"{'page':16} {'first view':>10} {'repeat':>8}   seconds to settle, demo, 1440x900")
     for key in links.PAGES:
@@ -58,8 +60,9 @@ def main() -> None:
     medians = statistics.median(first.values()), statistics.median(repeat.values())
     print(f"{'median':16} {medians[0]:>10.2f} {medians[1]:>8.2f}")
     print(
-        f"overview tiles drawn, cached answers: in a new browser {tiles:.2f} s, in a new tab of it"
-        f" {tiles_again:.2f} s"
+        f"overview tiles drawn, cached answers: in a new browser {tiles:.2f} s; in a new tab of it, median of"
+        f" {RETURNING_VISITS} {statistics.median(tiles_again):.2f} s (from {min(tiles_again):.2f} to"
+        f" {max(tiles_again):.2f} s)"
     )
 
 
