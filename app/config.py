@@ -41,12 +41,13 @@ in the URL that pages show and logs print either.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import ssl
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -186,6 +187,26 @@ def streamlit_secrets() -> Mapping[str, Any]:
 def current_config() -> Config:
     """The configuration of this process: environment first, then Streamlit secrets."""
     return load_config(os.environ, streamlit_secrets())
+
+
+@contextlib.contextmanager
+def settings_for(values: Mapping[str, str]) -> Iterator[None]:
+    """Set `values` in the environment for the block (one recording or test run), then put back what each
+    of those names held before; an unset one is unset again.
+
+    Only these names are touched: `unittest.mock.patch.dict(os.environ, …)` clears and refills the whole
+    environment on exit, which a thread still running then (an AppTest script that outlived its time
+    limit, a background sender) could read empty."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _backend(name: str, get: Callable[[str], str | None]) -> BackendConfig:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 from app import crawl, links, ui
 from app.access.log import AccessLog
 from app.access.spool import Spool
-from app.config import BACKENDS, REPO_ROOT, Config, load_config
+from app.config import BACKENDS, REPO_ROOT, Config, load_config, settings_for
 from app.report.frozen import DEMO_WEEKS
 from app.sources import Sources, build_sources
 from app.sources.cache import default_cache
@@ -122,7 +121,9 @@ def visit_as_staff(live: Sources) -> None:
     events they record (one each) in OpenSearch."""
     with (
         tempfile.TemporaryDirectory() as spool_dir,
-        _environ(SEXTANT_ACCESS_FILE=str(ACCESS_EXAMPLE), SEXTANT_ACCESS_SPOOL=f"{spool_dir}/spool.jsonl"),
+        settings_for(
+            {"SEXTANT_ACCESS_FILE": str(ACCESS_EXAMPLE), "SEXTANT_ACCESS_SPOOL": f"{spool_dir}/spool.jsonl"}
+        ),
     ):
         for email, group, key, params in STAFF_VISITS:
             run = AppTest.from_file(str(REPO_ROOT / links.page(key).file), default_timeout=120)
@@ -135,20 +136,6 @@ def visit_as_staff(live: Sources) -> None:
         log = AccessLog(Spool(Path(spool_dir) / "spool.jsonl", 100), live.opensearch)
         if log.flush():
             raise RuntimeError(f"the staff visits' access events were not stored: {log.last_error}")
-
-
-@contextlib.contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def for_recording(config: Config) -> Config:

@@ -53,8 +53,9 @@ from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.model import SloDefinition  # noqa: E402
 from app.slo.rules import render_rules, uses_tiles  # noqa: E402
 from app.sources.prometheus import PrometheusClient  # noqa: E402
-from bench.bench_slos import _free_port, generate_definitions  # noqa: E402
+from bench.bench_slos import generate_definitions  # noqa: E402
 from stack.addresses import stack_url  # noqa: E402
+from tests.process_support import free_port, stop, wait_until_ok  # noqa: E402
 
 PYRRA = Path(os.environ.get("SEXTANT_CACHE", Path.home() / ".cache" / "sextant")) / "bin" / "pyrra-0.10.1"
 OLD_SIZES = (100,)  # the earlier rules: at 1,000 they would want more than two cores; 10 adds little
@@ -88,7 +89,7 @@ def prometheus_on_snapshot(stack: str, workdir: Path) -> Iterator[tuple[str, Pat
     config["rule_files"] = [str(rules / "*.yml")]
     config["scrape_configs"] = [c for c in config["scrape_configs"] if c.get("job_name") == "simulator"]
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = (workdir / "prometheus.log").open("w")
     process = subprocess.Popen(
@@ -104,21 +105,11 @@ def prometheus_on_snapshot(stack: str, workdir: Path) -> Iterator[tuple[str, Pat
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
+        if not wait_until_ok(f"{url}/-/ready", 120, process):
             raise SystemExit(f"the benchmark's Prometheus did not start; see {workdir / 'prometheus.log'}")
         yield url, data
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, 60)
         log.close()
 
 

@@ -21,12 +21,10 @@ One run each, on a shared 2-core machine: figures move by tens of percent.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -73,7 +71,7 @@ from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
 from bench.page_timing import render, settle  # noqa: E402
 from bench.process_stats import ProcessWatch  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_process  # noqa: E402
 
 # name -> (page script, address slug, URL parameters)
 VIEWS: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -121,33 +119,6 @@ def biggest_workflow_trace() -> str | None:
     return best["traceID"] if best else None
 
 
-@contextlib.contextmanager
-def streamlit(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """`streamlit run Overview.py` on a free loopback port: (base URL, its PID)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "Overview.py", "--server.port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.3)
-        else:
-            raise SystemExit("streamlit did not become healthy within 60 s")
-        yield base, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, int]], float, str]:
     """Per view (settle, repeat, server s, requests, bytes sent, error banners), the server's peak RSS in
     MB, the trace drawn."""
@@ -164,8 +135,8 @@ def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, 
     for page, _, params in views.values():  # imports and definition files, as a running server has them
         render(page, params, timer)
     rows = {}
-    with streamlit(dict(os.environ)) as (base, pid), sync_playwright() as pw:
-        watch = ProcessWatch(pid)
+    with served_process(dict(os.environ)) as (base, server), sync_playwright() as pw:
+        watch = ProcessWatch(server.pid)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         settle(browser, f"{base}/Data_sources", APP_READY)  # the server's first page: its imports
         for name, (page, slug, params) in views.items():

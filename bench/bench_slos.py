@@ -26,7 +26,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from app.slo.status import compute_status  # noqa: E402
 from app.sources.counting import CountingClient  # noqa: E402
 from app.sources.prometheus import PrometheusClient  # noqa: E402
 from stack.addresses import stack_url  # noqa: E402
+from tests.process_support import free_port, stop, wait_until_ok  # noqa: E402
 
 ROUTES = (
     ("gateway", "/api/upload", "ingestion"),
@@ -229,12 +229,6 @@ def render_slos_page(directory: Path, url: str) -> tuple[float, int]:
     return elapsed, prom.stats.snapshot().calls - before
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def private_prometheus(rules_file: Path, scrape_target: str, workdir: Path) -> Iterator[str]:
     """A throwaway Prometheus that scrapes `scrape_target` every 15 s and loads `rules_file`."""
@@ -243,7 +237,7 @@ def private_prometheus(rules_file: Path, scrape_target: str, workdir: Path) -> I
         raise SystemExit(
             "no `prometheus` binary: install Debian's prometheus package, or pass --prometheus-url"
         )
-    port = _free_port()
+    port = free_port()
     config = workdir / "prometheus.yml"
     config.write_text(
         yaml.safe_dump(
@@ -271,21 +265,11 @@ def private_prometheus(rules_file: Path, scrape_target: str, workdir: Path) -> I
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
+        if not wait_until_ok(f"{url}/-/ready", 60, process):
             raise SystemExit(f"the benchmark's Prometheus did not start; see {workdir / 'prometheus.log'}")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log.close()
 
 

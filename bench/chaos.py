@@ -96,11 +96,12 @@ class Fault:
 # What a page may say of a backend that answers, slowly: the small answers of a trickle do arrive.
 SLOW = ("slow to answer", "has not answered yet", "still loading", "no answer within", "ran out of time")
 FAULTS = (
-    Fault("killed", process="kill", says=("cannot reach",)),
+    # behind the chaos proxy a killed backend's connections are reset, as a TCP proxy does (plain_reason)
+    Fault("killed", process="kill", says=("connection refused", "the connection was cut")),
     Fault("paused", process="pause", says=("no answer within",)),
     Fault("2 s latency", ProxyFault.LATENCY, says=SLOW, banner_due=False),
     Fault("5xx", ProxyFault.ERROR, says=(INJECTED_503,)),
-    Fault("reset mid-answer", ProxyFault.RESET, says=("cannot reach",)),
+    Fault("reset mid-answer", ProxyFault.RESET, says=("the connection was cut",)),
     Fault("malformed JSON", ProxyFault.MALFORMED, says=("did not answer with",)),
     Fault("slow trickle", ProxyFault.TRICKLE, says=SLOW, banner_due=False),
 )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from app.config import settings_for
 from app.sources import Sources
 from app.sources._http import HttpBackend
 from app.sources.cache import ResultCache, default_cache
@@ -140,22 +140,15 @@ def see(request: Request, clock: CacheClock, asked: AskedBackends) -> Seen:
     if request.cell != asked.cell:
         asked.cell = request.cell
         asked.expire(request.expire, request.lasted_s)
-    saved = {name: os.environ.get(name) for name in request.env}
-    os.environ.update(request.env)
     asked.names.clear()
     asked.used.clear()
     try:
-        drawn = render(request.page, request.params, timeout_s=request.timeout_s, user=request.user)
+        with settings_for(request.env):
+            drawn = render(request.page, request.params, timeout_s=request.timeout_s, user=request.user)
     except RuntimeError as exc:  # AppTest gave up waiting
         return Seen(
             request.page, request.timeout_s, frozenset(asked.names), frozenset(asked.used), gave_up=str(exc)
         )
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     return summary(drawn, frozenset(asked.names), frozenset(asked.names | asked.used))
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+from tests.process_support import free_port, stop, wait_until_ok
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -26,16 +24,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
-def served_app(env: dict[str, str], base_path: str = "", options: tuple[str, ...] = ()) -> Iterator[str]:
+def served_process(
+    env: dict[str, str], base_path: str = "", options: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run Overview.py` on a free loopback port (under `base_path`, Streamlit's
-    server.baseUrlPath, when given; with more `--option value` pairs); yields the app's base URL."""
+    server.baseUrlPath, when given; with more `--option value` pairs); yields the app's base URL and the
+    server's process once it is healthy."""
     port = free_port()
     options = (*(["--server.baseUrlPath", base_path] if base_path else []), *options)
     process = subprocess.Popen(
@@ -47,18 +42,18 @@ def served_app(env: dict[str, str], base_path: str = "", options: tuple[str, ...
     )
     base = f"http://127.0.0.1:{port}" + (f"/{base_path.strip('/')}" if base_path else "")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.3)
-        else:
+        if not wait_until_ok(f"{base}/_stcore/health", 60, process):
             raise RuntimeError("streamlit did not become healthy within 60 s")
-        yield base
+        yield base, process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process, 10)
+
+
+@contextlib.contextmanager
+def served_app(env: dict[str, str], base_path: str = "", options: tuple[str, ...] = ()) -> Iterator[str]:
+    """As `served_process`; yields the app's base URL."""
+    with served_process(env, base_path, options) as (base, _):
+        yield base
 
 
 def snapshot_env() -> dict[str, str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import respx
 
 from app.access.log import INDEX_PATTERN, TEMPLATE, TEMPLATE_BODY, AccessEvent, AccessLog
 from app.access.spool import Spool, SpoolFull
@@ -139,6 +140,52 @@ def test_a_refused_event_stays_in_the_spool_and_says_why(tmp_path):
     assert log.flush() == 1
     assert "refused 1 access event" in (log.state().last_error or "")
     assert [d["user"] for d in log.spool.pending()] == ["bad@example.com"]
+
+
+def _bulk_answer(doc_id: str, error_type: str | None) -> httpx.Response:
+    """`_bulk`'s answer for one `create`: stored, or refused with `error_type`."""
+    item = {"_id": doc_id, "status": 201}
+    if error_type:
+        item = {"_id": doc_id, "status": 400, "error": {"type": error_type, "reason": f"{error_type} here"}}
+    return httpx.Response(200, json={"errors": error_type is not None, "items": [{"create": item}]})
+
+
+@pytest.mark.parametrize(
+    ("answers", "left"),
+    [
+        (["strict_dynamic_mapping_exception", None], 0),  # mapped again: stored
+        (["strict_dynamic_mapping_exception"] * 2, 1),  # still refused: once only, it waits in the spool
+    ],
+)
+def test_an_index_whose_strict_mapping_lacks_our_fields_gets_them_and_the_write_is_tried_once_more(
+    tmp_path, answers, left
+):
+    """After the stack's data is reset, this month's index is made by the simulator's strict `audit-*`
+    template: the template is put again, the index given the access log's fields, the events sent again."""
+    url = "http://opensearch.example:9200"
+    spooled = event()
+    with respx.mock(base_url=url) as mock:
+        templates = mock.put(f"/_index_template/{TEMPLATE}").mock(return_value=httpx.Response(200, json={}))
+        mapping = mock.put(f"/{spooled.index}/_mapping").mock(return_value=httpx.Response(200, json={}))
+        bulk = mock.post("/_bulk").mock(side_effect=[_bulk_answer(spooled.id, a) for a in answers])
+        log = AccessLog(Spool(tmp_path / "spool.jsonl", 100), OpenSearchClient(url))
+        log.record(spooled)
+        assert log.flush() == left
+    assert bulk.call_count == 2 and templates.call_count == 2  # at start, and again on the refusal
+    assert json.loads(mapping.calls.last.request.content) == TEMPLATE_BODY["template"]["mappings"]
+    assert (log.last_error is None) == (left == 0)
+
+
+def test_a_refusal_that_is_not_the_mapping_is_not_sent_again(tmp_path):
+    url = "http://opensearch.example:9200"
+    spooled = event()
+    with respx.mock(base_url=url) as mock:
+        mock.put(f"/_index_template/{TEMPLATE}").mock(return_value=httpx.Response(200, json={}))
+        bulk = mock.post("/_bulk").mock(return_value=_bulk_answer(spooled.id, "mapper_parsing_exception"))
+        log = AccessLog(Spool(tmp_path / "spool.jsonl", 100), OpenSearchClient(url))
+        log.record(spooled)
+        assert log.flush() == 1
+    assert bulk.call_count == 1 and "mapper_parsing_exception" in (log.last_error or "")
 
 
 def test_the_background_sender_sends_when_woken_and_retries_while_events_wait(tmp_path):

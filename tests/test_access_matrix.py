@@ -11,8 +11,9 @@ from streamlit.testing.v1 import AppTest
 from app import links
 from app.access.spool import Spool
 from tests.access_support import EXAMPLE, ROLES, CountingBackend, identity
-from tests.browser_support import ROOT, free_port
+from tests.browser_support import ROOT
 from tests.conftest import shown
+from tests.process_support import free_port
 
 FILE = yaml.safe_load(EXAMPLE.read_text())["roles"]  # read here, not through the code under test
 # The defaults the issue asks for, which the shipped example file spells out.

@@ -23,7 +23,8 @@ from streamlit.testing.v1 import AppTest
 
 from app.access.spool import Spool
 from tests.access_support import EXAMPLE, GROUP_OF
-from tests.browser_support import ROOT, free_port
+from tests.browser_support import ROOT
+from tests.process_support import free_port
 
 pytestmark = pytest.mark.integration
 

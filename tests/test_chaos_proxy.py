@@ -16,7 +16,7 @@ from app.sources.opensearch import OpenSearchClient
 from app.sources.prometheus import PrometheusClient
 from stack.chaos.faults import INJECTED_503, SIGN_IN_PAGE, Fault
 from stack.chaos.proxy import ProxyThread
-from tests.browser_support import free_port
+from tests.process_support import free_port
 
 ANSWER = json.dumps({"status": "success", "data": {"resultType": "vector", "result": []}, "pad": "x" * 400})
 

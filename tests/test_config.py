@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -286,3 +287,17 @@ def test_any_text_in_any_setting_gives_working_clients_or_one_config_error(envir
         build_sources(config).close()  # the httpx clients accept every value that passed
     elif config.snapshot_path != DEFAULT_SNAPSHOT:
         assert snapshot.load_or_empty(config.snapshot_path).problem  # an odd path is a problem, not a crash
+
+
+def test_settings_for_a_block_put_back_only_what_they_changed(monkeypatch):
+    monkeypatch.setenv("SEXTANT_TEST_KEPT", "before")
+    monkeypatch.delenv("SEXTANT_TEST_UNSET", raising=False)
+    with pytest.raises(RuntimeError), config_module.settings_for(
+        {"SEXTANT_TEST_KEPT": "during", "SEXTANT_TEST_UNSET": "during"}
+    ):
+        assert os.environ["SEXTANT_TEST_KEPT"] == os.environ["SEXTANT_TEST_UNSET"] == "during"
+        monkeypatch.setenv("SEXTANT_TEST_OTHER", "set meanwhile")  # another name: not the block's business
+        raise RuntimeError("a run that gave up")
+    assert os.environ["SEXTANT_TEST_KEPT"] == "before"
+    assert "SEXTANT_TEST_UNSET" not in os.environ
+    assert os.environ["SEXTANT_TEST_OTHER"] == "set meanwhile"

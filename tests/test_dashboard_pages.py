@@ -240,8 +240,12 @@ def test_page_with_every_backend_down_shows_banners_not_tracebacks(monkeypatch, 
     page, title = PAGES[domain]
     at = run_page(page)
     assert at.title[0].value == title
-    assert any("Prometheus is not answering" in e.value for e in at.error)
-    assert "Incidents are not marked on the charts" in texts(at)
+    banners = [b.value for b in (*at.error, *at.warning)]
+    assert any(b.startswith("**Prometheus is not answering**: connection refused") for b in banners), banners
+    assert not any("127.0.0.1" in b or "Errno" in b for b in banners), banners  # no URL, no errno
+    assert "OpenSearch is not answering (connection refused" in texts(at)  # the incidents' note
+    details = [c.value for e in at.get("expander") if e.label == "Details" for c in e.code]
+    assert any("cannot reach http://127.0.0.1:9: [Errno 111] Connection refused" in d for d in details)
 
 
 # -- live, on the real stack ---------------------------------------------------------------------------------
@@ -334,4 +338,6 @@ def test_a_picker_whose_values_cannot_be_listed_names_the_backend_in_words(monke
     assert captions and all(
         c.endswith("Could not list the values: Prometheus did not answer.") for c in captions
     )
-    assert "127.0.0.1:1" in shown(" ".join(e.value for e in at.error))  # the details stay in the banner
+    assert "127.0.0.1:1" not in shown(" ".join(e.value for e in at.error))  # the banner: plain words
+    details = [c.value for e in at.get("expander") if e.label == "Details" for c in e.code]
+    assert any("127.0.0.1:1" in d for d in details)  # the details: under the banner

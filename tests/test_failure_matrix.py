@@ -24,9 +24,9 @@ from app.sources.opensearch import OpenSearchClient
 from app.sources.prometheus import PrometheusClient
 from stack.chaos.faults import Fault
 from stack.chaos.proxy import ProxyThread
-from tests.browser_support import free_port
 from tests.conftest import BACKEND_VARS
 from tests.page_views import BACKENDS, DATA_SOURCES, EMPTINESS_CLAIMS, PAGES, READS, Drawn, render
+from tests.process_support import free_port
 
 MODES = {"closed": None, "html 200": Fault.HTML, "503 JSON": Fault.ERROR, "hanging": Fault.HANG}
 GREEN = ("healthy", "ok", "pass")

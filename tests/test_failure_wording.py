@@ -3,11 +3,16 @@ time on another's answers) is not said to be failing, and old incidents are said
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.dashboards import draw
+from app.sources.breaker import Breaker
 from app.sources.cache import Outcome
-from app.sources.errors import BackendUnavailable, StillLoading
+from app.sources.errors import BackendDown, BackendError, BackendUnavailable, StillLoading, plain_reason
+from app.sources.prometheus import PrometheusClient
+from stack.chaos.proxy import ProxyThread
+from tests.process_support import free_port
 
 NOT_ASKED = BackendUnavailable("opensearch", "not asked: the page ran out of time", error_type="deadline")
 
@@ -51,3 +56,68 @@ def test_the_incidents_note_blames_opensearch_only_when_it_failed_and_says_when_
         "OpenSearch is not answering (connection refused)."
     )
     assert note(Outcome("hits"), now) is None and note(None, now) is None
+
+
+def _failure(url: str) -> BackendError:
+    """What a real request to `url` raised (no circuit breaker: each request goes out)."""
+    with pytest.raises(BackendError) as raised:
+        PrometheusClient(url, timeout=5, down_s=0).instant("up")
+    return raised.value
+
+
+def test_transport_failures_are_said_in_plain_words_without_address_or_errno():
+    closed = _failure(f"http://127.0.0.1:{free_port()}")
+    assert closed.message.startswith("cannot reach http://127.0.0.1:") and "[Errno 111]" in closed.message
+    assert plain_reason(closed) == "connection refused"
+    with ProxyThread() as proxies:  # make chaos's killed backend: its proxy resets Sextant's connection
+        proxy = proxies.add("prometheus", ("127.0.0.1", free_port()))
+        assert plain_reason(_failure(proxy.url)) == "the connection was cut"
+    said = {  # as the OS and httpx word them
+        "cannot reach http://x.invalid: [Errno -2] Name or service not known": "its host name is not known",
+        "cannot reach https://h:1: [SSL: WRONG_VERSION_NUMBER] wrong version": "the TLS handshake failed",
+        "cannot reach https://h:1: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed "
+        "certificate": "its TLS certificate is not trusted",
+        "cannot reach http://ssl.example: ProtocolError": "the connection failed",  # not the address's words
+    }
+    for message, words in said.items():
+        assert plain_reason(BackendUnavailable("jaeger", message, error_type="connection")) == words
+    slow = BackendUnavailable("jaeger", "no answer within 10 s", error_type="timeout")
+    assert plain_reason(slow) == "no answer within 10 s"  # already plain words
+
+
+def test_a_backend_down_a_while_says_why_and_since_when():
+    breaker = Breaker("prometheus", 30.0, probe=lambda: None, background=False)
+    breaker.trip(_failure(f"http://127.0.0.1:{free_port()}"))
+    with pytest.raises(BackendDown) as raised:
+        breaker.check()
+    since = f"{raised.value.since:%H:%M:%S} UTC"
+    assert plain_reason(raised.value) == (
+        f"connection refused; down since {since}, checked again in the background"
+    )
+    assert raised.value.message.startswith(f"down since {since} (cannot reach http://127.0.0.1:")
+
+
+def _refused_script():
+    from datetime import UTC, datetime
+
+    from app import ui
+    from app.sources.cache import Outcome
+    from app.sources.errors import BackendError
+    from app.sources.prometheus import PrometheusClient
+
+    try:
+        PrometheusClient("http://127.0.0.1:1", timeout=5, down_s=0).instant("up")
+    except BackendError as refused:
+        ui.show_problems([("prometheus", Outcome(None, refused))], datetime(2026, 11, 28, 14, 5, tzinfo=UTC))
+
+
+def test_the_banner_says_connection_refused_and_keeps_the_raw_error_in_details():
+    at = AppTest.from_function(_refused_script).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "**Prometheus is not answering**: connection refused. Its panels are empty."
+    ]
+    (details,) = at.get("expander")
+    assert details.label == "Details" and not details.markdown  # the raw error as text, not Markdown
+    raw = "cannot reach http://127.0.0.1:1: [Errno 111] Connection refused"
+    assert [c.value for c in details.code] == [raw]

@@ -20,8 +20,9 @@ from app.sources import build_sources, snapshot
 from app.sources.cache import ResultCache
 from app.units import format_seconds
 from stack.simulator import controls, delivery, model
-from tests.browser_support import ROOT, free_port
+from tests.browser_support import ROOT
 from tests.conftest import BACKEND_VARS, run_page, shown, texts
+from tests.process_support import free_port
 from tests.test_simulator_evidence import median_of_buckets
 
 SOURCE = "slo_definitions/acceptance.yaml"

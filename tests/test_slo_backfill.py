@@ -10,26 +10,11 @@ import pandas as pd
 import pytest
 
 from app.slo.backfill import history_needed, openmetrics, tile_rows, tiles_query
-from app.slo.model import Indicator, SloDefinition, TimeWindow
+from app.slo.model import TimeWindow
 from app.slo.rules import TILE_BAD, TILE_TOTAL
+from tests.slo_support import api_slo
 
 PROMTOOL = shutil.which("promtool")
-
-
-def _defn(**kw) -> SloDefinition:
-    base = dict(
-        name="api",
-        service="svc",
-        domain="filing",
-        team="t",
-        target=0.999,
-        window=TimeWindow(duration=timedelta(days=30)),
-        indicator=Indicator(
-            total="sum(rate(x_total[{{.window}}]))", bad='sum(rate(x_total{c="5"}[{{.window}}]))'
-        ),
-    )
-    base.update(kw)
-    return SloDefinition(**base)
 
 
 class HourlyProm:
@@ -53,20 +38,20 @@ def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
     prom = HourlyProm()
     end = datetime(2026, 12, 6, 19, 10, tzinfo=UTC)
     rows = tile_rows(
-        [_defn(), _defn(name="short", window=TimeWindow(duration=timedelta(days=1)))],
+        [api_slo(), api_slo(name="short", window=TimeWindow(duration=timedelta(days=1)))],
         prom,
         end - timedelta(hours=3),
         end,
     )
     assert len(prom.asked) == 1  # the 1-day SLO reads its period raw: no tiles
     query, _, _, step = prom.asked[0]
-    assert step == 3600.0 and query == tiles_query(_defn()) and "x_total[1h]" in query
+    assert step == 3600.0 and query == tiles_query(api_slo()) and "x_total[1h]" in query
     ((labels, samples),) = rows[TILE_TOTAL]
     assert labels == {
         "slo": "api",
         "service": "svc",
         "domain": "filing",
-        "sextant_events": _defn().events_fingerprint(),
+        "sextant_events": api_slo().events_fingerprint(),
     }
     stamps = [datetime.fromtimestamp(t, UTC) for t, _ in samples]
     # the hour ending 19:00 would be written at 19:15, after the cutoff: the tile rule records it
@@ -75,10 +60,10 @@ def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
 
 
 def test_history_reaches_back_to_the_earliest_period_start_and_two_hours():
-    month = _defn(window=TimeWindow(unit="month"))
+    month = api_slo(window=TimeWindow(unit="month"))
     now = datetime(2026, 12, 6, 20, 30, tzinfo=UTC)
     assert history_needed([month], now) == timedelta(days=5, hours=22, minutes=30)  # since 1 Dec, + 2 h
-    assert history_needed([_defn(), month], now) == _defn().window.nominal + timedelta(hours=2)
+    assert history_needed([api_slo(), month], now) == api_slo().window.nominal + timedelta(hours=2)
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")

@@ -83,12 +83,25 @@ def test_a_bad_option_is_one_line_and_exit_2(args, words):
     assert err.count("\n") == 1 and words in err and SECRET not in err
 
 
-def test_a_live_setup_without_prometheus_is_a_usage_error(monkeypatch):
+# The commands that ask Prometheus for figures, and what they need besides.
+ASKING = pytest.mark.parametrize("command", [["status"], ["backfill", "--output", "unused-blocks"]])
+
+
+@ASKING
+def test_a_live_setup_without_prometheus_is_a_usage_error(monkeypatch, command):
     monkeypatch.setenv("SEXTANT_OPENSEARCH_URL", "http://127.0.0.1:9")
-    code, _, err = run_cli("status")
-    assert (
-        code == cli.EXIT_USAGE and "no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL" in err
-    )
+    code, _, err = run_cli(*command)
+    assert code == cli.EXIT_USAGE
+    assert err == "error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL\n"
+
+
+@ASKING
+def test_invalid_definitions_are_findings_before_prometheus_is_asked(tmp_path, command):
+    (tmp_path / "broken.yaml").write_text("apiVersion: openslo/v1\nkind: SLO\nmetadata: {}\n")
+    code, out, err = run_cli(*command, "--definitions", str(tmp_path), "--prometheus-url", "http://127.0.0.1:9")
+    assert code == cli.EXIT_FINDINGS and out == ""
+    assert err.startswith("error: ") and "problem(s) in slo definitions" in err.splitlines()[-1]
+    assert "Prometheus" not in err  # not asked: nothing to ask it about
 
 
 @pytest.mark.usefixtures("snapshot_mode")
@@ -127,7 +140,8 @@ def test_a_closed_port_exits_3_without_the_password():
     assert "error: Prometheus at http://127.0.0.1:9 did not answer" in err and SECRET not in err
 
 
-def test_a_refused_request_exits_3_saying_so(monkeypatch):
+@ASKING
+def test_a_refused_request_exits_3_saying_so(monkeypatch, command):
     """Say, a wrong token: Prometheus answers, but not with statuses."""
 
     class Refusing:
@@ -140,7 +154,7 @@ def test_a_refused_request_exits_3_saying_so(monkeypatch):
             return refuse
 
     monkeypatch.setattr(cli, "_client", lambda url, timeout=None: Refusing())
-    code, _, err = run_cli("status", "--json")
+    code, _, err = run_cli(*command)
     assert code == cli.EXIT_UNREACHABLE
     said = "refused the request: prometheus: HTTP 401 Unauthorized"
     assert err == f"error: Prometheus at http://prometheus.example {said}\n"

@@ -38,6 +38,7 @@ from app.slo.rules import (
     runbook_url,
     uses_tiles,
 )
+from tests.slo_support import api_slo
 
 REPO = Path(__file__).resolve().parents[1]
 RULE_TESTS = REPO / "tests" / "rules"
@@ -45,25 +46,8 @@ PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
 
 
-def _defn(**kw) -> SloDefinition:
-    base = dict(
-        name="api",
-        service="svc",
-        domain="filing",
-        team="t",
-        target=0.999,
-        window=TimeWindow(duration=timedelta(days=30)),
-        indicator=Indicator(
-            total="sum(rate(x_total[{{.window}}]))", bad='sum(rate(x_total{c="5"}[{{.window}}]))'
-        ),
-        runbook="runbooks/api.md",
-    )
-    base.update(kw)
-    return SloDefinition(**base)
-
-
 def test_every_slo_gets_one_group_with_records_for_each_window_and_the_period():
-    groups = rule_file([_defn(), _defn(name="other")])["groups"]
+    groups = rule_file([api_slo(), api_slo(name="other")])["groups"]
     assert [g["name"] for g in groups] == [
         "sextant-slo-api",
         "sextant-tiles-api",
@@ -89,37 +73,38 @@ def _expr(defn: SloDefinition, record: str, **kw) -> str:
 
 
 def test_the_period_is_read_from_hourly_tiles_and_recorded_only_once_they_cover_it():
-    period = _expr(_defn(), record_name(TOTAL, "_period"))
-    tile = f'{TILE_TOTAL}{{slo="api",sextant_events="{_defn().events_fingerprint()}"}}'
+    period = _expr(api_slo(), record_name(TOTAL, "_period"))
+    tile = f'{TILE_TOTAL}{{slo="api",sextant_events="{api_slo().events_fingerprint()}"}}'
     assert "x_total[30d]" not in period  # no 30 days of raw samples
     assert f"sum_over_time(last_over_time({tile}[50m])[29d:1h] offset 1d)" in period
     assert "slo:sli_events_total:increase1d{" in period  # the last day: the raw window recorded anyway
     assert "offset 30d" in period  # the edge a period ago is taken off
     assert period.endswith(f"(count_over_time(last_over_time({tile}[50m])[29d:1h] offset 1d) >= 696)")
     # the status reads an SLO from the rules only where its period is recorded
-    assert _expr(_defn(), OBJECTIVE).endswith('and on() slo:sli_events_total:increase_period{slo="api"}')
-    assert "x_total[1h]" in _expr(_defn(), TILE_TOTAL)
+    assert _expr(api_slo(), OBJECTIVE).endswith('and on() slo:sli_events_total:increase_period{slo="api"}')
+    assert "x_total[1h]" in _expr(api_slo(), TILE_TOTAL)
 
 
 def test_tiles_are_kept_apart_per_sli_query_and_left_out_where_they_cannot_stand_for_the_period():
-    changed = _defn(
+    changed = api_slo(
         indicator=Indicator(total="sum(rate(y_total[{{.window}}]))", bad="sum(rate(y_bad[{{.window}}]))")
     )
-    assert changed.events_fingerprint() != _defn().events_fingerprint()
-    assert _defn(target=0.99).events_fingerprint() == _defn().events_fingerprint()
-    assert uses_tiles(_defn(window=TimeWindow(unit="month")))
-    assert not uses_tiles(_defn(window=TimeWindow(duration=timedelta(days=1))))  # short: raw is cheap
-    assert not uses_tiles(_defn(window=TimeWindow(duration=timedelta(days=2, minutes=30))))  # not whole hours
-    raw = rule_file([_defn(window=TimeWindow(duration=timedelta(days=1)))])["groups"]
+    assert changed.events_fingerprint() != api_slo().events_fingerprint()
+    assert api_slo(target=0.99).events_fingerprint() == api_slo().events_fingerprint()
+    assert uses_tiles(api_slo(window=TimeWindow(unit="month")))
+    assert not uses_tiles(api_slo(window=TimeWindow(duration=timedelta(days=1))))  # short: raw is cheap
+    not_whole_hours = TimeWindow(duration=timedelta(days=2, minutes=30))
+    assert not uses_tiles(api_slo(window=not_whole_hours))
+    raw = rule_file([api_slo(window=TimeWindow(duration=timedelta(days=1)))])["groups"]
     assert len(raw) == 1
     assert "x_total[1d]" in _expr(
-        _defn(window=TimeWindow(duration=timedelta(days=1))), record_name(TOTAL, "_period")
+        api_slo(window=TimeWindow(duration=timedelta(days=1))), record_name(TOTAL, "_period")
     )
-    assert "x_total[30d]" in _expr(_defn(), record_name(TOTAL, "_period"), tiles=False)
+    assert "x_total[30d]" in _expr(api_slo(), record_name(TOTAL, "_period"), tiles=False)
 
 
 def test_records_are_named_alike_across_slos_so_one_query_per_window_returns_all():
-    text = render_rules([_defn(), _defn(name="b", service="other")])
+    text = render_rules([api_slo(), api_slo(name="b", service="other")])
     assert text.count("record: slo:sli_events_total:increase1h\n") == 2
     assert "&id" not in text and "*id" not in text  # no YAML anchors
 
@@ -132,18 +117,18 @@ def test_alert_thresholds_follow_the_workbook_for_30_days_and_rescale_for_other_
             if r.get("alert") == "SLOErrorBudgetBurn"
         }
 
-    thirty = factors(_defn())
+    thirty = factors(api_slo())
     assert "> 14.4)" in thirty["page-1h-5m"] and "> 6.0)" in thirty["page-6h-30m"]
     assert "> 3.0)" in thirty["ticket-1d-2h"] and "> 1.0)" in thirty["ticket-3d-6h"]
-    week = factors(_defn(window=TimeWindow(duration=timedelta(days=7))))
+    week = factors(api_slo(window=TimeWindow(duration=timedelta(days=7))))
     assert "> 3.36)" in week["page-1h-5m"] and "> 1.4)" in week["page-6h-30m"]
     assert "> 0.7)" in week["ticket-1d-2h"] and "> 0.233333333)" in week["ticket-3d-6h"]
-    month = factors(_defn(window=TimeWindow(unit="month")))
+    month = factors(api_slo(window=TimeWindow(unit="month")))
     assert "> 14.4)" in month["page-1h-5m"]  # a calendar month counts as 30 days
 
 
 def test_alerts_carry_severity_runbook_and_a_plain_english_summary():
-    rules = rule_file([_defn()], base_url="https://git.example/sextant/blob/main")["groups"][0]["rules"]
+    rules = rule_file([api_slo()], base_url="https://git.example/sextant/blob/main")["groups"][0]["rules"]
     alerts = [r for r in rules if "alert" in r]
     assert {a["labels"]["severity"] for a in alerts} == {"page", "ticket"}
     for a in alerts:
@@ -161,7 +146,7 @@ def test_alerts_carry_severity_runbook_and_a_plain_english_summary():
 
 
 def test_timeslice_slos_have_no_low_traffic_guard_and_sloth_options_are_honoured():
-    sliced = _defn(
+    sliced = api_slo(
         budgeting="Timeslices",
         indicator=Indicator(query="max_over_time(age[{{.window}}])"),
         time_slice_window=timedelta(minutes=1),
@@ -170,7 +155,7 @@ def test_timeslice_slos_have_no_low_traffic_guard_and_sloth_options_are_honoured
     )
     alert = next(r for r in rule_file([sliced])["groups"][0]["rules"] if r.get("alert"))
     assert ">=" not in alert["expr"]
-    quiet = _defn(alerting=AlertingOptions(name="MyBurn", ticket=False, labels=(("team_channel", "x"),)))
+    quiet = api_slo(alerting=AlertingOptions(name="MyBurn", ticket=False, labels=(("team_channel", "x"),)))
     alerts = [r for r in rule_file([quiet])["groups"][0]["rules"] if r.get("alert") == "MyBurn"]
     assert {a["labels"]["severity"] for a in alerts} == {"page"}
     assert all(a["labels"]["team_channel"] == "x" for a in alerts)
@@ -178,10 +163,10 @@ def test_timeslice_slos_have_no_low_traffic_guard_and_sloth_options_are_honoured
 
 def test_runbook_urls_and_summaries_for_calendar_periods(monkeypatch):
     monkeypatch.setenv("SEXTANT_RUNBOOK_BASE_URL", "https://wiki.example/")
-    assert runbook_url(_defn()) == "https://wiki.example/runbooks/api.md"
-    assert runbook_url(_defn(runbook="https://x.example/rb")) == "https://x.example/rb"
-    assert runbook_url(_defn(runbook=None)) == ""
-    monthly = _defn(window=TimeWindow(unit="month"))
+    assert runbook_url(api_slo()) == "https://wiki.example/runbooks/api.md"
+    assert runbook_url(api_slo(runbook="https://x.example/rb")) == "https://x.example/rb"
+    assert runbook_url(api_slo(runbook=None)) == ""
+    monthly = api_slo(window=TimeWindow(unit="month"))
     assert "of the calendar month budget" in alert_summary(monthly, ALERT_PAIRS[0])
 
 

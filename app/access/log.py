@@ -30,22 +30,20 @@ TEMPLATE = "sextant-access"
 BATCH = 500
 RETRY_S = 5.0
 _KEYWORDS = ("id", "event", "outcome", "user", "roles", "page", "how")
+MAPPING = {
+    "dynamic": "strict",
+    "properties": {
+        "@timestamp": {"type": "date"},
+        **{name: {"type": "keyword"} for name in _KEYWORDS},
+        "params": {"type": "keyword", "ignore_above": 4096},
+        "detail": {"type": "keyword", "ignore_above": 4096},
+    },
+}
 TEMPLATE_BODY = {
     "index_patterns": [INDEX_PATTERN],
     # above the simulator's `audit-*` template (priority 0), whose strict mapping has other fields
     "priority": 200,
-    "template": {
-        "settings": {"number_of_shards": 1},
-        "mappings": {
-            "dynamic": "strict",
-            "properties": {
-                "@timestamp": {"type": "date"},
-                **{name: {"type": "keyword"} for name in _KEYWORDS},
-                "params": {"type": "keyword", "ignore_above": 4096},
-                "detail": {"type": "keyword", "ignore_above": 4096},
-            },
-        },
-    },
+    "template": {"settings": {"number_of_shards": 1}, "mappings": MAPPING},
 }
 _log = logging.getLogger(__name__)
 
@@ -91,6 +89,8 @@ class Writer(Protocol):
     def create_documents(self, documents: Sequence[tuple[str, str, Mapping[str, Any]]]) -> BulkResult: ...
 
     def put_index_template(self, name: str, body: Mapping[str, Any]) -> None: ...
+
+    def put_mapping(self, index: str, mapping: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -173,12 +173,27 @@ class AccessLog:
         batch = [(_index_of(doc), str(doc["id"]), doc) for doc in documents if doc.get("id")]
         result = self.writer.create_documents(batch)
         self.spool.remove(result.stored)
-        if result.refused:  # our own documents: a refusal is a bug, so they stay in the spool to be seen
-            first = next(iter(result.refused.items()))
-            self.last_error = (
-                f"OpenSearch refused {len(result.refused)} access event(s), e.g. {first[0]}: {first[1]}"
-            )
+        refused = result.refused
+        if result.unmapped:  # once: mapped again, a second refusal is not the mapping's doing
+            again = [item for item in batch if item[1] in result.unmapped]
+            self._map_again({index for index, _, _ in again})
+            retried = self.writer.create_documents(again)
+            self.spool.remove(retried.stored)
+            refused = {**{k: v for k, v in refused.items() if k not in result.unmapped}, **retried.refused}
+        if refused:  # our own documents: a refusal is a bug, so they stay in the spool to be seen
+            doc_id, why = next(iter(refused.items()))
+            self.last_error = f"OpenSearch refused {len(refused)} access event(s), e.g. {doc_id}: {why}"
             _log.error(self.last_error)
+
+    def _map_again(self, indices: set[str]) -> None:
+        """Put the template again and add the access log's fields to `indices`, whose strict mapping lacked
+        them. It happens after the stack's data is reset: Sextant's template gone, the simulator's strict
+        `audit-*` one made this month's index, and the refused write itself created that index, so the
+        template alone would mend later months only."""
+        assert self.writer is not None
+        self.writer.put_index_template(TEMPLATE, TEMPLATE_BODY)
+        for index in sorted(indices):
+            self.writer.put_mapping(index, MAPPING)
 
 
 def _index_of(document: Mapping[str, Any]) -> str:

@@ -24,6 +24,7 @@ from app.controls.definition import DEFAULT_PATH, QUERY_GROUP, Control, Controls
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.errors import plain_reason
 from app.timerange import TimeRange
 
 GROUP = "controls"
@@ -160,7 +161,7 @@ def _evidence(
 
 
 def _error(outcome: Outcome[Any]) -> str | None:
-    return None if outcome.error is None else outcome.error.message
+    return None if outcome.error is None else plain_reason(outcome.error)
 
 
 # -- what the page draws, in words and tables -------------------------------------------------------------

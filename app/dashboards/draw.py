@@ -23,7 +23,7 @@ from app.slo import view as slo_view
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
-from app.sources.errors import BackendError, SnapshotMiss
+from app.sources.errors import BackendError, SnapshotMiss, plain_reason
 from app.topn import bars_note, top_bars
 from app.ui import charts
 from app.units import format_age, format_value
@@ -202,7 +202,7 @@ def _why_no_incidents(error: BackendError) -> str:
         return "OpenSearch was not asked, the page ran out of time"
     if error.error_type == "loading":
         return "OpenSearch has not answered yet"
-    return f"OpenSearch is not answering ({ui.plain(error.message)})"
+    return f"OpenSearch is not answering ({ui.plain(plain_reason(error))})"
 
 
 def _shaded(view: DashboardView) -> pd.DataFrame | None:

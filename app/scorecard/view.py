@@ -29,6 +29,7 @@ from app.scorecard.definition import DEFAULT_PATH, AcceptanceError, acceptance
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
+from app.sources.errors import plain_reason
 from app.timerange import PRESETS, TimeRange
 
 GROUP = "scorecard"
@@ -137,7 +138,7 @@ def load(
     )
     answers = {
         k[2:]: criteria.Answer(
-            o.value.frame if o.value is not None else None, o.error.message if o.error else None
+            o.value.frame if o.value is not None else None, plain_reason(o.error) if o.error else None
         )
         for k, o in out.items()
         if k.startswith("q ")

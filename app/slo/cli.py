@@ -24,6 +24,7 @@ from app.times import rfc3339
 # The rule generator, the status code (pandas) and the backends' clients (httpx) are imported by the
 # command that needs them, not here: `--help` and `rules` then start in a fraction of the time.
 if TYPE_CHECKING:
+    from app.slo.model import SloDefinition
     from app.slo.status import SloStatus
     from app.sources import Sources
 
@@ -87,6 +88,31 @@ def _report_errors(result: LoadResult, err: TextIO) -> None:
     )
 
 
+def _definitions_and_prometheus(
+    args: argparse.Namespace, err: TextIO, *, demo: bool = False
+) -> tuple[tuple[SloDefinition, ...], Any, Sources | None]:
+    """What `backfill` and `status` start from: the valid definitions, and a client of the Prometheus asked
+    for or, with `demo` and no backend configured at all, the demo snapshot's sources instead (client None).
+    Stops with EXIT_FINDINGS once invalid definitions are said on `err`, and with EXIT_USAGE when there is
+    no Prometheus to ask."""
+    result = load_definitions(args.definitions)
+    if result.errors:
+        _report_errors(result, err)
+        raise cli.Stop(EXIT_FINDINGS)
+    client = _client(args.prometheus_url, args.timeout)
+    sources = _demo_sources() if client is None and demo else None
+    if client is None and sources is None:
+        raise cli.Stop(EXIT_USAGE, "no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL")
+    return result.definitions, client, sources
+
+
+def _prometheus_failed(url: str, error: Exception) -> cli.Stop:
+    from app.sources.errors import BackendUnavailable
+
+    what = "did not answer" if isinstance(error, BackendUnavailable) else "refused the request"
+    return cli.Stop(EXIT_UNREACHABLE, f"Prometheus at {url} {what}: {error}")
+
+
 def _parse_at(text: str) -> datetime:
     try:
         return times.parse_time(text)
@@ -147,22 +173,14 @@ def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from app.slo.backfill import backfill_tiles
     from app.sources.errors import BackendError
 
-    result = load_definitions(args.definitions)
-    if result.errors:
-        _report_errors(result, err)
-        return EXIT_FINDINGS
-    client = _client(args.prometheus_url, args.timeout)
-    if client is None:
-        print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
-        return EXIT_USAGE
+    definitions, client, _ = _definitions_and_prometheus(args, err)
     now = args.before or datetime.now(UTC)
     try:
         samples, blocks = backfill_tiles(
-            result.definitions, client, Path(args.output), now, only_missing=args.only_missing
+            definitions, client, Path(args.output), now, only_missing=args.only_missing
         )
     except BackendError as exc:
-        print(f"error: Prometheus at {client.url} did not answer: {exc}", file=err)
-        return EXIT_UNREACHABLE
+        raise _prometheus_failed(client.url, exc) from None
     except (OSError, RuntimeError) as exc:
         print(f"error: cannot write blocks into {args.output}: {exc}", file=err)
         return EXIT_USAGE
@@ -195,27 +213,19 @@ def human_table(statuses: Sequence[SloStatus]) -> str:
 
 def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from app.slo.status import compute_status
-    from app.sources.errors import BackendError, BackendUnavailable, SnapshotMiss
+    from app.sources.errors import BackendError, SnapshotMiss
 
-    result = load_definitions(args.definitions)
-    if result.errors:
-        _report_errors(result, err)
-        return EXIT_FINDINGS
-    client = _client(args.prometheus_url, args.timeout)
+    definitions, client, demo = _definitions_and_prometheus(args, err, demo=True)
     at, origin = args.at or datetime.now(UTC).replace(microsecond=0), "live"
     recorded_at: datetime | None = None
-    if client is None:
-        demo = _demo_sources()
-        if demo is None:
-            print("error: no Prometheus: pass --prometheus-url or set SEXTANT_PROMETHEUS_URL", file=err)
-            return EXIT_USAGE
+    if demo is not None:
         if demo.snapshot_problem:
             print(f"error: {demo.snapshot_problem}", file=err)
             return EXIT_UNREACHABLE
         recorded_at = demo.now()
         client, at, origin = demo.prometheus, args.at or recorded_at, "demo snapshot"
     try:
-        statuses = compute_status(result.definitions, client, at)
+        statuses = compute_status(definitions, client, at)
     except SnapshotMiss:
         print(
             f"error: the demo snapshot holds no status at {rfc3339(at)} (it was recorded at "
@@ -225,9 +235,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_UNREACHABLE
     except BackendError as exc:
-        what = "did not answer" if isinstance(exc, BackendUnavailable) else "refused the request"
-        print(f"error: Prometheus at {client.url} {what}: {exc}", file=err)
-        return EXIT_UNREACHABLE
+        raise _prometheus_failed(client.url, exc) from None
     if args.json:
         document = {"at": rfc3339(at), "source": origin, "slos": [s.to_json() for s in statuses]}
         json.dump(document, out, indent=2)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from app.sources.errors import BackendError, BackendUnavailable
+from app.sources.errors import BackendDown, BackendError
 
 PROBE_EVERY_S = 2.0
 IDLE_S = 300.0
@@ -69,11 +69,7 @@ class Breaker:
             self._last_asked = self._clock()
             since, reason = self._since, self._reason
         assert since is not None and reason is not None
-        raise BackendUnavailable(
-            self.name,
-            f"down since {since:%H:%M:%S} UTC ({reason.message}); checking again in the background",
-            error_type="down",
-        )
+        raise BackendDown(self.name, since, reason)
 
     def trip(self, error: BackendError) -> None:
         """A timeout or a failed connection: count the backend as down for `down_s` from now."""

@@ -9,6 +9,7 @@ query is wrong* versus *this view was not recorded in the snapshot*.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 BACKEND_TITLES = {
     "prometheus": "Prometheus",
@@ -52,6 +53,20 @@ class BackendUnavailable(BackendError):
     """No usable answer: connection refused, DNS, TLS, timeout, or the backend said it is overloaded."""
 
 
+class BackendDown(BackendUnavailable):
+    """Failed at once, unasked: the backend's circuit breaker counts it as down since `since` (UTC) because
+    of `reason`, its last timeout or failed connection (`app.sources.breaker`)."""
+
+    def __init__(self, backend: str, since: datetime, reason: BackendError) -> None:
+        super().__init__(
+            backend,
+            f"down since {since:%H:%M:%S} UTC ({reason.message}); checking again in the background",
+            error_type="down",
+        )
+        self.since = since
+        self.reason = reason
+
+
 class StillLoading(BackendUnavailable):
     """Not an answer yet: the page drew without waiting for this fetch, which goes on in the background
     and fills its panels in when it lands (`app.sources.concurrent.fetch_all`). Who is slow is not known
@@ -75,3 +90,38 @@ class SnapshotMiss(BackendError):
     def __init__(self, backend: str, message: str, detail: str = "") -> None:
         super().__init__(backend, message)
         self.detail = detail
+
+
+# What a transport failure's own text says (lower case) → what a banner says of it. The first match wins.
+_TRANSPORT_WORDS = (
+    (("connection refused",), "connection refused"),
+    (
+        ("connection reset", "server disconnected", "peer closed", "broken pipe", "connection aborted"),
+        "the connection was cut",
+    ),
+    (
+        ("name or service not known", "name resolution", "nodename nor servname", "getaddrinfo"),
+        "its host name is not known",
+    ),
+    (("certificate",), "its TLS certificate is not trusted"),
+    (("ssl", "tls"), "the TLS handshake failed"),
+    (("network is unreachable", "no route to host"), "there is no network route to it"),
+)
+_REACHING = re.compile(r"cannot reach \S+: ")
+
+
+def plain_reason(error: BackendError) -> str:
+    """What went wrong in a few plain words, for a banner: a failed connection as "connection refused" or
+    "the connection was cut", never its URL or errno (the error's `message` keeps those, for a Details
+    expander); a backend down for a while as the reason and since when. Other errors already read as words
+    (a timeout's "no answer within 10 s", the backend's own message): their message."""
+    if isinstance(error, BackendDown):
+        since = f"{error.since:%H:%M:%S} UTC"
+        return f"{plain_reason(error.reason)}; down since {since}, checked again in the background"
+    if error.error_type != "connection":
+        return error.message
+    said = _REACHING.sub("", error.message, count=1).lower()
+    return next(
+        (words for clues, words in _TRANSPORT_WORDS if any(clue in said for clue in clues)),
+        "the connection failed",
+    )

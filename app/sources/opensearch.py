@@ -59,6 +59,7 @@ class BulkResult:
 
     stored: tuple[str, ...]  # held by OpenSearch now: created, or already there from an earlier attempt
     refused: dict[str, str]  # id -> why OpenSearch would not take it
+    unmapped: tuple[str, ...] = ()  # of those refused: with fields their index's strict mapping lacks
 
 
 def hits_frame(hits: list[Mapping[str, Any]]) -> pd.DataFrame:
@@ -279,15 +280,22 @@ class OpenSearchClient(BackendClient):
             content=("\n".join(lines) + "\n").encode("utf-8"),
             headers={"Content-Type": "application/x-ndjson"},
         )
-        stored, refused = [], {}
+        stored, refused, unmapped = [], {}, []
         for item in answer.get("items") or []:
             result = next(iter(item.values())) if isinstance(item, Mapping) and item else {}
             doc_id, status = str(result.get("_id")), int(result.get("status") or 0)
             if 200 <= status < 300 or status == 409:  # 409: created by an earlier attempt
                 stored.append(doc_id)
             else:
-                refused[doc_id] = _error_reason(result.get("error") or f"HTTP {status}")[0]
-        return BulkResult(tuple(stored), refused)
+                refused[doc_id], kind = _error_reason(result.get("error") or f"HTTP {status}")
+                if kind == "strict_dynamic_mapping_exception":
+                    unmapped.append(doc_id)
+        return BulkResult(tuple(stored), refused, tuple(unmapped))
+
+    @tracked
+    def put_mapping(self, index: str, mapping: Mapping[str, Any]) -> None:
+        """Add `mapping`'s fields to the existing `index` (a field already mapped otherwise is refused)."""
+        self._call("PUT", f"/{_index_path(index)}/_mapping", json=dict(mapping))
 
     @tracked
     def put_index_template(self, name: str, body: Mapping[str, Any]) -> None:
