@@ -19,6 +19,7 @@ class BackendStatus:
     version: str | None
     probe_latency_s: float | None
     probe_error: str | None
+    probe_error_detail: str | None
     calls: int
     failures: int
     last_query_latency_s: float | None
@@ -71,6 +72,7 @@ def load(sources: Sources) -> list[BackendStatus]:
                 version=health.version,
                 probe_latency_s=health.latency_s,
                 probe_error=health.error,
+                probe_error_detail=health.detail,
                 calls=stats.calls,
                 failures=stats.failures,
                 last_query_latency_s=stats.last_latency_s,

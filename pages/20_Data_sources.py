@@ -55,6 +55,7 @@ def backends() -> None:
             calls.metric("Calls failed", f"{status.failures} of {status.calls}")
             if status.probe_error:
                 st.error(f"Probe failed: {ui.plain(status.probe_error)}")
+                ui.details([status.probe_error_detail] if status.probe_error_detail else [])
             if status.last_error and status.last_error_at:
                 last = f"Last error, {format_age(status.last_error_at, now)}: {ui.plain(status.last_error)}"
                 if status.state == "ok":  # history: a later call succeeded

@@ -12,7 +12,7 @@ T = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 def status(reachable: bool, success: datetime | None, error: datetime | None) -> BackendStatus:
     return BackendStatus(
-        "prometheus", "http://p", reachable, None, 0.01, None if reachable else "refused",
+        "prometheus", "http://p", reachable, None, 0.01, None if reachable else "refused", None,
         calls=737, failures=22, last_query_latency_s=0.1, last_success_at=success,
         last_error="prometheus: refused a query, HTTP 400 (bad_data)" if error else None, last_error_at=error,
     )  # fmt: skip
@@ -38,6 +38,10 @@ def test_a_refused_backend_has_no_latency_and_an_unconfigured_one_names_its_own_
     drawn = render(DATA_SOURCES)
     prometheus = {m.label: m.value for m in drawn.at.metric if m.label.endswith("latency")}
     assert prometheus == {"Probe latency": "—", "Last query latency": "failed"}
+    # The probe's failure in words; the address and the transport's own error only under Details.
+    assert drawn.banner("prometheus") == "Probe failed: connection refused"
+    details = [c.value for e in drawn.at.expander if e.label == "Details" for c in e.code]
+    assert any(d.startswith(f"cannot reach http://127.0.0.1:{port}") for d in details), details
     boxes = drawn.source_boxes()
     assert "set SEXTANT_OPENSEARCH_URL to read it" in boxes["opensearch"]
     assert "set SEXTANT_JAEGER_URL to read it" in boxes["jaeger"]

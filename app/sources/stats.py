@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from app.sources.errors import BackendError, QueryRejected
+from app.sources.errors import BackendError, QueryRejected, plain_reason
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,7 +39,8 @@ class BackendHealth:
     reachable: bool
     version: str | None
     latency_s: float | None
-    error: str | None
+    error: str | None  # in plain words ("connection refused"), for a banner
+    detail: str | None = None  # the error as raised (the address, the transport's own words), when it differs
 
 
 class CallStats:
@@ -120,5 +121,7 @@ def probe(
     try:
         answer = call()
     except BackendError as exc:
-        return BackendHealth(name, url, False, None, time.perf_counter() - started, exc.message)
+        said = plain_reason(exc)
+        detail = exc.message if exc.message != said else None
+        return BackendHealth(name, url, False, None, time.perf_counter() - started, said, detail)
     return BackendHealth(name, url, True, version_of(answer), time.perf_counter() - started, None)

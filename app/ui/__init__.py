@@ -31,7 +31,7 @@ from app.scorecard import view as scorecard_view
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES, BackendError, SnapshotMiss, plain_reason
+from app.sources.errors import BACKEND_TITLES, SnapshotMiss, plain_reason
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
 from app.ui import access
@@ -349,16 +349,16 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
         else:
             empty = " Some of its panels are empty." if len(kept) < len(backend_outcomes) else ""
             st.warning(f"{said}{meanwhile}{empty}", icon=":material/history:")
-        _details(errors)
+        details(e.message for e in errors if e.message != plain_reason(e))
 
 
-def _details(errors: list[BackendError]) -> None:
+def details(raw_errors: Iterable[str]) -> None:
     """Under a banner, the errors as they were raised, where the banner's plain words leave something out
     (the address asked, the transport's own error): as text, never Markdown, for whoever fixes it."""
-    raw = [e.message for e in errors if e.message != plain_reason(e)]
+    raw = list(dict.fromkeys(raw_errors))
     if raw:
         with st.expander("Details"):
-            st.code("\n".join(dict.fromkeys(raw)), language=None)
+            st.code("\n".join(raw), language=None)
 
 
 def _not_recorded(misses: list[SnapshotMiss]) -> None:
