@@ -591,3 +591,12 @@ def test_a_rerun_reuses_the_trace_detail_and_its_reveal_tokens():
     refetched = traces.load(served, view, NOW, ResultCache())
     assert refetched.detail is not first.detail
     pd.testing.assert_frame_equal(refetched.detail.rows, first.detail.rows)
+
+
+def test_the_waterfall_chart_is_built_once_per_trace_detail():
+    detail = traces.detail_of(Trace(TRACE_ID, TREE))
+    chart = detail.chart(detail.rows)
+    assert detail.chart(detail.rows) is chart and detail.chart(detail.folded.rows) is not chart
+    assert chart.to_dict() == traces.waterfall_chart(detail.rows).to_dict()
+    other = detail.rows.head(2)  # rows that are not the detail's own are drawn afresh
+    assert detail.chart(other) is not detail.chart(other)
