@@ -184,7 +184,7 @@ def show_trace(page: traces.TracesPage, shown: set[str]) -> None:
         if detail.start is not None:
             st.caption(f"Started {detail.start:%d %b %Y %H:%M:%S} UTC")
         rows = _shown_rows(detail)
-        st.altair_chart(traces.waterfall_chart(rows))
+        st.altair_chart(detail.chart(rows))
         if len(rows) > traces.CHART_MAX_SPANS:
             st.caption(f"The chart shows the first {traces.CHART_MAX_SPANS} rows; the table has them all.")
         spans_tab, services_tab = st.tabs(["Spans", "Time by service"])

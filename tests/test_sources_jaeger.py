@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.jaeger import JaegerClient, go_duration, summarize
+from app.sources.jaeger import JaegerClient, RecentTraces, Trace, go_duration, summarize
 
 URL = "http://jaeger.test:16686"
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -245,3 +245,41 @@ def test_summary_of_an_empty_or_orphaned_trace():
         }
     )
     assert orphan.root_operation == "child" and orphan.error is False
+
+
+def test_a_trace_a_search_returned_is_not_asked_again(jg):
+    mock, client = jg
+    mock.get("/api/traces").mock(return_value=httpx.Response(200, json=envelope([TRACE])))
+    fetched = mock.get(url__regex=r"/api/traces/.+").mock(
+        return_value=httpx.Response(200, json=envelope([TRACE]))
+    )
+    client.search("gateway", start=T0, end=T0 + timedelta(hours=1))
+    # Jaeger writes a 64-bit id in 16 digits; a link may carry the 32-digit form
+    trace = client.trace("0" * 26 + "abc123")
+    assert not fetched.called
+    assert trace.trace_id == "abc123" and trace.spans["span_id"].tolist() == ["s1", "s2", "s3"]
+    assert client.trace("abc124") is not None and fetched.call_count == 1  # not in the search: asked
+
+
+def test_a_searched_trace_is_asked_again_once_it_is_old_or_crowded_out(jg):
+    mock, client = jg
+    mock.get("/api/traces").mock(return_value=httpx.Response(200, json=envelope([TRACE])))
+    fetched = mock.get("/api/traces/abc123").mock(return_value=httpx.Response(200, json=envelope([TRACE])))
+    client.recent = RecentTraces(keep_s=-1.0)
+    client.search("gateway", start=T0, end=T0 + timedelta(hours=1))
+    client.trace("abc123")
+    assert fetched.call_count == 1
+    client.recent = RecentTraces(max_spans=2)  # the trace's 3 spans are more than it keeps
+    client.search("gateway", start=T0, end=T0 + timedelta(hours=1))
+    client.trace("abc123")
+    assert fetched.call_count == 2
+
+
+def test_recent_traces_keep_the_newest_within_their_span_budget():
+    recent = RecentTraces(max_spans=5)
+    spans = pd.DataFrame({"span_id": ["a", "b", "c"]})
+    for trace_id in ("a1", "a2", "a3"):
+        recent.add(Trace(trace_id, spans.head(2)))
+    assert recent.get("a1") is None and recent.get("a2") is not None and recent.get("a3") is not None
+    recent.add(Trace("a2", spans))  # the same trace again replaces it: 3 + 2 spans
+    assert recent.get("a2") is not None and recent.get("a3") is not None

@@ -568,3 +568,35 @@ def test_picking_a_trace_does_not_search_again():
     traces.load(sources(jaeger), traces.TraceView(service="filing"), NOW, cache)
     traces.load(sources(jaeger), traces.TraceView(service="filing", trace_id="aa"), NOW, cache)
     assert [c[0] for c in jaeger.calls] == ["search", "trace"]
+
+
+def test_a_rerun_reuses_the_trace_detail_and_its_reveal_tokens():
+    """The span tree of a cached trace is built once (10,000 spans take a second), and a rerun still
+    collects the tokens its masked attributes stand for; a trace fetched again is built again."""
+    tagged = TREE.copy()
+    tagged.at[0, "tags"] = {"customer": "jo@example.com"}
+
+    class OneTrace(FakeJaeger):
+        def trace(self, trace_id):
+            self.calls.append(("trace", trace_id))
+            return Trace(trace_id, tagged)
+
+    jaeger, cache = OneTrace(), ResultCache()
+    served = sources(jaeger)  # one per process in the app, and so its masker
+    view = traces.TraceView(service="filing", trace_id=TRACE_ID)
+    first = traces.load(served, view, NOW, cache)
+    again = traces.load(served, view, NOW, cache)
+    assert again.detail is first.detail and jaeger.calls.count(("trace", TRACE_ID)) == 1
+    assert "jo@example.com" in again.tokens.values() and again.tokens == first.tokens
+    refetched = traces.load(served, view, NOW, ResultCache())
+    assert refetched.detail is not first.detail
+    pd.testing.assert_frame_equal(refetched.detail.rows, first.detail.rows)
+
+
+def test_the_waterfall_chart_is_built_once_per_trace_detail():
+    detail = traces.detail_of(Trace(TRACE_ID, TREE))
+    chart = detail.chart(detail.rows)
+    assert detail.chart(detail.rows) is chart and detail.chart(detail.folded.rows) is not chart
+    assert chart.to_dict() == traces.waterfall_chart(detail.rows).to_dict()
+    other = detail.rows.head(2)  # rows that are not the detail's own are drawn afresh
+    assert detail.chart(other) is not detail.chart(other)

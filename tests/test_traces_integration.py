@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 
 from app import traces
@@ -73,6 +74,36 @@ def test_filing_errors_in_the_hmrc_outage_are_hmrc_503s(live, outage):
     assert lines["message"].str.contains("503 SERVICE_UNAVAILABLE").all()
     # the logged span is in the trace
     assert set(lines["span_id"]) <= set(rows["span_id"])
+
+
+def test_a_trace_picked_from_the_list_is_not_downloaded_again(live_stack, live, outage):
+    """Jaeger's search answers whole traces: the picked one is taken from that answer (even when the
+    search and the trace are asked at once, with nothing cached), with the figures a fetch gives."""
+    jaeger = JaegerClient(live_stack.jaeger_url, timeout=30.0)
+    paths: list[str] = []
+    send = jaeger._http.request
+
+    def request(method, path, **kwargs):
+        paths.append(path)
+        return send(method, path, **kwargs)
+
+    jaeger._http.request = request
+    slowest = str(traces.load(live, outage, live.now(), ResultCache()).table["trace_id"][0])
+    picked = traces.load(
+        replace(live, jaeger=jaeger),
+        replace(outage, trace_id=slowest),
+        live.now(),
+        ResultCache(),
+        with_logs=False,
+    )
+    assert picked.problems() == []
+    assert paths == ["/api/traces"] * len(traces.search_tasks(outage, outage.time_range(live.now())))
+    fresh = JaegerClient(live_stack.jaeger_url, timeout=30.0)  # nothing searched: it asks Jaeger
+    fetched = traces.detail_of(fresh.trace(slowest))
+    fresh.close()
+    pd.testing.assert_frame_equal(picked.detail.rows, fetched.rows)
+    pd.testing.assert_frame_equal(picked.detail.folded.rows, fetched.folded.rows)
+    jaeger.close()
 
 
 def test_errors_only_keeps_failed_traces_and_the_filter_matters(live, outage):

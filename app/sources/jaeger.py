@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,8 +20,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
+from typing_extensions import Unpack  # typing's own needs Python 3.12
 
-from app.sources._http import BackendClient, json_or_none, status_error
+from app.sources._http import BackendClient, HttpOptions, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
 from app.times import micros
@@ -113,8 +117,11 @@ def spans_frame(trace: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def summarize(trace: Mapping[str, Any]) -> TraceSummary:
-    spans = spans_frame(trace)
-    trace_id = str(trace.get("traceID", ""))
+    return summary_of(str(trace.get("traceID", "")), spans_frame(trace))
+
+
+def summary_of(trace_id: str, spans: pd.DataFrame) -> TraceSummary:
+    """A trace's line in a search's list, from its spans (`spans_frame`)."""
     if spans.empty:
         return TraceSummary(trace_id, "", "", datetime.fromtimestamp(0, UTC), 0.0, 0, False, ())
     known = set(spans["span_id"])
@@ -134,11 +141,70 @@ def summarize(trace: Mapping[str, Any]) -> TraceSummary:
     )
 
 
+class RecentTraces:
+    """The traces a client's searches returned in the last `keep_s` seconds, at most `max_spans` spans in
+    all (the newest kept), by trace id.
+
+    Jaeger's search answers whole traces, so the trace picked from a list has just been downloaded and
+    parsed: a 10,000-span trace is 4.7 MB and seconds of Jaeger's time. A trace taken from here is as
+    fresh as the search that brought it (the pages cache a fetched trace for as long). 50,000 spans take
+    about 12 MB. Callers still ask `trace()`, so a recording (`app.sources.snapshot`) keeps the trace."""
+
+    def __init__(self, keep_s: float = 30.0, max_spans: int = 50_000) -> None:
+        self.keep_s = keep_s
+        self.max_spans = max_spans
+        self._traces: OrderedDict[int, tuple[float, Trace]] = OrderedDict()
+        self._spans = 0
+        self._lock = threading.Lock()
+
+    def add(self, trace: Trace) -> None:
+        key, size = _id_number(trace.trace_id), len(trace.spans)
+        if key is None or size > self.max_spans:
+            return
+        with self._lock:
+            self._drop(key)
+            self._traces[key] = (time.monotonic(), trace)
+            self._spans += size
+            while self._spans > self.max_spans:
+                self._drop(next(iter(self._traces)))
+
+    def get(self, trace_id: str) -> Trace | None:
+        key = _id_number(trace_id)
+        with self._lock:
+            kept = self._traces.get(key) if key is not None else None
+            if kept is None:
+                return None
+            if time.monotonic() - kept[0] > self.keep_s:
+                self._drop(key)
+                return None
+            return kept[1]
+
+    def _drop(self, key: int | None) -> None:
+        kept = self._traces.pop(key, None) if key is not None else None
+        if kept is not None:
+            self._spans -= len(kept[1].spans)
+
+
+def _id_number(trace_id: str) -> int | None:
+    """A trace id as a number: Jaeger writes `00000b16…` in 16 digits where a link may carry 32."""
+    return int(trace_id, 16) if _HEX_ID.match(trace_id) else None
+
+
+def _trace(answer: Mapping[str, Any], trace_id: str) -> Trace:
+    """One trace of Jaeger's answer, with the warnings Jaeger attached to it."""
+    warnings = tuple(str(w) for w in answer.get("warnings") or [])
+    return Trace(str(answer.get("traceID") or trace_id), spans_frame(answer), warnings)
+
+
 class JaegerClient(BackendClient):
     """Read-only client for one Jaeger query service."""
 
     name = NAME
     probe_path = "/api/services"
+
+    def __init__(self, base_url: str, **options: Unpack[HttpOptions]) -> None:
+        super().__init__(base_url, **options)
+        self.recent = RecentTraces()
 
     @tracked
     def services(self) -> list[str]:
@@ -179,18 +245,27 @@ class JaegerClient(BackendClient):
         if max_duration is not None:
             params["maxDuration"] = go_duration(max_duration)
         data, warnings = self._call("/api/traces", params=params)
-        return TraceList((summarize(t) for t in data or []), warnings)
+        found = TraceList((), warnings)
+        for answer in data or []:
+            trace = _trace(answer, str(answer.get("traceID", "")))
+            self.recent.add(trace)
+            found.append(summary_of(trace.trace_id, trace.spans))
+        return found
+
+    def trace(self, trace_id: str) -> Trace:
+        """One trace: from a search of the last `RecentTraces.keep_s` seconds that returned it, else
+        asked of Jaeger."""
+        return self.recent.get(trace_id) or self._fetch_trace(trace_id)
 
     @tracked
-    def trace(self, trace_id: str) -> Trace:
+    def _fetch_trace(self, trace_id: str) -> Trace:
         if not _HEX_ID.match(trace_id):
             raise QueryRejected(NAME, f"not a trace id: {trace_id[:40]!r}", error_type="bad_trace_id")
         data, warnings = self._call(f"/api/traces/{trace_id}")
         if not data:
             raise QueryRejected(NAME, "trace not found", 404)
-        trace = data[0]
-        extra = tuple(str(w) for w in trace.get("warnings") or [])
-        return Trace(str(trace.get("traceID", trace_id)), spans_frame(trace), warnings + extra)
+        trace = _trace(data[0], trace_id)
+        return Trace(trace.trace_id, trace.spans, warnings + trace.warnings)
 
     def health(self) -> BackendHealth:
         # The v1 API does not report Jaeger's version.

@@ -9,11 +9,14 @@ waterfall's labels and tooltips and the spans table never hold personal data) an
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import altair as alt
 import pandas as pd
 
 from app import logs
@@ -27,7 +30,7 @@ from app.timerange import TimeRange
 from app.traces.fold import Folded, fold
 from app.traces.links import TraceView, normalize_trace_id
 from app.traces.search import merge, search_tasks, traces_table
-from app.traces.tree import service_share, waterfall_rows
+from app.traces.tree import service_share, waterfall_chart, waterfall_rows
 
 TTL_S = 30.0
 LIST_TTL_S = 300.0
@@ -42,6 +45,17 @@ class TraceDetail:
     duration_ms: float
     warnings: tuple[str, ...] = ()
     folded: Folded | None = None  # the rows to draw when the trace is big (repeated spans grouped)
+    _charts: dict[int, alt.HConcatChart] = field(default_factory=dict, compare=False, repr=False)
+
+    def chart(self, rows: pd.DataFrame) -> alt.HConcatChart:
+        """`waterfall_chart(rows)`, built once when `rows` are this detail's own (every span, or the folded
+        rows): Altair takes a tenth of a second or more to build it, which every rerun paid."""
+        if not (rows is self.rows or (self.folded is not None and rows is self.folded.rows)):
+            return waterfall_chart(rows)
+        chart = self._charts.get(id(rows))  # the detail holds `rows`: their id is not reused meanwhile
+        if chart is None:
+            chart = self._charts[id(rows)] = waterfall_chart(rows)
+        return chart
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,37 @@ def detail_of(trace: Trace, masker: Masker | None = None, found: Found | None = 
     )
 
 
+class _Details:
+    """The last few traces' details, by trace (the object the result cache holds, so a trace fetched
+    again is computed again) and masker: a rerun (a box ticked, the refresh) does not mask, walk and fold
+    10,000 spans again."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[Trace, Masker], tuple[TraceDetail, dict[str, str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def detail(self, trace: Trace, masker: Masker, found: Found) -> TraceDetail:
+        """`detail_of(trace, masker, found)`, the tokens it masked added to `found` again when kept."""
+        key = (trace, masker)
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+        if kept is None:
+            tokens: dict[str, str] = {}
+            kept = (detail_of(trace, masker, tokens), tokens)
+            with self._lock:
+                self._kept[key] = kept
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        found.update(kept[1])
+        return kept[0]
+
+
+_details = _Details()
+
+
 def load(
     sources: Sources,
     view: TraceView,
@@ -127,19 +172,14 @@ def load(
     # A preset's window moves with the clock: the cache takes it apart from the question, to fall back on
     # an earlier window's answer. An explicit window (from a link) is part of the question itself.
     moving = tr.preset != "custom"
-    tasks: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
+    searches: dict[str, tuple[Hashable, Callable[[], Any]]] = {}
     if view.service:
         for name, kwargs in search_tasks(view, tr).items():
             asked = {k: v for k, v in kwargs.items() if not (moving and k in ("start", "end"))}
-            tasks[name] = ((tr.preset, *sorted(asked.items())), functools.partial(jaeger.search, **kwargs))
-    trace_id = normalize_trace_id(view.trace_id)
-    if trace_id:
-        tasks["trace"] = (trace_id, lambda: jaeger.trace(trace_id))
-        if with_logs:
-            tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
+            searches[name] = ((tr.preset, *sorted(asked.items())), functools.partial(jaeger.search, **kwargs))
     prefix = (sources.cache_key, "traces")
-    outcomes = fetch_keyed(
-        tasks,
+    fetch = functools.partial(
+        fetch_keyed,
         prefix=prefix,
         ttl_s=TTL_S,
         budget_s=sources.run_budget_s,
@@ -147,6 +187,21 @@ def load(
         window=tr if moving else None,
         untimed=("trace", "logs"),  # a trace and its logs are the same whatever the search's window
     )
+
+    def picked(trace_id: str) -> Trace:
+        """The trace, once the searches have answered: Jaeger's search answers whole traces, and the
+        client keeps them (`JaegerClient.trace`), so a trace in the list is not downloaded again. The
+        searches are the page's own (the cache shares them, running or done)."""
+        fetch(searches)
+        return jaeger.trace(trace_id)
+
+    tasks = dict(searches)
+    trace_id = normalize_trace_id(view.trace_id)
+    if trace_id:
+        tasks["trace"] = (trace_id, functools.partial(picked, trace_id))
+        if with_logs:
+            tasks["logs"] = (trace_id, lambda: logs.trace_logs(opensearch, trace_id))
+    outcomes = fetch(tasks)
     found = [outcomes[n].value for n in ("search", "search_wide") if n in outcomes]
     trace = outcomes.get("trace")
     found_logs: Outcome[SearchResult] | None = outcomes.get("logs")
@@ -157,7 +212,7 @@ def load(
         view=view,
         time_range=tr,
         table=mask.frame(traces_table(merge(*found), view.sort, view.errors_only), tokens),
-        detail=detail_of(trace.value, mask, tokens)
+        detail=_details.detail(trace.value, mask, tokens)
         if trace is not None and trace.value is not None
         else None,
         logs=mask.frame(logs.lines_table(log_result.hits if log_result is not None else None), tokens),
