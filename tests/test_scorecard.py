@@ -290,6 +290,13 @@ def test_the_security_page_shows_the_restore_replication_and_export_scenarios(sn
     assert any(
         "Restore drills" in t and f"documents {format_seconds(took)}, outside the limit" in t for t in lines
     )
+    # Its three checks in one line that tells them apart: how many pass, and for which store they fail.
+    drilled = [
+        end.timestamp() - m.gauge_value("restore_drill_last_timestamp_seconds", {"target": t}, end)
+        for t in model.BACKUPS
+    ]
+    failing = 1 + (took > 3600) + (max(drilled) > 8 * 86400)  # the documents drill failed: one at least
+    assert table.loc["Restore drills", "evidence"] == f"{3 - failing} of 3 checks pass; failing for documents"
 
     # Replication lag over the 15-minute RPO for documents (the last scrape's, a minute either way).
     lags = {
