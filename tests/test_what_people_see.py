@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import urlencode
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,6 +14,7 @@ from app import links, ui
 from app.access import view as access_view
 from app.config import REPO_ROOT
 from app.overview import READINESS_SOURCE, SLO_SOURCE
+from app.record import STAFF_VISITS
 from app.slo.model import DOMAIN_TITLES
 from tests.conftest import BACKEND_VARS, run_page, texts
 from tests.page_views import DOMAIN_PAGES, PAGES
@@ -234,6 +236,22 @@ def test_the_access_log_says_what_was_asked_in_words(snapshot_mode):
     assert access_view.asked_words("tenant=elm-street&range=7d&trace_id=ab12") == (
         "client firm: Elm Street Accountants · range: 7d · trace: ab12"
     )
+
+
+def test_the_demos_access_log_holds_the_recorded_staff_visits_and_nothing_else(snapshot_mode):
+    """`make snapshot` sends the people of access.example.yaml through the pages before it records
+    (`app.record.STAFF_VISITS`): the demo's Access log shows each visit once, by page title and in words, the
+    support agent refused Security, and no test's or the recording walk's own visitors."""
+    at = run_page("pages/21_Access_log.py")
+    events = at.dataframe[1].value
+    shown_visits = sorted(zip(events["user"], events["page"], events["params"].fillna(""), strict=True))
+    assert shown_visits == sorted(
+        (email, links.page(key).title, access_view.asked_words(urlencode(params)))
+        for email, _, key, params in STAFF_VISITS
+    )
+    denied = events[events["outcome"] == "denied"]
+    assert list(zip(denied["user"], denied["page"], strict=True)) == [("lee@example.com", "Security")]
+    assert set(events["outcome"]) == {"allowed", "denied"}
 
 
 def test_the_coverage_trend_is_charted_in_its_unit(snapshot_mode):
