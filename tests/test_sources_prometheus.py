@@ -371,12 +371,15 @@ def test_stats_record_latency_success_and_last_error(prom):
 def test_health_reports_version_or_error(prom):
     mock, client = prom
     mock.get("/api/v1/status/buildinfo").mock(
-        side_effect=[ok({"version": "2.42.0"}), httpx.ConnectError("refused")]
+        side_effect=[ok({"version": "2.42.0"}), httpx.ConnectError("[Errno 111] Connection refused")]
     )
     up = client.health()
     assert up.reachable and up.version == "2.42.0" and up.error is None and up.name == "prometheus"
     down = client.health()
-    assert not down.reachable and down.version is None and "refused" in down.error
+    assert not down.reachable and down.version is None
+    # In words for the page; the address and errno kept apart, for its Details.
+    assert down.error == "connection refused"
+    assert down.detail == f"cannot reach {URL}: [Errno 111] Connection refused"
     assert down.url == URL
 
 
