@@ -276,7 +276,10 @@ def private_prometheus(rules_file: Path, scrape_target: str, workdir: Path) -> I
 def load_rules(url: str, rules_file: Path, definitions: list[SloDefinition], timeout_s: float = 300) -> float:
     """Write the definitions' rules where the private Prometheus reads them, reload it, and wait until every
     SLO's rule group has been evaluated (its `slo:objective:ratio` exists): seconds waited."""
-    rules_file.write_text(render_rules(definitions))
+    # Without tiles: this Prometheus holds minutes of samples, and tiles stand for a period only once they
+    # cover it (`app.slo.rules`), so no SLO would ever be recorded. With the period read raw, every SLO is,
+    # and the page reads recorded series as it does once a deployment's tiles cover the period.
+    rules_file.write_text(render_rules(definitions, tiles=False))
     httpx.post(f"{url}/-/reload", timeout=60).raise_for_status()
     started = time.monotonic()
     names = {d.name for d in definitions}
