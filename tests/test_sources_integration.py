@@ -121,7 +121,11 @@ def test_series_targets_rules_alerts(prom, live_stack):
         if s.name == "http_requests_total"
     }
     assert any(t.get("labels", {}).get("job") == "simulator" for t in prom.targets())
-    assert isinstance(prom.rules(), list) and isinstance(prom.alerts(), list)
+    assert isinstance(prom.alerts(), list)
+    # The alerting rules only (the callers read no other), the generated SLO alerts among them.
+    rules = prom.rules()
+    assert {r["type"] for r in rules} == {"alerting"}
+    assert any((r.get("labels") or {}).get("sextant_alert") == "page-1h-5m" for r in rules)
 
 
 # -- OpenSearch --------------------------------------------------------------------------------------

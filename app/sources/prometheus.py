@@ -175,8 +175,12 @@ class PrometheusClient(BackendClient):
 
     @tracked
     def rules(self) -> list[dict[str, Any]]:
-        """Every recording and alerting rule, flattened, each with its `group` and `file` added."""
-        data, _ = self._call("GET", "/api/v1/rules")
+        """Every alerting rule, flattened, each with its `group` and `file` added.
+
+        Only the alerting ones (`type=alert`): every caller reads those, and the recording rules are most of
+        the answer (1,000 SLOs' generated rules: ~30 recording rules an SLO against ~5 alerting). The name
+        stays `rules`, the key a recorded snapshot answers by."""
+        data, _ = self._call("GET", "/api/v1/rules", params={"type": "alert"})
         return [
             {**rule, "group": group.get("name"), "file": group.get("file")}
             for group in (data or {}).get("groups", [])
