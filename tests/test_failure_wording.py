@@ -121,3 +121,4 @@ def test_the_banner_says_connection_refused_and_keeps_the_raw_error_in_details()
     assert details.label == "Details" and not details.markdown  # the raw error as text, not Markdown
     raw = "cannot reach http://127.0.0.1:1: [Errno 111] Connection refused"
     assert [c.value for c in details.code] == [raw]
+    assert all(c.proto.wrap_lines for c in details.code)  # whole at 1440 px, not cut at the box's edge

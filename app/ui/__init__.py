@@ -358,7 +358,7 @@ def details(raw_errors: Iterable[str]) -> None:
     raw = list(dict.fromkeys(raw_errors))
     if raw:
         with st.expander("Details"):
-            st.code("\n".join(raw), language=None)
+            st.code("\n".join(raw), language=None, wrap_lines=True)  # whole at 1440 px
 
 
 def _not_recorded(misses: list[SnapshotMiss]) -> None:
