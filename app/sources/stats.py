@@ -76,10 +76,11 @@ class CallStats:
 
 
 def failure_summary(error: BackendError) -> str:
-    """A failure in words fit for every visitor: a transport failure as it is (an address and a reason),
-    an error answer by its HTTP status and type only, never the backend's message about the query."""
+    """A failure in words fit for every visitor: a transport failure as a banner says it (`plain_reason`:
+    "connection refused", no address), an error answer by its HTTP status and type only, never the
+    backend's message about the query."""
     if error.status is None:
-        return str(error)
+        return f"{error.backend}: {plain_reason(error)}"
     kind = f" ({error.error_type})" if error.error_type else ""
     what = "refused a query" if isinstance(error, QueryRejected) else "failed a request"
     return f"{error.backend}: {what}, HTTP {error.status}{kind}"
