@@ -14,21 +14,11 @@ import pandas as pd
 from app import incidents, links, queries
 from app.alerting import runbooks
 from app.slo import alert_states
+from app.slo.history import RangeHistory, SloHistory, firing_spans, range_history, slo_history
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.rules import runbook_url
-from app.slo.status import (
-    AlertStatus,
-    RangeHistory,
-    SloHistory,
-    SloStatus,
-    compute_status,
-    firing_spans,
-    range_history,
-    slo_history,
-    sort_worst_first,
-    unknown,
-)
+from app.slo.status import AlertStatus, SloStatus, compute_status, sort_worst_first, unknown
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
