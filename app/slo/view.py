@@ -24,7 +24,7 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.counting import CountingClient
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES
+from app.sources.errors import BACKEND_TITLES, failed_backend
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 from app.units import format_seconds
@@ -84,13 +84,13 @@ class SloBoard:
 
 
 def unknown_reason(error: str | None, *, detail: bool = True) -> str:
-    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …");
-    without `detail`, for a small tile beside the page's banner that holds it, "Prometheus is not
-    answering"."""
+    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …"), or
+    "is not configured" when it has no URL (`failed_backend`); without `detail`, for a small tile beside the
+    page's banner that holds it, "Prometheus is not answering"."""
     backend, _, message = (error or "").partition(": ")
     if backend not in BACKEND_TITLES:
         return error or "not fetched"
-    return f"{BACKEND_TITLES[backend]} is not answering" + (f" ({message})" if detail else "")
+    return failed_backend(error or "") + (f" ({message})" if detail else "")
 
 
 def definitions_directory() -> Path:
