@@ -27,7 +27,7 @@ from app.slo.view import definitions
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
-from app.sources.errors import BACKEND_TITLES, BackendError
+from app.sources.errors import BackendError, failed_backend
 from app.sources.prometheus import QueryResult
 from app.text import plain
 from app.timerange import PRESETS, pinned_text, time_range
@@ -276,7 +276,7 @@ def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> lis
 def incident_lines(incidents: pd.DataFrame, at: datetime, error: BackendError | None = None) -> list[str]:
     """The week's incidents, or that they are not known when OpenSearch did not answer."""
     if error is not None and incidents.empty:
-        return [f"Incidents: not known, {BACKEND_TITLES.get(error.backend, error.backend)} is not answering."]
+        return [f"Incidents: not known, {failed_backend(error)}."]
     recent = (
         incidents[(incidents["start"] >= at - WEEK) & (incidents["start"] <= at)]
         if not incidents.empty

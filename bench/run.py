@@ -7,7 +7,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in (
-    "bench_pages.py", "bench_slos.py", "bench_rules.py", "bench_settle.py", "bench_big.py", "bench_scale.py"
+    "bench_pages.py", "bench_slos.py", "bench_rules.py", "bench_settle.py", "bench_big.py", "bench_scale.py",
+    "bench_cli.py",
 ):
     print(f"\n== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / script)], check=True)

@@ -2,7 +2,8 @@
 
 `hanging_port()`: a port whose kernel accepts connections that nothing ever reads or answers, as with a
 paused (SIGSTOP) process: a client's connect succeeds and its read waits until its own timeout.
-`SlowPrometheus`: answers every query with an empty result after `delay_s`, counting the requests.
+`SlowPrometheus`: answers every query after `delay_s` with nothing (or the instant `vector` given), counting
+the requests.
 `PausableProxy`: a real backend behind a proxy that `pause()` freezes as SIGSTOP freezes a process.
 `HangingTransport`: an httpx transport that waits out the read timeout each request carries and then
 raises `ReadTimeout`, as a hanging backend would, without a socket; it records each request's timeout.
@@ -50,10 +51,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class SlowPrometheus:
-    """A Prometheus-shaped HTTP server answering every query with nothing, `delay_s` late."""
+    """A Prometheus-shaped HTTP server answering every query `delay_s` late: a range query with nothing, an
+    instant one with `vector` (Prometheus's `result` list, default nothing)."""
 
-    def __init__(self, delay_s: float) -> None:
+    def __init__(self, delay_s: float, vector: list[dict[str, object]] | None = None) -> None:
         self.delay_s = delay_s
+        self.vector = vector or []
         self.requests = 0
         self._lock = threading.Lock()
         outer = self
@@ -70,8 +73,10 @@ class SlowPrometheus:
                 with outer._lock:
                     outer.requests += 1
                 time.sleep(outer.delay_s)
-                kind = "matrix" if "query_range" in self.path else "vector"
-                body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
+                ranged = "query_range" in self.path
+                result = [] if ranged else outer.vector
+                data = {"resultType": "matrix" if ranged else "vector", "result": result}
+                body = json.dumps({"status": "success", "data": data}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -44,9 +44,15 @@ READS: dict[str, frozenset[str]] = {
 }
 DATA_SOURCES = "pages/20_Data_sources.py"
 
-# How a page says that a backend's panels lack their figures: it failed, it is slow, or the page ran out of
-# time before asking it.
-SAID_OF_A_BACKEND = ("is not answering", "is slow to answer", "was not asked", "has not answered yet")
+# How a page says that a backend's panels lack their figures: it failed, it has no URL, it is slow, or the
+# page ran out of time before asking it.
+SAID_OF_A_BACKEND = (
+    "is not answering",
+    "is not configured",
+    "is slow to answer",
+    "was not asked",
+    "has not answered yet",
+)
 
 # Sentences that say a backend found nothing: said while it failed, they would claim more than is known.
 EMPTINESS_CLAIMS = (

@@ -12,6 +12,8 @@ from app.sources.cache import Outcome
 from app.sources.errors import BackendDown, BackendError, BackendUnavailable, StillLoading, plain_reason
 from app.sources.prometheus import PrometheusClient
 from stack.chaos.proxy import ProxyThread
+from tests.conftest import BACKEND_VARS
+from tests.page_views import render
 from tests.process_support import free_port
 
 NOT_ASKED = BackendUnavailable("opensearch", "not asked: the page ran out of time", error_type="deadline")
@@ -122,3 +124,23 @@ def test_the_banner_says_connection_refused_and_keeps_the_raw_error_in_details()
     raw = "cannot reach http://127.0.0.1:1: [Errno 111] Connection refused"
     assert [c.value for c in details.code] == [raw]
     assert all(c.proto.wrap_lines for c in details.code)  # whole at 1440 px, not cut at the box's edge
+
+
+def test_a_backend_without_a_url_is_not_configured_rather_than_not_answering(monkeypatch):
+    """Nobody named OpenSearch or Jaeger, so neither is "not answering": each banner says it is not configured
+    and which setting would show its panels, and so does every note that names it (the overview's incidents),
+    beside a Prometheus that is configured and does fail. The chaos run's reading of banners finds them."""
+    for name in (*BACKEND_VARS, "SEXTANT_SNAPSHOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEXTANT_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens
+    drawn = render("Overview.py")
+    assert not drawn.exceptions()
+    banners = drawn.banners()
+    opensearch = "**OpenSearch is not configured**: set SEXTANT_OPENSEARCH_URL to show these panels."
+    assert opensearch in banners
+    assert "**Jaeger is not configured**: set SEXTANT_JAEGER_URL to show these panels." in banners
+    assert any(b.startswith("**Prometheus is not answering**: connection refused") for b in banners), banners
+    words = drawn.words()
+    assert "Incidents: not known, OpenSearch is not configured." in words
+    assert "OpenSearch is not answering" not in words and "Jaeger is not answering" not in words
+    assert drawn.banner("opensearch") == opensearch

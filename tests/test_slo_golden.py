@@ -27,19 +27,13 @@ import pytest
 import yaml
 
 from app.slo import math as slo_math
+from app.slo.history import alert_history, burn_rate_history, firing_spans
 from app.slo.loader import load_definitions
 from app.slo.math import ALERT_PAIRS
 from app.slo.model import WINDOWS, parse_duration
 from app.slo.promql import period_events
 from app.slo.rules import BAD, PERIOD, TOTAL, record_name, render_rules
-from app.slo.status import (
-    alert_history,
-    burn_rate_history,
-    compute_status,
-    firing_spans,
-    recorded_query,
-    rfc3339,
-)
+from app.slo.status import compute_status, recorded_query, rfc3339
 from app.sources.prometheus import PrometheusClient
 from stack.simulator import model as simulator
 

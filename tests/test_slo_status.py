@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from app.slo import cli
+from app.slo import history as slo_history
 from app.slo import status as st
 from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
@@ -246,7 +247,7 @@ class FakePrometheus:
                     ]
                 return QueryResult(pd.DataFrame(rows))
             for seconds in range(300, 86401, 300):
-                if query == st.events_query(d, timedelta(seconds=seconds)):
+                if query == slo_history.events_query(d, timedelta(seconds=seconds)):
                     bad, total = self._events(n, seconds)
                     return QueryResult(pd.DataFrame({"part": ["bad", "total"], "value": [bad, total]}))
         raise AssertionError(f"unexpected query {query[:120]}")
@@ -263,7 +264,7 @@ class FakePrometheus:
         for n, d in self.defs.items():
             for w in (*WINDOWS, None):
                 window = parse_duration(w) if w else timedelta(seconds=step)
-                if query == st.events_query(d, window):
+                if query == slo_history.events_query(d, window):
                     bad, total = self._events(n, window.total_seconds())
                     rows = [
                         {"part": p, "timestamp": t, "value": v}
@@ -374,7 +375,7 @@ def test_unreachable_prometheus_raises():
 def test_budget_burndown_against_the_ideal_line():
     d = defn()
     fake = FakePrometheus([d], {"api": (10.0, 0.0005)})
-    burn = st.budget_burndown(d, fake, AT)
+    burn = slo_history.budget_burndown(d, fake, AT)
     frame = burn.frame
     assert (burn.period_start, burn.period_end) == (AT - D30, AT)
     # constant burn 0.5: the budget falls linearly to 50%, the ideal line to 0
@@ -384,19 +385,19 @@ def test_budget_burndown_against_the_ideal_line():
     assert frame["sli"].iloc[0] == pytest.approx(0.9995) and frame["sli_period"].iloc[-1] == pytest.approx(
         0.9995
     )
-    assert st.history_step(AT - D30, AT) == 7200
+    assert slo_history.history_step(AT - D30, AT) == 7200
 
 
 def test_burn_rate_and_alert_history():
     d = defn()
     fake = FakePrometheus([d], {"api": (10.0, 0.02)})  # burn 20 everywhere
-    burns = st.burn_rate_history(d, fake, AT - timedelta(hours=2), AT, step=600)
+    burns = slo_history.burn_rate_history(d, fake, AT - timedelta(hours=2), AT, step=600)
     assert set(burns["window"]) == set(WINDOWS)
     assert burns["burn_rate"].tolist() == pytest.approx([20.0] * len(burns))
-    history = st.alert_history(d, burns)
+    history = slo_history.alert_history(d, burns)
     assert set(history["alert"]) == {"page-1h-5m", "page-6h-30m", "ticket-1d-2h", "ticket-3d-6h"}
     assert history["firing"].all()
-    spans = st.firing_spans(history)
+    spans = slo_history.firing_spans(history)
     assert len(spans) == 4 and (spans["start"] == AT - timedelta(hours=2)).all()
     assert st.alert_thresholds(d) == {
         "page-1h-5m": 14.4,
@@ -404,7 +405,7 @@ def test_burn_rate_and_alert_history():
         "ticket-1d-2h": 3.0,
         "ticket-3d-6h": 1.0,
     }
-    assert st.alert_history(d, burns.iloc[0:0]).empty
+    assert slo_history.alert_history(d, burns.iloc[0:0]).empty
 
 
 def test_firing_spans_split_on_gaps():
@@ -417,14 +418,14 @@ def test_firing_spans_split_on_gaps():
             "firing": [True, True, False, True, False, False],
         }
     )
-    spans = st.firing_spans(history)
+    spans = slo_history.firing_spans(history)
     assert spans[["start", "end"]].values.tolist() == [[ts[0], ts[1]], [ts[3], ts[3]]]
 
 
 def test_compliance_per_calendar_week_and_month():
     d = defn()
     fake = FakePrometheus([d], {"api": (10.0, 0.0005)})
-    table = st.compliance_history(d, fake, AT, weeks=3, months=2)
+    table = slo_history.compliance_history(d, fake, AT, weeks=3, months=2)
     weeks = table[table["unit"] == "week"]
     months = table[table["unit"] == "month"]
     assert len(weeks) == 3 and len(months) == 2
@@ -443,7 +444,7 @@ def test_compliance_per_calendar_week_and_month():
 def test_slo_history_bundles_everything():
     d = defn()
     fake = FakePrometheus([d], {"api": (10.0, 0.0005)})
-    h = st.slo_history(d, fake, AT, start=AT - timedelta(hours=6), step=1800)
+    h = slo_history.slo_history(d, fake, AT, start=AT - timedelta(hours=6), step=1800)
     assert h.definition is d and h.at == AT
     assert not h.burndown.frame.empty and not h.burn_rates.empty and not h.compliance.empty
     assert set(h.thresholds) == set(h.alerts["alert"])
@@ -591,7 +592,7 @@ def test_raw_and_history_queries_count_exact_events_in_promtool(tmp_path):
                         ],
                     },
                     {
-                        "expr": f"round({st.events_query(d, timedelta(minutes=30))}, 0.001)",
+                        "expr": f"round({slo_history.events_query(d, timedelta(minutes=30))}, 0.001)",
                         "eval_time": "2h",
                         "exp_samples": [
                             {"labels": '{part="bad"}', "value": 450},
@@ -687,7 +688,7 @@ class TiledPrometheus:
         window = next(
             parse_duration(w)
             for w in (*WINDOWS, "10m")
-            if query == st.events_query(self.d, parse_duration(w))
+            if query == slo_history.events_query(self.d, parse_duration(w))
         )
         self.asked.append((window, start))
         rows = []
@@ -708,7 +709,7 @@ def test_long_burn_windows_are_summed_from_one_query_of_step_long_tiles():
     burst, gap = AT - timedelta(hours=5), AT - timedelta(hours=3)
     fake = TiledPrometheus(d, step, burst, gap)
     start = AT - timedelta(hours=12)
-    burns = st.burn_rate_history(d, fake, start, AT, step=step)
+    burns = slo_history.burn_rate_history(d, fake, start, AT, step=step)
 
     # 5m is shorter than a step: asked directly; 30m … 3d come from one tile query reaching 3 days back
     assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(minutes=30)]
@@ -739,8 +740,8 @@ def test_long_burn_windows_are_summed_from_one_query_of_step_long_tiles():
 def test_windows_that_are_not_whole_steps_are_asked_directly():
     d = defn()
     fake = TiledPrometheus(d, 600, AT, AT)
-    st.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=600, windows=("5m", "10m", "1h"))
+    slo_history.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=600, windows=("5m", "10m", "1h"))
     assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(minutes=10)]
     fake = TiledPrometheus(d, 60, AT, AT)  # one-minute tiles hold too few scrapes: every window directly
-    st.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=60, windows=("5m", "1h"))
+    slo_history.burn_rate_history(d, fake, AT - timedelta(hours=1), AT, step=60, windows=("5m", "1h"))
     assert sorted(w for w, _ in fake.asked) == [timedelta(minutes=5), timedelta(hours=1)]

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from app import links, overview
-from app.slo import status as slo_status
+from app.slo import history as slo_history
 from app.slo import view as slo_view
-from app.slo.status import PERIOD_KEY, WINDOWS, AlertStatus, SloHistory, evaluate
+from app.slo.history import SloHistory
+from app.slo.status import PERIOD_KEY, WINDOWS, AlertStatus, evaluate
 from app.sources.cache import Outcome, ResultCache
 from app.sources.counting import CountingClient
 from app.timerange import time_range
@@ -202,7 +203,7 @@ def test_the_detail_draws_the_sli_and_burn_rates_over_the_pages_range_at_its_own
     fake = FakePrometheus([defn], {defn.name: (10.0, 0.004)}, recorded=False)
     for preset, step in (("1h", timedelta(minutes=5)), ("7d", timedelta(minutes=30))):
         tr = time_range(preset, AT)
-        got = slo_status.range_history(defn, fake, tr.start, tr.end)
+        got = slo_history.range_history(defn, fake, tr.start, tr.end)
         times = got.sli["timestamp"]
         assert times.min() == pd.Timestamp(tr.start) + step and times.max() == pd.Timestamp(tr.end)
         assert (times.diff().dropna() == step).all()

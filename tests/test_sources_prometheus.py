@@ -11,7 +11,8 @@ import pytest
 import respx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.prometheus import MAX_POINTS, PrometheusClient, align, auto_step, to_frame
+from app.sources.prometheus import MAX_POINTS, PrometheusClient, align, auto_step
+from app.sources.prometheus_frame import to_frame
 from app.sources.stats import CallStats
 
 URL = "http://prom.test:9090"
@@ -83,9 +84,30 @@ def test_scalar_and_string_results_are_one_row(prom):
     assert client.instant('"hello"').frame["value"].tolist() == ["hello"]
 
 
-def test_unknown_result_type_is_a_backend_error():
+def test_unknown_result_type_is_a_backend_error(prom):
     with pytest.raises(BackendError, match="unexpected resultType"):
         to_frame({"resultType": "histogram", "result": []})
+    mock, client = prom
+    mock.post("/api/v1/query").mock(return_value=ok({"resultType": "histogram", "result": []}))
+    with pytest.raises(BackendError, match="unexpected resultType"):  # when asked, not when the frame is read
+        client.instant("up")
+
+
+def test_an_instant_vector_reads_as_rows_without_a_frame_and_as_the_frame_reads(prom):
+    mock, client = prom
+    series = [
+        {"metric": {"service": "gateway", "code": "200"}, "value": [1709294400, "4.5"]},
+        {"metric": {"service": "filing"}, "value": [1709294400, "2"]},
+    ]
+    mock.post("/api/v1/query").mock(return_value=ok({"resultType": "vector", "result": series}))
+    result = client.instant("up")
+    rows = [{"code": "200", "service": "gateway", "value": 4.5}, {"service": "filing", "value": 2.0}]
+    assert result.rows() == rows
+    assert result._frame is None  # the rows did not build the frame (and so did not need pandas)
+    assert result.frame is result.frame  # built once
+    framed = result.rows()  # read from the frame now: a column per label, missing where a series lacks it
+    assert framed[0] == rows[0]
+    assert pd.isna(framed[1].pop("code")) and framed[1] == rows[1]
 
 
 def test_range_is_long_format_with_utc_timestamps(prom):

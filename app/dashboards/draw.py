@@ -23,7 +23,7 @@ from app.slo import view as slo_view
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
-from app.sources.errors import BackendError, SnapshotMiss, plain_reason
+from app.sources.errors import BackendError, SnapshotMiss, failed_backend, plain_reason
 from app.topn import bars_note, top_bars
 from app.ui import charts
 from app.units import format_age, format_value
@@ -202,7 +202,7 @@ def _why_no_incidents(error: BackendError) -> str:
         return "OpenSearch was not asked, the page ran out of time"
     if error.error_type == "loading":
         return "OpenSearch has not answered yet"
-    return f"OpenSearch is not answering ({ui.plain(plain_reason(error))})"
+    return f"{failed_backend(error)} ({ui.plain(plain_reason(error))})"
 
 
 def _shaded(view: DashboardView) -> pd.DataFrame | None:
@@ -240,11 +240,7 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
             f":material/history: Last good data, from {format_age(data.stale_since, view.time_range.end)}."
         )
     if data.frame.empty:
-        why = (
-            f"{ui.BACKEND_NAMES.get(panel.backend, panel.backend)} is not answering"
-            if data.error
-            else "no data in this range"
-        )
+        why = failed_backend(data.error) if data.error else "no data in this range"
         st.caption(f":material/block: No figures: {why}.")
     elif panel.kind == "line":
         _figures(data, view, data.figures, slos)

@@ -36,16 +36,9 @@ from app.report.weeks import WEEK, IsoWeek
 from app.scorecard import view as scorecard_view
 from app.slo import math as slo_math
 from app.slo import view as slo_view
+from app.slo.history import alert_history, burn_rate_history, compliance_history, firing_spans, history_step
 from app.slo.model import DOMAIN_TITLES, SloDefinition
-from app.slo.status import (
-    SloStatus,
-    alert_history,
-    burn_rate_history,
-    compliance_history,
-    firing_spans,
-    history_step,
-    unknown,
-)
+from app.slo.status import SloStatus, unknown
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all

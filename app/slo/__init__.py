@@ -12,21 +12,23 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from app.slo.history import (
+        BurnDown,
+        SloHistory,
+        alert_history,
+        budget_burndown,
+        burn_rate_history,
+        compliance_history,
+        firing_spans,
+        slo_history,
+    )
     from app.slo.loader import DefinitionError, LoadResult, load_definitions
     from app.slo.model import SloDefinition
     from app.slo.status import (
         AlertStatus,
-        BurnDown,
-        SloHistory,
         SloStatus,
-        alert_history,
         alert_thresholds,
-        budget_burndown,
-        burn_rate_history,
-        compliance_history,
         compute_status,
-        firing_spans,
-        slo_history,
         sort_worst_first,
         state_counts,
     )
@@ -59,6 +61,14 @@ _HOMES = {
     "LoadResult": "loader",
     "load_definitions": "loader",
     "SloDefinition": "model",
+    "BurnDown": "history",
+    "SloHistory": "history",
+    "alert_history": "history",
+    "budget_burndown": "history",
+    "burn_rate_history": "history",
+    "compliance_history": "history",
+    "firing_spans": "history",
+    "slo_history": "history",
 }
 
 

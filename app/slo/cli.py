@@ -21,8 +21,9 @@ from app.slo.loader import DEFAULT_DIRECTORY, LoadResult, load_definitions
 from app.slo.promql_check import prometheus_validator
 from app.times import rfc3339
 
-# The rule generator, the status code (pandas) and the backends' clients (httpx) are imported by the
-# command that needs them, not here: `--help` and `rules` then start in a fraction of the time.
+# The rule generator, the status code and the backends' clients (httpx) are imported by the command that
+# needs them, not here: `--help` and `rules` then start in a fraction of the time. None of them loads pandas
+# (tests/test_slo_cli.py::test_status_starts_without_pandas): `status` reads Prometheus's answers as rows.
 if TYPE_CHECKING:
     from app.slo.model import SloDefinition
     from app.slo.status import SloStatus

@@ -14,27 +14,17 @@ import pandas as pd
 from app import incidents, links, queries
 from app.alerting import runbooks
 from app.slo import alert_states
+from app.slo.history import RangeHistory, SloHistory, firing_spans, range_history, slo_history
 from app.slo.loader import DEFAULT_DIRECTORY, DefinitionError, LoadResult, cached_definitions
 from app.slo.model import DOMAIN_TITLES, SloDefinition
 from app.slo.rules import runbook_url
-from app.slo.status import (
-    AlertStatus,
-    RangeHistory,
-    SloHistory,
-    SloStatus,
-    compute_status,
-    firing_spans,
-    range_history,
-    slo_history,
-    sort_worst_first,
-    unknown,
-)
+from app.slo.status import AlertStatus, SloStatus, compute_status, sort_worst_first, unknown
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.counting import CountingClient
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES
+from app.sources.errors import BACKEND_TITLES, failed_backend
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 from app.units import format_seconds
@@ -94,13 +84,13 @@ class SloBoard:
 
 
 def unknown_reason(error: str | None, *, detail: bool = True) -> str:
-    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …");
-    without `detail`, for a small tile beside the page's banner that holds it, "Prometheus is not
-    answering"."""
+    """ "Prometheus is not answering (connection refused)" from a status' error text ("prometheus: …"), or
+    "is not configured" when it has no URL (`failed_backend`); without `detail`, for a small tile beside the
+    page's banner that holds it, "Prometheus is not answering"."""
     backend, _, message = (error or "").partition(": ")
     if backend not in BACKEND_TITLES:
         return error or "not fetched"
-    return f"{BACKEND_TITLES[backend]} is not answering" + (f" ({message})" if detail else "")
+    return failed_backend(error or "") + (f" ({message})" if detail else "")
 
 
 def definitions_directory() -> Path:

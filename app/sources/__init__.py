@@ -11,18 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from app.config import BackendConfig, Config
 from app.masking import Masker
 from app.sources import deadline
-from app.sources._http import HttpOptions
-from app.sources.alertmanager import AlertmanagerClient
 from app.sources.deadline import budget_for
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected, SnapshotMiss
-from app.sources.jaeger import JaegerClient
-from app.sources.opensearch import OpenSearchClient
-from app.sources.prometheus import PrometheusClient
 from app.sources.stats import BackendHealth
 from app.sources.unconfigured import NotConfiguredClient
 
@@ -37,7 +32,14 @@ __all__ = [
 
 
 if TYPE_CHECKING:
-    # Imported lazily at run time: `python -m app.sources.snapshot` must not find it already imported.
+    # The clients are imported by `build_sources`, not here: a module that needs only `app.sources.errors`
+    # or one client (`python -m app.slo status`: Prometheus's) does not load the others and pandas, and
+    # `python -m app.sources.snapshot` must not find the snapshot module already imported.
+    from app.sources._http import HttpOptions
+    from app.sources.alertmanager import AlertmanagerClient
+    from app.sources.jaeger import JaegerClient
+    from app.sources.opensearch import OpenSearchClient
+    from app.sources.prometheus import PrometheusClient
     from app.sources.snapshot import (
         SnapshotAlertmanagerClient,
         SnapshotJaegerClient,
@@ -45,10 +47,10 @@ if TYPE_CHECKING:
         SnapshotPrometheusClient,
     )
 
-    PrometheusSource = PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
-    OpenSearchSource = OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
-    JaegerSource = JaegerClient | SnapshotJaegerClient | NotConfiguredClient
-    AlertmanagerSource = AlertmanagerClient | SnapshotAlertmanagerClient | NotConfiguredClient
+    PrometheusSource: TypeAlias = PrometheusClient | SnapshotPrometheusClient | NotConfiguredClient
+    OpenSearchSource: TypeAlias = OpenSearchClient | SnapshotOpenSearchClient | NotConfiguredClient
+    JaegerSource: TypeAlias = JaegerClient | SnapshotJaegerClient | NotConfiguredClient
+    AlertmanagerSource: TypeAlias = AlertmanagerClient | SnapshotAlertmanagerClient | NotConfiguredClient
 
 
 def _no_alertmanager() -> NotConfiguredClient:
@@ -130,6 +132,8 @@ class Sources:
 
 
 def _http_options(backend: BackendConfig) -> HttpOptions:
+    from app.sources._http import HttpOptions
+
     return HttpOptions(
         timeout=backend.timeout_s,
         down_s=backend.down_s,
@@ -146,6 +150,11 @@ def build_sources(config: Config) -> Sources:
     every call raises `SnapshotMiss` with the same sentence, and `health()` reports it.
     """
     if config.mode == "live":
+        from app.sources.alertmanager import AlertmanagerClient
+        from app.sources.jaeger import JaegerClient
+        from app.sources.opensearch import OpenSearchClient
+        from app.sources.prometheus import PrometheusClient
+
         p, o, j, a = config.prometheus, config.opensearch, config.jaeger, config.alertmanager
         return Sources(
             prometheus=PrometheusClient(p.url, org_id=config.prometheus_org_id, **_http_options(p))

@@ -92,6 +92,30 @@ class SnapshotMiss(BackendError):
         self.detail = detail
 
 
+NOT_CONFIGURED = "not_configured"  # the error_type of every call to a backend left without a URL
+
+
+def not_configured(backend: str) -> BackendUnavailable:
+    """What every call to a backend left without a URL raises (`app.sources.unconfigured`): its message is
+    what to do about it."""
+    return BackendUnavailable(
+        backend, f"set SEXTANT_{backend.upper()}_URL to show these panels", error_type=NOT_CONFIGURED
+    )
+
+
+def failed_backend(error: BackendError | str) -> str:
+    """How every banner, note and tile names a backend whose figures `error` kept from a page (or the
+    error's text, `str(error)`, as an SLO status keeps it): "OpenSearch is not answering", but "OpenSearch is
+    not configured" when no URL names it, since nobody asked it anything."""
+    if isinstance(error, BackendError):
+        backend, unset = error.backend, error.error_type == NOT_CONFIGURED
+    else:
+        backend, _, message = error.partition(": ")
+        unset = message == not_configured(backend).message
+    title = BACKEND_TITLES.get(backend, backend)
+    return f"{title} is not configured" if unset else f"{title} is not answering"
+
+
 # What a transport failure's own text says (lower case) → what a banner says of it. The first match wins.
 _TRANSPORT_WORDS = (
     (("connection refused",), "connection refused"),

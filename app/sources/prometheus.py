@@ -1,31 +1,29 @@
-"""Prometheus HTTP API client returning pandas frames.
+"""Prometheus HTTP API client whose answers read as pandas frames.
 
 Why not `prometheus-api-client`: it drops the server's JSON error body on retries (a 503 becomes a bare
 `RetryError`), drops `warnings`, has no default timeout, returns naive timestamps and cannot build an empty
 range frame. This client keeps Prometheus's own `errorType`/`error` in `QueryRejected`/`BackendUnavailable`,
-passes `warnings` through, and always returns frames of a fixed shape:
-
-- instant vector: one column per label name (sorted) + `value` (float), one row per series;
-- range matrix: the same + `timestamp` (tz-aware UTC), long format, one row per sample;
-- scalar / string: one row with `value`;
-- nothing matched: an empty frame with the `value` (and `timestamp`) columns.
+passes `warnings` through, and answers with a `QueryResult` whose frame always has a fixed shape
+(`app.sources.prometheus_frame`). The frame is built on first use, so that pandas loads only for a caller
+that reads one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from typing_extensions import Unpack
 
 from app.sources._http import BackendClient, HttpOptions, json_or_none, status_error
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.sources.stats import BackendHealth, probe, tracked
 from app.times import unix
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME = "prometheus"
 
@@ -36,10 +34,62 @@ MIN_STEP_S = SCRAPE_INTERVAL_S  # a finer step repeats samples
 NICE_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 
 
-@dataclass(frozen=True, eq=False)
+RESULT_TYPES = ("vector", "matrix", "scalar", "string")
+
+
+def result_type(data: Mapping[str, Any]) -> str:
+    """The `resultType` of a query or query_range answer's `data`; a BackendError for any other."""
+    kind = data.get("resultType")
+    if kind not in RESULT_TYPES:
+        raise BackendError(NAME, f"unexpected resultType {kind!r}")
+    return str(kind)
+
+
 class QueryResult:
-    frame: pd.DataFrame
-    warnings: tuple[str, ...] = ()
+    """One answer to `instant` or `range`: its `warnings`, and its series as a frame of a fixed shape.
+
+    Made from a frame, or from the answer's `data`: then the frame is built on first use
+    (`app.sources.prometheus_frame`), and `rows` reads an instant vector without building it, so that
+    `python -m app.slo status` never loads pandas."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        warnings: Sequence[str] = (),
+        *,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        if (frame is None) == (data is None):
+            raise TypeError("QueryResult takes either a frame or the answer's data")
+        if data is not None:
+            result_type(data)  # an answer of another kind is refused now, not when its frame is read
+        self._frame = frame
+        self._data = data
+        self.warnings = tuple(warnings)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        frame, data = self._frame, self._data
+        if frame is None:
+            if data is None:  # another thread built it meanwhile
+                return self._frame
+            from app.sources.prometheus_frame import to_frame
+
+            frame = self._frame = to_frame(data)
+            self._data = None  # keep one copy of the answer
+        return frame
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per row of `frame`: its labels and its `value`. A label a series lacks is left out, or
+        None or NaN as in the frame. An instant vector not yet read as a frame is read from the answer,
+        without pandas."""
+        data = self._data
+        if data is not None and data.get("resultType") == "vector":
+            return [
+                {**series.get("metric", {}), "value": float(series["value"][1])}
+                for series in data.get("result") or []
+            ]
+        return list(self.frame.to_dict("records"))
 
 
 def auto_step(start: datetime, end: datetime) -> float:
@@ -71,52 +121,6 @@ def align(start: datetime, end: datetime, step: float) -> tuple[float, float]:
     return s, max(s, e)
 
 
-def _timestamps(seconds: Sequence[float]) -> pd.Series:
-    return pd.Series(pd.to_datetime(list(seconds), unit="s", utc=True), dtype="datetime64[ns, UTC]")
-
-
-def _vector_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
-    labels = sorted({name for series in result for name in series.get("metric", {})})
-    columns: dict[str, Any] = {
-        name: [series.get("metric", {}).get(name) for series in result] for name in labels
-    }
-    columns["value"] = pd.Series([float(series["value"][1]) for series in result], dtype="float64")
-    return pd.DataFrame(columns, columns=[*labels, "value"])
-
-
-def _matrix_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
-    labels = sorted({name for series in result for name in series.get("metric", {})})
-    columns: dict[str, list[Any]] = {name: [] for name in labels}
-    times: list[float] = []
-    values: list[float] = []
-    for series in result:
-        samples = series.get("values", [])
-        metric = series.get("metric", {})
-        for name in labels:
-            columns[name].extend([metric.get(name)] * len(samples))
-        times.extend(float(t) for t, _ in samples)
-        values.extend(float(v) for _, v in samples)
-    frame = pd.DataFrame(columns, columns=labels)
-    frame["timestamp"] = _timestamps(times)
-    frame["value"] = pd.Series(values, dtype="float64")
-    return frame
-
-
-def to_frame(data: Mapping[str, Any]) -> pd.DataFrame:
-    """Turn the `data` of a query or query_range answer into a frame of the documented shape."""
-    kind = data.get("resultType")
-    result: Any = data.get("result")  # a list of series, or [time, value] for a scalar or string
-    if kind == "vector":
-        return _vector_frame(result or [])
-    if kind == "matrix":
-        return _matrix_frame(result or [])
-    if kind == "scalar":
-        return pd.DataFrame({"value": pd.Series([float(result[1])], dtype="float64")})
-    if kind == "string":
-        return pd.DataFrame({"value": [result[1]]})
-    raise BackendError(NAME, f"unexpected resultType {kind!r}")
-
-
 class PrometheusClient(BackendClient):
     """Read-only client for one Prometheus server (or a compatible API such as Mimir with `org_id`)."""
 
@@ -139,7 +143,7 @@ class PrometheusClient(BackendClient):
         if at is not None:
             form["time"] = f"{unix(at):.3f}"
         data, warnings = self._call("POST", "/api/v1/query", data=form)
-        return QueryResult(to_frame(data), warnings)
+        return QueryResult(warnings=warnings, data=data)
 
     @tracked
     def range(self, query: str, start: datetime, end: datetime, step: float | None = None) -> QueryResult:
@@ -156,7 +160,7 @@ class PrometheusClient(BackendClient):
             "timeout": self._query_timeout,
         }
         data, warnings = self._call("POST", "/api/v1/query_range", data=form)
-        return QueryResult(to_frame(data), warnings)
+        return QueryResult(warnings=warnings, data=data)
 
     @tracked
     def series(self, match: str | Sequence[str], start: datetime, end: datetime) -> list[dict[str, str]]:

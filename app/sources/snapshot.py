@@ -178,6 +178,8 @@ def encode(value: Any) -> Any:
     if isinstance(value, TraceList):
         traces = [encode(t) for t in value]
         return {"__type__": "TraceList", "traces": traces, "warnings": list(value.warnings)}
+    if isinstance(value, QueryResult):  # not a dataclass: its frame is built when first read
+        return {"__type__": "QueryResult", "frame": encode(value.frame), "warnings": list(value.warnings)}
     if dataclasses.is_dataclass(value) and type(value).__name__ in _RESULT_TYPES:
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"__type__": type(value).__name__, **fields}

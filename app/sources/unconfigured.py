@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from app.sources.errors import BackendUnavailable
+from app.sources.errors import not_configured
 from app.sources.stats import BackendHealth, CallStats
 
 
@@ -19,10 +19,9 @@ class NotConfiguredClient:
         self.name = name
         self.url = ""
         self.stats = CallStats()
-        self._message = f"not configured: set SEXTANT_{name.upper()}_URL"
 
     def health(self) -> BackendHealth:
-        return BackendHealth(self.name, self.url, False, None, None, self._message)
+        return BackendHealth(self.name, self.url, False, None, None, not_configured(self.name).message)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -32,7 +31,7 @@ class NotConfiguredClient:
             raise AttributeError(method)
 
         def unavailable(*_args: Any, **_kwargs: Any) -> NoReturn:
-            error = BackendUnavailable(self.name, self._message, error_type="not_configured")
+            error = not_configured(self.name)
             self.stats.record_failure(0.0, error)
             raise error
 

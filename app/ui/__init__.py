@@ -31,7 +31,7 @@ from app.scorecard import view as scorecard_view
 from app.sources import Sources, build_sources
 from app.sources.cache import Outcome
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES, SnapshotMiss, plain_reason
+from app.sources.errors import BACKEND_TITLES, NOT_CONFIGURED, SnapshotMiss, failed_backend, plain_reason
 from app.text import plain
 from app.timerange import DEFAULT_PRESET, PRESET_LABELS, REFRESH_CHOICES, TimeRange, time_range
 from app.ui import access
@@ -318,7 +318,9 @@ def _draw_again() -> None:
 def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> None:
     """One banner per failing backend: its name, its own error message, and what its panels show instead:
     the last good data with its age (and the window it covers, when that has moved on since), or nothing.
-    A backend that is only slow gets a note that its panels fill in. `now` is the time the page shows."""
+    A backend that is only slow gets a note that its panels fill in; one without a URL, that it is not
+    configured and the setting that would show its panels (`failed_backend`: the wording of every banner and
+    note). `now` is the time the page shows."""
     failed: dict[str, list[Outcome]] = {}
     misses: list[SnapshotMiss] = []
     for backend, outcome in outcomes:
@@ -342,9 +344,11 @@ def show_problems(outcomes: Iterable[tuple[str, Outcome]], now: datetime) -> Non
         said = (
             f"**{name} was not asked**: the page ran out of time on slower answers."
             if all(e.error_type == "deadline" for e in errors)  # it may be well: do not blame it
-            else f"**{name} is not answering**: {plain(plain_reason(errors[0]))}."
+            else f"**{failed_backend(errors[0])}**: {plain(plain_reason(errors[0]))}."
         )
-        if not kept:
+        if errors[0].error_type == NOT_CONFIGURED:  # its reason says how to show these panels
+            st.error(said, icon=":material/settings:")
+        elif not kept:
             st.error(f"{said} Its panels are empty.", icon=":material/error:")
         else:
             empty = " Some of its panels are empty." if len(kept) < len(backend_outcomes) else ""
