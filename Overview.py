@@ -3,7 +3,6 @@
 import streamlit as st
 
 from app import overview, ui
-from app.slo import view as slo_view
 from app.timerange import pinned_time
 from app.ui import charts
 
@@ -57,28 +56,17 @@ def body() -> None:
         st.warning(ui.plain(view.unknown_note), icon=":material/help:")
     if view.attention:
         st.caption(ui.plain(view.alerts_note))
-        columns = ["slo", "domain", "budget_remaining", "state", "firing"]
-        st.dataframe(
-            slo_view.board_table(view.attention)[[*columns, "link"] if ui.may_open("slos") else columns],
-            hide_index=True,
-            placeholder=ui.MISSING,
-            row_height=ui.WRAPPED_ROW_PX,  # the firing alerts wrap within 1440 px instead of scrolling
-            height="content",
-            column_config={
-                "slo": st.column_config.TextColumn("SLO", width=190),
-                "domain": st.column_config.TextColumn("Domain", width=150),
-                "budget_remaining": st.column_config.ProgressColumn(
-                    "Budget left",
-                    format="percent",
-                    min_value=0.0,
-                    max_value=1.0,
-                    help=ui.NO_FIGURE,
-                    width=140,
-                ),
-                "state": st.column_config.TextColumn("State", width=90),
-                "firing": st.column_config.TextColumn("Firing alerts", width=330),
-                "link": st.column_config.LinkColumn("Detail", display_text="open", width=60),
+        ui.static_table(
+            overview.attention_table(view.attention),
+            {
+                "slo": "SLO",
+                "domain": "Domain",
+                "budget_left": "Budget left",
+                "state": "State",
+                "firing": "Firing alerts",
             },
+            links={"slo": "link"} if ui.may_open("slos") else None,
+            states=["state"],
         )
     if view.all_healthy:
         st.success("Every SLO is healthy.", icon=":material/check_circle:")
@@ -98,23 +86,22 @@ def body() -> None:
 
     st.subheader("Upcoming filing deadlines")
     ui.deadline_table(view.deadlines)
-    st.caption(
-        "Entities are counted for the next deadline of each kind of return; later deadlines show none yet."
-    )
 
     st.subheader("Share this report")
-    st.caption(
-        "For the weekly review: this link shows the figures of this moment whenever it is opened (Prometheus "
-        "keeps 30 days), and the download holds the same report as a document."
-    )
-    st.code(ui.absolute(overview.frozen_link(at)), language=None)
-    ui.download_button(
-        ctx,
-        "Download the report (Markdown)",
-        lambda: overview.report_markdown(view),
-        file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
-        mime="text/markdown",
-    )
+    # In a popover: the code block's code (1.5 MB) loads when it is opened, not before the tiles (issue 9).
+    with st.popover("Link and download", icon=":material/share:"):
+        st.caption(
+            "For the weekly review: this link shows the figures of this moment whenever it is opened "
+            "(Prometheus keeps 30 days), and the download holds the same report as a document."
+        )
+        st.code(ui.absolute(overview.frozen_link(at)), language=None)
+        ui.download_button(
+            ctx,
+            "Download the report (Markdown)",
+            lambda: overview.report_markdown(view),
+            file_name=f"sextant-report-{at:%Y-%m-%d-%H%M}.md",
+            mime="text/markdown",
+        )
     st.caption(
         "The weekly review has a page of its own: the whole finished week, frozen and signed so that its "
         "figures cannot drift or be edited, with action items, as HTML and PDF, and a summary for Slack."

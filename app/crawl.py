@@ -174,6 +174,9 @@ def _addresses(run: AppTest, base_path: str) -> Iterator[str]:
         yield from _MARKDOWN_LINK.findall(str(element.value))
     for code in run.code:
         yield code.value.strip()
+    for static in run.table:  # `ui.static_table`: cells are Markdown
+        for cell in static.value.to_numpy().ravel():
+            yield from _MARKDOWN_LINK.findall(str(cell))
     for table in run.dataframe:
         frame = table.value
         for column in frame.columns:

@@ -32,7 +32,7 @@ from app.sources.prometheus import QueryResult
 from app.text import plain
 from app.timerange import PRESETS, pinned_text, time_range
 from app.times import start_of_hour
-from app.units import counted, format_span
+from app.units import counted, format_span, format_value
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
@@ -480,6 +480,14 @@ def readiness_lines(trend: list[readiness.ReadinessScore | None]) -> list[str]:
     if trend[-1].score is None or trend[-2].score is None:
         return ["Readiness: not known, one of the two weeks has no score (too little data)."]
     return [f"Readiness: {m.text}." for m in readiness.what_moved(trend[-2], trend[-1])]
+
+
+def attention_table(statuses: list[SloStatus]) -> pd.DataFrame:
+    """The SLOs that need attention as the overview lists them: the SLO board's name, domain, state, firing
+    alerts and detail link, and the budget left in words ("-12.50%", or "no data")."""
+    table = slo_view.board_table(statuses)
+    table["budget_left"] = [format_value(left, "ratio") for left in table["budget_remaining"]]
+    return table[["slo", "domain", "budget_left", "state", "firing", "link"]]
 
 
 def deadline_table(rows: list[DeadlineRow]) -> pd.DataFrame:

@@ -116,6 +116,13 @@ class Drawn:
                 if c in d.value.columns
                 for v in d.value[c]
             ),
+            *(
+                shown(v)
+                for t in at.table  # `ui.static_table`: cells are Markdown, columns their titles
+                for c in ("State", "Status")
+                if c in t.value.columns
+                for v in t.value[c]
+            ),
             *(s.value for s in at.success),
         ]
 

@@ -41,9 +41,24 @@ def test_every_link_and_share_link_works_under_a_base_path_and_on_the_demo(demo_
     for href in page.locator(where).evaluate_all("els => els.map(e => e.href)"):
         if urlsplit(href).netloc == urlsplit(base).netloc and href not in drawn:  # not Streamlit's docs
             drawn.append(href)
-    for code in page.locator("[data-testid='stCode']").all_inner_texts():
+    codes = page.locator("[data-testid='stCode']").all_inner_texts()
+    for opener in page.locator("[data-testid='stMain'] [data-testid='stPopoverButton']").all():
+        if not opener.is_visible():
+            continue
+        opener.click()  # a popover draws its content when opened: the overview's share link is in one
+        body = page.locator("[data-testid='stPopoverBody']")
+        body.wait_for()
+        page.wait_for_function(  # its elements' code, loaded lazily
+            "!document.querySelector(\"[data-testid='stPopoverBody'] [data-testid='stSkeleton']\")"
+        )
+        codes += body.locator("[data-testid='stCode']").all_inner_texts()
+        page.keyboard.press("Escape")
+        body.wait_for(state="detached")
+    for code in codes:
         if code.startswith("http"):
             drawn.append(code.strip())  # a share link
+    if registered.key == "overview":
+        assert any("?at=" in href for href in drawn), drawn  # the frozen report's link, from its popover
     if first:
         assert len(drawn) > len(links.PAGES), drawn  # the sidebar's links at least, and the page's own
     for href in drawn:

@@ -10,9 +10,10 @@ from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, snapshot_
 
 pytestmark = pytest.mark.browser
 
-# Each table's grid: how wide its content is against how wide it is shown.
-WIDTHS = """() => [...document.querySelectorAll("[data-testid='stDataFrame'] .dvn-scroller")].map(grid => (
-  {content: grid.scrollWidth, shown: grid.clientWidth}
+# Each table's grid, or static table (`ui.static_table`): how wide its content is against how wide it shows.
+TABLES = "[data-testid='stDataFrame'] .dvn-scroller, [data-testid='stTable']"
+WIDTHS = f"""() => [...document.querySelectorAll("{TABLES}")].map(grid => (
+  {{content: grid.scrollWidth, shown: grid.clientWidth}}
 ))"""  # tables in a closed tab have no grid drawn
 PAGES = [
     "",
@@ -45,7 +46,7 @@ def test_tables_fit_at_1440_px(page, address):
     wait_for_app(page)
     # The grids draw after the script has finished (on a busy machine, well after): wait for one, then let
     # them measure their columns.
-    page.wait_for_selector("[data-testid='stDataFrame'] .dvn-scroller", timeout=30_000)
+    page.wait_for_selector(TABLES, timeout=30_000)
     page.wait_for_timeout(500)
     tables = page.evaluate(WIDTHS)
     assert tables, "no table drawn"

@@ -528,23 +528,74 @@ def firm_picker(tenants: Iterable[str], every: str = "All client firms") -> str:
 
 def deadline_table(deadlines: list[DeadlineRow]) -> None:
     """The filing deadlines with entities due and ready, as the overview and the weekly review draw them."""
-    st.dataframe(
-        deadline_frame(deadlines),
-        hide_index=True,
-        placeholder=MISSING,
-        column_config={
+    frame = deadline_frame(deadlines)
+    static_table(
+        pd.DataFrame(
+            {
+                "deadline": frame["deadline"],
+                "due": [f"{due:%a %d %b %Y}" for due in frame["due"]],
+                "days_left": [f"{days:d}" for days in frame["days_left"]],
+                "entities_due": [_count(n) for n in frame["entities_due"]],
+                "entities_ready": [_count(n) for n in frame["entities_ready"]],
+                "ready_share": [None if pd.isna(r) else f"{r:.0%}" for r in frame["ready_share"]],
+            }
+        ),
+        {
             "deadline": "Deadline",
-            "due": st.column_config.DateColumn("Due", format="ddd D MMM YYYY"),
-            "days_left": st.column_config.NumberColumn("Days left", format="%d"),
-            "entities_due": st.column_config.NumberColumn("Entities due", format="localized", help=NO_FIGURE),
-            "entities_ready": st.column_config.NumberColumn(
-                "Ready to file", format="localized", help=NO_FIGURE
-            ),
-            "ready_share": st.column_config.ProgressColumn(
-                "Ready", format="percent", min_value=0.0, max_value=1.0, help=NO_FIGURE
-            ),
+            "due": "Due",
+            "days_left": "Days left",
+            "entities_due": "Entities due",
+            "entities_ready": "Ready to file",
+            "ready_share": "Ready",
         },
     )
+    st.caption(
+        "Entities are counted for the next deadline of each kind of return; a later one has none yet "
+        f"({MISSING})."
+    )
+
+
+def _count(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def static_table(
+    frame: pd.DataFrame,
+    titles: Mapping[str, str],
+    *,
+    links: Mapping[str, str] | None = None,
+    states: Sequence[str] = (),
+) -> None:
+    """A short table drawn whole, as plain text in a static table (`st.table`), not the interactive grid.
+
+    For the tables of a page's first screen: every row shown, each column as wide as its text, and no grid
+    code to load. Streamlit loads the grid's code (half a megabyte) lazily, and React reveals lazily loaded
+    elements together: once one shows its placeholder, the rest wait until every one has its code or half
+    a second has passed. On the overview the tiles' links waited for the tables' grid (issue 9).
+
+    `frame` holds the cells' text (its columns are `titles`' keys); a cell without a value reads `MISSING`.
+    Its cells are Markdown, so each goes through `plain`; `links`: column → the column of the relative
+    URLs its cells open. `states`: columns whose cells name a state, coloured as everywhere (`state_css`)."""
+    links = links or {}
+
+    def cell(value: object, url: object) -> str:
+        text = MISSING if value is None or pd.isna(value) else plain(value)
+        return f"[{text}]({url})" if isinstance(url, str) and url else text
+
+    shown = pd.DataFrame(
+        {
+            title: [
+                cell(value, frame[links[column]].iloc[row] if column in links else None)
+                for row, value in enumerate(frame[column])
+            ]
+            for column, title in titles.items()
+        }
+    )
+    styles = pd.DataFrame(
+        {titles[c]: [state_css(v) if c in states else "" for v in frame[c]] for c in titles},
+        index=shown.index,
+    )
+    st.table(shown.style.apply(lambda _: styles, axis=None), hide_index=True)
 
 
 def table(
