@@ -173,6 +173,7 @@ def test_each_role_sees_its_pages_and_no_planted_personal_data_anywhere(planted,
             allowed = [p.title for p in links.PAGES.values() if RULES.grants((role,)).page(p.key)]
             assert [t.split("\n")[-1].strip() for t in listed] == allowed, role
             if RULES.grants((role,)).may("download"):
+                page.get_by_role("button", name="Link and download").click()  # the share popover
                 with page.expect_download() as download:
                     page.get_by_text("Download the report (Markdown)").click()
                 report = Path(download.value.path()).read_bytes()
