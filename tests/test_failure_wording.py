@@ -141,6 +141,9 @@ def test_a_backend_without_a_url_is_not_configured_rather_than_not_answering(mon
     assert "**Jaeger is not configured**: set SEXTANT_JAEGER_URL to show these panels." in banners
     assert any(b.startswith("**Prometheus is not answering**: connection refused") for b in banners), banners
     words = drawn.words()
+    # Needs attention's note too names the failure in words: the address and errno are the banner's Details.
+    assert "19 SLOs: no data — Prometheus is not answering (connection refused)" in words, words
+    assert "Errno" not in words and "127.0.0.1" not in words
     assert "Incidents: not known, OpenSearch is not configured." in words
     assert "OpenSearch is not answering" not in words and "Jaeger is not answering" not in words
     assert drawn.banner("opensearch") == opensearch

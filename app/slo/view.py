@@ -24,7 +24,7 @@ from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
 from app.sources.counting import CountingClient
 from app.sources.deadline import page_run
-from app.sources.errors import BACKEND_TITLES, failed_backend
+from app.sources.errors import BACKEND_TITLES, failed_backend, in_plain_words
 from app.sources.prometheus import QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 from app.units import format_seconds
@@ -90,7 +90,7 @@ def unknown_reason(error: str | None, *, detail: bool = True) -> str:
     backend, _, message = (error or "").partition(": ")
     if backend not in BACKEND_TITLES:
         return error or "not fetched"
-    return failed_backend(error or "") + (f" ({message})" if detail else "")
+    return failed_backend(error or "") + (f" ({in_plain_words(message)})" if detail else "")
 
 
 def definitions_directory() -> Path:

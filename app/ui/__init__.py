@@ -550,8 +550,8 @@ def deadline_table(deadlines: list[DeadlineRow]) -> None:
         },
     )
     st.caption(
-        "Entities are counted for the next deadline of each kind of return; a later one has none yet "
-        f"({MISSING})."
+        f"Entities are counted for the next deadline of each kind of return; {MISSING} marks a count not "
+        "known (a later deadline has none yet, or Prometheus did not answer)."
     )
 
 
