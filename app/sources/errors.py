@@ -144,17 +144,17 @@ def plain_reason(error: BackendError) -> str:
         return f"{plain_reason(error.reason)}; down since {since}, checked again in the background"
     if error.error_type != "connection":
         return error.message
-    return connection_words(error.message)
+    return _connection_words(error.message)
 
 
 def in_plain_words(message: str) -> str:
     """An error's text as a note beside the page's banner may say it: a failed connection ("cannot reach
     http://…: [Errno 111] Connection refused", or a breaker's "down since … (cannot reach …)") in a few plain
     words, "connection refused", without its URL or errno; any other text as it is."""
-    return connection_words(message) if _REACHING.search(message) else message
+    return _connection_words(message) if _REACHING.search(message) else message
 
 
-def connection_words(message: str) -> str:
+def _connection_words(message: str) -> str:
     """A failed connection's message ("cannot reach http://…: [Errno 111] Connection refused") in a few
     plain words ("connection refused"), without its URL or errno."""
     said = _REACHING.sub("", message, count=1).lower()

@@ -591,11 +591,14 @@ def static_table(
             for column, title in titles.items()
         }
     )
-    styles = pd.DataFrame(
+    if not states:
+        st.table(shown, hide_index=True)
+        return
+    colours = pd.DataFrame(  # from the cells' own text: `plain` may have escaped their parentheses
         {titles[c]: [state_css(v) if c in states else "" for v in frame[c]] for c in titles},
         index=shown.index,
     )
-    st.table(shown.style.apply(lambda _: styles, axis=None), hide_index=True)
+    st.table(shown.style.apply(lambda _: colours, axis=None), hide_index=True)
 
 
 def table(
