@@ -41,10 +41,10 @@ WEEK = timedelta(days=7)
 def week_earlier(at: datetime) -> datetime:
     """What the overview compares `at` with: a week earlier, at the start of that hour.
 
-    The SLOs a week ago are computed from raw series (backfilled history has no recording rules): about
-    five seconds of Prometheus time per SLO. Asked at the same minute a week ago, that instant moved every
-    minute and the whole board was computed again each minute a page was open; to the hour, it is
-    computed once an hour and kept (`slo_view.past_statuses`)."""
+    At a whole hour the board reads the SLOs' records, those Prometheus evaluated then or, in history older
+    than its rules, those `python -m app.slo backfill` wrote for every whole hour: one query per window.
+    Elsewhere each SLO would be computed from its raw series, a query over its whole period; and an instant
+    that moved every minute would compute the whole board again each minute a page was open."""
     return start_of_hour(at - WEEK)
 
 

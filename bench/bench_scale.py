@@ -67,6 +67,8 @@ os.environ.update({**STACK, **URLS})  # before the app reads its configuration
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from app.config import current_config  # noqa: E402
+from app.slo.loader import load_definitions  # noqa: E402
+from app.slo.rules import BACKFILLED, OBJECTIVE  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
 from bench.page_timing import render, settle  # noqa: E402
@@ -97,6 +99,21 @@ def stack(script: str, scale: int, days: int, *args: str) -> float:
     started = time.perf_counter()
     subprocess.run(["bash", str(ROOT / "stack" / script), *args], env=env, check=True, stdout=sys.stderr)
     return time.perf_counter() - started
+
+
+def wait_for_recorded_slos(timeout_s: float = 600.0) -> tuple[int, float]:
+    """Waits until Prometheus records every SLO (its rules read each period from the tiles the stack wrote,
+    which it loads within a minute of their writing), so that the pages read recorded series as in a
+    deployment that has run for a while; returns (SLOs recorded, seconds waited)."""
+    directory = written_urls().get("SEXTANT_SLO_DEFINITIONS") or str(ROOT / "slo_definitions")
+    expected = len(load_definitions(directory).definitions)
+    started = time.perf_counter()
+    while True:
+        asked = httpx.get(f"{URLS['SEXTANT_PROMETHEUS_URL']}/api/v1/query", params={"query": OBJECTIVE})
+        live = [r for r in asked.json()["data"]["result"] if BACKFILLED not in r["metric"]]
+        if len(live) >= expected or time.perf_counter() - started > timeout_s:
+            return len(live), time.perf_counter() - started
+        time.sleep(5)
 
 
 def written_urls() -> dict[str, str]:
@@ -167,6 +184,8 @@ def main() -> None:
     try:
         for scale in args.scales:
             started = stack("up.sh", scale, args.days)
+            recorded, waited = wait_for_recorded_slos()
+            print(f"scale {scale}: {recorded} SLOs recorded by Prometheus {waited:.0f} s later", flush=True)
             rows, peak, spans = measure(scale)
             results[scale] = (rows, peak, spans, started)
             report(results, args.days)  # as it goes: a later scale may not fit

@@ -191,12 +191,14 @@ slo_rules() {
   rm -rf "$tmp"
 }
 
-# ---- step 8b: SLO tiles ---------------------------------------------------------------------
+# ---- step 8b: SLO tiles and records ---------------------------------------------------------
 # The generated rules read each SLO's period from hourly tiles once they cover it (app/slo/promql.py);
 # a fresh Prometheus has evaluated none, so the tiles of the backfilled history are written as blocks
 # (python -m app.slo backfill) while logs and traces load, and moved into the data directory, where
 # Prometheus loads them within a minute. Until then the status reads those periods from the raw series.
-# Only the hours before Prometheus started: its own tile rules take over from there. A reused Prometheus
+# With them, the records of every whole hour of the last 30 days: a board of a past hour (the overview's
+# week ago, the weekly review) then reads one query per window instead of one per SLO (app/slo/backfill.py).
+# Only the hours before Prometheus started: its own rules take over from there. A reused Prometheus
 # gets the tiles of the SLOs that have none yet (new or changed SLI queries), up to now.
 PROMETHEUS_STARTED_AT=""
 TILES_PID=""
@@ -479,7 +481,7 @@ main() {
   timed "7b first live scrape" wait_first_scrape
   start_tiles
   timed "8 load logs and traces" load_data
-  timed "8b SLO tiles of the backfilled history" finish_tiles
+  timed "8b SLO tiles and records of the backfilled history" finish_tiles
   timed "9 a whole minute of live data" wait_minute_after_first_scrape
   log "started by this run: $(paste -sd' ' "$RUN/started" | grep . || echo nothing) (see $RUN/started)"
   log "stack up in $(elapsed "$t0") s: prometheus :$PROMETHEUS_PORT alertmanager :$ALERTMANAGER_PORT" \

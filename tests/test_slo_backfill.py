@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from app.slo.backfill import history_needed, openmetrics, tile_rows, tiles_query
-from app.slo.model import TimeWindow
-from app.slo.rules import TILE_BAD, TILE_TOTAL
+from app.slo.backfill import history_needed, openmetrics, tile_rows, tiles_query, window_rows
+from app.slo.model import WINDOWS, TimeWindow
+from app.slo.rules import BACKFILLED, OBJECTIVE, TILE_BAD, TILE_TOTAL
+from app.slo.status import raw_queries
 from tests.slo_support import api_slo
 
 PROMTOOL = shutil.which("promtool")
@@ -57,6 +58,48 @@ def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
     # the hour ending 19:00 would be written at 19:15, after the cutoff: the tile rule records it
     assert stamps == [datetime(2026, 12, 6, h, 15, tzinfo=UTC) for h in (16, 17, 18)]
     assert {v for _, v in samples} == {100.0} and {v for _, v in rows[TILE_BAD][0][1]} == {1.0}
+
+
+class RawProm:
+    """Answers an SLO's raw query (`status.raw_queries`) over a range: total 100 and bad 1 in every window
+    at every step, but nothing for the 5m window at the first step and NaN for its bad events after."""
+
+    def __init__(self):
+        self.asked = []
+
+    def range(self, query, start, end, step):
+        self.asked.append((query, start, end, step))
+        steps = pd.date_range(start, end, freq=f"{int(step)}s", tz="UTC")
+        rows = [
+            {"sextant_key": f"{part}:{window}", "timestamp": t, "value": value}
+            for i, t in enumerate(steps)
+            for window in (*WINDOWS, "period")
+            for part, value in (("total", 100.0), ("bad", float("nan") if window == "5m" else 1.0))
+            if not (window == "5m" and i == 0)
+        ]
+        return type("Result", (), {"frame": pd.DataFrame(rows)})()
+
+
+def test_the_records_are_written_at_every_whole_hour_before_the_cutoff():
+    prom = RawProm()
+    end = datetime(2026, 12, 6, 19, 10, tzinfo=UTC)
+    month = api_slo(name="month", window=TimeWindow(unit="month"))  # its query needs instant evaluation
+    rows = window_rows([api_slo(), month], prom, datetime(2026, 12, 6, 15, 30, tzinfo=UTC), end)
+    ((query, start, last, step),) = prom.asked
+    assert query == raw_queries(api_slo()) and step == 3600.0
+    hours = [datetime(2026, 12, 6, h, tzinfo=UTC) for h in (16, 17, 18, 19)]
+    assert (start, last) == (hours[0], hours[-1])
+    stamps = [t.timestamp() for t in hours]
+    ((labels, samples),) = rows[OBJECTIVE]
+    assert samples == [(t, api_slo().target) for t in stamps]  # every hour, with events or not
+    assert labels["sextant_hash"] == api_slo().fingerprint() and labels[BACKFILLED] == "hourly"
+    ((labels, samples),) = rows["slo:sli_events_total:increase_period"]
+    assert labels == {"slo": "api", "service": "svc", "domain": "filing", BACKFILLED: "hourly"}
+    assert samples == [(t, 100.0) for t in stamps]
+    assert rows["slo:sli_events_bad:increase3d"][0][1] == [(t, 1.0) for t in stamps]
+    assert rows["slo:sli_events_total:increase5m"][0][1] == [(t, 100.0) for t in stamps[1:]]  # none at 16:00
+    assert "slo:sli_events_bad:increase5m" not in rows  # NaN: absent, as the status reads it
+    assert window_rows([api_slo()], prom, end, end) == {OBJECTIVE: []}
 
 
 def test_history_reaches_back_to_the_earliest_period_start_and_two_hours():

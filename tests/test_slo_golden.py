@@ -26,14 +26,16 @@ import numpy as np
 import pytest
 import yaml
 
+from app.overview import week_earlier
 from app.slo import math as slo_math
 from app.slo.history import alert_history, burn_rate_history, firing_spans
 from app.slo.loader import load_definitions
 from app.slo.math import ALERT_PAIRS
 from app.slo.model import WINDOWS, parse_duration
 from app.slo.promql import period_events
-from app.slo.rules import BAD, PERIOD, TOTAL, record_name, render_rules
+from app.slo.rules import BACKFILLED, BAD, OBJECTIVE, PERIOD, TOTAL, record_name, render_rules
 from app.slo.status import compute_status, recorded_query, rfc3339
+from app.sources.counting import CountingClient
 from app.sources.prometheus import PrometheusClient
 from stack.simulator import model as simulator
 
@@ -303,6 +305,30 @@ def test_the_generated_rules_evaluated_by_prometheus_agree_with_compute_status(p
             status = statuses[rule["labels"]["slo"]]
             mine = (status.events if "_total:" in record else status.bad_events)[key]
             assert _close(value, mine), (rule["labels"]["slo"], record, value, mine)
+
+
+def test_a_board_of_a_past_hour_reads_the_backfilled_records_and_agrees_with_the_raw_series(prom, live_stack):
+    """`stack/up.sh` backfills the records of every whole hour before Prometheus started
+    (`app.slo.backfill`): the overview's week-ago board reads them, one query per window rather than one per
+    SLO over its whole period, and every figure is the raw series' at that hour. Calendar periods are not
+    backfilled (their query cannot be evaluated over a range): they are computed raw, one query each."""
+    at = week_earlier(datetime.now(UTC))
+    backfilled = f'{OBJECTIVE}{{{BACKFILLED}="hourly"}}'
+    deadline = time.monotonic() + 120  # Prometheus loads the blocks up.sh wrote within a minute of writing
+    while prom.instant(backfilled, at).frame.empty and time.monotonic() < deadline:
+        time.sleep(5)
+    counting = CountingClient(prom)
+    recorded = compute_status(DEFS.values(), counting, at)
+    raw = compute_status(DEFS.values(), prom, at, use_rules=False)
+    calendar = {name for name, d in DEFS.items() if d.window.is_calendar}
+    assert {s.name for s in recorded if s.source == "rules"} == set(DEFS) - calendar
+    assert counting.requests == 1 + len(WINDOWS) + 1 + len(calendar)
+    for mine, theirs in zip(recorded, raw, strict=True):
+        assert mine.state == theirs.state and mine.firing_alerts == theirs.firing_alerts, mine.name
+        for w in (*WINDOWS, "period"):
+            assert mine.events[w] == pytest.approx(theirs.events[w], rel=1e-9), (mine.name, w)
+            assert mine.bad_events[w] == pytest.approx(theirs.bad_events[w], rel=1e-9), (mine.name, w)
+    assert any(s.events["period"] for s in recorded)  # the hour has figures, not only "no data"
 
 
 def _recorded_stamps(prom: PrometheusClient, wait_s: float = 150.0, record: str = "slo:objective:ratio"):

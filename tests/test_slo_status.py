@@ -21,7 +21,7 @@ from app.slo import status as st
 from app.slo.loader import load_definitions
 from app.slo.model import WINDOWS, AlertingOptions, Indicator, SloDefinition, TimeWindow, parse_duration
 from app.slo.promql import calendar_events, window_events
-from app.slo.rules import OBJECTIVE, PERIOD
+from app.slo.rules import BACKFILLED, OBJECTIVE, PERIOD
 from app.sources.counting import CountingClient
 from app.sources.errors import BackendUnavailable, QueryRejected
 from app.sources.prometheus import PrometheusClient, QueryResult
@@ -193,7 +193,16 @@ class FakePrometheus:
     """Answers the exact queries the SLO code sends, from constant per-second rates per SLO."""
 
     def __init__(
-        self, definitions, rates, *, recorded=True, hashes=None, reject=(), down=(), windows_down=False
+        self,
+        definitions,
+        rates,
+        *,
+        recorded=True,
+        hashes=None,
+        reject=(),
+        down=(),
+        windows_down=False,
+        backfilled=(),
     ):
         self.defs = {d.name: d for d in definitions}
         self.rates = rates  # name -> (total per second, error ratio)
@@ -202,6 +211,9 @@ class FakePrometheus:
         self.reject = set(reject)
         self.down = set(down)  # SLOs whose raw query times out
         self.windows_down = windows_down  # the recorded-window queries time out
+        # "only": the records are backfilled ones (`app.slo.backfill`); "both": a live record too, after it
+        # a backfilled one counting ten times the errors
+        self.backfilled = backfilled
         self.calls: list[str] = []
         self.lock = threading.Lock()
 
@@ -219,7 +231,7 @@ class FakePrometheus:
                 {"__name__": OBJECTIVE, "slo": n, "sextant_hash": self.hashes[n], "value": d.target}
                 for n, d in self.defs.items()
             ]
-            return QueryResult(pd.DataFrame(rows))
+            return QueryResult(pd.DataFrame(self._marked(rows)))
         for w in (*WINDOWS, PERIOD):
             if query == st.recorded_query("period" if w == PERIOD else w):
                 if self.windows_down:
@@ -230,7 +242,7 @@ class FakePrometheus:
                     bad, total = self._events(n, seconds)
                     rows.append({"__name__": f"slo:sli_events_total:increase{w}", "slo": n, "value": total})
                     rows.append({"__name__": f"slo:sli_events_bad:increase{w}", "slo": n, "value": bad})
-                return QueryResult(pd.DataFrame(rows))
+                return QueryResult(pd.DataFrame(self._marked(rows)))
         for n, d in self.defs.items():
             if query == st.raw_queries(d):
                 if n in self.reject:
@@ -251,6 +263,13 @@ class FakePrometheus:
                     bad, total = self._events(n, seconds)
                     return QueryResult(pd.DataFrame({"part": ["bad", "total"], "value": [bad, total]}))
         raise AssertionError(f"unexpected query {query[:120]}")
+
+    def _marked(self, rows):
+        backfilled = [
+            {**r, BACKFILLED: "hourly", "value": r["value"] * (10 if "_bad:" in r["__name__"] else 1)}
+            for r in rows
+        ]
+        return {(): rows, "only": backfilled, "both": rows + backfilled}[self.backfilled or ()]
 
     def range(self, query, start, end, step=None):
         with self.lock:
@@ -333,6 +352,27 @@ def test_rules_from_an_older_definition_are_not_trusted():
     )
     result = st.compute_status(defs, fake, AT)
     assert [s.source for s in result] == ["rules", "raw"]
+
+
+def test_backfilled_records_stand_for_their_whole_hour_only():
+    """`python -m app.slo backfill` writes records at whole hours; Prometheus's lookback would answer an
+    instant minutes later with them, as if they were that instant's figures."""
+    defs = [defn("a")]
+    fake = FakePrometheus(defs, {"a": (10.0, 0.0001)}, backfilled="only")
+    assert AT.replace(minute=0) == AT
+    (on_the_hour,) = st.compute_status(defs, fake, AT)
+    assert on_the_hour.source == "rules"
+    assert on_the_hour.error_budget_remaining == pytest.approx(0.0)  # the backfilled figures: 10 × the errors
+    (later,) = st.compute_status(defs, fake, AT + timedelta(minutes=3))
+    assert later.source == "raw" and later.error_budget_remaining == pytest.approx(0.9)
+
+
+def test_a_live_record_wins_over_a_backfilled_one():
+    defs = [defn("a")]
+    fake = FakePrometheus(defs, {"a": (10.0, 0.0001)}, backfilled="both")
+    for at in (AT, AT + timedelta(minutes=3)):
+        (status,) = st.compute_status(defs, fake, at)
+        assert status.source == "rules" and status.error_budget_remaining == pytest.approx(0.9), at
 
 
 def test_a_rejected_query_gives_that_slo_no_data_and_the_others_their_figures():

@@ -10,10 +10,20 @@ Prometheus in one range query per SLO (a step of an hour). It is written a quart
 the window where the rule's own samples fall (`promql.TILE_LOOKBACK`). The blocks are made by
 `promtool tsdb create-blocks-from openmetrics` in `output`; move them into Prometheus's data directory,
 where it picks them up within a minute (its block reload).
+
+With the tiles it writes, at every whole hour of the last `WINDOW_HISTORY`, the records the status reads
+(each window's events, the period's, `slo:objective:ratio`) of every SLO with a rolling period: the same
+raw expressions the status computes an SLO from, asked in one range query per SLO at a step of an hour.
+A board of a past hour (the overview's week-ago comparison, the weekly review's Mondays, the readiness
+trend) then reads one query per window, as in a Prometheus that has run the rules all along, instead of
+one query per SLO over its whole period.
+They are labelled `sextant_backfill="hourly"`: the status reads them only at a whole hour, never at an
+instant a few minutes later that Prometheus's lookback would answer with them.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -24,10 +34,29 @@ from typing import Any
 from app.slo.math import period_bounds
 from app.slo.model import SloDefinition
 from app.slo.promql import HOUR, PARTS, labelled, window_events
-from app.slo.rules import TILE_BAD, TILE_TOTAL, tile_labels, uses_tiles
-from app.times import unix
+from app.slo.rules import (
+    BACKFILLED,
+    BAD,
+    OBJECTIVE,
+    PERIOD,
+    TILE_BAD,
+    TILE_TOTAL,
+    TOTAL,
+    base_labels,
+    objective_labels,
+    record_name,
+    tile_labels,
+    uses_tiles,
+)
+from app.slo.status import PERIOD_KEY, pool_map, raw_queries
+from app.times import start_of_hour, unix
 
 WRITTEN_AFTER_HOUR = timedelta(minutes=15)
+RANGE_WORKERS = 4  # range queries in flight: the backfill runs while the stack loads logs and traces
+WINDOW_HISTORY = timedelta(days=30)  # the weekly review's month (Prometheus's history in the stack)
+HOURLY = {BACKFILLED: "hourly"}  # the records' mark: the status reads them only at their whole hour
+# record name -> [(labels, [(Unix time, value)])], the blocks' contents
+Rows = dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]]
 # Blocks up to about a quarter's worth: few enough for Prometheus to open at once, as the simulator's.
 MAX_BLOCK_DURATION = "162h"
 
@@ -49,7 +78,7 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def openmetrics(rows: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]]) -> str:
+def openmetrics(rows: Rows) -> str:
     """Record name → [(labels, [(unix time, value)])] as OpenMetrics text (one family per record)."""
     lines: list[str] = []
     for name, series in rows.items():
@@ -61,11 +90,9 @@ def openmetrics(rows: dict[str, list[tuple[dict[str, str], list[tuple[float, flo
     return "\n".join(lines) + "\n"
 
 
-def tile_rows(
-    definitions: Iterable[SloDefinition], prom: Any, start: datetime, end: datetime
-) -> dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]]:
+def tile_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime, end: datetime) -> Rows:
     """The tiles of every hour ending in [start, end) whose sample time (a quarter past) is before `end`."""
-    rows: dict[str, list[tuple[dict[str, str], list[tuple[float, float]]]]] = {TILE_TOTAL: [], TILE_BAD: []}
+    rows: Rows = {TILE_TOTAL: [], TILE_BAD: []}
     cutoff = unix(end)
     for defn in definitions:
         if not uses_tiles(defn):
@@ -85,6 +112,42 @@ def tile_rows(
                 if stamp < cutoff
             ]
             rows[record].append((tile_labels(defn), samples))
+    return rows
+
+
+def window_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime, end: datetime) -> Rows:
+    """The records the status reads, at every whole hour in [start, end), for the SLOs with a rolling period:
+    each window's and the period's events where the raw query has them, and the objective at every hour
+    (an hour without events then reads "no data" from the records, as it would from the raw series)."""
+    first = start_of_hour(start) if start_of_hour(start) == start else start_of_hour(start) + HOUR
+    count = max(0, math.ceil((end - first) / HOUR))  # the hours first, first + 1h, … before end
+    hours = [unix(first + i * HOUR) for i in range(count)]
+    rows: Rows = {OBJECTIVE: []}
+    if not hours:
+        return rows
+    last = first + (count - 1) * HOUR
+
+    def one(defn: SloDefinition) -> tuple[SloDefinition, Any]:
+        return defn, prom.range(raw_queries(defn), first, last, HOUR.total_seconds()).frame
+
+    # A calendar period's query reads its evaluation time with `@ end()`, which in a range query is the
+    # range's end at every step: those SLOs are left to the raw series (one query each).
+    rolling = [d for d in definitions if not d.window.is_calendar]
+    for defn, frame in pool_map(one, rolling, RANGE_WORKERS):
+        rows[OBJECTIVE].append(({**objective_labels(defn), **HOURLY}, [(h, defn.target) for h in hours]))
+        if frame.empty:
+            continue
+        for key, series in frame.groupby("sextant_key"):
+            part, _, window = str(key).partition(":")
+            template = TOTAL if part == "total" else BAD
+            record = record_name(template, PERIOD if window == PERIOD_KEY else window)
+            samples = [
+                (t.timestamp(), float(v))
+                for t, v in zip(series["timestamp"], series["value"], strict=True)
+                if v == v  # NaN reads as absent, as the status reads it
+            ]
+            if samples:
+                rows.setdefault(record, []).append(({**base_labels(defn), **HOURLY}, samples))
     return rows
 
 
@@ -126,7 +189,7 @@ def with_tiles(prom: Any, at: datetime) -> set[tuple[str, str]]:
     return set(zip(frame["slo"].astype(str), frame["sextant_events"].astype(str), strict=True))
 
 
-def backfill_tiles(
+def backfill(
     definitions: Iterable[SloDefinition],
     prom: Any,
     output: Path,
@@ -134,16 +197,21 @@ def backfill_tiles(
     promtool: str = "promtool",
     *,
     only_missing: bool = False,
-) -> tuple[int, list[Path]]:
-    """Write the tiles of the history before `now` as blocks in `output`: (samples written, blocks).
-    `only_missing`: only for the SLOs without tiles (`with_tiles`)."""
+) -> tuple[int, int, list[Path]]:
+    """Write the tiles of the history before `now`, and the records of its last `WINDOW_HISTORY`, as blocks
+    in `output`: (tile samples, record samples, blocks). `only_missing`: only the tiles of the SLOs without
+    any (`with_tiles`); no records, which a running Prometheus may have evaluated for those hours already."""
     defs = list(definitions)
     if only_missing:
         have = with_tiles(prom, now)
         defs = [d for d in defs if (d.name, d.events_fingerprint()) not in have]
-    start = now - history_needed(defs, now)
-    rows = tile_rows(defs, prom, start, now)
-    count = sum(len(samples) for series in rows.values() for _, samples in series)
-    if not count:
-        return 0, []
-    return count, write_blocks(openmetrics(rows), output, promtool)
+    tiles = tile_rows(defs, prom, now - history_needed(defs, now), now)
+    records = {} if only_missing else window_rows(defs, prom, now - WINDOW_HISTORY, now)
+    tile_count, record_count = _samples(tiles), _samples(records)
+    if not tile_count + record_count:
+        return 0, 0, []
+    return tile_count, record_count, write_blocks(openmetrics(tiles | records), output, promtool)
+
+
+def _samples(rows: Rows) -> int:
+    return sum(len(samples) for series in rows.values() for _, samples in series)

@@ -171,13 +171,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from app.slo.backfill import backfill_tiles
+    from app.slo.backfill import backfill
     from app.sources.errors import BackendError
 
     definitions, client, _ = _definitions_and_prometheus(args, err)
     now = args.before or datetime.now(UTC)
     try:
-        samples, blocks = backfill_tiles(
+        tiles, records, blocks = backfill(
             definitions, client, Path(args.output), now, only_missing=args.only_missing
         )
     except BackendError as exc:
@@ -186,7 +186,8 @@ def cmd_backfill(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"error: cannot write blocks into {args.output}: {exc}", file=err)
         return EXIT_USAGE
     print(
-        f"wrote {samples} hourly tile(s) before {rfc3339(now)} as {len(blocks)} block(s) in {args.output}",
+        f"wrote {tiles} hourly tile(s) and {records} hourly record(s) before {rfc3339(now)}"
+        f" as {len(blocks)} block(s) in {args.output}",
         file=err,
     )
     return 0
@@ -291,13 +292,16 @@ def parser() -> argparse.ArgumentParser:
 
     backfill = command(
         "backfill",
-        "write the hourly tiles of the history Prometheus holds as TSDB blocks (move them into its data dir)",
+        "write the hourly tiles and records of the history Prometheus holds as TSDB blocks (move them into"
+        " its data dir)",
     )
     common(backfill, asks_prometheus=True)
     backfill.add_argument("--output", required=True, help="directory for the blocks")
     backfill.add_argument("--before", type=_parse_at, default=None, help="RFC 3339 time (default: now)")
     backfill.add_argument(
-        "--only-missing", action="store_true", help="only SLOs without tiles older than two hours"
+        "--only-missing",
+        action="store_true",
+        help="only the tiles of SLOs without tiles older than two hours (no records)",
     )
     backfill.set_defaults(func=cmd_backfill)
 

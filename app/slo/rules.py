@@ -55,6 +55,8 @@ TILE_TOTAL = "slo:sli_events_total:hour_tile"
 TILE_BAD = "slo:sli_events_bad:hour_tile"
 OBJECTIVE = "slo:objective:ratio"
 BUDGET_REMAINING = "slo:error_budget_remaining:ratio"
+# The label of the records `app.slo.backfill` writes for past whole hours: they stand for those hours only.
+BACKFILLED = "sextant_backfill"
 NO_DATA_ALERT = "SLONoData"
 NO_DATA_NAME = "no-data"
 # The simulator is scraped every 60 s: evaluating 30-day windows more often only costs CPU.
@@ -83,6 +85,16 @@ def _selector(defn: SloDefinition) -> str:
 
 def base_labels(defn: SloDefinition) -> dict[str, str]:
     return {"slo": defn.name, "service": defn.service, "domain": defn.domain}
+
+
+def objective_labels(defn: SloDefinition) -> dict[str, str]:
+    """`slo:objective:ratio`'s labels: `sextant_hash` tells the status code the records match `defn`."""
+    return {
+        **base_labels(defn),
+        "team": defn.team,
+        "window": defn.window.label,
+        "sextant_hash": defn.fingerprint(),
+    }
 
 
 def runbook_url(defn: SloDefinition, base_url: str | None = None) -> str:
@@ -231,12 +243,7 @@ def slo_group(
             # without rules, and the status code computes it from the raw series.
             "expr": f"vector({defn.target!r})"
             + (f" and on() {record_name(TOTAL, PERIOD)}{sel}" if tiled else ""),
-            "labels": {
-                **labels,
-                "team": defn.team,
-                "window": defn.window.label,
-                "sextant_hash": defn.fingerprint(),
-            },
+            "labels": objective_labels(defn),
         }
     )
     rules.append(

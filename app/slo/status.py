@@ -5,8 +5,10 @@
 - With the generated recording rules loaded (detected by one query of `slo:objective:ratio`, whose
   `sextant_hash` label must match the definition), it reads all SLOs with one query per window
   (7 windows + the period): the request count does not grow with the number of SLOs.
+- In the history before Prometheus started, `python -m app.slo backfill` writes the same records at every
+  whole hour (`app.slo.backfill`), so a board of a past hour (a week ago, a Monday's review) reads them too.
 - SLOs without matching recorded series (rules not loaded, loaded from an older definition, `at` before
-  Prometheus started evaluating them, e.g. in backfilled history, or before the hourly tiles the rules
+  Prometheus started evaluating them and not a backfilled hour, or before the hourly tiles the rules
   read the period from cover it: `slo:objective:ratio` is recorded only with the period) are computed
   from the raw series: one
   query per SLO holding all its windows, run concurrently. Both paths use the same PromQL
@@ -30,11 +32,11 @@ from app.slo import math as slo_math
 from app.slo.math import ALERT_PAIRS, FORECAST_WINDOWS, AlertWindowPair, State
 from app.slo.model import WINDOWS, SloDefinition, parse_duration
 from app.slo.promql import PARTS, labelled, period_events, window_events
-from app.slo.rules import BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
+from app.slo.rules import BACKFILLED, BAD, NO_DATA_NAME, OBJECTIVE, PERIOD, TOTAL, record_name
 from app.sources.counting import PromQueries
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.times import rfc3339, to_utc, utc_now
+from app.times import rfc3339, start_of_hour, to_utc, utc_now
 
 Source = Literal["rules", "raw"]
 # memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
@@ -245,9 +247,18 @@ def _raw_counts(defn: SloDefinition, prom: PromQueries, at: datetime) -> tuple[d
     return bad, total
 
 
+def _standing_for(rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    """The rows of recorded series that stand for `at`, those Prometheus recorded last (so that they win):
+    records written by `app.slo.backfill` hold a whole hour's figures, so they count only at that hour."""
+    whole_hour = at == start_of_hour(at)
+    kept = [r for r in rows if whole_hour or _label(r, BACKFILLED) is None]
+    return sorted(kept, key=lambda r: _label(r, BACKFILLED) is None)
+
+
 def recorded_slos(prom: PromQueries, at: datetime) -> dict[str, str]:
-    """slo → sextant_hash of the SLOs whose generated rules Prometheus evaluated around `at`."""
-    rows = prom.instant(OBJECTIVE, at).rows()
+    """slo → sextant_hash of the SLOs whose generated rules Prometheus evaluated around `at` (or whose
+    records were backfilled for that hour)."""
+    rows = _standing_for(prom.instant(OBJECTIVE, at).rows(), at)
     return {slo: _label(r, "sextant_hash") or "" for r in rows if (slo := _label(r, "slo")) is not None}
 
 
@@ -262,7 +273,7 @@ def recorded_query(window: str) -> str:
 
 def _recorded_window(prom: PromQueries, window: str, at: datetime) -> dict[tuple[str, str], float | None]:
     out: dict[tuple[str, str], float | None] = {}
-    for row in prom.instant(recorded_query(window), at).rows():
+    for row in _standing_for(prom.instant(recorded_query(window), at).rows(), at):
         if (slo := _label(row, "slo")) is not None:
             part = "total" if (_label(row, "__name__") or "").startswith("slo:sli_events_total") else "bad"
             out[(slo, part)] = to_number(row["value"])

@@ -107,9 +107,10 @@ def past_statuses(
 ) -> list[SloStatus]:
     """`compute_status` at a past instant with each SLO computed from raw series cached on its own.
 
-    Backfilled history has no recording rules, so every SLO costs a query over its whole period. The
-    overview's week-ago board and the readiness trend's filing SLOs ask for the same instant: this way
-    the filing SLOs are computed once for both. Raises the backend's error when Prometheus fails.
+    An SLO without records at that instant (not a whole hour of backfilled history, or a calendar period
+    there) costs a query over its whole period. The overview's week-ago board and the readiness trend's
+    filing SLOs ask for the same instant: this way such SLOs are computed once for both. Raises the
+    backend's error when Prometheus fails.
     """
 
     def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
