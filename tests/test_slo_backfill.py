@@ -61,19 +61,20 @@ def test_each_hour_is_written_a_quarter_past_it_and_only_before_the_cutoff():
 
 
 class RawProm:
-    """Answers an SLO's raw query (`status.raw_queries`) over a range: total 100 and bad 1 in every window
-    at every step, but nothing for the 5m window at the first step and NaN for its bad events after."""
+    """Answers an SLO's raw query (`status.raw_queries`) over a range: total 100 and bad 1 in every window it
+    asks for at every step, but nothing for the 5m window at the first step and NaN for its bad events."""
 
     def __init__(self):
-        self.asked = []
+        self.asked = {}
 
     def range(self, query, start, end, step):
-        self.asked.append((query, start, end, step))
+        self.asked[query] = (start, end, step)
+        windows = (*WINDOWS, "period") if '"total:period"' in query else WINDOWS
         steps = pd.date_range(start, end, freq=f"{int(step)}s", tz="UTC")
         rows = [
             {"sextant_key": f"{part}:{window}", "timestamp": t, "value": value}
             for i, t in enumerate(steps)
-            for window in (*WINDOWS, "period")
+            for window in windows
             for part, value in (("total", 100.0), ("bad", float("nan") if window == "5m" else 1.0))
             if not (window == "5m" and i == 0)
         ]
@@ -83,12 +84,9 @@ class RawProm:
 def test_the_records_are_written_at_every_whole_hour_before_the_cutoff():
     prom = RawProm()
     end = datetime(2026, 12, 6, 19, 10, tzinfo=UTC)
-    month = api_slo(name="month", window=TimeWindow(unit="month"))  # its query needs instant evaluation
-    rows = window_rows([api_slo(), month], prom, datetime(2026, 12, 6, 15, 30, tzinfo=UTC), end)
-    ((query, start, last, step),) = prom.asked
-    assert query == raw_queries(api_slo()) and step == 3600.0
+    rows = window_rows([api_slo()], prom, datetime(2026, 12, 6, 15, 30, tzinfo=UTC), end)
     hours = [datetime(2026, 12, 6, h, tzinfo=UTC) for h in (16, 17, 18, 19)]
-    assert (start, last) == (hours[0], hours[-1])
+    assert prom.asked == {raw_queries(api_slo()): (hours[0], hours[-1], 3600.0)}
     stamps = [t.timestamp() for t in hours]
     ((labels, samples),) = rows[OBJECTIVE]
     assert samples == [(t, api_slo().target) for t in stamps]  # every hour, with events or not
@@ -100,6 +98,29 @@ def test_the_records_are_written_at_every_whole_hour_before_the_cutoff():
     assert rows["slo:sli_events_total:increase5m"][0][1] == [(t, 100.0) for t in stamps[1:]]  # none at 16:00
     assert "slo:sli_events_bad:increase5m" not in rows  # NaN: absent, as the status reads it
     assert window_rows([api_slo()], prom, end, end) == {OBJECTIVE: []}
+
+
+def test_a_calendar_period_is_the_sum_of_the_hours_since_it_began():
+    """Its query cannot be asked over a range (`@ end()` is the range's end there): the hours are summed."""
+    prom = RawProm()
+    month = api_slo(window=TimeWindow(unit="month"))
+    rows = window_rows(
+        [month], prom, datetime(2026, 11, 30, 22, tzinfo=UTC), datetime(2026, 12, 1, 2, tzinfo=UTC)
+    )
+    # the 1h windows from the start of November, without the period's query
+    assert prom.asked == {
+        raw_queries(month, period=False): (
+            datetime(2026, 11, 1, tzinfo=UTC),
+            datetime(2026, 12, 1, 1, tzinfo=UTC),
+            3600.0,
+        )
+    }
+    hours = [datetime(2026, 11, 30, 22, tzinfo=UTC) + timedelta(hours=i) for i in range(4)]
+    # 30 November 22:00 holds the 718 hours of November ending 1 November 01:00 … 30 November 22:00;
+    # 1 December 00:00 none, 01:00 one
+    expected = [(h.timestamp(), n) for h, n in zip(hours, (71_800.0, 71_900.0, 0.0, 100.0), strict=True)]
+    assert rows["slo:sli_events_total:increase_period"][0][1] == expected
+    assert rows["slo:sli_events_bad:increase_period"][0][1] == [(t, n / 100) for t, n in expected]
 
 
 def test_history_reaches_back_to_the_earliest_period_start_and_two_hours():

@@ -12,8 +12,9 @@ the window where the rule's own samples fall (`promql.TILE_LOOKBACK`). The block
 where it picks them up within a minute (its block reload).
 
 With the tiles it writes, at every whole hour of the last `WINDOW_HISTORY`, the records the status reads
-(each window's events, the period's, `slo:objective:ratio`) of every SLO with a rolling period: the same
-raw expressions the status computes an SLO from, asked in one range query per SLO at a step of an hour.
+(each window's events, the period's, `slo:objective:ratio`): the same raw expressions the status
+computes an SLO from, asked in one range query per SLO at a step of an hour (a calendar period summed from
+the hours since it began, see `calendar_period`).
 A board of a past hour (the overview's week-ago comparison, the weekly review's Mondays, the readiness
 trend) then reads one query per window, as in a Prometheus that has run the rules all along, instead of
 one query per SLO over its whole period.
@@ -23,6 +24,8 @@ instant a few minutes later that Prometheus's lookback would answer with them.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import subprocess
 import tempfile
@@ -116,39 +119,58 @@ def tile_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime, 
 
 
 def window_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime, end: datetime) -> Rows:
-    """The records the status reads, at every whole hour in [start, end), for the SLOs with a rolling period:
-    each window's and the period's events where the raw query has them, and the objective at every hour
-    (an hour without events then reads "no data" from the records, as it would from the raw series)."""
+    """The records the status reads, at every whole hour in [start, end): each window's and the period's
+    events where the raw query has them, and the objective at every hour (an hour without events then
+    reads "no data" from the records, as it would from the raw series)."""
     first = start_of_hour(start) if start_of_hour(start) == start else start_of_hour(start) + HOUR
     count = max(0, math.ceil((end - first) / HOUR))  # the hours first, first + 1h, … before end
-    hours = [unix(first + i * HOUR) for i in range(count)]
+    hours = [first + i * HOUR for i in range(count)]
     rows: Rows = {OBJECTIVE: []}
     if not hours:
         return rows
-    last = first + (count - 1) * HOUR
 
     def one(defn: SloDefinition) -> tuple[SloDefinition, Any]:
-        return defn, prom.range(raw_queries(defn), first, last, HOUR.total_seconds()).frame
+        if not defn.window.is_calendar:
+            query = prom.range(raw_queries(defn), first, hours[-1], HOUR.total_seconds())
+        else:  # the 1h windows from the first period's start, summed below (`calendar_period`)
+            since = period_bounds(defn.window, first)[0]
+            query = prom.range(raw_queries(defn, period=False), since, hours[-1], HOUR.total_seconds())
+        return defn, query.frame
 
-    # A calendar period's query reads its evaluation time with `@ end()`, which in a range query is the
-    # range's end at every step: those SLOs are left to the raw series (one query each).
-    rolling = [d for d in definitions if not d.window.is_calendar]
-    for defn, frame in pool_map(one, rolling, RANGE_WORKERS):
-        rows[OBJECTIVE].append(({**objective_labels(defn), **HOURLY}, [(h, defn.target) for h in hours]))
-        if frame.empty:
-            continue
-        for key, series in frame.groupby("sextant_key"):
-            part, _, window = str(key).partition(":")
+    stamps = {unix(h) for h in hours}
+    for defn, frame in pool_map(one, list(definitions), RANGE_WORKERS):
+        objective = [(unix(h), defn.target) for h in hours]
+        rows[OBJECTIVE].append(({**objective_labels(defn), **HOURLY}, objective))
+        series: dict[str, dict[float, float]] = {}
+        for key, group in frame.groupby("sextant_key") if not frame.empty else ():
+            values = zip(group["timestamp"], group["value"], strict=True)
+            series[str(key)] = {t.timestamp(): float(v) for t, v in values if v == v}  # NaN: absent
+        for part in PARTS if defn.window.is_calendar else ():
+            series[f"{part}:{PERIOD_KEY}"] = calendar_period(defn, series.get(f"{part}:1h", {}), hours)
+        for key, samples in series.items():
+            part, _, window = key.partition(":")
             template = TOTAL if part == "total" else BAD
             record = record_name(template, PERIOD if window == PERIOD_KEY else window)
-            samples = [
-                (t.timestamp(), float(v))
-                for t, v in zip(series["timestamp"], series["value"], strict=True)
-                if v == v  # NaN reads as absent, as the status reads it
-            ]
-            if samples:
-                rows.setdefault(record, []).append(({**base_labels(defn), **HOURLY}, samples))
+            kept = [(t, v) for t, v in sorted(samples.items()) if t in stamps]
+            if kept:
+                rows.setdefault(record, []).append(({**base_labels(defn), **HOURLY}, kept))
     return rows
+
+
+def calendar_period(
+    defn: SloDefinition, hourly: dict[float, float], hours: list[datetime]
+) -> dict[float, float]:
+    """A calendar period's events at each whole hour from the 1h windows at the whole hours since the period
+    began, as `promql.calendar_events` counts them there: its query reads its evaluation time with
+    `@ end()`, which a range query pins to the range's end, so it cannot be asked over a range. At a whole
+    hour its 5-minute tiles and unfinished 5 minutes count nothing, and an hour without events counts 0."""
+    stamps = sorted(hourly)
+    running = [0.0, *itertools.accumulate(hourly[t] for t in stamps)]  # events up to and with stamps[i - 1]
+
+    def up_to(t: float) -> float:
+        return running[bisect.bisect_right(stamps, t)]
+
+    return {unix(h): up_to(unix(h)) - up_to(unix(period_bounds(defn.window, h)[0])) for h in hours}
 
 
 def write_blocks(text: str, output: Path, promtool: str = "promtool") -> list[Path]:

@@ -220,13 +220,14 @@ def to_number(v: Any) -> float | None:
     return None if f != f else f  # NaN → None
 
 
-def raw_queries(defn: SloDefinition) -> str:
-    """One query returning all of an SLO's event counts, each series tagged `sextant_key="part:window"`."""
+def raw_queries(defn: SloDefinition, *, period: bool = True) -> str:
+    """One query returning all of an SLO's event counts, each series tagged `sextant_key="part:window"`
+    (without the period's with `period=False`)."""
     parts: dict[str, str] = {}
     for w in WINDOWS:
         for part in PARTS:
             parts[f"{part}:{w}"] = window_events(defn, part, parse_duration(w))
-    for part in PARTS:
+    for part in PARTS if period else ():
         parts[f"{part}:{PERIOD_KEY}"] = period_events(defn, part)
     return labelled(parts, "sextant_key")
 
