@@ -353,6 +353,25 @@ def test_filing_slo_states_come_from_the_slo_board_by_default():
     assert rv.filing_states(statuses) == {"a": "exhausted"}
 
 
+def test_the_slo_states_are_fetched_while_the_checks_are_asked():
+    """The states come from the SLO board (its own round trips): the score's queries must not wait for it."""
+    asked = threading.Event()
+
+    def answer(query, at):
+        if at == AT:  # a query of the current score (the earlier weeks' run beside it)
+            asked.set()
+        return world(at).get(query, [])
+
+    def states_once_a_check_was_asked(at):
+        if at == AT:  # the current score's states; the earlier weeks' are asked after their queries anyway
+            assert asked.wait(timeout=3), "the states were asked for before any check's query"
+        return dict(HEALTHY_SLOS)
+
+    view = load(FakePrometheus(answer), states=states_once_a_check_was_asked)
+    assert view.evaluation.slo_states == dict(HEALTHY_SLOS)
+    assert view.score.result("filing_slos_healthy").status is Status.PASS
+
+
 def test_an_invalid_definition_is_reported_not_raised(tmp_path):
     broken = tmp_path / "readiness.yaml"
     broken.write_text("apiVersion: sextant/v1\nkind: ReadinessScore\n")

@@ -94,7 +94,7 @@ def gather_inputs(
     definition: ReadinessDefinition,
     prom: InstantQuerier,
     at: datetime,
-    slo_states: Mapping[str, str] | None,
+    slo_states: Mapping[str, str] | None | Callable[[], Mapping[str, str] | None],
     *,
     max_workers: int = MAX_WORKERS,
     deadline_for: DeadlineClock = calendar_deadline,
@@ -103,13 +103,15 @@ def gather_inputs(
 
     `slo_states` maps each **filing-domain** SLO name to its state (healthy, at risk, exhausted, no data);
     `{}` means there are no filing SLOs (those checks are not applicable), None that the states are unknown
-    (no data). `deadline_for(at, kind)` gives the deadline a backlog check races against: by default the
-    UK calendar; a simulated world passes its own clock.
+    (no data). It may be a callable giving them, called once the queries are answered (so that the states
+    can be fetched meanwhile). `deadline_for(at, kind)` gives the deadline a backlog check races against:
+    by default the UK calendar; a simulated world passes its own clock.
     """
     at = to_utc(at)
     queries = planned_queries(definition)
     answers = _run(prom, [(q, at) for q in queries], max_workers)
-    return _assemble(definition, {q: answers[(q, at)] for q in queries}, at, slo_states, deadline_for)
+    states = slo_states() if callable(slo_states) else slo_states
+    return _assemble(definition, {q: answers[(q, at)] for q in queries}, at, states, deadline_for)
 
 
 class _Collector:

@@ -145,12 +145,17 @@ class Evaluation:
     slo_states: SloStates
 
 
-def evaluate(definition: ReadinessDefinition, prom: Any, at: datetime, slo_states: SloStates) -> Evaluation:
-    """gather_inputs + score; raises the backend's error when Prometheus is down (see module docstring)."""
-    watched = _Watched(prom)
-    inputs = gather_inputs(definition, watched, at, slo_states)
+def evaluate(
+    definition: ReadinessDefinition, prom: Any, at: datetime, slo_states: Callable[[], SloStates]
+) -> Evaluation:
+    """gather_inputs + score, the filing SLO states (the SLO board: three round trips of its own) fetched
+    while the checks' queries run; raises the backend's error when Prometheus is down (module docstring)."""
+    with ContextPool(max_workers=1, thread_name_prefix="readiness-states") as pool:
+        states = pool.submit(slo_states)
+        watched = _Watched(prom)
+        inputs = gather_inputs(definition, watched, at, states.result)
     watched.raise_if_down()
-    return Evaluation(inputs, score(definition, inputs), slo_states)
+    return Evaluation(inputs, score(definition, inputs), states.result())
 
 
 def first_data(prom: Any, at: datetime) -> datetime | None:
@@ -300,7 +305,7 @@ def load(
 
     out = fetch_all(
         {
-            "current": lambda: evaluate(definition, prom, at, now_states()),
+            "current": lambda: evaluate(definition, prom, at, now_states),
             "history": history,
         },
         cache=cache,
