@@ -3,6 +3,8 @@ computation otherwise, and the words that say which, on the overview and the SLO
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -83,13 +85,18 @@ class Paging:
 
     def __init__(self) -> None:
         self.asked = 0
+        self._lock = threading.Lock()  # asked from two threads at once (`computed_with_alerts`)
+
+    def _count(self) -> None:
+        with self._lock:
+            self.asked += 1
 
     def rules(self):
-        self.asked += 1
+        self._count()
         return rules_for(a.name for a in healthy_status().alerts)
 
     def alerts(self):
-        self.asked += 1
+        self._count()
         return [{"state": "firing", "labels": {"slo": DEFN.name, "sextant_alert": PAGE}}]
 
 
@@ -106,6 +113,27 @@ def test_a_past_instant_or_unreadable_alerts_fall_back_to_the_computation():
     at_present = live(Failing(), present_at=AT)
     assert alert_states.apply([s], at_present, AT - timedelta(hours=1))[0].alerts_from == alert_states.PAST
     assert alert_states.apply([s], at_present, AT)[0].alerts_from == alert_states.UNREAD
+
+
+def test_the_alerts_are_read_while_the_statuses_are_computed():
+    """The board's statuses take two round trips of their own: the rules and alerts are not asked after."""
+    prometheus = Paging()
+    sources = live(prometheus, present_at=AT)
+
+    def compute():
+        deadline = time.monotonic() + 3
+        while prometheus.asked < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert prometheus.asked == 2, "the rules and alerts were asked only after the statuses"
+        return [healthy_status()]
+
+    (found,) = alert_states.computed_with_alerts(compute, sources, AT)
+    assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
+    past = alert_states.computed_with_alerts(lambda: [healthy_status()], sources, AT - timedelta(hours=1))
+    assert past[0].alerts_from == alert_states.PAST and prometheus.asked == 2  # a past instant: not asked
+    failing = live(Failing(), present_at=AT)
+    unread = alert_states.computed_with_alerts(lambda: [healthy_status()], failing, AT)
+    assert unread[0].alerts_from == alert_states.UNREAD
 
 
 def test_live_a_now_frozen_in_the_past_is_computed_not_given_todays_alerts():

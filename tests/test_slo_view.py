@@ -188,7 +188,12 @@ def test_the_detail_computes_status_and_history_once_whatever_range_is_picked(mo
             return SimpleNamespace(hits=pd.DataFrame())
 
     sources = SimpleNamespace(
-        cache_key=("test",), prometheus=Quiet(), opensearch=Quiet(), run_budget_s=5.0, now=lambda: AT
+        cache_key=("test",),
+        prometheus=Quiet(),
+        opensearch=Quiet(),
+        run_budget_s=5.0,
+        now=lambda: AT,
+        present=lambda: AT + timedelta(hours=1),  # `AT` is not the backends' present: no alerts are asked
     )
     cache = ResultCache()
     for preset in ("24h", "7d", "1h"):

@@ -120,14 +120,17 @@ def load(
     except AcceptanceError as exc:
         return Scorecard(at, window, [], None, None, {}, exc.problems)
     prom = sources.prometheus
+    # The views with round trips of their own first: the pool starts tasks in this order, a few at a time.
     tasks: dict[str, Any] = {
+        "controls": lambda: controls_view.load(sources, time_window(at, window), cache, chart=False),
+        "coverage": lambda: coverage_view.load(sources, at, cache, trend=False),
+    }
+    if trend:
+        tasks["previous"] = lambda: load(sources, at - window, window, cache, trend=False, path=path)
+    tasks |= {
         f"q {name}": (lambda text=text: prom.instant(text, at))
         for name, text in _queries(a.pipeline, a.load_test, window).items()
     }
-    tasks["controls"] = lambda: controls_view.load(sources, time_window(at, window), cache, chart=False)
-    tasks["coverage"] = lambda: coverage_view.load(sources, at, cache, trend=False)
-    if trend:
-        tasks["previous"] = lambda: load(sources, at - window, window, cache, trend=False, path=path)
     out = fetch_all(
         tasks,
         cache=cache,

@@ -133,7 +133,9 @@ def load_board(
     with page_run(sources.run_budget_s):
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
-            lambda: alert_states.apply(compute_status(loaded.definitions, counting, at), sources, at),
+            lambda: alert_states.computed_with_alerts(
+                lambda: compute_status(loaded.definitions, counting, at), sources, at
+            ),
             partial_ttl(TTL_S, cache),
             window=at,
         )
@@ -313,7 +315,9 @@ def load_detail(
         {
             "status": (
                 (),
-                lambda: alert_states.apply(compute_status([definition], prom, at), sources, at),
+                lambda: alert_states.computed_with_alerts(
+                    lambda: compute_status([definition], prom, at), sources, at
+                ),
             ),
             "history": ((), lambda: slo_history(definition, prom, at)),
             "in_range": (span, lambda: range_history(definition, prom, tr.start, tr.end)),
