@@ -16,9 +16,10 @@ from tests.browser_support import wait_for_app
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def render(page: str, params: dict[str, str], timer: RequestTimer) -> tuple[float, int, int]:
-    """Seconds for the server to run `page` once with an empty result cache, its backend requests, and the
-    error banners it drew (a backend not answering in time: its panels are then empty, and cheap)."""
+def render(page: str, params: dict[str, str], timer: RequestTimer) -> tuple[float, list[float], int]:
+    """Seconds for the server to run `page` once with an empty result cache, the seconds of each of its
+    backend requests, and the error banners it drew (a backend not answering in time: its panels are then
+    empty, and cheap)."""
     default_cache.clear()
     timer.take()
     started = time.perf_counter()
@@ -29,7 +30,7 @@ def render(page: str, params: dict[str, str], timer: RequestTimer) -> tuple[floa
     elapsed = time.perf_counter() - started
     if at.exception:
         raise SystemExit(f"{page}: {at.exception[0].value}")
-    return elapsed, len(timer.take()), len(at.error)
+    return elapsed, timer.take(), len(at.error)
 
 
 def settle(context, address: str, wait_for: str) -> tuple[float, int]:
