@@ -28,9 +28,10 @@ def identity(role: str) -> dict[str, str]:
 class CountingBackend:
     """One HTTP server standing in for Prometheus, OpenSearch and Jaeger: every request is counted; the
     access log's `_bulk` writes are answered like OpenSearch does (each document created) and kept; every
-    other request is answered 503, so a page that asks anything shows an outage, quickly."""
+    other request is answered 503, so a page that asks anything shows an outage, quickly. It listens on
+    `port`, else on one the OS gives."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.requests: list[tuple[str, str]] = []
         self.events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -75,7 +76,7 @@ class CountingBackend:
             def log_message(self, *_args: object) -> None:
                 """Quiet."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 

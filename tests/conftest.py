@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +18,13 @@ import pytest
 from hypothesis import settings
 from streamlit.testing.v1 import AppTest
 
-from app.config import REPO_ROOT
+from app import ui
+from app.access.log import AccessLog
+from app.config import REPO_ROOT, Config
 from app.crawl import View
 from app.record import record
-from app.sources import Sources
+from app.sources import Sources, build_sources
+from app.ui import access as ui_access
 from stack.addresses import run_dir, stack_url
 
 # Property-based tests are reproducible (the same examples on every machine and run) and leave no example
@@ -157,6 +162,48 @@ def open_access(monkeypatch):
     """Pages are open unless a test sets an access policy (tests/test_auth.py), whatever the shell has."""
     for name in ("SEXTANT_ALLOWED_EMAILS", "SEXTANT_ALLOWED_GROUPS"):
         monkeypatch.delenv(name, raising=False)
+
+
+@contextlib.contextmanager
+def page_clients_released() -> Iterator[None]:
+    """The live clients and access logs that pages build inside end with it: dropped from the pages'
+    caches (`app.ui._sources`, `app.ui.access._access_log`: one per configuration, for the life of the
+    process), their access logs' senders stopped and their clients closed (which stops their breakers'
+    probes). Left running, a client whose backend went away probes that address every few seconds
+    (`app.sources.breaker`) while its access log retries the events it holds there, and the OS may give the
+    port to a later test's fake, which then counts requests its own pages never made."""
+    built: list[tuple[Config, Sources]] = []
+    logs: list[AccessLog] = []
+
+    def sources_of(config: Config) -> Sources:
+        sources = build_sources(config)
+        if sources.mode == "live":  # a replay holds no connection and no thread, and is slow to parse again
+            built.append((config, sources))
+        return sources
+
+    def access_log(*args, **kwargs) -> AccessLog:
+        log = AccessLog(*args, **kwargs)
+        logs.append(log)
+        return log
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui, "build_sources", sources_of)
+        patch.setattr(ui_access, "AccessLog", access_log)
+        yield
+    for config, sources in built:
+        ui._sources.clear(config)
+        ui_access._access_log.clear(config, sources)
+    for log in logs:
+        log.stop()
+    for _, sources in built:
+        sources.close()
+
+
+@pytest.fixture(autouse=True)
+def page_clients_end_with_the_test():
+    """Nothing a test's pages started reaches a later test's backends (`page_clients_released`)."""
+    with page_clients_released():
+        yield
 
 
 @pytest.fixture

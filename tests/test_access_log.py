@@ -204,6 +204,18 @@ def test_the_background_sender_sends_when_woken_and_retries_while_events_wait(tm
     assert list(writer.stored) == [e.id]
 
 
+def test_a_stopped_sender_ends_and_leaves_what_it_did_not_send_in_the_spool(tmp_path):
+    writer = FakeWriter()
+    writer.down = True
+    log = AccessLog(Spool(tmp_path / "spool.jsonl", 100), writer, retry_s=0.05)
+    log.start()
+    log.record(event())
+    log.stop()
+    assert log._thread is not None
+    log._thread.join(timeout=5)
+    assert not log._thread.is_alive() and log.state().pending == 1
+
+
 @pytest.mark.integration
 def test_opensearch_stores_each_event_once_under_the_access_logs_mapping(live_stack):
     client = OpenSearchClient(live_stack.opensearch_url)

@@ -4,15 +4,19 @@ exactly the pages a role may open; and no page draws a link its visitor may not 
 
 from __future__ import annotations
 
+import socket
+import time
+
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
 from app import links
 from app.access.spool import Spool
+from app.sources import breaker
 from tests.access_support import EXAMPLE, ROLES, CountingBackend, identity
 from tests.browser_support import ROOT
-from tests.conftest import shown
+from tests.conftest import page_clients_released, shown
 from tests.process_support import free_port
 
 FILE = yaml.safe_load(EXAMPLE.read_text())["roles"]  # read here, not through the code under test
@@ -147,6 +151,23 @@ def test_a_full_spool_closes_the_audited_pages_and_the_downloads(monkeypatch, tm
     assert not overview.get("download_button")
     assert any("closed while the access log's spool is full" in shown(c.value) for c in overview.caption)
     assert spool.count() == 3  # nothing was added past the limit, nothing lost
+
+
+def test_nothing_a_test_left_behind_asks_the_next_tests_fake_on_the_same_port(monkeypatch, tmp_path):
+    """A page whose backend went away leaves a breaker probing that address and a view waiting in the spool;
+    once its test has ended (`page_clients_released`, every test's), a fake the OS later gives the same
+    port counts nothing: a denied page's "no backend request" cannot count an earlier test's."""
+    monkeypatch.setattr(breaker, "PROBE_EVERY_S", 0.05)
+    with socket.socket() as held:  # bound, not listening: refused, and given to no other server meanwhile
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        with page_clients_released(), CountingBackend() as gone:
+            gone.url = f"http://127.0.0.1:{port}"  # the page's clients trip their breakers
+            at = run_as(monkeypatch, tmp_path, gone, "admin", "pages/11_Logs.py")  # audited: its view waits
+            assert at.title and Spool(tmp_path / "spool.jsonl", 100).count() == 1
+    with CountingBackend(port) as later:
+        time.sleep(0.5)  # ten probe turns
+    assert later.requests == []
 
 
 def test_the_demo_needs_no_sign_in_says_so_and_records_nothing(snapshot_mode, tmp_path):

@@ -54,14 +54,16 @@ def failing():
 
 @pytest.fixture
 def only(monkeypatch, failing):
-    """Configure one backend, failing in one way; 1 s timeouts keep the hanging cases short."""
+    """Configure one backend, failing in one way; 1 s timeouts, a tenth of a second when it hangs: every
+    test has clients of its own (`tests.conftest.page_clients_released`), so each hanging case waits its
+    timeout out instead of finding a breaker an earlier test opened."""
 
     def configure(backend: str, mode: str):
         for name in (*BACKEND_VARS, "SEXTANT_SNAPSHOT"):
             monkeypatch.delenv(name, raising=False)
         url, proxy = failing[(backend, mode)]
         monkeypatch.setenv(f"SEXTANT_{backend.upper()}_URL", url)
-        monkeypatch.setenv(f"SEXTANT_{backend.upper()}_TIMEOUT", "1")
+        monkeypatch.setenv(f"SEXTANT_{backend.upper()}_TIMEOUT", "0.1" if mode == "hanging" else "1")
         return proxy
 
     return configure

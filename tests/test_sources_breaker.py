@@ -132,6 +132,26 @@ def test_a_refused_connection_opens_it_and_the_probe_recovers_without_a_restart(
     assert prom.stats.snapshot().calls == 3  # the probes are not counted as the page's calls
 
 
+def test_a_closed_clients_breaker_probes_no_more():
+    """Its backend's port may serve another server by then (a later test's fake counts what it gets)."""
+    probe = Probe()
+    b = Breaker("prometheus", 30, probe, probe_every_s=0.02)
+    b.trip(TIMEOUT)
+    deadline = time.monotonic() + 5
+    while not probe.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    b.stop()
+    while b._probing and time.monotonic() < deadline:  # the loop ends at its next turn
+        time.sleep(0.01)
+    asked = probe.calls
+    time.sleep(0.1)
+    assert not b._probing and probe.calls == asked
+    with pytest.raises(BackendUnavailable, match="down since"):  # still down, failing at once
+        b.check()
+    b.trip(TIMEOUT)  # and a failure starts no probe again
+    assert not b._probing
+
+
 def test_a_timeout_opens_it_so_a_hanging_backend_costs_one_timeout():
     transport = HangingTransport()
     prom = PrometheusClient("http://prom.test", timeout=0.2, transport=transport, down_s=30)

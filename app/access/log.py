@@ -112,6 +112,7 @@ class AccessLog:
         self._template_ready = False
         self._sending = threading.Lock()
         self._wake = threading.Event()
+        self._stopped = False
         self._thread: threading.Thread | None = None
 
     def record(self, event: AccessEvent) -> int:
@@ -151,8 +152,14 @@ class AccessLog:
             self._thread = threading.Thread(target=self._run, name="sextant-access-log", daemon=True)
             self._thread.start()
 
+    def stop(self) -> None:
+        """End the background sender (at once, or after the send under way): what it has not sent stays
+        in the spool, for the next process."""
+        self._stopped = True
+        self._wake.set()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopped:
             left = 1
             try:
                 left = self.flush()

@@ -166,6 +166,7 @@ class HttpBackend:
             raise BackendUnavailable(self.name, str(exc) or type(exc).__name__) from exc
 
     def close(self) -> None:
+        self.breaker.stop()
         self._client.close()
 
 

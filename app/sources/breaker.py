@@ -6,7 +6,7 @@ that says since when and why, and a quiet background probe (the backend's cheap 
 in the Data sources statistics) closes it as soon as the backend answers, so the next refresh recovers
 without restarting Sextant. It stays open `down_s` seconds after the last failure seen, a page's or the
 probe's; once nobody has asked for `IDLE_S` the probe stops and the breaker simply expires, after which the
-next call tries the backend for real.
+next call tries the backend for real. A closed client's breaker is stopped: it probes no more.
 
 Only a timeout or a failed connection opens it. An HTTP 5xx or a malformed answer does not: the server did
 answer, and quickly, so failing fast would save no waiting, and such a failure often belongs to one
@@ -55,6 +55,7 @@ class Breaker:
         self._until = 0.0  # monotonic; open until then (or while a probe is out)
         self._last_asked = 0.0
         self._probing = False
+        self._stopped = False
 
     @property
     def is_open(self) -> bool:
@@ -81,10 +82,16 @@ class Breaker:
                 self._reason, self._since = error, self._wall()
             self._until = now + self.down_s
             self._last_asked = now
-            start = self._background and not self._probing
+            start = self._background and not self._probing and not self._stopped
             self._probing = self._probing or start
         if start:
             threading.Thread(target=self._probe_loop, name=f"sextant-probe-{self.name}", daemon=True).start()
+
+    def stop(self) -> None:
+        """No probe from now on (a probe already asking ends with its answer): the client is closed, and a
+        probe left running would ask whatever server has the backend's port by then."""
+        with self._lock:
+            self._stopped = True
 
     def probe_once(self) -> bool:
         """Ask the backend once: any answer closes the breaker, none keeps it down `down_s` longer."""
@@ -107,7 +114,7 @@ class Breaker:
             while True:
                 time.sleep(self._probe_every_s or PROBE_EVERY_S)
                 with self._lock:
-                    if self._reason is None or self._clock() - self._last_asked > IDLE_S:
+                    if self._stopped or self._reason is None or self._clock() - self._last_asked > IDLE_S:
                         return
                 self.probe_once()  # closed by an answer: the next turn ends the loop, unless tripped again
         finally:
