@@ -115,7 +115,7 @@ def wait_for_recorded_slos(timeout_s: float = 600.0) -> tuple[int, int, float]:
     expected = len(load_definitions(directory).definitions)
     started = time.perf_counter()
     while True:
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).replace(second=0, microsecond=0)  # the instant a page asks at
         live = [r for r in _objectives(now) if BACKFILLED not in r["metric"]]
         past = [r for r in _objectives(week_earlier(now)) if BACKFILLED in r["metric"]]
         waited = time.perf_counter() - started
