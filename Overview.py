@@ -57,7 +57,7 @@ def body() -> None:
     if view.attention:
         st.caption(ui.plain(view.alerts_note))
         ui.static_table(
-            overview.attention_table(view.attention),
+            overview.attention_table(view.most_urgent),
             {
                 "slo": "SLO",
                 "domain": "Domain",
@@ -68,6 +68,9 @@ def body() -> None:
             links={"slo": "link"} if ui.may_open("slos") else None,
             states=["state"],
         )
+    if view.more_note:
+        st.caption(ui.plain(view.more_note))
+        ui.page_link("slos", "All SLOs, worst first", ":material/target:")
     if view.all_healthy:
         st.success("Every SLO is healthy.", icon=":material/check_circle:")
 

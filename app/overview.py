@@ -36,6 +36,7 @@ from app.units import counted, format_span, format_value
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
+ATTENTION_ROWS = 20  # SLOs listed under "Needs attention", worst first
 
 
 def week_earlier(at: datetime) -> datetime:
@@ -166,6 +167,22 @@ class Overview:
     readiness_target: float | None = None  # the readiness definition's target, for the trend
     unknown_note: str | None = None  # "19 SLOs: no data — Prometheus is not answering (…)"
     alerts_note: str = ""  # "Alerts: from Prometheus's alerts …" or how they were computed instead
+
+    @property
+    def most_urgent(self) -> list[SloStatus]:
+        """The first `ATTENTION_ROWS` of `attention`: what the overview and its report list (a platform of
+        hundreds of SLOs would otherwise list hundreds; the SLOs page has them all, worst first)."""
+        return self.attention[:ATTENTION_ROWS]
+
+    @property
+    def more_note(self) -> str | None:
+        """ "The 20 most urgent of 312 SLOs that need attention: …", when the list is cut."""
+        if len(self.attention) <= ATTENTION_ROWS:
+            return None
+        return (
+            f"The {ATTENTION_ROWS} most urgent of {len(self.attention)} SLOs that need attention: every one "
+            "is on the SLOs page, worst first."
+        )
 
     @property
     def all_healthy(self) -> bool:
@@ -568,7 +585,9 @@ def report_markdown(view: Overview) -> str:
     lines += ["", "## Needs attention", ""]
     if view.unknown_note:
         lines.append(f"- {view.unknown_note}.")
-    lines += [f"- {attention_line(s)}" for s in view.attention if s.error is None]
+    lines += [f"- {attention_line(s)}" for s in view.most_urgent if s.error is None]
+    if view.more_note:
+        lines.append(f"- {view.more_note}")
     if view.all_healthy:
         lines.append("- Every SLO is healthy.")
     lines += ["", "## Upcoming filing deadlines", ""]

@@ -1,6 +1,7 @@
 """AppTest of the overview, Service health, SLOs, SLO detail and Data sources pages, on the shipped
 snapshot (figures checked against the simulator's model) and live on the real stack."""
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -236,6 +237,25 @@ def test_the_overview_draws_its_first_screen_without_heavy_lazily_loaded_code(sn
         slo = parse_qs(urlsplit(link).query)["slo"][0]
         assert link == slo_view.detail_link(slo)
         assert shown(name) == slo_view.definitions().by_name()[slo].title
+
+
+def test_the_overview_lists_the_most_urgent_slos_and_leads_to_the_rest(snapshot_mode, monkeypatch):
+    """A platform of hundreds of SLOs would list hundreds under "Needs attention" (and send the browser
+    a table of them): the overview and its report list the 20 worst, say how many there are, and link the
+    SLOs page, which has them all, worst first."""
+    sources = build_sources(load_config(environ={}))
+    view = overview.load(sources, sources.now(), ResultCache())
+    assert 0 < len(view.attention) <= overview.ATTENTION_ROWS and view.more_note is None
+    many = dataclasses.replace(view, attention=(view.attention * 30)[:45])
+    assert many.most_urgent == many.attention[:20]
+    monkeypatch.setattr(overview, "load", lambda *args, **kwargs: many)
+    at = run_page("Overview.py")
+    assert len(at.table[0].value) == 20
+    note = "The 20 most urgent of 45 SLOs that need attention: every one is on the SLOs page, worst first."
+    assert note in [shown(c.value) for c in at.caption]
+    report = overview.report_markdown(many)
+    part = report.split("## Needs attention")[1].split("##")[0]
+    assert len([line for line in part.splitlines() if line.startswith("- ")]) == 21 and f"- {note}" in part
 
 
 def test_overview_report_is_frozen_shareable_and_downloadable_on_the_snapshot(snapshot_mode):
