@@ -93,6 +93,17 @@ def test_state_changes_and_new_alerts_since_last_week():
     assert "fast-burn page, 1h window" in lines[1] and "not a week ago" in lines[1]
 
 
+def test_what_changed_lists_the_worst_slos_changes_and_counts_the_rest():
+    names = list(DEFS)
+    before = [status(n, 0.0) for n in names]
+    after = [status(n, 0.5) for n in names]  # every SLO exhausted, with alerts firing
+    lines = overview.state_changes(before * 2, after * 2)
+    moved = 2 * 2 * len(names)  # each SLO twice, each with its state moved and alerts firing anew
+    assert len(lines) == overview.ATTENTION_ROWS + 1
+    assert lines[0].endswith(": healthy → exhausted.") and "firing now, not a week ago" in lines[1]
+    assert lines[-1] == f"And {moved - 20} more changes: each SLO's history is on the SLOs page."
+
+
 def test_headline_deltas_know_which_way_is_good():
     now = [status("hmrc-submissions", 0.05), status("filing-latency", 0.0)]
     week_ago = [status("hmrc-submissions", 0.0), status("filing-latency", 0.0)]
