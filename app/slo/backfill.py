@@ -12,14 +12,13 @@ the window where the rule's own samples fall (`promql.TILE_LOOKBACK`). The block
 where it picks them up within a minute (its block reload).
 
 With the tiles it writes, at every whole hour of the last `WINDOW_HISTORY`, the records the status reads
-(each window's events, the period's, `slo:objective:ratio`): the same raw expressions the status
-computes an SLO from, asked in one range query per SLO at a step of an hour (a calendar period summed from
-the hours since it began, see `calendar_period`).
-A board of a past hour (the overview's week-ago comparison, the weekly review's Mondays, the readiness
-trend) then reads one query per window, as in a Prometheus that has run the rules all along, instead of
-one query per SLO over its whole period.
-They are labelled `sextant_backfill="hourly"`: the status reads them only at a whole hour, never at an
-instant a few minutes later that Prometheus's lookback would answer with them.
+(each window's events, the period's, `slo:objective:ratio`): the same raw expressions the status computes
+an SLO from, asked in one range query per SLO at a step of an hour (a calendar period is summed from the
+hours since it began, `calendar_period`). A board of a past hour (the overview's week-ago comparison, the
+weekly review's Mondays, the readiness trend) then reads one query per window, as in a Prometheus that has
+run the rules all along, instead of one query per SLO over its whole period. The records are labelled
+`sextant_backfill="hourly"`: the status reads them only at their whole hour, never at an instant a few
+minutes later that Prometheus's lookback would answer with them.
 """
 
 from __future__ import annotations
@@ -122,7 +121,7 @@ def window_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime
     """The records the status reads, at every whole hour in [start, end): each window's and the period's
     events where the raw query has them, and the objective at every hour (an hour without events then
     reads "no data" from the records, as it would from the raw series)."""
-    first = start_of_hour(start) if start_of_hour(start) == start else start_of_hour(start) + HOUR
+    first = start_of_hour(start + HOUR - timedelta(microseconds=1))  # the first whole hour from `start`
     count = max(0, math.ceil((end - first) / HOUR))  # the hours first, first + 1h, … before end
     hours = [first + i * HOUR for i in range(count)]
     rows: Rows = {OBJECTIVE: []}
