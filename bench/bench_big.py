@@ -8,7 +8,7 @@ logs and traces): `SEXTANT_RUN=~/.cache/sextant/run-big` on other ports (`BIG_ST
 100,000 log lines over the last 23 hours in an index of its own (`logs-bench-big`).
 
 Per view (and an admin page with nothing big on it: a baseline for how loaded the machine is) it prints:
-time to settle in Chromium (Playwright, a new tab of a browser that has opened Sextant before, by the
+time to settle in Chromium (Playwright, the tab of a browser that has opened Sextant before, by the
 browser's clock; first view: the server computes it; repeat: a new session, answers cached), the server's
 render time under AppTest (empty cache), the backend requests of that render, the bytes the browser
 received on Streamlit's websocket, and the growth 10,000 / 1,000 spans.
@@ -65,7 +65,7 @@ from app.config import current_config  # noqa: E402
 from app.sources.opensearch import OpenSearchClient  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
-from bench.page_timing import render, settle, warm_context  # noqa: E402
+from bench.page_timing import WarmTab, render  # noqa: E402
 from stack.simulator.load import export_traces  # noqa: E402
 from stack.simulator.mappings import LOG_MAPPING  # noqa: E402
 from tests.big_trace import big_trace  # noqa: E402
@@ -176,16 +176,16 @@ def measure(traces: dict[int, str]) -> None:
     with served_app(env) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         # the server's first page (its imports), and the browser's cache filled with Streamlit's scripts
-        context = warm_context(browser, f"{base}/Data_sources", "[data-testid='stDataFrame']")
+        tab = WarmTab(browser, f"{base}/Data_sources", "[data-testid='stDataFrame']")
         for name, (page, slug, params, wait_for) in views.items():
             query = "&".join(f"{k}={v}" for k, v in params.items())
             address = f"{base}/{slug}" + (f"?{query}" if query else "")
-            first, sent = settle(context, address, wait_for)
-            repeat, _ = settle(context, address, wait_for)
+            first, sent = tab.settle(address, wait_for)
+            repeat, _ = tab.settle(address, wait_for)
             server, durations, _ = render(page, params, timer)
             requests = len(durations)
             rows[name] = (first, repeat, server, requests, sent)
-        context.close()
+        tab.close()
         browser.close()
     print(
         f"{'view':22} {'settle s':>9} {'repeat s':>9} {'server s':>9} {'requests':>9} {'bytes sent':>11}"

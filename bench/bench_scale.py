@@ -9,8 +9,8 @@ loading 30 days of a platform 100 times the demo's would take this 2-core machin
 compare; the SLOs' 30-day windows then read 1 day of samples.
 
 Per view (overview, SLOs, Service health, a domain page, Traces with the biggest workflow trace of the last
-6 hours, Logs) and scale it prints: time to settle in Chromium (Playwright, a new tab of a browser that
-has opened Sextant before, by the browser's clock; first view: the server computes, repeat: its answers
+6 hours, Logs) and scale it prints: time to settle in Chromium (Playwright, the tab of a browser that has
+opened Sextant before, by the browser's clock; first view: the server computes, repeat: its answers
 cached), the server's render time under AppTest (empty cache), the backend requests of that render, the
 bytes the browser received on Streamlit's websocket, the render's slowest backend request and the render's
 time as a multiple of it (the overview's target: ≤ 1.5); per scale, the peak RSS of the Streamlit server;
@@ -76,7 +76,7 @@ from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.rules import BACKFILLED, OBJECTIVE  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
-from bench.page_timing import render, settle, warm_context  # noqa: E402
+from bench.page_timing import WarmTab, render  # noqa: E402
 from bench.process_stats import ProcessWatch  # noqa: E402
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_process  # noqa: E402
 
@@ -171,15 +171,15 @@ def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, 
         watch = ProcessWatch(server.pid)
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         # the server's first page (its imports), and the browser's cache filled with Streamlit's scripts
-        context = warm_context(browser, f"{base}/Data_sources", APP_READY)
+        tab = WarmTab(browser, f"{base}/Data_sources", APP_READY)
         for name, (page, slug, params) in views.items():
             query = "&".join(f"{k}={v}" for k, v in params.items())
             address = f"{base}/{slug}" + (f"?{query}" if query else "")
-            first, sent = settle(context, address, APP_READY)
-            repeat, _ = settle(context, address, APP_READY)
+            first, sent = tab.settle(address, APP_READY)
+            repeat, _ = tab.settle(address, APP_READY)
             server, durations, errors = render(page, params, timer)
             rows[name] = (first, repeat, server, len(durations), sent, errors, max(durations, default=0.0))
-        context.close()
+        tab.close()
         browser.close()
         peak = max(watch.peak_mb, watch.lifetime_peak_mb())
         watch.stop()

@@ -33,29 +33,31 @@ def render(page: str, params: dict[str, str], timer: RequestTimer) -> tuple[floa
     return elapsed, timer.take(), len(at.error)
 
 
-def settle(context, address: str, wait_for: str) -> tuple[float, int]:
-    """Seconds from the start of the navigation until the page settled with `wait_for` drawn, by the
-    browser's clock (no Playwright round trips), in a new tab of `context`: a new Streamlit session, with
-    the browser's cache as earlier tabs left it (warm: a returning visitor's); and the bytes received on
-    Streamlit's websocket meanwhile. The tab is closed afterwards."""
-    page = context.new_page()
-    received = [0]
+class WarmTab:
+    """A browser tab (1440×900) that has opened Sextant before: Streamlit's scripts are in its cache and its
+    renderer is running, as in the browser of anyone who uses the app (the targets of issue 14 are warm;
+    a new tab costs this 2-core machine about half a second more)."""
 
-    def count(ws) -> None:
-        ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload)))
+    def __init__(self, browser, address: str, wait_for: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1440, "height": 900})
+        self.page = self.context.new_page()
+        self._received = 0
 
-    page.on("websocket", count)
-    page.goto(address)
-    page.wait_for_selector(wait_for, timeout=120_000)
-    wait_for_app(page, timeout_ms=120_000)
-    elapsed = page.evaluate("performance.now()") / 1000
-    page.close()
-    return elapsed, received[0]
+        def count(ws) -> None:
+            ws.on("framereceived", lambda payload: setattr(self, "_received", self._received + len(payload)))
 
+        self.page.on("websocket", count)
+        self.settle(address, wait_for)
 
-def warm_context(browser, address: str, wait_for: str):
-    """A browser context (1440×900) that has opened `address` once: Streamlit's scripts are in its cache, as
-    in the browser of anyone who has used the app before (the targets of issue 14 are warm)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    settle(context, address, wait_for)
-    return context
+    def settle(self, address: str, wait_for: str) -> tuple[float, int]:
+        """Seconds from the start of the navigation to `address` (a new Streamlit session) until the page
+        settled with `wait_for` drawn, by the browser's clock (no Playwright round trips), and the bytes
+        received on Streamlit's websocket meanwhile."""
+        self._received = 0
+        self.page.goto(address)
+        self.page.wait_for_selector(wait_for, timeout=120_000)
+        wait_for_app(self.page, timeout_ms=120_000)
+        return self.page.evaluate("performance.now()") / 1000, self._received
+
+    def close(self) -> None:
+        self.context.close()
