@@ -147,8 +147,8 @@ def window_rows(definitions: Iterable[SloDefinition], prom: Any, start: datetime
         for part in PARTS if defn.window.is_calendar else ():
             series[f"{part}:{PERIOD_KEY}"] = calendar_period(defn, series.get(f"{part}:1h", {}), hours)
         for key, samples in series.items():
-            part, _, window = key.partition(":")
-            template = TOTAL if part == "total" else BAD
+            which, _, window = key.partition(":")
+            template = TOTAL if which == "total" else BAD
             record = record_name(template, PERIOD if window == PERIOD_KEY else window)
             kept = [(t, v) for t, v in sorted(samples.items()) if t in stamps]
             if kept:
