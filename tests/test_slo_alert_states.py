@@ -85,7 +85,7 @@ class Paging:
 
     def __init__(self) -> None:
         self.asked = 0
-        self._lock = threading.Lock()  # asked from two threads at once (`computed_with_alerts`)
+        self._lock = threading.Lock()  # asked from two threads at once (`apply`)
 
     def _count(self) -> None:
         with self._lock:
@@ -111,8 +111,9 @@ def live(prometheus, **fields) -> Sources:
 def test_a_past_instant_or_unreadable_alerts_fall_back_to_the_computation():
     s = healthy_status()
     at_present = live(Failing(), present_at=AT)
-    assert alert_states.apply([s], at_present, AT - timedelta(hours=1))[0].alerts_from == alert_states.PAST
-    assert alert_states.apply([s], at_present, AT)[0].alerts_from == alert_states.UNREAD
+    past = alert_states.apply(lambda: [s], at_present, AT - timedelta(hours=1))
+    assert past[0].alerts_from == alert_states.PAST
+    assert alert_states.apply(lambda: [s], at_present, AT)[0].alerts_from == alert_states.UNREAD
 
 
 def test_the_alerts_are_read_while_the_statuses_are_computed():
@@ -127,33 +128,33 @@ def test_the_alerts_are_read_while_the_statuses_are_computed():
         assert prometheus.asked == 2, "the rules and alerts were asked only after the statuses"
         return [healthy_status()]
 
-    (found,) = alert_states.computed_with_alerts(compute, sources, AT)
+    (found,) = alert_states.apply(compute, sources, AT)
     assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
-    past = alert_states.computed_with_alerts(lambda: [healthy_status()], sources, AT - timedelta(hours=1))
+    past = alert_states.apply(lambda: [healthy_status()], sources, AT - timedelta(hours=1))
     assert past[0].alerts_from == alert_states.PAST and prometheus.asked == 2  # a past instant: not asked
     failing = live(Failing(), present_at=AT)
-    unread = alert_states.computed_with_alerts(lambda: [healthy_status()], failing, AT)
+    unread = alert_states.apply(lambda: [healthy_status()], failing, AT)
     assert unread[0].alerts_from == alert_states.UNREAD
 
 
 def test_live_a_now_frozen_in_the_past_is_computed_not_given_todays_alerts():
     prometheus = Paging()
     recording = record.recording(live(prometheus), Recorder(), AT)  # a week frozen at its end, days later
-    (found,) = alert_states.apply([healthy_status()], recording, recording.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], recording, recording.now())
     assert found.alerts_from == alert_states.PAST and found.state == "healthy" and not found.firing_alerts
     assert prometheus.asked == 0
 
 
 def test_live_at_the_present_the_slo_follows_prometheuss_alerts(monkeypatch):
     sources = live(Paging())
-    (found,) = alert_states.apply([healthy_status()], sources, sources.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], sources, sources.now())
     assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
     # A recording at the real time (the demo) keeps its start as the present however long its walk takes.
     recording = record.recording(sources, Recorder(), sources.now())
     later = sources.present() + timedelta(minutes=15)
     monkeypatch.setattr(app.sources, "_clock_minute", lambda: later)
     assert sources.present() == later and recording.present() == recording.now()
-    (found,) = alert_states.apply([healthy_status()], recording, recording.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], recording, recording.now())
     assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
 
 
@@ -161,7 +162,7 @@ def recorded_alerts(recorded_at):
     """A recording whose Prometheus had DEFN's page alert firing, made through `record.recording`."""
     recorder = Recorder()
     recording = record.recording(live(Paging(), present_at=recorded_at), recorder, recorded_at)
-    assert alert_states.apply([healthy_status()], recording, recorded_at)[0].state == "at risk"
+    assert alert_states.apply(lambda: [healthy_status()], recording, recorded_at)[0].state == "at risk"
     return recorder
 
 
@@ -169,7 +170,7 @@ def test_the_demo_replayed_at_its_recording_time_shows_the_recorded_alerts(tmp_p
     path = recorded_alerts(AT).save(tmp_path / "demo.json.gz", recorded_at=AT)
     demo = build_sources(load_config({"SEXTANT_SNAPSHOT": str(path)}))
     assert demo.mode == "snapshot" and demo.present() == demo.now() == AT
-    (found,) = alert_states.apply([healthy_status()], demo, demo.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], demo, demo.now())
     assert found.alerts_from == alert_states.FROM_PROMETHEUS
     assert [a.name for a in found.firing_alerts] == [PAGE]
 
@@ -179,10 +180,10 @@ def test_a_frozen_week_replays_the_alerts_of_its_end_only_when_frozen_as_it_ende
     document = recorded_alerts(end).document(recorded_at=end)  # the alerts asked when it was frozen
     snapshot = snapshots.from_document(tmp_path / "2026-W49.json.gz", document)
     days_later = frozen.replay(snapshot, end, end + timedelta(days=6))
-    (found,) = alert_states.apply([healthy_status()], days_later, days_later.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], days_later, days_later.now())
     assert found.alerts_from == alert_states.PAST and found.state == "healthy"
     as_it_ended = frozen.replay(snapshot, end, end + timedelta(seconds=40))
-    (found,) = alert_states.apply([healthy_status()], as_it_ended, as_it_ended.now())
+    (found,) = alert_states.apply(lambda: [healthy_status()], as_it_ended, as_it_ended.now())
     assert found.alerts_from == alert_states.FROM_PROMETHEUS and found.state == "at risk"
 
 

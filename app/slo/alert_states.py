@@ -72,23 +72,12 @@ def with_prometheus_alerts(
     return out
 
 
-def apply(statuses: Sequence[SloStatus], sources: Sources, at: datetime) -> list[SloStatus]:
-    """Asks `sources`' Prometheus for its rules and alerts when `at` is the backends' present
-    (`Sources.present`); falls back to the computation otherwise."""
-    if not statuses:
-        return []
+def apply(compute: Callable[[], Sequence[SloStatus]], sources: Sources, at: datetime) -> list[SloStatus]:
+    """The statuses `compute()` gives, with their alerts as `sources`' Prometheus holds them when `at` is
+    the backends' present (`Sources.present`), read while `compute` runs (the statuses' own queries, two
+    round trips) rather than after it; computed otherwise."""
     if abs(sources.present() - at) > NOW_WITHIN:
-        return [replace(s, alerts_from=PAST) for s in statuses]
-    return _applied(statuses, _read(sources.prometheus.rules, sources.prometheus.alerts))
-
-
-def computed_with_alerts(
-    compute: Callable[[], Sequence[SloStatus]], sources: Sources, at: datetime
-) -> list[SloStatus]:
-    """`apply(compute(), sources, at)`, with Prometheus's rules and alerts read while `compute` runs (the
-    statuses' own queries, two round trips) instead of after it."""
-    if abs(sources.present() - at) > NOW_WITHIN:
-        return apply(compute(), sources, at)
+        return [replace(s, alerts_from=PAST) for s in compute()]
     with ContextPool(max_workers=2, thread_name_prefix="slo-alerts") as pool:
         rules, alerts = pool.submit(sources.prometheus.rules), pool.submit(sources.prometheus.alerts)
         statuses = compute()

@@ -133,7 +133,7 @@ def load_board(
     with page_run(sources.run_budget_s):
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
-            lambda: alert_states.computed_with_alerts(
+            lambda: alert_states.apply(
                 lambda: compute_status(loaded.definitions, counting, at), sources, at
             ),
             partial_ttl(TTL_S, cache),
@@ -315,7 +315,7 @@ def load_detail(
         {
             "status": (
                 (),
-                lambda: alert_states.computed_with_alerts(
+                lambda: alert_states.apply(
                     lambda: compute_status([definition], prom, at), sources, at
                 ),
             ),
