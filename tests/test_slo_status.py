@@ -323,28 +323,6 @@ def test_without_rules_each_slo_is_one_concurrent_raw_query():
     assert forced.requests == 5  # no presence check
 
 
-def test_a_memo_shares_raw_statuses_between_overlapping_sets_at_one_instant():
-    defs = [defn(f"s{i}") for i in range(5)]
-    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
-    kept: dict = {}
-
-    def memo(key, compute):
-        if key not in kept:
-            kept[key] = compute()
-        return kept[key]
-
-    prom = CountingClient(fake)
-    everything = st.compute_status(defs, prom, AT, memo=memo)
-    assert prom.requests == 1 + 5
-    some = CountingClient(fake)
-    assert st.compute_status(defs[1:3], some, AT, memo=memo) == everything[1:3]
-    assert some.requests == 1  # only the presence check: both SLOs come from the memo
-    later = CountingClient(fake)
-    st.compute_status(defs[1:3], later, AT + timedelta(minutes=1), memo=memo)
-    assert later.requests == 1 + 2  # another instant is another key
-    assert {key[0] for key in kept} == {d.name for d in defs} and all(key[1] for key in kept)
-
-
 def test_rules_from_an_older_definition_are_not_trusted():
     defs = [defn("a"), defn("b")]
     fake = FakePrometheus(

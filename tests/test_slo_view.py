@@ -13,6 +13,7 @@ from app.slo.history import SloHistory
 from app.slo.status import PERIOD_KEY, WINDOWS, AlertStatus, evaluate
 from app.sources.cache import Outcome, ResultCache
 from app.sources.counting import CountingClient
+from app.sources.errors import BackendUnavailable
 from app.timerange import time_range
 from tests.test_slo_status import FakePrometheus
 
@@ -132,7 +133,7 @@ def test_runbooks_of_every_slo_are_files_here():
 
 def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     """The overview's week-ago board (every SLO) and the readiness trend (the filing SLOs) at one instant:
-    the filing SLOs' raw queries are sent once."""
+    the filing SLOs' raw queries, and the presence check, are sent once."""
     defs = list(DEFS.values())
     filing = [d for d in defs if d.domain == "filing"]
     fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
@@ -143,8 +144,46 @@ def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     board = slo_view.past_statuses(sources, defs, at, cache)
     assert prom.requests == 1 + len(defs)
     again = slo_view.past_statuses(sources, filing, at, cache)
-    assert prom.requests == 1 + len(defs) + 1  # the presence check only
+    assert prom.requests == 1 + len(defs)  # nothing asked again
     assert again == [s for s in board if s.domain == "filing"] and len(again) == 4
+    slo_view.past_statuses(sources, filing, at + timedelta(hours=1), cache)
+    assert prom.requests == 1 + len(defs) + 1 + len(filing)  # another instant is another question
+
+
+def test_past_statuses_read_from_records_are_kept_too():
+    """At a backfilled whole hour every SLO is read from records: one query per window, for all SLOs, and
+    the board of that hour asks none of them again (the overview asks for it each minute of the hour)."""
+    defs = list(DEFS.values())
+    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=True)
+    prom = CountingClient(fake)
+    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
+    cache = ResultCache()
+    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    board = slo_view.past_statuses(sources, defs, at, cache)
+    assert {s.source for s in board} == {"rules"}
+    asked = prom.requests
+    assert asked <= 1 + 9
+    filing = [d for d in defs if d.domain == "filing"]
+    assert slo_view.past_statuses(sources, filing, at, cache) == [s for s in board if s.domain == "filing"]
+    assert slo_view.past_statuses(sources, defs, at, cache) == board
+    assert prom.requests == asked
+
+
+def test_past_statuses_keep_a_failure_only_as_long_as_failures_are_remembered():
+    defs = list(DEFS.values())[:2]
+    rates = {d.name: (10.0, 0.0005) for d in defs}
+    down = FakePrometheus(defs, rates, recorded=False, down={d.name for d in defs})
+    sources = SimpleNamespace(cache_key=("test",), prometheus=down)
+    clock = [0.0]
+    cache = ResultCache(clock=lambda: clock[0])
+    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    with pytest.raises(BackendUnavailable):
+        slo_view.past_statuses(sources, defs, at, cache)
+    sources.prometheus = FakePrometheus(defs, rates, recorded=False)
+    with pytest.raises(BackendUnavailable):  # within the time a failure is remembered: not asked again
+        slo_view.past_statuses(sources, defs, at, cache)
+    clock[0] = cache.error_ttl_s + 1
+    assert [s.error for s in slo_view.past_statuses(sources, defs, at, cache)] == [None, None]
 
 
 def test_the_overview_compares_with_the_hour_a_week_ago_computed_once_an_hour():

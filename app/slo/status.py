@@ -23,7 +23,7 @@ detail page draws (`app.slo.history`) is made of frames.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -39,8 +39,6 @@ from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
 from app.times import rfc3339, start_of_hour, to_utc, utc_now
 
 Source = Literal["rules", "raw"]
-# memo(key, compute) -> the status `compute()` gives, perhaps kept from an earlier call with the same key
-Memo = Callable[[Hashable, Callable[[], "SloStatus"]], "SloStatus"]
 PERIOD_KEY = "period"
 ALERTS_COMPUTED = "computed from the burn rates"
 # As many questions in flight as Prometheus evaluates at once by default (--query.max-concurrency=20):
@@ -295,14 +293,11 @@ def compute_status(
     *,
     use_rules: bool | None = None,
     max_workers: int = DEFAULT_WORKERS,
-    memo: Memo | None = None,
 ) -> list[SloStatus]:
     """The status of every SLO at `at` (default now), in the order given: one per definition, always.
 
     `use_rules`: None detects the recording rules, False forces raw queries, True uses recorded series
-    only where they match. `memo` keeps each SLO computed from raw series under (name, fingerprint, at),
-    so that callers asking for overlapping sets of SLOs at one instant share those queries (it may raise
-    the backend's error).
+    only where they match.
 
     An SLO whose queries fail is "no data" with the `error`, never dropped and never healthy: a query
     Prometheus rejects, or a backend failure that hit only some SLOs. Raises `BackendUnavailable` only when
@@ -347,7 +342,7 @@ def compute_status(
 
     def one(d: SloDefinition) -> SloStatus:
         try:
-            return memo((d.name, d.fingerprint(), at), lambda: raw(d)) if memo else raw(d)
+            return raw(d)
         except BackendError as exc:
             failures.append(exc)
             return unknown(d, at, exc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from app.slo.status import AlertStatus, SloStatus, compute_status, sort_worst_fi
 from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_keyed
-from app.sources.counting import CountingClient
+from app.sources.counting import CountingClient, KeptAnswers
 from app.sources.deadline import page_run
 from app.sources.errors import BACKEND_TITLES, failed_backend, in_plain_words
 from app.sources.prometheus import QueryResult, auto_step, rate_window
@@ -105,18 +105,15 @@ def definitions(directory: Path | None = None) -> LoadResult:
 def past_statuses(
     sources: Sources, slos: Sequence[SloDefinition], at: datetime, cache: ResultCache = default_cache
 ) -> list[SloStatus]:
-    """`compute_status` at a past instant with each SLO computed from raw series cached on its own.
+    """`compute_status` at a past instant, with Prometheus's answers there kept for an hour.
 
-    An SLO without records at that instant (not a whole hour of backfilled history, or a calendar period
-    there) costs a query over its whole period. The overview's week-ago board and the readiness trend's
-    filing SLOs ask for the same instant: this way such SLOs are computed once for both. Raises the
-    backend's error when Prometheus fails.
+    The overview's week-ago board and the readiness trend's filing SLOs ask for the same instant: they
+    share the answers, whether an SLO is read from records (one query per window, for all SLOs) or, without
+    records at that instant, computed from raw series over its whole period. Raises the backend's error
+    when Prometheus fails.
     """
-
-    def memo(key: Hashable, compute: Callable[[], SloStatus]) -> SloStatus:
-        return cache.value((sources.cache_key, "slo_status", key), compute, PAST_TTL_S)
-
-    return compute_status(slos, sources.prometheus, at, memo=memo)
+    kept = KeptAnswers(sources.prometheus, cache, (sources.cache_key, "past"), PAST_TTL_S)
+    return compute_status(slos, kept, at)
 
 
 def load_board(
