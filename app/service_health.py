@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from app import queries
+from app import histograms, queries
 from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
@@ -33,7 +33,9 @@ class ServiceHealth(FromOneBackend):
 
 
 def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) -> ServiceHealth:
-    """Run the page's eight queries at once (five figures over the range, three curves)."""
+    """Run the page's six queries at once: three for the figures over the range (the latency quantiles all
+    computed from one answer of bucket rates, `app.histograms`: each `histogram_quantile` query would read
+    every bucket series over the range again), three curves."""
     prom = sources.prometheus
     step = auto_step(tr.start, tr.end)
     curve_window = rate_window(step)
@@ -47,10 +49,7 @@ def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) ->
     tasks = {
         "request_rate": instant("request_rate", window=tr.promql_window),
         "error_ratio": instant("error_ratio", window=tr.promql_window),
-        **{
-            label: instant("latency_quantile", quantile=q, window=tr.promql_window)
-            for label, q in QUANTILES.items()
-        },
+        "latency_buckets": instant("latency_buckets", window=tr.promql_window),
         "request_rate_curve": curve("request_rate", window=curve_window),
         "error_ratio_curve": curve("error_ratio", window=curve_window),
         "p95_curve": curve("latency_quantile", quantile=0.95, window=curve_window),
@@ -110,8 +109,11 @@ def _summary(outcomes: dict[str, Outcome[QueryResult]]) -> pd.DataFrame:
     """One row per service; a figure whose query failed is missing (NaN), never zero."""
     columns = ["request_rate", "error_ratio", *QUANTILES]
     table = pd.DataFrame(columns=["service"]).set_index("service")
-    for column in columns:
+    for column in ("request_rate", "error_ratio"):
         frame = _frame(outcomes[column])
         if "service" in frame.columns and not frame.empty:
             table = table.join(frame.set_index("service")["value"].rename(column), how="outer")
+    latency = histograms.quantiles(_frame(outcomes["latency_buckets"]), "service", QUANTILES)
+    if not latency.empty:
+        table = table.join(latency.set_index("service"), how="outer")
     return table.reindex(columns=columns).reset_index().sort_values("service", ignore_index=True)

@@ -51,7 +51,7 @@ def top_and_others(
     """`frame` (columns `key`, `timestamp`, `value`) with the `n` series ranked highest by `ranking` (a
     series without a figure ranks last) and the rest combined per timestamp; `weights` (same columns) for
     `how="weighted"`. Series of `frame` the ranking does not know rank last too."""
-    names = list(dict.fromkeys(frame[key])) if key in frame.columns else []
+    names = frame[key].drop_duplicates().tolist() if key in frame.columns else []  # in order of appearance
     if len(names) <= n + 1:  # folding one series into "others" would hide its name for nothing
         return Reduced(frame, len(names), 0, how)
     ordered = sorted(names, key=lambda s: (pd.isna(ranking.get(s)), -(ranking.get(s) or 0.0), s))

@@ -40,8 +40,11 @@ class FakePrometheus:
         self.calls.append(query)
         if self.fail:
             raise BackendUnavailable("prometheus", "connection refused")
+        if "by (service, le)" in query and "histogram_quantile" not in query:
+            frame = pd.concat([buckets(s, TYPICAL) for s in ("filing", "gateway")], ignore_index=True)
+            return QueryResult(frame, ("partial answer",))
         frame = pd.DataFrame({"service": ["filing", "gateway"], "value": [self._value(query)] * 2})
-        return QueryResult(frame, ("partial answer",) if "0.99" in query else ())
+        return QueryResult(frame)
 
     def range(self, query, start, end, step=None):
         self.calls.append(query)
@@ -53,6 +56,15 @@ class FakePrometheus:
         )
 
 
+# Cumulative requests per second at each latency bound: p50 0.1 s, p95 0.4 s, p99 0.9 s.
+TYPICAL = {"0.1": 50.0, "0.4": 95.0, "0.9": 99.0, "+Inf": 100.0}
+SLOW = {"0.1": 10.0, "0.4": 20.0, "0.9": 30.0, "+Inf": 100.0}  # p95 in the +Inf bucket: 0.9 s
+
+
+def buckets(service: str, counts: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"service": service, "le": list(counts), "value": list(counts.values())})
+
+
 def sources(prom) -> Sources:
     return Sources(prometheus=prom, opensearch=UNASKED, jaeger=UNASKED, mode="live")
 
@@ -60,15 +72,12 @@ def sources(prom) -> Sources:
 def test_summary_has_one_row_per_service_with_every_figure():
     prom = FakePrometheus()
     view = service_health.load(sources(prom), time_range("24h", NOW), ResultCache())
-    assert len(prom.calls) == 8
+    assert len(prom.calls) == 6  # the three quantiles come from one answer of bucket rates
+    assert sum("le)" in q and "histogram_quantile" not in q for q in prom.calls) == 1
     assert list(view.summary["service"]) == ["filing", "gateway"]
     row = view.summary.iloc[0]
-    assert (row["request_rate"], row["error_ratio"], row["p50"], row["p95"], row["p99"]) == (
-        12.5,
-        0.001,
-        0.1,
-        0.4,
-        0.9,
+    assert (row["request_rate"], row["error_ratio"], row["p50"], row["p95"], row["p99"]) == pytest.approx(
+        (12.5, 0.001, 0.1, 0.4, 0.9)
     )
     assert set(view.latency_p95["value"]) == {0.4}
     assert view.problems == [] and view.warnings == ["partial answer"]
@@ -131,7 +140,8 @@ def test_two_snapshots_at_one_address_never_share_an_answer():
 
 
 class ManyServices(FakePrometheus):
-    """A platform of 40 services: `svc-07` has the most requests, the highest 5xx ratio and p95."""
+    """A platform of 40 services: `svc-07` has the most requests, the highest 5xx ratio and p95; then the
+    higher a service's number, the higher its figures."""
 
     SERVICES = [f"svc-{i:02d}" for i in range(40)]
 
@@ -142,6 +152,16 @@ class ManyServices(FakePrometheus):
 
     def instant(self, query, at=None):
         self.calls.append(query)
+        if "by (service, le)" in query:
+            return QueryResult(
+                pd.concat(
+                    [
+                        buckets(s, SLOW if s == "svc-07" else {**TYPICAL, "0.4": 95.0 - i / 10})
+                        for i, s in enumerate(self.SERVICES)
+                    ],
+                    ignore_index=True,
+                )
+            )
         return QueryResult(pd.DataFrame({"service": self.SERVICES, "value": self._values(query)}))
 
     def range(self, query, start, end, step=None):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from app import queries
+from app import histograms, queries
 from app.sources.errors import QueryRejected
 from app.sources.jaeger import JaegerClient
 from app.sources.opensearch import OpenSearchClient, buckets_frame
@@ -77,6 +77,22 @@ def test_thirty_day_range_with_auto_step_stays_under_the_point_limit(prom, live_
     assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
     assert frame["timestamp"].min() >= start - timedelta(hours=2)
     assert set(frame["value"]) == {27.0}
+
+
+@pytest.mark.parametrize(("by", "window"), [("service", "24h"), ("route", "1h")])
+def test_quantiles_from_bucket_rates_are_prometheus_histogram_quantile(prom, live_stack, by, window):
+    """Service health computes p50/p95/p99 from one answer of bucket rates (`app.histograms`): for every
+    service or route, the figures Prometheus's `histogram_quantile` gives for the same vector."""
+    at = live_stack.anchor - timedelta(minutes=30)
+    rates = f"sum by ({by}, le) (rate(http_request_duration_seconds_bucket[{window}]))"
+    wanted = {"p10": 0.1, "p50": 0.5, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+    ours = histograms.quantiles(prom.instant(rates, at=at).frame, by, wanted).set_index(by)
+    assert len(ours) >= 5
+    for label, q in wanted.items():
+        theirs = prom.instant(f"histogram_quantile({q}, {rates})", at=at).frame.set_index(by)["value"]
+        assert set(theirs.index) == set(ours.index)
+        for key, value in theirs.items():
+            assert ours.loc[key, label] == pytest.approx(value, rel=1e-12, nan_ok=True), (key, label)
 
 
 def test_too_many_points_keeps_prometheus_message(prom, live_stack):
