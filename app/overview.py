@@ -36,7 +36,7 @@ from app.units import counted, format_span, format_value
 
 TTL_S = 60.0
 WEEK = timedelta(days=7)
-ATTENTION_ROWS = 20  # SLOs listed under "Needs attention", and changes under "What changed", worst first
+LIST_ROWS = 20  # the most lines of either overview list, "Needs attention" and "What changed": worst first
 
 
 def week_earlier(at: datetime) -> datetime:
@@ -170,17 +170,17 @@ class Overview:
 
     @property
     def most_urgent(self) -> list[SloStatus]:
-        """The first `ATTENTION_ROWS` of `attention`: what the overview and its report list (a platform of
+        """The first `LIST_ROWS` of `attention`: what the overview and its report list (a platform of
         hundreds of SLOs would otherwise list hundreds; the SLOs page has them all, worst first)."""
-        return self.attention[:ATTENTION_ROWS]
+        return self.attention[:LIST_ROWS]
 
     @property
     def more_note(self) -> str | None:
         """ "The 20 most urgent of 312 SLOs that need attention: …", when the list is cut."""
-        if len(self.attention) <= ATTENTION_ROWS:
+        if len(self.attention) <= LIST_ROWS:
             return None
         return (
-            f"The {ATTENTION_ROWS} most urgent of {len(self.attention)} SLOs that need attention: every one "
+            f"The {LIST_ROWS} most urgent of {len(self.attention)} SLOs that need attention: every one "
             "is on the SLOs page, worst first."
         )
 
@@ -266,7 +266,7 @@ def domain_tiles(statuses: list[SloStatus], incidents: pd.DataFrame) -> list[Dom
 
 def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> list[str]:
     """SLOs whose state moved over the week, and alerts that fire now but did not a week ago, worst SLO first
-    and at most `ATTENTION_ROWS` lines of them, then how many more. An SLO unknown at either end is said to
+    and at most `LIST_ROWS` lines of them, then how many more. An SLO unknown at either end is said to
     be unknown, never left out as if it had not changed."""
     if before is None:
         return ["Not known: the SLO states of a week ago could not be fetched."]
@@ -285,9 +285,9 @@ def state_changes(before: list[SloStatus] | None, after: list[SloStatus]) -> lis
         )
         if new_alerts:
             lines.append(f"{name}: firing now, not a week ago: {'; '.join(sorted(new_alerts))}.")
-    if len(lines) > ATTENTION_ROWS:  # the worst SLOs' changes first; a big platform's would fill the page
-        more = len(lines) - ATTENTION_ROWS
-        lines = lines[:ATTENTION_ROWS] + [f"And {more} more changes: each SLO's history is on the SLOs page."]
+    if len(lines) > LIST_ROWS:  # the worst SLOs' changes first; a big platform's would fill the page
+        more = len(lines) - LIST_ROWS
+        lines = lines[:LIST_ROWS] + [f"And {more} more changes: each SLO's history is on the SLOs page."]
     if unknown:
         which = ", ".join(unknown) if len(unknown) <= 3 else f"{len(unknown)} SLOs"
         lines.append(f"Not known for {which}: their figures could not be fetched now or a week ago.")

@@ -245,7 +245,7 @@ def test_the_overview_lists_the_most_urgent_slos_and_leads_to_the_rest(snapshot_
     SLOs page, which has them all, worst first."""
     sources = build_sources(load_config(environ={}))
     view = overview.load(sources, sources.now(), ResultCache())
-    assert 0 < len(view.attention) <= overview.ATTENTION_ROWS and view.more_note is None
+    assert 0 < len(view.attention) <= overview.LIST_ROWS and view.more_note is None
     many = dataclasses.replace(view, attention=(view.attention * 30)[:45])
     assert many.most_urgent == many.attention[:20]
     monkeypatch.setattr(overview, "load", lambda *args, **kwargs: many)

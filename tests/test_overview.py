@@ -99,7 +99,7 @@ def test_what_changed_lists_the_worst_slos_changes_and_counts_the_rest():
     after = [status(n, 0.5) for n in names]  # every SLO exhausted, with alerts firing
     lines = overview.state_changes(before * 2, after * 2)
     moved = 2 * 2 * len(names)  # each SLO twice, each with its state moved and alerts firing anew
-    assert len(lines) == overview.ATTENTION_ROWS + 1
+    assert len(lines) == overview.LIST_ROWS + 1
     assert lines[0].endswith(": healthy → exhausted.") and "firing now, not a week ago" in lines[1]
     assert lines[-1] == f"And {moved - 20} more changes: each SLO's history is on the SLOs page."
 
