@@ -157,6 +157,21 @@ def error_details():
     streamlit.config.set_option("client.showErrorDetails", before)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def access_spool_of_the_run(tmp_path_factory) -> Iterator[None]:
+    """Audited views a test's pages make wait in a spool of the run, not in the repository's
+    `var/access-spool.jsonl`, from which every later access log would send them to its own OpenSearch.
+    Session-wide, so that the servers started for the browser tests inherit it; a test may set its own."""
+    name = "SEXTANT_ACCESS_SPOOL"
+    before = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("access") / "spool.jsonl")
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
+
+
 @pytest.fixture(autouse=True)
 def open_access(monkeypatch):
     """Pages are open unless a test sets an access policy (tests/test_auth.py), whatever the shell has."""
