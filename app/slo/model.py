@@ -6,6 +6,7 @@ from a Sloth file and one read from an OpenSLO file behave identically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -40,7 +41,14 @@ _UNIT_SECONDS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 def parse_duration(text: str) -> timedelta:
     """A Prometheus-style duration without milliseconds: `5m`, `1h30m`, `28d`, `4w`. Raises ValueError."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a duration such as 5m, 6h, 7d or 4w")
+    return _parse_duration(text)
+
+
+@functools.lru_cache(maxsize=256)  # a board of 10,000 SLOs reads its few alert windows 40,000 times
+def _parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
     if not match or not text.strip() or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration such as 5m, 6h, 7d or 4w")
     weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
@@ -164,6 +172,10 @@ class SloDefinition:
     def fingerprint(self) -> str:
         """Short hash of everything that changes the recorded numbers: status compares it with the
         `sextant_hash` label of the loaded rules and ignores recorded series of a stale rule file."""
+        return self._fingerprint
+
+    @functools.cached_property
+    def _fingerprint(self) -> str:  # a definition never changes: hashed once, not at every board
         parts = [
             self.name,
             self.service,
