@@ -15,6 +15,8 @@ from app.report.pdf import PdfError, html_to_pdf
 from app.report.weeks import last_full_week, week_of
 from app.ui import charts
 
+INCIDENT_SLOS_PX = 380  # the incidents' "SLOs alerting during it": within 1440 px with the other columns
+
 ctx = ui.page_setup("weekly_review")
 assert ctx.config is not None and ctx.backends is not None  # page_setup always sets them
 config, backends = ctx.config, ctx.backends
@@ -156,16 +158,19 @@ def incidents_section(view: rv.WeeklyReview) -> None:
     elif incidents.empty:
         st.write("No incident this week.")
     else:
-        st.dataframe(
+        # The SLOs an incident hit can be many: that column wraps, each row as tall as its list needs.
+        ui.table(
             incidents,
-            hide_index=True,
-            column_config={
-                "incident": "Incident",
-                "start": st.column_config.DatetimeColumn("Start (UTC)", format="ddd D MMM HH:mm"),
-                "duration": "Duration",
-                "services": "Services",
-                "slos_hit": "SLOs alerting during it",
+            {
+                "incident": st.column_config.TextColumn("Incident", width=220),
+                "start": st.column_config.DatetimeColumn("Start (UTC)", format="ddd D MMM HH:mm", width=130),
+                "duration": st.column_config.TextColumn("Duration", width=100),
+                "services": st.column_config.TextColumn("Services", width=190),
+                "slos_hit": st.column_config.TextColumn("SLOs alerting during it", width=INCIDENT_SLOS_PX),
             },
+            empty="No incident this week.",
+            wrap=True,
+            row_height=ui.wrapped_row_px(incidents["slos_hit"], INCIDENT_SLOS_PX),
         )
     alerts = rv.alert_table(view.alerts)
     if not view.alerts_known:

@@ -158,8 +158,10 @@ def test_tax_page(snapshot_mode):
     recon = ("reconciliation_duration_seconds", model.RECON_LE)
     assert_shows(stat(at, "p50", "Time to reconcile"), histogram_quantile(0.5, *recon))
     assert_shows(stat(at, "p95", "Time to reconcile"), histogram_quantile(0.95, *recon))
-    within = events("reconciliation_jobs_total", result="within_sla") / events("reconciliation_jobs_total")
-    assert_shows(stat(at, "Reconciled within the SLA", "Reconciled within"), within, rel=0.0005)
+    jobs = events("reconciliation_jobs_total")
+    within = events("reconciliation_jobs_total", result="within_sla") / jobs
+    # A job either side of the range's edge: Prometheus extrapolates the scrape intervals at both ends.
+    assert_shows(stat(at, "Reconciled within the SLA", "Reconciled within"), within, rel=2 / jobs)
     for kind in ("vat", "itsa"):
         ratio = events("hmrc_submissions_total", kind=kind, result="error") / events(
             "hmrc_submissions_total", kind=kind

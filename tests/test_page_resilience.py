@@ -65,7 +65,7 @@ def test_a_slow_backend_fills_in_after_the_page_has_drawn(only_prometheus):
     # Not the page's 11 s deadline (the 10 s timeout and a second): drawn again as soon as the answers landed,
     # with room for a busy machine.
     assert elapsed < 10.5
-    assert prometheus.requests == 8  # each query once: the second drawing came from the cache
+    assert prometheus.requests == 6  # each query once: the second drawing came from the cache
     assert not any("Prometheus" in b for b in banners(at))  # filled in: nothing left "still loading"
 
 
@@ -78,7 +78,7 @@ def test_a_page_drawn_again_to_fill_in_asks_for_the_minute_it_showed(only_promet
     with SlowPrometheus(delay_s=2.5) as prometheus:
         only_prometheus.setenv("SEXTANT_PROMETHEUS_URL", prometheus.url)
         at, _ = run("pages/1_Service_health.py")
-    assert prometheus.requests == 8  # the second drawing found the first one's answers: no second wave
+    assert prometheus.requests == 6  # the second drawing found the first one's answers: no second wave
     assert not any("Prometheus" in b for b in banners(at)), banners(at)
 
 
