@@ -131,16 +131,23 @@ def test_runbooks_of_every_slo_are_files_here():
         assert not text.startswith("Runbook:") and len(text) > 200, defn.name
 
 
+PAST = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)  # a whole hour a week before the tests' present
+
+
+def counted_sources(recorded: bool) -> tuple[CountingClient, SimpleNamespace]:
+    """Every shipped SLO at 10 events a second, their records loaded or not, through a counting client."""
+    fake = FakePrometheus(list(DEFS.values()), {n: (10.0, 0.0005) for n in DEFS}, recorded=recorded)
+    prom = CountingClient(fake)
+    return prom, SimpleNamespace(cache_key=("test",), prometheus=prom)
+
+
 def test_past_statuses_compute_each_slo_once_per_instant_across_callers():
     """The overview's week-ago board (every SLO) and the readiness trend (the filing SLOs) at one instant:
     the filing SLOs' raw queries, and the presence check, are sent once."""
     defs = list(DEFS.values())
     filing = [d for d in defs if d.domain == "filing"]
-    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=False)
-    prom = CountingClient(fake)
-    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
-    cache = ResultCache()
-    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    prom, sources = counted_sources(recorded=False)
+    cache, at = ResultCache(), PAST
     board = slo_view.past_statuses(sources, defs, at, cache)
     assert prom.requests == 1 + len(defs)
     again = slo_view.past_statuses(sources, filing, at, cache)
@@ -154,11 +161,8 @@ def test_past_statuses_read_from_records_are_kept_too():
     """At a backfilled whole hour every SLO is read from records: one query per window, for all SLOs, and
     the board of that hour asks none of them again (the overview asks for it each minute of the hour)."""
     defs = list(DEFS.values())
-    fake = FakePrometheus(defs, {d.name: (10.0, 0.0005) for d in defs}, recorded=True)
-    prom = CountingClient(fake)
-    sources = SimpleNamespace(cache_key=("test",), prometheus=prom)
-    cache = ResultCache()
-    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    prom, sources = counted_sources(recorded=True)
+    cache, at = ResultCache(), PAST
     board = slo_view.past_statuses(sources, defs, at, cache)
     assert {s.source for s in board} == {"rules"}
     asked = prom.requests
@@ -175,8 +179,7 @@ def test_past_statuses_keep_a_failure_only_as_long_as_failures_are_remembered():
     down = FakePrometheus(defs, rates, recorded=False, down={d.name for d in defs})
     sources = SimpleNamespace(cache_key=("test",), prometheus=down)
     clock = [0.0]
-    cache = ResultCache(clock=lambda: clock[0])
-    at = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    cache, at = ResultCache(clock=lambda: clock[0]), PAST
     with pytest.raises(BackendUnavailable):
         slo_view.past_statuses(sources, defs, at, cache)
     sources.prometheus = FakePrometheus(defs, rates, recorded=False)
