@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import resource
 import shutil
@@ -214,6 +215,8 @@ def measure(
 def _child(directory: Path, url: str, use_rules: bool, at: datetime | None = None) -> None:
     """One measurement in this (fresh) process, printed as JSON: the peak RSS is this process's. With
     `at`, the SLOs' status and the page are those of that instant (the hour written by `--written`)."""
+    # AppTest runs scripts outside a server: Streamlit warns about the missing run context on every render.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").disabled = True
     if at is not None:
         from app.sources import Sources
 
