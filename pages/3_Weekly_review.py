@@ -15,7 +15,7 @@ from app.report.pdf import PdfError, html_to_pdf
 from app.report.weeks import last_full_week, week_of
 from app.ui import charts
 
-INCIDENT_SLOS_PX = 380  # the incidents' "SLOs alerting during it": within 1440 px with the other columns
+INCIDENT_SLOS_PX = 370  # the incidents' "SLOs alerting during it": the columns fit 1440 px's 978 px
 
 ctx = ui.page_setup("weekly_review")
 assert ctx.config is not None and ctx.backends is not None  # page_setup always sets them
@@ -162,10 +162,10 @@ def incidents_section(view: rv.WeeklyReview) -> None:
         ui.table(
             incidents,
             {
-                "incident": st.column_config.TextColumn("Incident", width=220),
+                "incident": st.column_config.TextColumn("Incident", width=190),
                 "start": st.column_config.DatetimeColumn("Start (UTC)", format="ddd D MMM HH:mm", width=130),
-                "duration": st.column_config.TextColumn("Duration", width=100),
-                "services": st.column_config.TextColumn("Services", width=190),
+                "duration": st.column_config.TextColumn("Duration", width=95),
+                "services": st.column_config.TextColumn("Services", width=185),
                 "slos_hit": st.column_config.TextColumn("SLOs alerting during it", width=INCIDENT_SLOS_PX),
             },
             empty="No incident this week.",
