@@ -11,10 +11,12 @@ from app.slo import history as slo_history
 from app.slo import view as slo_view
 from app.slo.history import SloHistory
 from app.slo.status import PERIOD_KEY, WINDOWS, AlertStatus, evaluate
+from app.sources import Sources
 from app.sources.cache import Outcome, ResultCache
 from app.sources.counting import CountingClient
 from app.sources.errors import BackendUnavailable
 from app.timerange import time_range
+from tests.conftest import UNASKED
 from tests.test_slo_status import FakePrometheus
 
 AT = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -139,6 +141,21 @@ def counted_sources(recorded: bool) -> tuple[CountingClient, SimpleNamespace]:
     fake = FakePrometheus(list(DEFS.values()), {n: (10.0, 0.0005) for n in DEFS}, recorded=recorded)
     prom = CountingClient(fake)
     return prom, SimpleNamespace(cache_key=("test",), prometheus=prom)
+
+
+def test_a_board_without_slos_asks_prometheus_nothing(tmp_path):
+    """No definition: nothing to compute, and Prometheus's rules and alerts are not read either (they are
+    read while the statuses are computed, for the SLOs' alerts)."""
+    asked: list[str] = []
+
+    class Watched:
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: asked.append(name)
+
+    sources = Sources(prometheus=Watched(), opensearch=UNASKED, jaeger=UNASKED, mode="live")
+    board = slo_view.load_board(sources, sources.present(), ResultCache(), directory=tmp_path)
+    assert board.statuses == [] and board.outcome.error is None
+    assert asked == []
 
 
 def test_past_statuses_compute_each_slo_once_per_instant_across_callers():

@@ -127,12 +127,16 @@ def load_board(
     directory = directory or definitions_directory()
     loaded = definitions(directory)
     counting = CountingClient(sources.prometheus)
+
+    def board() -> list[SloStatus]:
+        if not loaded.definitions:  # no SLO: no status to compute, nor alert to read
+            return []
+        return alert_states.apply(lambda: compute_status(loaded.definitions, counting, at), sources, at)
+
     with page_run(sources.run_budget_s):
         outcome = cache.fetch(
             (sources.cache_key, "slo_board", str(directory)),
-            lambda: alert_states.apply(
-                lambda: compute_status(loaded.definitions, counting, at), sources, at
-            ),
+            board,
             partial_ttl(TTL_S, cache),
             window=at,
         )
