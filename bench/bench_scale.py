@@ -13,8 +13,10 @@ Per view (overview, SLOs, Service health, a domain page, Traces with the biggest
 opened Sextant before, by the browser's clock; first view: the server computes, repeat: its answers
 cached), the server's render time under AppTest (empty cache), the backend requests of that render, the
 bytes the browser received on Streamlit's websocket, the render's slowest backend request and the render's
-time as a multiple of it (the overview's target: ≤ 1.5); per scale, the peak RSS of the Streamlit server;
-then the growth, time at 100× / time at 10× (the goal: ≤ 3). Before measuring it waits until Prometheus
+time as a multiple of it; per scale, the overview's data fetched alone (`overview.load`, not drawn) as a
+multiple of its slowest request (the overview's target: ≤ 1.5) and the peak RSS of the Streamlit server;
+then the growth, the largest scale measured against the smallest (100× / 10× where 100 fits; the goal: ≤ 3
+for 10 times the work). Before measuring it waits until Prometheus
 records every SLO, as in a deployment that has run for a while.
 One run each, on a shared 2-core machine: figures move by tens of percent.
 
@@ -70,10 +72,12 @@ os.environ.update({**STACK, **URLS})  # before the app reads its configuration
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from app import overview  # noqa: E402
 from app.config import current_config  # noqa: E402
 from app.overview import week_earlier  # noqa: E402
 from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.rules import BACKFILLED, OBJECTIVE  # noqa: E402
+from app.sources.cache import ResultCache  # noqa: E402
 from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
 from bench.page_timing import WarmTab, render  # noqa: E402
@@ -151,9 +155,23 @@ def biggest_workflow_trace() -> str | None:
     return best["traceID"] if best else None
 
 
-def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, int, float]], float, str]:
+def overview_fetch(timer: RequestTimer) -> tuple[float, int, float]:
+    """The overview's data alone (`overview.load`, empty cache), without drawing the page: seconds,
+    requests, and its slowest request's seconds (the target: within 1.5 times that request)."""
+    sources = _sources(current_config())
+    timer.take()
+    started = time.perf_counter()
+    overview.load(sources, sources.now(), ResultCache())
+    took = time.perf_counter() - started
+    durations = timer.take()
+    return took, len(durations), max(durations, default=0.0)
+
+
+def measure(
+    scale: int,
+) -> tuple[dict[str, tuple[float, float, float, int, int, int, float]], float, str, tuple[float, int, float]]:
     """Per view (settle, repeat, server s, requests, bytes sent, error banners, its slowest request's s),
-    the server's peak RSS in MB, the trace drawn."""
+    the server's peak RSS in MB, the trace drawn, and the overview's data alone (`overview_fetch`)."""
     slo_dir = written_urls().get("SEXTANT_SLO_DEFINITIONS")
     if slo_dir:
         os.environ["SEXTANT_SLO_DEFINITIONS"] = slo_dir
@@ -187,7 +205,7 @@ def measure(scale: int) -> tuple[dict[str, tuple[float, float, float, int, int, 
     if trace:
         answer = httpx.get(f"{URLS['SEXTANT_JAEGER_URL']}/api/traces/{trace}", timeout=120).json()
         spans = f"{len(answer['data'][0]['spans']):,} spans"
-    return rows, peak, spans
+    return rows, peak, spans, overview_fetch(timer)
 
 
 def main() -> None:
@@ -197,39 +215,46 @@ def main() -> None:
     parser.add_argument("--port-digit", default="5", help="the first digit of the bench stack's ports")
     parser.add_argument("--keep", action="store_true", help="leave the bench's own stack running")
     args = parser.parse_args()
-    results: dict[int, tuple[dict, float, str, float]] = {}
+    results: dict[int, tuple[dict, float, str, float, tuple[float, int, float]]] = {}
     try:
         for scale in args.scales:
             started = stack("up.sh", scale, args.days)
             now, week_ago, waited = wait_for_recorded_slos()
             said = f"{now} SLOs recorded now, {week_ago} a week ago, {waited:.0f} s later"
             print(f"scale {scale}: {said}", flush=True)
-            rows, peak, spans = measure(scale)
-            results[scale] = (rows, peak, spans, started)
+            rows, peak, spans, fetch = measure(scale)
+            results[scale] = (rows, peak, spans, started, fetch)
             report(results, args.days)  # as it goes: a later scale may not fit
     finally:
         if not args.keep:
             stack("down.sh", 1, args.days)  # everything in the bench's own run directory
 
 
-def report(results: dict[int, tuple[dict, float, str, float]], days: int) -> None:
+def report(results: dict[int, tuple[dict, float, str, float, tuple[float, int, float]]], days: int) -> None:
     print(
         f"\n{'scale':>5} {'view':15} {'settle s':>9} {'repeat s':>9} {'server s':>9} {'requests':>9}"
         f" {'bytes sent':>11} {'slowest q':>9} {'server/q':>8}"
         f"   one run each, Chromium 1440x900, {days} days of history, 2 shared cores"
     )
-    for scale, (rows, peak, spans, started) in results.items():
+    for scale, (rows, peak, spans, started, fetch) in results.items():
         for name, (first, repeat, server, requests, sent, errors, slowest) in rows.items():
             failed = f"   {errors} error banner(s): a backend did not answer" if errors else ""
             ratio = f"{server / slowest:8.1f}" if slowest else f"{'':8}"
             figures = f"{first:9.2f} {repeat:9.2f} {server:9.2f} {requests:9d} {sent:11,} {slowest:9.2f}"
             figures += f" {ratio}"
             print(f"{scale:>5} {name:15} {figures}{failed}")
+        took, requests, slowest = fetch
+        times = f"{took / slowest:.1f} times" if slowest else "no request"
+        print(
+            f"{scale:>5} overview's data alone (overview.load, not drawn): {took:.2f} s, "
+            f"{requests} requests, the slowest {slowest:.2f} s: {times} it"
+        )
         trace = f", the trace drawn: {spans}" if spans else ""
         print(f"{scale:>5} Streamlit server peak RSS {peak:,.0f} MB; stack start {started:.0f} s{trace}")
-    if 10 in results and 100 in results:
-        small, big = results[10][0], results[100][0]
-        print("growth, 100x / 10x:")
+    if len(results) > 1:  # the largest scale that fitted against the smallest: the goal is <= 3 for 10x
+        low, high = min(results), max(results)
+        small, big = results[low][0], results[high][0]
+        print(f"growth, {high}x / {low}x ({high / low:.1f} times the work):")
         for name in small:
             labels = ("settle", "repeat", "server", "requests", "bytes")
             ratios = zip(labels, small[name][:5], big[name][:5], strict=True)
