@@ -427,7 +427,10 @@ def test_the_period_read_from_hourly_tiles_matches_the_raw_period(prom, live_sta
         budgets = [
             1 - (b / t) / defn.error_budget for t, b in ((tiled_total, tiled_bad), (raw_total, raw_bad))
         ]
-        assert abs(budgets[0] - budgets[1]) <= 5e-4, (name, budgets)
+        # an event either side of a tile's edge moves a low-volume SLO's budget (a reconciliation job: 1,700 a
+        # day against a 5% allowance) by 1 / events / allowance: two such events, or 5e-4
+        slack = max(5e-4, 2 / max(raw_total, 1.0) / defn.error_budget)
+        assert abs(budgets[0] - budgets[1]) <= slack, (name, budgets, counts)
         worst_budget = max(worst_budget, abs(budgets[0] - budgets[1]))
         checked.add(name)
     assert checked == set(DEFS)
