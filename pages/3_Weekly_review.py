@@ -155,8 +155,6 @@ def incidents_section(view: rv.WeeklyReview) -> None:
     incidents = rv.incident_table(view.incidents)
     if not view.incidents_known:
         st.write("Incidents: not known, the incident list could not be read (see above).")
-    elif incidents.empty:
-        st.write("No incident this week.")
     else:
         # The SLOs an incident hit can be many: that column wraps, each row as tall as its list needs.
         ui.table(
