@@ -1,5 +1,6 @@
 """The SLO pages' view logic: filters, the table, links, forecasts, alert rows."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -58,6 +59,16 @@ def test_filters_combine_search_domain_team_state_and_labels():
         "hmrc-submissions"
     ]
     assert "domain=filing" in slo_view.label_choices(statuses)
+
+
+def test_the_board_says_how_many_slos_were_computed_from_raw_counters_without_guessing_why():
+    raw = status("hmrc-submissions", 0.01)  # `evaluate`'s default source: raw
+    recorded = dataclasses.replace(status("filing-latency", 0.0), source="rules")
+    board = slo_view.SloBoard([raw, recorded], (), Outcome([raw, recorded]), 0)
+    note = board.source_note or ""
+    assert note.startswith("1 of 2 SLOs computed from raw counters")
+    assert "not loaded, or not yet recording their whole period" in note
+    assert slo_view.SloBoard([recorded], (), Outcome([recorded]), 0).source_note is None
 
 
 def test_board_table_keeps_order_and_figures():

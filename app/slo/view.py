@@ -45,13 +45,15 @@ class SloBoard:
 
     @property
     def source_note(self) -> str | None:
-        """Says so when the generated recording rules are not loaded and each SLO was queried raw."""
+        """Says so when SLOs were queried raw: Prometheus held no matching records for them at that instant
+        (their rules not loaded, or not yet recording the whole period, as in a stack's first hours)."""
         raw = sum(1 for s in self.statuses if s.source == "raw" and s.error is None)
         if raw == 0:
             return None
         return (
-            f"{raw} of {len(self.statuses)} SLOs computed from raw counters (their recording rules are not "
-            "loaded in Prometheus), one query set per SLO, run concurrently."
+            f"{raw} of {len(self.statuses)} SLOs computed from raw counters (Prometheus has no recorded "
+            "figures for them at this time: their rules are not loaded, or not yet recording their whole "
+            "period), one query set per SLO, run concurrently."
         )
 
     @property
