@@ -33,6 +33,10 @@ in the repository), `SEXTANT_REPORT_KEY` (the secret that signs frozen weeks, at
 `SEXTANT_SLACK_WEBHOOK_URL` (an incoming webhook for the summary: a secret, never shown whole) and
 `SEXTANT_PUBLIC_URL` (the app's address, for links in messages sent from the command line).
 
+`SEXTANT_PARSE_CACHE` (environment only: it is read before any configuration, by `app.filecache`) is the
+directory keeping parsed SLO definition files for the next process (default `~/.cache/sextant/parsed`;
+`off` turns it off).
+
 Every value is checked here, not on first use: whatever `load_config` accepts builds working clients, and
 anything else raises one `ConfigError` naming the setting and what is wrong. Messages never quote a
 password, token or header value; a URL's `user:password@` moves into the basic-auth fields, so it is not

@@ -11,7 +11,10 @@ Per view (and an admin page with nothing big on it: a baseline for how loaded th
 time to settle in Chromium (Playwright, the tab of a browser that has opened Sextant before, by the
 browser's clock; first view: the server computes it; repeat: a new session, answers cached), the server's
 render time under AppTest (empty cache), the backend requests of that render, the bytes the browser
-received on Streamlit's websocket, and the growth 10,000 / 1,000 spans.
+received on Streamlit's websocket, and the growth 10,000 / 1,000 spans. Then each trace opened in the page,
+as a user does from the search's results or with an id pasted into the Trace id box: a rerun of the session
+on screen, without loading the page and Streamlit's scripts again (the first view above is a deep link: a
+page load, which for an empty page costs this machine about a second).
 One run each, on a shared 2-core machine: figures move by tens of percent.
 """
 
@@ -54,6 +57,7 @@ OTLP_URL = "http://127.0.0.1:34318/v1/traces"
 LOG_INDEX = "logs-bench-big"
 LOG_LINES = 100_000
 SPANS = (1_000, 10_000)
+CHART = "[data-testid='stVegaLiteChart']"  # the trace's waterfall, the one chart of the Traces page
 
 for _name, _value in {**BIG_STACK, **URLS}.items():  # before the app reads its configuration
     os.environ[_name] = _value
@@ -69,7 +73,7 @@ from bench.page_timing import WarmTab, render  # noqa: E402
 from stack.simulator.load import export_traces  # noqa: E402
 from stack.simulator.mappings import LOG_MAPPING  # noqa: E402
 from tests.big_trace import big_trace  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_app, wait_for_app  # noqa: E402
 
 
 def stack(script: str, *args: str) -> None:
@@ -133,6 +137,19 @@ def plant_logs(now: datetime) -> None:
     client.close()
 
 
+def open_in_page(tab: WarmTab, search: str, trace_id: str) -> tuple[float, float]:
+    """Seconds to open the trace from the Traces page showing its search (as a user picking it from the
+    results or pasting its id): the first time (the server asks Jaeger), and again after closing it (the
+    answer cached)."""
+    tab.settle(search, "[data-testid='stDataFrame']")
+    first = tab.enter("Trace id", trace_id, CHART)
+    tab.page.get_by_label("Trace id", exact=True).fill("")
+    tab.page.get_by_label("Trace id", exact=True).press("Enter")
+    tab.page.wait_for_selector(CHART, state="detached", timeout=60_000)
+    wait_for_app(tab.page)
+    return first, tab.enter("Trace id", trace_id, CHART)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", action="store_true", help="leave the bench's own stack running")
@@ -157,7 +174,7 @@ def measure(traces: dict[int, str]) -> None:
             "pages/10_Traces.py",
             "Traces",
             {"service": entry(n), "trace": t},
-            "[data-testid='stVegaLiteChart']",
+            CHART,
         )
         for n, t in traces.items()
     }
@@ -172,6 +189,7 @@ def measure(traces: dict[int, str]) -> None:
     for page, _, params, _ in views.values():  # imports and definition files, as a running server has them
         render(page, params, timer)
     rows = {}
+    in_page: dict[int, tuple[float, float]] = {}
     env = {**os.environ, **URLS}
     with served_app(env) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -185,6 +203,8 @@ def measure(traces: dict[int, str]) -> None:
             server, durations, _ = render(page, params, timer)
             requests = len(durations)
             rows[name] = (first, repeat, server, requests, sent)
+        for spans, trace_id in traces.items():
+            in_page[spans] = open_in_page(tab, f"{base}/Traces?service={entry(spans)}", trace_id)
         tab.close()
         browser.close()
     print(
@@ -197,6 +217,12 @@ def measure(traces: dict[int, str]) -> None:
     labels = ("settle", "repeat", "server", "requests", "bytes")
     growth = "   ".join(f"{label} {b / s:.2f}×" for label, s, b in zip(labels, small, big, strict=True) if s)
     print(f"growth, trace 10,000 / 1,000 spans: {growth}")
+    print(
+        "a trace opened in the page (its id entered in the Trace id box of the Traces page on screen: "
+        "a rerun of the session, no page load): first / again"
+    )
+    for spans, (first, again) in in_page.items():
+        print(f"  trace {spans:,} spans: {first:.2f} / {again:.2f} s")
     print("targets (issue 14): a trace of 1,000 spans < 1 s, of 10,000 < 3 s; Logs at 100,000 hits < 1.5 s")
     print(f"load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores)")
 

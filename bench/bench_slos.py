@@ -18,7 +18,9 @@ The rules of 10,000 SLOs cannot be evaluated on this 2-core machine (1,000 alrea
 so `--written N` measures the page at N SLOs the way a Prometheus that can evaluate them would serve it:
 it writes each SLO's records for one whole hour into the throwaway Prometheus as a TSDB block (what
 `python -m app.slo backfill` writes for past hours, with figures spread so that every state occurs) and
-renders the page at that hour. Rows "written" in the table.
+renders the page at that hour. Rows "written" in the table: its first render in a fresh process reads
+the definitions' documents back from the parse cache (`app.filecache`), as a server started after any
+earlier run does; "written, parsed" is the same without it (the first process ever to read those files).
 
 Reuse: `generate_definitions(n, directory)` writes the SLO files; `measure(fn)` times any callable taking
 `(definitions, counting_client)` (e.g. a page render) and reports its requests; `private_prometheus(...)`
@@ -51,6 +53,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from app.filecache import PARSE_CACHE_SETTING  # noqa: E402
 from app.slo.backfill import HOURLY, Rows, openmetrics, write_blocks  # noqa: E402
 from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.model import WINDOWS as BURN_WINDOWS  # noqa: E402
@@ -382,7 +385,11 @@ def write_records(url: str, data: Path, definitions: list[SloDefinition], timeou
     raise SystemExit(f"Prometheus did not read the written records of {len(definitions)} SLOs")
 
 
-def run_child(directory: Path, url: str, use_rules: bool, at: datetime | None = None) -> Measurement:
+def run_child(
+    directory: Path, url: str, use_rules: bool, at: datetime | None = None, *, parse_cache: bool = True
+) -> Measurement:
+    """Measure in a fresh process; without `parse_cache`, it parses every definition file's YAML (as the
+    first process ever to read them does) instead of reading back the documents an earlier one kept."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(directory), "--prometheus-url", url]
         + ([] if use_rules else ["--no-rules"])
@@ -391,6 +398,7 @@ def run_child(directory: Path, url: str, use_rules: bool, at: datetime | None = 
         text=True,
         check=True,
         cwd=REPO,
+        env=os.environ | ({} if parse_cache else {PARSE_CACHE_SETTING: "off"}),
     )
     return Measurement(**json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -426,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, Measurement]] = []
     with tempfile.TemporaryDirectory(prefix="sextant-bench-slos-") as tmp:
         root = Path(tmp)
+        os.environ[PARSE_CACHE_SETTING] = str(root / "parsed")  # the generated SLOs' documents: thrown away
         sets = {}
         for n in args.sizes:
             directory = generate_definitions(n, root / f"defs-{n}")
@@ -465,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
                     hour = write_records(url, work / "data", definitions)
                     print(f"[{n} SLOs: records written for {hour:%H:%M}]", file=sys.stderr)
                     rows.append(("written", run_child(directory, url, True, hour)))
+                    rows.append(("written, parsed", run_child(directory, url, True, hour, parse_cache=False)))
     print(
         f"{'SLOs':>6} {'path':14} {'compute_status':>15} {'requests':>9} {'page render':>12} "
         f"{'again':>8} {'page requests':>14} {'peak RSS':>9}"

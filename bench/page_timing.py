@@ -59,5 +59,17 @@ class WarmTab:
         wait_for_app(self.page, timeout_ms=120_000)
         return self.page.evaluate("performance.now()") / 1000, self._received
 
+    def enter(self, label: str, value: str, wait_for: str) -> float:
+        """Seconds from typing `value` into the text box `label` of the page on screen (Enter pressed: a rerun
+        of the same session, the page not loaded again) until it settled with `wait_for` drawn, by the
+        browser's clock. `wait_for` must not be on screen before: it is what the new value draws."""
+        box = self.page.get_by_label(label, exact=True)
+        box.fill(value)
+        started = self.page.evaluate("performance.now()")
+        box.press("Enter")
+        self.page.wait_for_selector(wait_for, timeout=120_000)
+        wait_for_app(self.page, timeout_ms=120_000)
+        return (self.page.evaluate("performance.now()") - started) / 1000
+
     def close(self) -> None:
         self.context.close()

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import ui
 from app.access.log import AccessLog
-from app.config import REPO_ROOT, Config
+from app.config import REPO_ROOT, Config, settings_for
 from app.crawl import View
 from app.record import record
 from app.sources import Sources, build_sources
@@ -158,18 +158,18 @@ def error_details():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def access_spool_of_the_run(tmp_path_factory) -> Iterator[None]:
-    """Audited views a test's pages make wait in a spool of the run, not in the repository's
-    `var/access-spool.jsonl`, from which every later access log would send them to its own OpenSearch.
-    Session-wide, so that the servers started for the browser tests inherit it; a test may set its own."""
-    name = "SEXTANT_ACCESS_SPOOL"
-    before = os.environ.get(name)
-    os.environ[name] = str(tmp_path_factory.mktemp("access") / "spool.jsonl")
-    yield
-    if before is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = before
+def files_of_the_run(tmp_path_factory) -> Iterator[None]:
+    """Files the app writes outside its inputs go to directories of the run: audited views wait in a spool
+    of the run, not in the repository's `var/access-spool.jsonl`, from which every later access log would
+    send them to its own OpenSearch; parsed YAML is kept in a cache of the run, not in the user's
+    `~/.cache/sextant/parsed`. Session-wide, so that the servers started for the browser tests inherit
+    them; a test may set its own."""
+    settings = {
+        "SEXTANT_ACCESS_SPOOL": str(tmp_path_factory.mktemp("access") / "spool.jsonl"),
+        "SEXTANT_PARSE_CACHE": str(tmp_path_factory.mktemp("parsed")),
+    }
+    with settings_for(settings):
+        yield
 
 
 @pytest.fixture(autouse=True)

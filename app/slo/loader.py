@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import yaml
 
-from app.filecache import SAFE_LOADER, FileCache
+from app.filecache import FileCache, yaml_documents
 from app.slo.model import (
     DEFAULT_MIN_EVENTS,
     DOMAINS,
@@ -708,8 +708,7 @@ def _sloth_alerting(value: Any, path: str, p: _Problems) -> tuple[AlertingOption
 def _documents(file: Path, p: _Problems) -> list[tuple[str, Any]]:
     """(path prefix, document) for every document of a file; a top-level list counts as documents too."""
     try:
-        text = file.read_text(encoding="utf-8")
-        docs = [d for d in yaml.load_all(text, Loader=SAFE_LOADER) if d is not None]  # noqa: S506 (safe)
+        docs = [d for d in yaml_documents(file) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
