@@ -4,8 +4,8 @@
 Big data is planted in a stack of the bench's own, never in the shared one (whose golden tests count its
 logs and traces): `SEXTANT_RUN=~/.cache/sextant/run-big` on other ports (`BIG_STACK`), started with
 `stack/up.sh` without the simulator's data set, and stopped at the end (only what this run started;
-`--keep` leaves it up). Planted: two traces (`tests/big_trace.py`) sent over OTLP to its Jaeger, and
-100,000 log lines over the last 23 hours in an index of its own (`logs-bench-big`).
+`--keep` leaves it up). Planted: two traces (`tests/big_trace.py`) and a copy of each sent over OTLP to its
+Jaeger, and 100,000 log lines over the last 23 hours in an index of its own (`logs-bench-big`).
 
 Per view (and an admin page with nothing big on it: a baseline for how loaded the machine is) it prints:
 time to settle in Chromium (Playwright, the tab of a browser that has opened Sextant before, by the
@@ -81,17 +81,18 @@ def stack(script: str, *args: str) -> None:
     subprocess.run(["bash", str(ROOT / "stack" / script), *args], env=env, check=True, stdout=sys.stderr)
 
 
-def entry(spans: int) -> str:
+def entry(spans: int, copy: bool = False) -> str:
     """The service a planted trace enters through, its own: the page's search for it finds that trace alone
-    (Jaeger's search answers whole traces, so a search finding both would time the other one too)."""
-    return f"batch-{spans}"
+    (Jaeger's search answers whole traces, so a search finding both would time the other one too). The
+    copy, opened in the page, has its own: the server has not fetched it before."""
+    return f"batch-{spans}" + ("-copy" if copy else "")
 
 
-def plant_trace(spans: int, now: datetime) -> str:
+def plant_trace(spans: int, now: datetime, copy: bool = False) -> str:
     """A trace of `spans` spans that began a few minutes ago; its id once Jaeger returns every span."""
-    trace_id = 0xB16_0000_0000 + spans + int(now.timestamp())
+    trace_id = 0xB16_0000_0000 + spans + int(now.timestamp()) + (0x100_0000_0000 if copy else 0)
     start_ns = int((now - timedelta(minutes=5)).timestamp() * 1e9)
-    export_traces([big_trace(spans, start_ns, trace_id=trace_id, root_service=entry(spans))], OTLP_URL)
+    export_traces([big_trace(spans, start_ns, trace_id=trace_id, root_service=entry(spans, copy))], OTLP_URL)
     hex_id = f"{trace_id:032x}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -158,8 +159,9 @@ def main() -> None:
     try:
         now = datetime.now(UTC)
         traces = {n: plant_trace(n, now) for n in SPANS}
+        copies = {n: plant_trace(n, now, copy=True) for n in SPANS}
         plant_logs(now)
-        measure(traces)
+        measure(traces, copies)
     finally:
         if not args.keep:
             started = (BIG_RUN / "started").read_text().split() if (BIG_RUN / "started").exists() else []
@@ -167,7 +169,7 @@ def main() -> None:
                 stack("down.sh", *started)
 
 
-def measure(traces: dict[int, str]) -> None:
+def measure(traces: dict[int, str], copies: dict[int, str]) -> None:
     timer = RequestTimer(_sources(current_config()))
     views = {
         f"trace {n:,} spans": (
@@ -203,8 +205,8 @@ def measure(traces: dict[int, str]) -> None:
             server, durations, _ = render(page, params, timer)
             requests = len(durations)
             rows[name] = (first, repeat, server, requests, sent)
-        for spans, trace_id in traces.items():
-            in_page[spans] = open_in_page(tab, f"{base}/Traces?service={entry(spans)}", trace_id)
+        for spans, trace_id in copies.items():  # not fetched by the server yet: the first open is cold
+            in_page[spans] = open_in_page(tab, f"{base}/Traces?service={entry(spans, copy=True)}", trace_id)
         tab.close()
         browser.close()
     print(
