@@ -161,12 +161,12 @@ def error_details():
 def files_of_the_run(tmp_path_factory) -> Iterator[None]:
     """Files the app writes outside its inputs go to directories of the run: audited views wait in a spool
     of the run, not in the repository's `var/access-spool.jsonl`, from which every later access log would
-    send them to its own OpenSearch; parsed YAML is kept in a cache of the run, not in the user's
-    `~/.cache/sextant/parsed`. Session-wide, so that the servers started for the browser tests inherit
-    them; a test may set its own."""
+    send them to its own OpenSearch; the snapshot's index and parsed YAML are kept in a cache of the run,
+    not in the user's `~/.cache/sextant`. Session-wide, so that the servers started for the browser tests
+    inherit them; a test may set its own."""
     settings = {
         "SEXTANT_ACCESS_SPOOL": str(tmp_path_factory.mktemp("access") / "spool.jsonl"),
-        "SEXTANT_PARSE_CACHE": str(tmp_path_factory.mktemp("parsed")),
+        "SEXTANT_CACHE": str(tmp_path_factory.mktemp("cache")),
     }
     with settings_for(settings):
         yield
