@@ -33,9 +33,9 @@ in the repository), `SEXTANT_REPORT_KEY` (the secret that signs frozen weeks, at
 `SEXTANT_SLACK_WEBHOOK_URL` (an incoming webhook for the summary: a secret, never shown whole) and
 `SEXTANT_PUBLIC_URL` (the app's address, for links in messages sent from the command line).
 
-`SEXTANT_PARSE_CACHE` (environment only: it is read before any configuration, by `app.filecache`) is the
-directory keeping parsed SLO definition files for the next process (default `~/.cache/sextant/parsed`;
-`off` turns it off).
+`SEXTANT_CACHE` (environment only: read before any configuration, by `app.filecache.cache_dir`) is where
+Sextant keeps what a new process need not compute again: the snapshot's index and parsed SLO definition
+files (default `~/.cache/sextant`, shared with the stack's downloads).
 
 Every value is checked here, not on first use: whatever `load_config` accepts builds working clients, and
 anything else raises one `ConfigError` naming the setting and what is wrong. Messages never quote a

@@ -6,16 +6,17 @@ Python is slow (with 19 SLOs it was a third of the overview's Python time), so t
 under a stamp of the files' names, sizes and modification times: one `stat` per file tells whether an
 edit needs a new parse. A lock makes threads that miss at once wait for one parse instead of each parsing.
 
-Across processes, `yaml_documents` keeps a file's parsed documents on disk as JSON (`SEXTANT_PARSE_CACHE`,
-default `~/.cache/sextant/parsed`; `off` turns it off), under the SHA-256 of its text: 10,000 SLO
-definitions take 3 s to parse even with libyaml's parser (PyYAML builds every value in Python), and their
-JSON 0.2 s, so a restarted server or a CLI run does not parse them again. Only documents JSON gives back
-unchanged are kept (no dates, no keys other than strings); the cache is never needed, never trusted for
-more than a file's own text, and any problem reading or writing it means parsing as before.
+Across processes, `yaml_documents` keeps a file's parsed documents on disk as JSON (in `cache_dir("parsed")`),
+under the SHA-256 of its text: 10,000 SLO definitions take 3 s to parse even with libyaml's parser (PyYAML
+builds every value in Python), and their JSON 0.2 s, so a restarted server or a CLI run does not parse them
+again. Only documents JSON gives back unchanged are kept (no dates, no keys other than strings); the cache is
+never needed, never trusted for more than a file's own text, and any problem reading or writing it means
+parsing as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,7 +32,6 @@ T = TypeVar("T")
 # first run parses every query and definition file); the pure Python one where it is missing.
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAML_SUFFIXES = (".yaml", ".yml")
-PARSE_CACHE_SETTING = "SEXTANT_PARSE_CACHE"
 PARSE_CACHE_FILES = 1_000  # files' parsed documents kept at most (10,000 SLOs in 100 files: 7 MB)
 
 Stamp = tuple[tuple[str, int, int], ...]
@@ -53,15 +53,13 @@ def read_yaml(path: str | Path) -> Any:
         raise UnreadableFile(f"{path}: not valid YAML: {exc}") from exc
 
 
-def parse_cache_dir() -> Path | None:
-    """Where parsed documents are kept (`SEXTANT_PARSE_CACHE`), None when turned off."""
-    setting = os.environ.get(PARSE_CACHE_SETTING, "").strip()
-    if setting.lower() == "off":
-        return None
-    if setting:
-        return Path(setting)
-    base = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
-    return Path(base) / "sextant" / "parsed"
+def cache_dir(name: str) -> Path:
+    """Sextant's own cache directory `name` (the snapshot's index, parsed files) in `$SEXTANT_CACHE`
+    (default `~/.cache/sextant`, as for the stack's downloads): outside the checkout, kept between runs."""
+    base = os.environ.get("SEXTANT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sextant"
+    )
+    return Path(base) / name
 
 
 def yaml_documents(path: Path) -> list[Any]:
@@ -69,11 +67,8 @@ def yaml_documents(path: Path) -> list[Any]:
     kept on disk for the next process (see the module's docstring). Raises `OSError`,
     `UnicodeDecodeError` or `yaml.YAMLError` as reading and parsing would."""
     text = path.read_text(encoding="utf-8")
-    directory = parse_cache_dir()
-    if directory is None:
-        return _parse_all(text)
     digest = hashlib.sha256(f"{yaml.__version__}\0{text}".encode()).hexdigest()
-    kept = directory / f"{digest}.json"
+    kept = cache_dir("parsed") / f"{digest}.json"
     try:
         documents = json.loads(kept.read_text(encoding="utf-8"))
         if isinstance(documents, list):
@@ -99,14 +94,15 @@ def _keep(kept: Path, documents: list[Any]) -> None:
         return  # a date, a key that is not a string's own type, NaN: not kept
     if json.loads(written) != documents:
         return  # e.g. an integer key, which JSON turns into text
+    partial = kept.with_name(f"{kept.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         kept.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = kept.with_name(f"{kept.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_text(written, encoding="utf-8")
         os.replace(partial, kept)
         _prune(kept.parent)
-    except OSError:
-        return  # a read-only or full disk: the next process parses again
+    except OSError:  # a read-only or full disk: the next process parses again
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _prune(directory: Path) -> None:

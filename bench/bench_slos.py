@@ -19,8 +19,9 @@ so `--written N` measures the page at N SLOs the way a Prometheus that can evalu
 it writes each SLO's records for one whole hour into the throwaway Prometheus as a TSDB block (what
 `python -m app.slo backfill` writes for past hours, with figures spread so that every state occurs) and
 renders the page at that hour. Rows "written" in the table: its first render in a fresh process reads
-the definitions' documents back from the parse cache (`app.filecache`), as a server started after any
-earlier run does; "written, parsed" is the same without it (the first process ever to read those files).
+the definitions' documents back from the cache of parsed files (`app.filecache`), as a server started
+after any earlier run does; "written, parsed" is the same without it (the first process ever to read
+those files).
 
 Reuse: `generate_definitions(n, directory)` writes the SLO files; `measure(fn)` times any callable taking
 `(definitions, counting_client)` (e.g. a page render) and reports its requests; `private_prometheus(...)`
@@ -53,7 +54,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.filecache import PARSE_CACHE_SETTING  # noqa: E402
 from app.slo.backfill import HOURLY, Rows, openmetrics, write_blocks  # noqa: E402
 from app.slo.loader import load_definitions  # noqa: E402
 from app.slo.model import WINDOWS as BURN_WINDOWS  # noqa: E402
@@ -389,7 +389,9 @@ def run_child(
     directory: Path, url: str, use_rules: bool, at: datetime | None = None, *, parse_cache: bool = True
 ) -> Measurement:
     """Measure in a fresh process; without `parse_cache`, it parses every definition file's YAML (as the
-    first process ever to read them does) instead of reading back the documents an earlier one kept."""
+    first process ever to read them does: an empty cache of its own) instead of reading back the documents
+    an earlier one kept."""
+    cache = os.environ["SEXTANT_CACHE"] if parse_cache else tempfile.mkdtemp(prefix="sextant-bench-cache-")
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(directory), "--prometheus-url", url]
         + ([] if use_rules else ["--no-rules"])
@@ -398,8 +400,10 @@ def run_child(
         text=True,
         check=True,
         cwd=REPO,
-        env=os.environ | ({} if parse_cache else {PARSE_CACHE_SETTING: "off"}),
+        env=os.environ | {"SEXTANT_CACHE": cache},
     )
+    if not parse_cache:
+        shutil.rmtree(cache, ignore_errors=True)
     return Measurement(**json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -434,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, Measurement]] = []
     with tempfile.TemporaryDirectory(prefix="sextant-bench-slos-") as tmp:
         root = Path(tmp)
-        os.environ[PARSE_CACHE_SETTING] = str(root / "parsed")  # the generated SLOs' documents: thrown away
+        os.environ["SEXTANT_CACHE"] = str(root / "cache")  # the generated SLOs' parsed documents: thrown away
         sets = {}
         for n in args.sizes:
             directory = generate_definitions(n, root / f"defs-{n}")

@@ -158,17 +158,13 @@ def error_details():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def files_of_the_run(tmp_path_factory) -> Iterator[None]:
-    """Files the app writes outside its inputs go to directories of the run: audited views wait in a spool
-    of the run, not in the repository's `var/access-spool.jsonl`, from which every later access log would
-    send them to its own OpenSearch; parsed YAML is kept in a cache of the run, not in the user's
-    `~/.cache/sextant/parsed`. Session-wide, so that the servers started for the browser tests inherit
-    them; a test may set its own."""
-    settings = {
-        "SEXTANT_ACCESS_SPOOL": str(tmp_path_factory.mktemp("access") / "spool.jsonl"),
-        "SEXTANT_PARSE_CACHE": str(tmp_path_factory.mktemp("parsed")),
-    }
-    with settings_for(settings):
+def access_spool_of_the_run(tmp_path_factory) -> Iterator[None]:
+    """Audited views a test's pages make wait in a spool of the run, not in the repository's
+    `var/access-spool.jsonl`, from which every later access log would send them to its own OpenSearch.
+    Session-wide, so that the servers started for the browser tests inherit it; a test may set its own.
+    (`SEXTANT_CACHE` stays the user's: the stack's scripts find their downloads and run directory there;
+    what the app keeps in it is keyed by content and pruned.)"""
+    with settings_for({"SEXTANT_ACCESS_SPOOL": str(tmp_path_factory.mktemp("access") / "spool.jsonl")}):
         yield
 
 

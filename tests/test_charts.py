@@ -82,3 +82,23 @@ def test_small_figures_read_as_decimals_and_a_legend_fits_a_third_of_the_page():
         formats = re.findall(r"'format': '([^']*)'", str(spec))
         assert formats and not [f for f in formats if f.endswith("s") and "%" not in f], (unit, formats)
         assert spec["config"]["legend"]["columns"] <= 2
+
+
+def test_a_weekly_trend_says_when_it_scores() -> None:
+    def times(*texts: str) -> pd.Series:
+        return pd.Series(pd.to_datetime(list(texts), utc=True))
+
+    same_hour = times("2026-11-23T07:00Z", "2026-11-30T07:00Z", "2026-12-07T07:41Z")
+    assert charts.weekly_moment(same_hour) == "Scored each Mon at 07:00 UTC, the last at Mon 07:41"
+    week_ends = times("2026-11-23T00:00Z", "2026-11-30T00:00Z", "2026-12-07T00:00Z")
+    assert charts.weekly_moment(week_ends) == "Scored each Mon at 00:00 UTC"
+    assert charts.weekly_moment(pd.concat([week_ends, week_ends])) == "Scored each Mon at 00:00 UTC"
+    assert charts.weekly_moment(times("2026-11-23T00:00Z", "2026-11-24T06:00Z", "2026-12-07T00:00Z")) == ""
+    assert charts.weekly_moment(times("2026-12-07T00:00Z")) == ""
+    chart = charts.readiness_trend(
+        pd.DataFrame(
+            {"timestamp": same_hour, "series": "all client firms", "value": [50.0, 60.0, 70.0], "label": "x"}
+        ),
+        target=90,
+    ).to_dict()
+    assert chart["title"]["subtitle"] == ["Scored each Mon at 07:00 UTC, the last at Mon 07:41"]

@@ -18,6 +18,7 @@ from app.config import REPO_ROOT
 from app.controls.definition import ControlsError, load_controls
 from app.filecache import FileCache, UnreadableFile, read_yaml, stamp, yaml_documents
 from app.slo.loader import load_definitions
+from app.sources import snapshot_index
 
 
 def counting_loader(calls: list[Path]):
@@ -125,9 +126,8 @@ def test_every_definition_reader_names_an_unreadable_file_the_same_way(tmp_path)
 
 @pytest.fixture
 def parse_cache(tmp_path: Path, monkeypatch) -> Path:
-    directory = tmp_path / "parsed"
-    monkeypatch.setenv(filecache.PARSE_CACHE_SETTING, str(directory))
-    return directory
+    monkeypatch.setenv("SEXTANT_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "parsed"
 
 
 @pytest.fixture
@@ -198,16 +198,38 @@ def test_without_a_usable_cache_files_are_parsed_as_before(
 ) -> None:
     file = tmp_path / "slos.yaml"
     file.write_text("a: 1\n")
-    monkeypatch.setenv(filecache.PARSE_CACHE_SETTING, "off")
-    assert yaml_documents(file) == yaml_documents(file) == [{"a": 1}]
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    monkeypatch.setenv(filecache.PARSE_CACHE_SETTING, str(blocker / "parsed"))  # cannot be created
-    assert yaml_documents(file) == [{"a": 1}]
-    assert len(parses) == 3
+    monkeypatch.setenv("SEXTANT_CACHE", str(blocker / "cache"))  # cannot be created
+    assert yaml_documents(file) == yaml_documents(file) == [{"a": 1}]
+    assert len(parses) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "slos.yaml"]
     with pytest.raises(yaml.YAMLError):
         (tmp_path / "bad.yaml").write_text("a: [1\n")
         yaml_documents(tmp_path / "bad.yaml")
+
+
+def test_a_cache_file_that_cannot_be_written_leaves_nothing_behind(
+    tmp_path: Path, parse_cache: Path, monkeypatch
+) -> None:
+    file = tmp_path / "slos.yaml"
+    file.write_text("a: 1\n")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(filecache.os, "replace", full_disk)
+    assert yaml_documents(file) == [{"a": 1}]
+    assert list(parse_cache.iterdir()) == []
+
+
+def test_the_snapshot_index_and_parsed_files_share_sextants_cache(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SEXTANT_CACHE", str(tmp_path))
+    assert snapshot_index.cache_dir() == tmp_path / "snapshots"
+    assert filecache.cache_dir("parsed") == tmp_path / "parsed"
+    monkeypatch.delenv("SEXTANT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert filecache.cache_dir("parsed") == tmp_path / "xdg" / "sextant" / "parsed"
 
 
 def test_the_cache_keeps_the_most_recently_used_files(tmp_path: Path, parse_cache: Path, monkeypatch) -> None:

@@ -59,7 +59,7 @@ def test_the_readiness_trend_is_one_chart_with_its_target_from_where_the_data_st
     (the demo holds 30 days: the weeks before are not drawn as "no data")."""
     target = load_definition().target
     assert target == 90
-    shapes, points = {}, {}
+    shapes, points, moments = {}, {}, {}
     for page in ("Overview.py", PAGE, "pages/3_Weekly_review.py"):
         at = run_page(page)
         (chart,) = [c for c in at.get("vega_lite_chart") if "Filing readiness" in c.proto.spec]
@@ -74,9 +74,15 @@ def test_the_readiness_trend_is_one_chart_with_its_target_from_where_the_data_st
         drawn = max(frames, key=len)
         first = drawn["timestamp"].min()
         assert drawn.loc[drawn["timestamp"] == first, "value"].notna().any(), page  # starts with a score
-        assert spec["title"]["subtitle"] == f"From {first:%d %b}: no score before", page
+        moment, start = spec["title"]["subtitle"]
+        assert start == f"From {first:%d %b}: no score before", page
+        moments[page] = moment
         points[page] = drawn
     assert shapes["Overview.py"] == shapes[PAGE] == shapes["pages/3_Weekly_review.py"]
+    # The overview and Readiness score at this hour each week, the weekly review at each week's end: each
+    # says so, so that side by side their figures for "a week ago" do not read as disagreeing.
+    assert moments[PAGE] == moments["Overview.py"] == "Scored each Mon at 07:00 UTC, the last at Mon 07:41"
+    assert moments["pages/3_Weekly_review.py"] == "Scored each Mon at 00:00 UTC"
     pd.testing.assert_frame_equal(points["Overview.py"], points[PAGE])  # the same instant, the same weeks
 
 

@@ -28,15 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import filecache
+
 MAGIC = b"sextant snapshot index 1\n"
 KEEP_UNUSED_S = 7 * 86400  # an index nobody read for a week (a test's temporary snapshot) is removed
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("SEXTANT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sextant"
-    )
-    return Path(base) / "snapshots"
+    return filecache.cache_dir("snapshots")
 
 
 def identity(path: Path) -> str:

@@ -181,8 +181,28 @@ def from_first_score(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def readiness_trend(frame: pd.DataFrame, *, target: float | None) -> Chart:
-    """The filing readiness trend: the same chart on the overview, Readiness and the weekly review."""
-    return score_trend(frame, title=READINESS_TITLE, target=target)
+    """The filing readiness trend: the same chart on the overview, Readiness and the weekly review, saying
+    at which moment of the week it scores (the overview and Readiness at this hour each week, the weekly
+    review at each week's end), so that two of them side by side do not read as disagreeing."""
+    return score_trend(frame, title=READINESS_TITLE, target=target, note=weekly_moment(frame["timestamp"]))
+
+
+def weekly_moment(times: pd.Series) -> str:
+    """When a weekly trend's points were scored, in words: "Scored each Mon at 07:00 UTC" when every point
+    but the last is at one moment of the week, with ", the last at 07:41" when the last (now) is not;
+    empty otherwise."""
+    points = sorted(pd.to_datetime(times.drop_duplicates(), utc=True))
+    if len(points) < 2:
+        return ""
+    *weekly, last = points
+    moments = {(t.weekday(), t.hour, t.minute) for t in weekly}
+    if len(moments) > 1:
+        return ""
+    first = weekly[0]
+    said = f"Scored each {first:%a} at {first:%H:%M} UTC"
+    if (last.weekday(), last.hour, last.minute) == (first.weekday(), first.hour, first.minute):
+        return said
+    return f"{said}, the last at {last:%a %H:%M}"
 
 
 def score_trend(
@@ -192,17 +212,19 @@ def score_trend(
     target: float | None,
     period: Literal["day", "week"] = "week",
     axis: str = "score",
+    note: str = "",
 ) -> Chart:
     """A 0–100 score per `period` (columns timestamp, series, value, label), one line and dot per `series`,
     `target` as a labelled rule, starting at the first period with a score (the periods before the data are
     not "no data" periods to draw: the subtitle says where it starts). `axis`: the y axis's title, the
-    figure's unit ("score", "% of services").
+    figure's unit ("score", "% of services"); `note`, a line under the title.
 
     Periods without a score after that are not drawn as a value: the line breaks there and a grey dashed
     rule marks the period as "no data", so a missing score can never read as a good (or a zero) one.
     """
     shown = from_first_score(frame)
-    subtitle = f"From {shown['timestamp'].min():%d %b}: no score before" if len(shown) < len(frame) else ""
+    start = f"From {shown['timestamp'].min():%d %b}: no score before" if len(shown) < len(frame) else ""
+    subtitle = [line for line in (note, start) if line]
     frame = shown
     scale = alt.Scale(domain=[0, 100])
     x = alt.X("timestamp:T", title=None, axis=alt.Axis(format="%d %b", tickCount=period))
