@@ -11,7 +11,7 @@ from app import histograms, queries
 from app.sources import Sources
 from app.sources.cache import FromOneBackend, Outcome, ResultCache, default_cache
 from app.sources.concurrent import fetch_all
-from app.sources.prometheus import QueryResult, auto_step, rate_window
+from app.sources.prometheus import NARROW_CHART_POINTS, QueryResult, auto_step, rate_window
 from app.timerange import TimeRange
 from app.topn import top_and_others
 
@@ -37,7 +37,7 @@ def load(sources: Sources, tr: TimeRange, cache: ResultCache = default_cache) ->
     computed from one answer of bucket rates, `app.histograms`: each `histogram_quantile` query would read
     every bucket series over the range again), three curves."""
     prom = sources.prometheus
-    step = auto_step(tr.start, tr.end)
+    step = auto_step(tr.start, tr.end, NARROW_CHART_POINTS)  # the page draws its curves three abreast
     curve_window = rate_window(step)
 
     def instant(name: str, **params: object) -> Callable[[], QueryResult]:

@@ -24,6 +24,7 @@ class FakePrometheus:
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
         self.calls: list[str] = []
+        self.steps: list[float | None] = []
 
     def _value(self, query: str) -> float:
         if "histogram_quantile(0.5," in query:
@@ -48,6 +49,7 @@ class FakePrometheus:
 
     def range(self, query, start, end, step=None):
         self.calls.append(query)
+        self.steps.append(step)
         if self.fail:
             raise BackendUnavailable("prometheus", "connection refused")
         stamps = pd.date_range(start, end, periods=3, tz=UTC)
@@ -84,7 +86,10 @@ def test_summary_has_one_row_per_service_with_every_figure():
     # The figures cover the whole range; the curves use a rate window fitted to the chart step.
     # (The queries run concurrently: which is asked first is not fixed.)
     assert any("[24h]" in q for q in prom.calls)
-    assert any("[360s]" in q for q in prom.calls)  # 24 h at ~500 points: a 300 s step, window step + scrape
+    # Three curves abreast, each a third of the page wide: a day at ~200 points is a 600 s step (a page-wide
+    # chart's 500 points would be 300 s), and the rate window one step plus a scrape.
+    assert prom.steps == [600.0] * 3
+    assert sum("[660s]" in q for q in prom.calls) == 3
 
 
 def test_failing_prometheus_gives_problems_and_empty_frames_not_exceptions():

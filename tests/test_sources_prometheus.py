@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.prometheus import MAX_POINTS, PrometheusClient, align, auto_step
+from app.sources.prometheus import MAX_POINTS, NARROW_CHART_POINTS, PrometheusClient, align, auto_step
 from app.sources.prometheus_frame import to_frame
 from app.sources.stats import CallStats
 
@@ -176,6 +176,23 @@ def test_auto_step_is_nice_at_least_a_minute_and_within_the_point_limit(span, st
     assert got == step
     assert span.total_seconds() / got <= 500
     assert span.total_seconds() / got <= MAX_POINTS
+
+
+@pytest.mark.parametrize(
+    ("span", "step"),
+    [
+        (timedelta(hours=1), 60),
+        (timedelta(hours=6), 120),
+        (timedelta(hours=24), 600),
+        (timedelta(days=7), 3600),
+        (timedelta(days=30), 21600),
+    ],
+)
+def test_a_narrow_chart_asks_for_fewer_points(span, step):
+    got = auto_step(T0 - span, T0, NARROW_CHART_POINTS)
+    assert got == step
+    assert span.total_seconds() / got <= NARROW_CHART_POINTS
+    assert got >= auto_step(T0 - span, T0)
 
 
 def test_auto_step_of_an_empty_or_reversed_range_is_the_minimum():

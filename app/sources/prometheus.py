@@ -29,6 +29,10 @@ NAME = "prometheus"
 
 MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series.
 TARGET_POINTS = 500  # Enough for a chart a page wide; more only costs transfer and rendering.
+# A chart a third of the page wide (about 350 px at 1440): 200 points are more than it has pixels. Fewer
+# steps cost Prometheus less (each step re-aggregates every series): Service health's day of p95 latency
+# for 204 services took 1.3 s at 288 points, 0.6–0.8 s at 144.
+NARROW_CHART_POINTS = 200
 SCRAPE_INTERVAL_S = 60.0  # of the platform's series; the simulator's values change once a minute
 MIN_STEP_S = SCRAPE_INTERVAL_S  # a finer step repeats samples
 NICE_STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
@@ -92,15 +96,17 @@ class QueryResult:
         return list(self.frame.to_dict("records"))
 
 
-def auto_step(start: datetime, end: datetime) -> float:
+def auto_step(start: datetime, end: datetime, points: int = TARGET_POINTS) -> float:
     """A step in seconds for a chart of [start, end].
 
-    Aims at about `TARGET_POINTS` points, never below the 60 s scrape interval, rounded up to a value
-    from `NICE_STEPS_S` (then to whole days) so that neighbouring ranges share sample times and cache
-    well. Rounding up can only lower the point count, so the 11,000-point limit always holds.
+    Aims at about `points` points (as Grafana's "max data points" follows a panel's width: `TARGET_POINTS`
+    for a chart a page wide, `NARROW_CHART_POINTS` for a third of it), never below the 60 s scrape
+    interval, rounded up to a value from `NICE_STEPS_S` (then to whole days) so that neighbouring ranges
+    share sample times and cache well. Rounding up can only lower the point count, so the 11,000-point
+    limit always holds.
     """
     span = max((end - start).total_seconds(), 0.0)
-    raw = max(span / TARGET_POINTS, span / MAX_POINTS, MIN_STEP_S)
+    raw = max(span / points, span / MAX_POINTS, MIN_STEP_S)
     for nice in NICE_STEPS_S:
         if nice >= raw:
             return float(nice)
