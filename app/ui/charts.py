@@ -189,7 +189,7 @@ def readiness_trend(frame: pd.DataFrame, *, target: float | None) -> Chart:
 
 def weekly_moment(times: pd.Series) -> str:
     """When a weekly trend's points were scored, in words: "Scored each Mon at 07:00 UTC" when every point
-    but the last is at one moment of the week, with ", the last at 07:41" when the last (now) is not;
+    but the last is at one moment of the week, with ", the last at Mon 07:41" when the last (now) is not;
     empty otherwise."""
     points = sorted(pd.to_datetime(times.drop_duplicates(), utc=True))
     if len(points) < 2:
