@@ -114,6 +114,8 @@ class Headline:
             return "no data"
         if self.unit == "share":
             return f"{value:.0%}"
+        if self.unit == "points":  # a readiness score, written as the Readiness page writes it
+            return readiness_view.format_score(value)
         return f"{value:.0f}" if self.unit == "count" else f"{value:.1f}"
 
     @property

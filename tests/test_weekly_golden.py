@@ -166,7 +166,7 @@ def test_the_page_shows_the_frozen_week_with_the_models_figures(golden, frozen_e
     assert f"Frozen week {golden.week}" in banner and "by the golden test" in banner and "Read-only" in banner
     before, after = expected_readiness(golden)
     shown = metrics(at)
-    assert shown["Filing readiness"] == f"{after.score:.1f}"
+    assert shown["Filing readiness"] == format_score(after.score)  # as the Readiness page writes it
     domains = at.dataframe[0].value.set_index("domain")
     assert domains.loc["Tax · HMRC filing", "spent"] == pytest.approx(
         max(
