@@ -149,10 +149,15 @@ def body(severity: str | None) -> None:
             empty="No silence: Alertmanager holds none, active or expired.",
         )
         st.markdown("**Held back now**")
-        ui.table(
+        ui.table(  # an owner's or a holding alert's words wrap within their column, never cut
             alerts_view.inhibited_table(view.alerts),
-            {"alert": "Alert", "belongs_to": "Belongs to", "held_back_by": "Held back by"},
+            {
+                "alert": st.column_config.TextColumn("Alert", width=300),
+                "belongs_to": st.column_config.TextColumn("Belongs to", width=300),
+                "held_back_by": st.column_config.TextColumn("Held back by", width=370),
+            },
             empty="No alert is held back by another.",
+            wrap=True,
         )
         st.markdown("**Inhibit rules**")
         st.dataframe(
