@@ -82,11 +82,15 @@ def test_slos_page_filters_come_from_the_url(snapshot_mode):
 def test_a_board_of_thousands_of_slos_sends_one_page_of_them_worst_first(
     snapshot_mode, tmp_path, monkeypatch
 ):
+    shipped = table(run_page("pages/2_SLOs.py"))  # the snapshot's 19, worst first
+    troubled = list(shipped.loc[~shipped["state"].str.contains("healthy"), "slo"])
     slos.write_definitions(6, tmp_path)  # 114 SLOs: the 19 of the snapshot and 95 copies without data
     monkeypatch.setenv("SEXTANT_SLO_DEFINITIONS", str(tmp_path))
     first = run_page("pages/2_SLOs.py")
     assert not first.exception and len(table(first)) == slo_view.BOARD_PAGE_ROWS
-    assert "HMRC submissions" in set(table(first)["slo"])  # worst first: the ones with data lead
+    # Worst first: the snapshot's exhausted and at-risk SLOs lead, then the copies without data.
+    assert troubled and list(table(first)["slo"])[: len(troubled)] == troubled
+    assert table(first)["state"].iloc[len(troubled)].endswith("no data")
     second = AppTest.from_file(str(ROOT / "pages/2_SLOs.py"), default_timeout=120)
     second.query_params["page"] = "2"  # run_page's own first argument is called `page`
     second.run()

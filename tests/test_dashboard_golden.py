@@ -160,8 +160,11 @@ def test_tax_page(snapshot_mode):
     assert_shows(stat(at, "p95", "Time to reconcile"), histogram_quantile(0.95, *recon))
     jobs = events("reconciliation_jobs_total")
     within = events("reconciliation_jobs_total", result="within_sla") / jobs
-    # A job either side of the range's edge: Prometheus extrapolates the scrape intervals at both ends.
-    assert_shows(stat(at, "Reconciled within the SLA", "Reconciled within"), within, rel=2 / jobs)
+    # Prometheus extrapolates up to a scrape interval (a minute) at each end of the range, and the jobs of
+    # those minutes need not be within the SLA as the day's are (late ones during the VAT backlog): up to a
+    # minute's share of the day's jobs at each end (the demo of 7 Dec 12:11: 6 of 4,779 jobs), or 2 jobs.
+    edges = max(2 * 60 / RANGE_S, 2 / jobs)
+    assert_shows(stat(at, "Reconciled within the SLA", "Reconciled within"), within, rel=edges / within)
     for kind in ("vat", "itsa"):
         ratio = events("hmrc_submissions_total", kind=kind, result="error") / events(
             "hmrc_submissions_total", kind=kind
@@ -181,7 +184,8 @@ def test_tax_page(snapshot_mode):
     for result, code, _ in model.HMRC_OUTCOMES:
         expected = events("hmrc_submissions_total", result=result, error_code=code)
         shown = (tax.display("result", result), tax.display("error_code", code))  # in words
-        assert outcomes.loc[shown] == pytest.approx(expected, rel=0.01), (result, code)
+        # a submission either side of the range's edge (as above): one, for the rare outcomes' few dozens
+        assert outcomes.loc[shown] == pytest.approx(expected, rel=0.01, abs=1.0), (result, code)
 
 
 def test_assistant_page(snapshot_mode):

@@ -81,7 +81,11 @@ def test_the_readiness_trend_is_one_chart_with_its_target_from_where_the_data_st
     assert shapes["Overview.py"] == shapes[PAGE] == shapes["pages/3_Weekly_review.py"]
     # The overview and Readiness score at this hour each week, the weekly review at each week's end: each
     # says so, so that side by side their figures for "a week ago" do not read as disagreeing.
-    assert moments[PAGE] == moments["Overview.py"] == "Scored each Mon at 07:00 UTC, the last at Mon 07:41"
+    recorded = snapshot.load(REPO_ROOT / "snapshots" / "demo.json.gz").recorded_at  # the pages' "now"
+    hourly = f"Scored each {recorded:%a} at {recorded:%H}:00 UTC"
+    assert moments[PAGE] == moments["Overview.py"] == (
+        hourly if recorded.minute == 0 else f"{hourly}, the last at {recorded:%a %H:%M}"
+    )
     assert moments["pages/3_Weekly_review.py"] == "Scored each Mon at 00:00 UTC"
     pd.testing.assert_frame_equal(points["Overview.py"], points[PAGE])  # the same instant, the same weeks
 
