@@ -3,7 +3,7 @@ on it, silences and inhibit rules, from answers shaped as Prometheus and Alertma
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -136,6 +136,8 @@ def test_alerts_join_their_rules_runbook_and_alertmanagers_view_firing_pages_fir
     assert list(table["runbook_link"].isna()) == [False, False, True, False]  # none: flagged
     assert list(table["runbook_link"])[:2] == [links.url("alerts", runbook="filing-availability")] * 2
     assert list(table["for_min"]) == [30.0, 60.0, 120.0, 2.0]
+    earlier = alerts_view.alerts_table(rows, NOW - timedelta(minutes=45))  # two became active after it
+    assert list(earlier["for_min"]) == [0.0, 15.0, 75.0, 0.0]
     assert list(table["link"])[0] == links.url("slos", slo="filing-availability")
 
 

@@ -376,7 +376,8 @@ def alerts_table(alerts: Iterable[Alert], now: datetime) -> pd.DataFrame:
             "alert": a.name,
             "title": a.title,
             "since": a.since,
-            "for_min": (now - a.since).total_seconds() / 60 if a.since else None,
+            # the page's "now" is the minute: an alert active since within it has been so for 0 min, not -1
+            "for_min": max((now - a.since).total_seconds() / 60, 0.0) if a.since else None,
             "belongs_to": a.owner.text if a.owner else "not said",
             "link": a.owner.link if a.owner else None,
             "runbook_link": runbook_link(a.runbook),
