@@ -11,7 +11,14 @@ import pytest
 import respx
 
 from app.sources.errors import BackendError, BackendUnavailable, QueryRejected
-from app.sources.prometheus import MAX_POINTS, NARROW_CHART_POINTS, PrometheusClient, align, auto_step
+from app.sources.prometheus import (
+    MAX_POINTS,
+    NARROW_CHART_POINTS,
+    TARGET_POINTS,
+    PrometheusClient,
+    align,
+    auto_step,
+)
 from app.sources.prometheus_frame import to_frame
 from app.sources.stats import CallStats
 
@@ -159,39 +166,29 @@ def test_range_refuses_a_non_positive_step(prom):
 
 
 @pytest.mark.parametrize(
-    ("span", "step"),
+    ("span", "points", "step"),
     [
-        (timedelta(minutes=5), 60),
-        (timedelta(hours=1), 60),
-        (timedelta(hours=6), 60),
-        (timedelta(hours=24), 300),
-        (timedelta(days=7), 1800),
-        (timedelta(days=30), 7200),
-        (timedelta(days=365), 86400),
-        (timedelta(days=3000), 6 * 86400),
+        (timedelta(minutes=5), TARGET_POINTS, 60),
+        (timedelta(hours=1), TARGET_POINTS, 60),
+        (timedelta(hours=6), TARGET_POINTS, 60),
+        (timedelta(hours=24), TARGET_POINTS, 300),
+        (timedelta(days=7), TARGET_POINTS, 1800),
+        (timedelta(days=30), TARGET_POINTS, 7200),
+        (timedelta(days=365), TARGET_POINTS, 86400),
+        (timedelta(days=3000), TARGET_POINTS, 6 * 86400),
+        # a chart a third of the page wide: fewer points, never a finer step than a page-wide chart's
+        (timedelta(hours=1), NARROW_CHART_POINTS, 60),
+        (timedelta(hours=6), NARROW_CHART_POINTS, 120),
+        (timedelta(hours=24), NARROW_CHART_POINTS, 600),
+        (timedelta(days=7), NARROW_CHART_POINTS, 3600),
+        (timedelta(days=30), NARROW_CHART_POINTS, 21600),
     ],
 )
-def test_auto_step_is_nice_at_least_a_minute_and_within_the_point_limit(span, step):
-    got = auto_step(T0 - span, T0)
+def test_auto_step_is_nice_at_least_a_minute_and_within_the_point_limit(span, points, step):
+    got = auto_step(T0 - span, T0, points)
     assert got == step
-    assert span.total_seconds() / got <= 500
+    assert span.total_seconds() / got <= points
     assert span.total_seconds() / got <= MAX_POINTS
-
-
-@pytest.mark.parametrize(
-    ("span", "step"),
-    [
-        (timedelta(hours=1), 60),
-        (timedelta(hours=6), 120),
-        (timedelta(hours=24), 600),
-        (timedelta(days=7), 3600),
-        (timedelta(days=30), 21600),
-    ],
-)
-def test_a_narrow_chart_asks_for_fewer_points(span, step):
-    got = auto_step(T0 - span, T0, NARROW_CHART_POINTS)
-    assert got == step
-    assert span.total_seconds() / got <= NARROW_CHART_POINTS
     assert got >= auto_step(T0 - span, T0)
 
 
