@@ -98,18 +98,23 @@ class Expected:
 
     def firing_spans(
         self, start: datetime, end: datetime, min_events: int
-    ) -> dict[str, tuple[datetime, datetime]]:
-        """First and last minute in [start, end] at which each alert's condition holds."""
-        spans = {}
+    ) -> dict[str, list[tuple[datetime, datetime]]]:
+        """Each alert's contiguous runs of minutes in [start, end] at which its condition holds (first and
+        last minute of each run): a minute whose short window drops below the factor ends a run, as
+        Prometheus resolves the alert then."""
+        spans: dict[str, list[tuple[datetime, datetime]]] = {}
         for pair in ALERT_PAIRS:
-            hits = []
+            runs: list[tuple[datetime, datetime]] = []
             t = start
             while t <= end:
                 if self.firing(pair, t, min_events):
-                    hits.append(t)
+                    if runs and runs[-1][1] == t - MINUTE:
+                        runs[-1] = (runs[-1][0], t)
+                    else:
+                        runs.append((t, t))
                 t += MINUTE
-            if hits:
-                spans[pair.name] = (hits[0], hits[-1])
+            if runs:
+                spans[pair.name] = runs
         return spans
 
 
@@ -164,12 +169,17 @@ def test_hmrc_outage_alert_firing_times(prom, sim, live_stack):
     defn = DEFS["hmrc-submissions"]
     burns = burn_rate_history(defn, prom, start, end, step=60)
     spans = firing_spans(alert_history(defn, burns))
-    measured = {row.alert: (row.start.to_pydatetime(), row.end.to_pydatetime()) for row in spans.itertuples()}
+    measured: dict[str, list[tuple[datetime, datetime]]] = {}
+    for row in spans.itertuples():
+        measured.setdefault(row.alert, []).append((row.start.to_pydatetime(), row.end.to_pydatetime()))
     model = expected.firing_spans(start, end, defn.min_events)
-    print("\nHMRC outage alerts (fired, last firing minute):")
-    for name, (first, last) in model.items():
-        after = (first - outage.start) / MINUTE
-        print(f"  {name}: {first:%H:%M} – {last:%H:%M} ({after:.0f} min after the start)")
+    print("\nHMRC outage alerts (fired, last firing minute of each run):")
+    for name, runs in model.items():
+        after = (runs[0][0] - outage.start) / MINUTE
+        shown = ", ".join(f"{first:%H:%M} – {last:%H:%M}" for first, last in runs)
+        print(f"  {name}: {shown} ({after:.0f} min after the start)")
+    # a quiet minute in the short window (seed 7, anchor 13:00: 1 failure of 4 submissions at 18:48) resolves
+    # a page for a while: the runs must be the model's, not merely the first and last firing minute
     assert measured == model
     assert set(model) >= {"page-1h-5m", "page-6h-30m"}  # the tickets as well in busy hours (see above)
     history = alert_history(defn, burns)
@@ -179,7 +189,7 @@ def test_hmrc_outage_alert_firing_times(prom, sim, live_stack):
             by_name[row.alert], row.timestamp.to_pydatetime(), defn.min_events
         )
     # the fast page fires within half an hour of the start and stops within minutes of the end
-    first, last = model["page-1h-5m"]
+    first, last = model["page-1h-5m"][0][0], model["page-1h-5m"][-1][1]
     assert outage.start < first <= outage.start + timedelta(minutes=30)
     assert outage.end <= last <= outage.end + timedelta(minutes=10)
 
@@ -207,7 +217,7 @@ def test_extraction_regression_accuracy_budget_and_ticket(prom, sim, live_stack)
     assert len(measured) == (end - start) // timedelta(minutes=5) + 1
     assert measured == [(t, expected.firing(pair, t, defn.min_events)) for t, _ in measured]
     first = next(t for t, f in measured if f)
-    model = expected.firing_spans(start, end, defn.min_events)["ticket-3d-6h"]
+    model = expected.firing_spans(start, end, defn.min_events)["ticket-3d-6h"][0]
     assert model[0] <= first < model[0] + timedelta(minutes=5)
     print(
         f"\nExtraction regression: 1d burn {status.burn_rates['1d']:.2f} at the rollback, budget left "
@@ -387,7 +397,14 @@ def test_recorded_series_agree_with_raw_queries_now(prom, live_stack):
             assert _close(recorded.get((w, "bad")), raw.bad_events[w], floor=max(1e-6, one_scrape)), (name, w)
         (via_rules,) = compute_status([DEFS[name]], prom, at)
         assert via_rules.source == "rules"
-        assert _close(via_rules.error_budget_remaining, raw.error_budget_remaining, floor=1e-6)
+        # The budget left is read from the recorded period counts, each within a scrape of the raw ones
+        # (above). Near exhaustion that scrape weighs more than 0.5% of what is left (5% left of
+        # reconciliation-within-sla at 13:00 today: 0.0495 against 0.0498), so the budget is checked
+        # against the counts it comes from, not against the raw figure with a fixed tolerance.
+        bad, total = recorded[("period", "bad")], recorded[("period", "total")]
+        burn = slo_math.burn_rate(slo_math.error_ratio(bad, total), DEFS[name].target)
+        implied = slo_math.budget_remaining(burn)
+        assert via_rules.error_budget_remaining == pytest.approx(implied, rel=1e-9, abs=1e-12), name
         # Alerts are compared once the group has run a few minutes: its first evaluations after a start
         # race the first live scrapes, and ALERTS is written only as the rules run.
         evaluations = prom.instant(f'count_over_time(slo:objective:ratio{{slo="{name}"}}[5m])', at).frame
