@@ -54,9 +54,11 @@ test: venv
 	  $(BIN)/python bench/chaos.py --browser-backend prometheus'
 
 # SCALE=10: a platform 10 times the demo's (stack/simulator/README.md, "Scale"); the default, 1, is the demo.
+# ROUTE_PATHS=K: K paths per route, for a platform of many routes per service.
 SCALE ?= 1
+ROUTE_PATHS ?= 1
 stack-up: venv
-	SEXTANT_SCALE=$(SCALE) bash stack/up.sh
+	SEXTANT_SCALE=$(SCALE) SEXTANT_ROUTE_PATHS=$(ROUTE_PATHS) bash stack/up.sh
 
 stack-down:
 	bash stack/down.sh

@@ -22,6 +22,7 @@ deployment that has run for a while.
 One run each, on a shared 2-core machine: figures move by tens of percent.
 
     .venv/bin/python bench/bench_scale.py [--scales 1 10 100] [--days 1] [--port-digit 5] [--keep]
+        [--route-paths K]   # K paths per route (`model.use_scale`): 34 x 6 is 204 services, 1,836 routes
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ from app.ui import _sources  # noqa: E402
 from bench.bench_pages import RequestTimer  # noqa: E402
 from bench.page_timing import WarmTab, render  # noqa: E402
 from bench.process_stats import ProcessWatch  # noqa: E402
+from stack.simulator import model  # noqa: E402
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, served_process  # noqa: E402
 
 # name -> (page script, address slug, URL parameters)
@@ -97,18 +99,25 @@ VIEWS: dict[str, tuple[str, str, dict[str, str]]] = {
 APP_READY = "[data-testid='stApp']"
 
 
-def stack(script: str, scale: int, days: int, *args: str) -> float:
+def stack(script: str, scale: int, days: int, *args: str, route_paths: int = 1) -> float:
     """Runs a stack script for `scale` with the bench's ports and run directory; returns its seconds."""
     env = {
         **os.environ,
         **STACK,
         "SEXTANT_SCALE": str(scale),
         "SEXTANT_HISTORY_DAYS": str(days),
+        "SEXTANT_ROUTE_PATHS": str(route_paths),
         "SEXTANT_STACK_TIMEOUT": "1200",  # the exporter of scale 100 sums 30 days of 20,000 series first
     }
     started = time.perf_counter()
     subprocess.run(["bash", str(ROOT / "stack" / script), *args], env=env, check=True, stdout=sys.stderr)
     return time.perf_counter() - started
+
+
+def platform_size(scale: int, route_paths: int) -> str:
+    """The services and routes of a stack of `scale`, `route_paths` paths per route (`model.use_scale`)."""
+    routes = scale * route_paths * len(model.BASE_ROUTES)
+    return f"{scale * len(model.BASE_SERVICES):,} services, {routes:,} routes"
 
 
 def wait_for_recorded_slos(timeout_s: float = 600.0) -> tuple[int, int, float]:
@@ -227,13 +236,17 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1, help="days of history backfilled and loaded")
     parser.add_argument("--port-digit", default="5", help="the first digit of the bench stack's ports")
     parser.add_argument("--keep", action="store_true", help="leave the bench's own stack running")
+    parser.add_argument(
+        "--route-paths", type=int, default=1, help="paths per route: K times the routes of every scale"
+    )
     args = parser.parse_args()
     results: dict[int, tuple[dict, float, str, float, tuple[Fetch, Fetch]]] = {}
     try:
         for scale in args.scales:
-            started = stack("up.sh", scale, args.days)
+            started = stack("up.sh", scale, args.days, route_paths=args.route_paths)
             now, week_ago, waited = wait_for_recorded_slos()
             said = f"{now} SLOs recorded now, {week_ago} a week ago, {waited:.0f} s later"
+            said = f"{platform_size(scale, args.route_paths)}, {said}"
             print(f"scale {scale}: {said}", flush=True)
             rows, peak, spans, fetch = measure(scale)
             results[scale] = (rows, peak, spans, started, fetch)

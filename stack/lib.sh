@@ -35,11 +35,14 @@ DATA_FORMAT=data-v5
 # data set, as the anchor and seed are.
 SCALE="${SEXTANT_SCALE:-1}"
 HISTORY_DAYS="${SEXTANT_HISTORY_DAYS:-30}"
-# The data set's size as recorded in $RUN/anchor's companions: empty for the demo's (scale 1, 30 days), so
-# that a stack started before the scale existed is still the same data set.
+# Paths per route (model.use_scale's route_paths): more routes per service, for a platform of thousands.
+ROUTE_PATHS="${SEXTANT_ROUTE_PATHS:-1}"
+# The data set's size (scale, days, route paths) as recorded in $RUN/anchor's companions: empty for the
+# demo's (1, 30, 1), so that a stack started before the scale existed is still the same data set.
 dataset_size() {
-  if [[ $1 == 1 && $2 == 30 ]]; then return 0; fi
+  if [[ $1 == 1 && $2 == 30 && ${3:-1} == 1 ]]; then return 0; fi
   printf ' scale=%s days=%s' "$1" "$2"
+  if [[ ${3:-1} != 1 ]]; then printf ' paths=%s' "$3"; fi
 }
 # The SLO definitions of a scale above 1: the shipped ones and their replicas' copies (up.sh writes them).
 scaled_slo_dir() { printf '%s/slo_definitions' "$RUN"; }

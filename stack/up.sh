@@ -89,12 +89,13 @@ decide_dataset() {
   [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "SEXTANT_SCALE is not a whole number from 1: $SCALE"
   [[ $HISTORY_DAYS =~ ^[1-9][0-9]*$ ]] && ((HISTORY_DAYS <= 30)) ||
     die "SEXTANT_HISTORY_DAYS is not a number of days from 1 to 30: $HISTORY_DAYS"
+  [[ $ROUTE_PATHS =~ ^[1-9][0-9]*$ ]] || die "SEXTANT_ROUTE_PATHS is not a whole number from 1: $ROUTE_PATHS"
   previous="$(cat "$RUN/anchor" 2>/dev/null || true) $(cat "$RUN/seed" 2>/dev/null || true)"
   previous="$previous $(cat "$RUN/format" 2>/dev/null || echo "no format")"
   previous="$previous$(dataset_size "$(cat "$RUN/scale" 2>/dev/null || echo 1)" \
-    "$(cat "$RUN/history_days" 2>/dev/null || echo 30)")"
-  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS")" ]]; then
-    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS")" \
+    "$(cat "$RUN/history_days" 2>/dev/null || echo 30)" "$(cat "$RUN/route_paths" 2>/dev/null || echo 1)")"
+  if [[ $previous != "$ANCHOR $SEED $DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS" "$ROUTE_PATHS")" ]]; then
+    log "data set is now anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT$(dataset_size "$SCALE" "$HISTORY_DAYS" "$ROUTE_PATHS")" \
       "(was: ${previous# }): fresh data stores"
     stop_service simulator
     stop_service jaeger
@@ -111,8 +112,9 @@ decide_dataset() {
   printf '%s\n' "$DATA_FORMAT" >"$RUN/format"
   printf '%s\n' "$SCALE" >"$RUN/scale"
   printf '%s\n' "$HISTORY_DAYS" >"$RUN/history_days"
+  printf '%s\n' "$ROUTE_PATHS" >"$RUN/route_paths"
   stack_urls >"$RUN/urls.env"
-  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT scale=$SCALE history=${HISTORY_DAYS}d"
+  log "anchor=$ANCHOR seed=$SEED format=$DATA_FORMAT scale=$SCALE history=${HISTORY_DAYS}d route paths=$ROUTE_PATHS"
 }
 
 # reuse_or_plan SERVICE: plan a (re)start unless it runs healthy.
@@ -129,7 +131,7 @@ reuse_or_plan() {
 }
 
 # What $RUN/loaded holds once this data set is in OpenSearch and Jaeger: its anchor, seed and format.
-loaded_mark() { printf '%s %s %s%s' "$ANCHOR" "$SEED" "$DATA_FORMAT" "$(dataset_size "$SCALE" "$HISTORY_DAYS")"; }
+loaded_mark() { printf '%s %s %s%s' "$ANCHOR" "$SEED" "$DATA_FORMAT" "$(dataset_size "$SCALE" "$HISTORY_DAYS" "$ROUTE_PATHS")"; }
 is_loaded() { [[ "$(cat "$RUN/loaded" 2>/dev/null || true)" == "$(loaded_mark)" ]]; }
 
 plan() {
@@ -161,7 +163,7 @@ backfill() {
   log "backfill into $data (log: $logf)"
   # --instance: the backfilled series carry the label that the live scrapes will have.
   if ! "$PYTHON" -m stack.simulator backfill --anchor "$ANCHOR" --seed "$SEED" --out "$data" \
-    --scale "$SCALE" --days "$HISTORY_DAYS" --instance "$HOST:$SIMULATOR_PORT" >"$logf" 2>&1; then
+    --scale "$SCALE" --route-paths "$ROUTE_PATHS" --days "$HISTORY_DAYS" --instance "$HOST:$SIMULATOR_PORT" >"$logf" 2>&1; then
     tail -n 40 "$logf" >&2
     die "simulator backfill failed (log: $logf)"
   fi
@@ -382,7 +384,7 @@ start_simulator() {
   mkdir -p "$RUN/simulator"
   rm -f "$RUN/simulator/planted.prom"  # series a test planted die with the simulator that served them
   spawn simulator "$PYTHON" -m stack.simulator serve \
-    --anchor "$ANCHOR" --seed "$SEED" --scale "$SCALE" --port "$SIMULATOR_PORT" \
+    --anchor "$ANCHOR" --seed "$SEED" --scale "$SCALE" --route-paths "$ROUTE_PATHS" --port "$SIMULATOR_PORT" \
     --planted "$RUN/simulator/planted.prom"
 }
 
@@ -413,7 +415,7 @@ load_data() {
   fi
   log "loading logs and traces (log: $logf)"
   if ! "$PYTHON" -m stack.simulator load --anchor "$ANCHOR" --seed "$SEED" \
-    --scale "$SCALE" --days "$HISTORY_DAYS" \
+    --scale "$SCALE" --route-paths "$ROUTE_PATHS" --days "$HISTORY_DAYS" \
     --opensearch-url "http://$HOST:$OPENSEARCH_PORT" \
     --otlp-url "http://$HOST:$OTLP_HTTP_PORT/v1/traces" \
     --jaeger-url "http://$HOST:$JAEGER_QUERY_PORT" >"$logf" 2>&1; then

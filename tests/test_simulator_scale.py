@@ -42,6 +42,27 @@ def test_scale_copies_services_routes_and_firms_and_keeps_the_demos_series(scale
     assert scaled[copy].sum() > 0 and not (scaled[copy] == scaled[original]).all()  # noise of its own
 
 
+def test_route_paths_multiply_the_routes_keeping_the_original_routes_series(scale):
+    demo = model.Model(ANCHOR, 7).day_data(29)
+    scale(2, route_paths=3)
+    assert len(model.SERVICES) == 12 and len(model.ROUTES) == 2 * 3 * len(model.BASE_ROUTES)
+    paths = sorted(r.route for r in model.ROUTES if r.service == "extraction-2")
+    assert paths == ["/extract", "/extract/v2", "/extract/v3"]
+    base = {(r.service, r.route): r.rate for r in model.ROUTES}
+    assert base[("gateway", "/api/upload/v3")] == pytest.approx(base[("gateway", "/api/upload")] / 3)
+    scaled = model.Model(ANCHOR, 7).day_data(29)
+    assert all((scaled[key] == values).all() for key, values in demo.items())  # the demo's routes unchanged
+    tail = model.series_key(
+        "http_requests_total", {"service": "filing", "route": "/vat/returns/v2", "code": "200"}
+    )
+    head = tail.replace("/v2", "")
+    assert 0 < scaled[tail].sum() < scaled[head].sum()  # a third of the route's rate, noise of its own
+    day = events.EventGenerator(ANCHOR, 7).day(29, with_audit=False)
+    assert "/extract/v3" in {log.get("route") for log in day.logs}
+    scale(1)
+    assert model.ROUTES == model.BASE_ROUTES
+
+
 def test_trace_fan_out_grows_with_the_scale_on_the_original_services(scale):
     scale(3)
     day = events.EventGenerator(ANCHOR, 7).day(29, with_audit=False)

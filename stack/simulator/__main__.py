@@ -20,6 +20,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         default=1,
         help="a platform N times the demo's: services, routes, client firms, SLOs, logs, trace fan-out",
     )
+    p.add_argument(
+        "--route-paths",
+        type=int,
+        default=1,
+        help="paths per route, the new ones at 1/K of its rate: K times the HTTP series (default 1)",
+    )
 
 
 def _anchor(args) -> str:
@@ -99,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     anchor = _anchor(args)
-    if args.scale != 1:
-        model.use_scale(args.scale)
+    if args.scale != 1 or args.route_paths != 1:
+        model.use_scale(args.scale, args.route_paths)
 
     if args.command == "backfill":
         from .backfill import backfill

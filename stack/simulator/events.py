@@ -263,6 +263,7 @@ class EventGenerator:
     def _route_logs(self, r: model.Route, day: int, out: DayEvents) -> None:
         m = self.model
         group = f"route:{r.service}:{r.route}"
+        path = model.base_path(r.route)  # a route's other paths log and trace as the route does
         data = m.chunk(group, day)
         rng = model.rng_for(self.seed, "logs:" + group, day)
         counts = {}
@@ -282,15 +283,15 @@ class EventGenerator:
             epoch = epoch.tolist()
             tenants = [model.TENANTS[i] for i in rng.choice(len(model.TENANTS), size=total, p=self.tenant_p)]
             latency_z = rng.normal(size=total)
-            mults = self._latency_mults(r.route, np.asarray(epoch) / 1000)
+            mults = self._latency_mults(path, np.asarray(epoch) / 1000)
             thinned = sampling.share(model.HISTORY_DAYS - day)  # day 0 starts 30 days before the anchor
             kept = sampling.keep(
                 np.full(total, code), latency_z, r.sigma, mults, rng.random(total), thinned
             ).tolist()
             latency_z = latency_z.tolist()
-            fields = set(_fields(MESSAGES[(r.route, level)]))
-            if level == "ERROR" and r.route in OUTAGE_MESSAGES:
-                fields |= set(_fields(OUTAGE_MESSAGES[r.route]))
+            fields = set(_fields(MESSAGES[(path, level)]))
+            if level == "ERROR" and path in OUTAGE_MESSAGES:
+                fields |= set(_fields(OUTAGE_MESSAGES[path]))
             fakes = _fake_values(rng, tenants, total, fields)
             for j in range(total):
                 epoch_ms = epoch[j]
@@ -298,7 +299,7 @@ class EventGenerator:
                 leaked = leak.leaked_values(self.seed, m.anchor, epoch_ms, f"{group}|{day}|{code}|{j}")
                 doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
                 trace_id = _id(16, self.seed, group, day, code, j)
-                span_id = _id(8, trace_id, CHAIN_OF_ROUTE[r.route][1])  # as `_trace` numbers the spans
+                span_id = _id(8, trace_id, CHAIN_OF_ROUTE[path][1])  # as `_trace` numbers the spans
                 if kept[j]:
                     spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng, latency_z[j])
                     if leaked:
@@ -322,18 +323,19 @@ class EventGenerator:
         values: dict,
         leaked: dict[str, str] | None = None,
     ) -> dict:
+        path = model.base_path(r.route)
         if "ms" in values:
-            mult = self._latency_mult(r.route, epoch_ms / 1000)
+            mult = self._latency_mult(path, epoch_ms / 1000)
             values["ms"] = int(1000 * r.median * mult * math.exp(0.5 * values["ms"]))
-        template = MESSAGES[(r.route, level)]
-        if level == "ERROR" and r.route in OUTAGE_MESSAGES and self._in("hmrc_outage", epoch_ms / 1000):
-            template = OUTAGE_MESSAGES[r.route]
+        template = MESSAGES[(path, level)]
+        if level == "ERROR" and path in OUTAGE_MESSAGES and self._in("hmrc_outage", epoch_ms / 1000):
+            template = OUTAGE_MESSAGES[path]
         return {
             "@timestamp": stamp,
             "service": r.service,
             "level": level,
             "tenant": tenant,
-            "action": ACTIONS[r.route],
+            "action": ACTIONS[path],
             "route": r.route,
             "status": code,
             "message": leak.message(template.format(**values), leaked)
@@ -346,7 +348,7 @@ class EventGenerator:
     ):
         """The span tree around one logged response; returns (spans, the logged span's id). ``logged_z``
         is the latency draw of the logged span, which the sampling decision has seen."""
-        chain, k = CHAIN_OF_ROUTE[r.route]
+        chain, k = CHAIN_OF_ROUTE[model.base_path(r.route)]
         ts = epoch_ms / 1000
         # a replica's requests go through the other services' replicas of the same number
         suffix = r.service[len(model.base_of(r.service)) :]

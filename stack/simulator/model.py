@@ -206,20 +206,46 @@ def base_of(name: str) -> str:
     return head if k.isdigit() and head else name
 
 
-def use_scale(n: int) -> None:
+def route_variant(path: str, j: int) -> str:
+    """The ``j``-th path of a route (`use_scale`'s ``route_paths``): the path itself for 1, else ``path/vj``
+    (``/extract/v2``)."""
+    return path if j == 1 else f"{path}/v{j}"
+
+
+def base_path(path: str) -> str:
+    """The route a `route_variant` path copies (``/extract/v2`` -> ``/extract``)."""
+    head, _, k = path.rpartition("/v")
+    return head if k.isdigit() and head else path
+
+
+def use_scale(n: int, route_paths: int = 1) -> None:
     """Makes the catalogue, the model and the events those of a platform ``n`` times the demo's: every
     service copied ``n`` times with its routes (``gateway-2`` ... ``gateway-n``, same paths, rates and
     latencies, noise of their own), every client firm too (``acme-accounts-2`` ..., same obligations and
     backlog), so ``n`` times the series, requests and logs. The scenarios stay on the original services and
-    firms. ``use_scale(1)`` is the demo, exactly. A process runs one scale: call it before anything else."""
+    firms. ``use_scale(1)`` is the demo, exactly. A process runs one scale: call it before anything else.
+
+    ``route_paths`` above 1 gives every route ``route_paths − 1`` more paths on its service
+    (`route_variant`), each at 1/``route_paths`` of the route's rate: the long tail of a platform with many
+    routes per service, its HTTP series growing ``route_paths`` times while its traffic and logs stay under
+    twice the scale's. The original routes keep their series; a service's sums take in its new paths."""
     global SCALE, SERVICES, ROUTES, TENANTS, OBLIGATIONS_VAT, TENANT_BACKLOG_BASE, READINESS_TENANT_OFFSET
-    if n < 1:
-        raise ValueError(f"scale must be at least 1, not {n}")
+    if n < 1 or route_paths < 1:
+        raise ValueError(f"scale and route paths must be at least 1, not {n} and {route_paths}")
     copies = range(1, n + 1)
     SCALE = n
     SERVICES = tuple(replica(s, k) for k in copies for s in BASE_SERVICES)
     ROUTES = tuple(
-        Route(replica(r.service, k), r.route, r.rate, r.median, r.sigma) for k in copies for r in BASE_ROUTES
+        Route(
+            replica(r.service, k),
+            route_variant(r.route, j),
+            r.rate if j == 1 else r.rate / route_paths,
+            r.median,
+            r.sigma,
+        )
+        for k in copies
+        for r in BASE_ROUTES
+        for j in range(1, route_paths + 1)
     )
     TENANTS = tuple(replica(t, k) for k in copies for t in BASE_TENANTS)
     OBLIGATIONS_VAT = {t: _BASE_OBLIGATIONS_VAT[base_of(t)] for t in TENANTS}
@@ -878,7 +904,7 @@ class Model:
                     HTTP_LE,
                 )
             )
-            if r.service == "assistant":
+            if r.service == "assistant" and r.route == "/assistant/answer":  # not its other paths
                 answers = codes[:, 0]
                 out.update(
                     self._histogram(
