@@ -18,8 +18,13 @@ import pandas as pd
 
 TOP_N = 10
 OTHERS = "others"
-Combine = Literal["sum", "max", "weighted"]
-HOW_WORDS = {"sum": "their sum", "max": "the highest of them", "weighted": "their combined ratio"}
+Combine = Literal["sum", "max", "min", "weighted"]
+HOW_WORDS = {
+    "sum": "their sum",
+    "max": "the highest of them",
+    "min": "the lowest of them",
+    "weighted": "their combined ratio",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,56 @@ def top_and_others(
     combined = combined.dropna(subset=["value"]).assign(**{key: OTHERS})
     out = pd.concat([frame[frame[key].isin(kept)], combined[[key, "timestamp", "value"]]], ignore_index=True)
     return Reduced(out, n, len(names) - n, how)
+
+
+CURVE_COLUMNS = ("series", "legend", "timestamp", "value")
+
+
+def top_groups(
+    curves: pd.DataFrame,
+    figures: pd.DataFrame | None,
+    *,
+    how: Literal["sum", "max", "min"],
+    lowest_first: bool = False,
+    lines: int = TOP_N,
+) -> Reduced:
+    """A dashboard panel's curves (columns series, legend, label columns…, timestamp, value) with the label
+    groups that matter most, each with all its series: a group is one combination of label values (a
+    route), a series one of the panel's queries (p50, p95, p99), so that the p99 of a route is never drawn
+    without its p50. A group ranks by the highest figure of its series (the lowest when `lowest_first`),
+    from `figures` (one value per series over the range) or, without them, from the curves; as many groups
+    are kept as draw about `lines` lines, the rest combined per series and timestamp into the group
+    `OTHERS` (legend "p95 · others")."""
+    labels = [c for c in curves.columns if c not in CURVE_COLUMNS]
+    groups = _group_names(curves, labels)
+    names = groups.drop_duplicates().tolist()
+    keep = max(1, lines // max(1, curves["series"].nunique() if len(curves) else 1))
+    if not labels or len(names) <= keep + 1:  # folding one group would hide its name for nothing
+        return Reduced(curves, len(names), 0, how)
+    usable = figures is not None and not figures.empty and set(labels) <= set(figures.columns)
+    source = figures if usable and figures is not None else curves
+    figure = source["value"].groupby(_group_names(source, labels)).agg("min" if lowest_first else "max")
+    sign = 1.0 if lowest_first else -1.0
+
+    def rank(group: str) -> tuple[bool, float, str]:
+        value = figure.get(group)
+        return (pd.isna(value), sign * value if not pd.isna(value) else 0.0, group)
+
+    ordered = sorted(names, key=rank)
+    kept = groups.isin(ordered[:keep])
+    rest = curves[~kept].groupby(["series", "timestamp"], as_index=False)["value"]
+    combined = (rest.sum(min_count=1) if how == "sum" else rest.agg(how)).dropna(subset=["value"])
+    combined = combined.assign(**{label: OTHERS for label in labels})
+    combined["legend"] = [f"{s} · {OTHERS}" if s else OTHERS for s in combined["series"]]
+    out = pd.concat([curves[kept], combined[curves.columns]], ignore_index=True)
+    return Reduced(out, keep, len(names) - keep, how)
+
+
+def _group_names(frame: pd.DataFrame, labels: list[str]) -> pd.Series:
+    """Each row's group: its label values joined (empty when the frame has no labels)."""
+    if not labels:
+        return pd.Series([""] * len(frame), index=frame.index)
+    return frame[labels].astype(str).agg(" · ".join, axis=1)
 
 
 BAR_LIMIT = 20

@@ -109,6 +109,28 @@ def test_page_shows_every_panel_with_its_figures(on_fake_snapshot, domain):
     assert "Incidents are not marked" not in texts(at)
 
 
+def test_a_service_of_many_routes_draws_three_routes_a_chart_and_says_so(snapshot_mode, tmp_path):
+    many = tuple(f"/ingest/document/v{i}" for i in range(1, 13))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("tests.test_dashboards.ROUTES", many)
+        sources = Sources(
+            prometheus=NamedFakePrometheus(),
+            opensearch=NamedFakeOpenSearch(),
+            jaeger=FakeJaeger(),
+            mode="live",
+        )
+        path = record_views(tmp_path / "many-routes.json.gz", sources, NOW, View.of("ingestion"))
+    snapshot_mode.setenv("SEXTANT_SNAPSHOT", str(path))
+    at = run_page(PAGES["ingestion"][0])
+    assert not at.error
+    assert 'The 3 routes with the highest figure over the range; the other 9 drawn as "others"' in texts(at)
+    latency = next(c for c in at.get("vega_lite_chart") if "p99 · others" in chart_text(c))
+    drawn = set(re.findall(r"p\d\d · /ingest/document/v\d+", chart_text(latency)))
+    assert len(drawn) == 9  # 3 quantiles of 3 routes, not of 12
+    table = next(df.value for df in at.dataframe if "p95" in df.value.columns)
+    assert len(table) == 12  # the table of figures above the chart lists every route
+
+
 def slo_states() -> dict[str, str]:
     """Each SLO's state as the SLOs page computes it from the snapshot the page reads."""
     sources = build_sources(load_config(os.environ))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from app import dashboards, directory
+from app.dashboards import draw
 from app.dashboards import spec as panels
 from app.dashboards.spec import ALL, variable_regex
 from app.sources import Sources
@@ -229,6 +230,27 @@ def test_load_turns_frames_into_panel_data():
     assert any("[24h]" in q for q in figures_q)
     http = [q for _, q in prom.calls if 'service="ingestion"' in q]
     assert http and all('route=~".*"' in q for q in http)
+
+
+def test_a_service_of_many_routes_draws_its_worst_routes_and_the_rest_as_others(monkeypatch):
+    many = tuple(f"/ingest/document/v{i}" for i in range(1, 13))
+    monkeypatch.setattr(f"{__name__}.ROUTES", many)
+    view = dashboards.load(
+        make_sources(), panels.dashboard("ingestion"), time_range("24h", NOW), ResultCache()
+    )
+    latency = view.panel("latency")  # 3 quantiles of 12 routes: 3 routes and "others", 12 lines
+    reduced = draw.fewest_lines(latency)
+    assert reduced.frame["legend"].nunique() == 12 and (reduced.kept, reduced.folded) == (3, 9)
+    assert {"p50 · others", "p95 · others", "p99 · others"} <= set(reduced.frame["legend"])
+    others = reduced.frame[reduced.frame["legend"] == "p99 · others"]
+    assert others["value"].tolist() == [2.4] * 3  # the highest of the rest
+    assert draw.lines_note(reduced, latency) == (
+        "The 3 routes with the highest figure over the range; "
+        'the other 9 drawn as "others" (the highest of them).'
+    )
+    throughput = draw.fewest_lines(view.panel("throughput"))  # one series: 10 routes and the rest summed
+    assert throughput.frame[throughput.frame["legend"] == "others"]["value"].tolist() == [6.0] * 3
+    assert len(latency.figures) == 36  # the table of figures above the chart keeps every route
 
 
 def test_a_variable_narrows_every_panel_that_has_the_label():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from app.topn import OTHERS, bars_note, top_and_others, top_bars
+from app.topn import OTHERS, bars_note, top_and_others, top_bars, top_groups
 
 STAMPS = pd.to_datetime(["2026-11-28T00:00Z", "2026-11-28T00:01Z"])
 
@@ -63,3 +63,57 @@ def test_many_bars_keep_the_furthest_from_the_threshold_and_one_bar_for_the_rest
     highest = top_bars(frame, "legend", lowest_first=False, n=5)
     assert highest.frame["legend"].tolist() == [f"firm-0{i}" for i in (99, 98, 97, 96, 95)] + ["others (95)"]
     assert top_bars(frame.head(21), "legend", lowest_first=True, n=20).folded == 0
+
+
+def panel_curves(routes: dict[str, dict[str, tuple[float, float]]]) -> pd.DataFrame:
+    """A dashboard panel's curves: per route, per series (p50, p95), two points."""
+    rows = [
+        {"series": series, "legend": " · ".join(filter(None, (series, route))), "route": route}
+        | {"timestamp": stamp, "value": v}
+        for route, by_series in routes.items()
+        for series, pair in by_series.items()
+        for stamp, v in zip(STAMPS, pair, strict=True)
+    ]
+    return pd.DataFrame(rows)
+
+
+def lines(frame: pd.DataFrame) -> dict[str, list[float]]:
+    return {legend: group["value"].tolist() for legend, group in frame.groupby("legend")}
+
+
+def test_a_panel_keeps_whole_routes_by_their_worst_series_and_folds_the_rest_per_series():
+    routes = {
+        f"/r{i}": {"p50": (0.1 * i, 0.1 * i), "p95": (float(i), float(i))} for i in range(1, 7)
+    }  # /r6 slowest
+    routes["/r1"]["p95"] = (9.0, 1.0)  # the slowest p95 at one point: ranks /r1 first by its worst figure
+    figures = pd.DataFrame(
+        [{"series": s, "route": r, "value": max(pair)} for r, by in routes.items() for s, pair in by.items()]
+    )
+    reduced = top_groups(panel_curves(routes), figures, how="max", lines=4)  # 2 series: 2 routes kept
+    drawn = lines(reduced.frame)
+    assert set(drawn) == {"p50 · /r1", "p95 · /r1", "p50 · /r6", "p95 · /r6", "p50 · others", "p95 · others"}
+    assert drawn["p95 · others"] == [5.0, 5.0] and drawn["p50 · others"] == pytest.approx([0.5, 0.5])
+    others = reduced.frame[reduced.frame["legend"] == "p95 · others"]
+    assert set(others["route"]) == {OTHERS} and set(others["series"]) == {"p95"}
+    assert (reduced.kept, reduced.folded) == (2, 4)
+    assert reduced.note("routes", "highest figure over the range") == (
+        "The 2 routes with the highest figure over the range; "
+        'the other 4 drawn as "others" (the highest of them).'
+    )
+
+
+def test_a_rate_panel_sums_the_rest_and_a_floor_keeps_the_lowest():
+    routes = {f"/r{i}": {"": (float(i), float(i))} for i in range(1, 6)}
+    summed = top_groups(panel_curves(routes), None, how="sum", lines=2)  # no figures: ranked by the curves
+    assert lines(summed.frame) == {"/r5": [5.0, 5.0], "/r4": [4.0, 4.0], OTHERS: [6.0, 6.0]}
+    floor = top_groups(panel_curves(routes), None, how="min", lowest_first=True, lines=2)
+    assert lines(floor.frame) == {"/r1": [1.0, 1.0], "/r2": [2.0, 2.0], OTHERS: [3.0, 3.0]}
+    assert "the lowest of them" in (floor.note("routes", "lowest figure") or "")
+
+
+def test_a_panel_with_one_group_to_spare_or_no_labels_is_drawn_as_it_is():
+    routes = {f"/r{i}": {"p50": (1.0, 1.0), "p95": (2.0, 2.0)} for i in range(3)}
+    frame = panel_curves(routes)
+    assert top_groups(frame, None, how="max", lines=4).frame is frame  # 3 routes = 2 kept + 1
+    unlabelled = frame.drop(columns="route")
+    assert top_groups(unlabelled, None, how="max", lines=1).frame is unlabelled

@@ -24,7 +24,7 @@ from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, SnapshotMiss, failed_backend, plain_reason
-from app.topn import bars_note, top_bars
+from app.topn import CURVE_COLUMNS, Reduced, bars_note, top_bars, top_groups
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -244,8 +244,11 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
         st.caption(f":material/block: No figures: {why}.")
     elif panel.kind == "line":
         _figures(data, view, data.figures, slos)
+        reduced = fewest_lines(data)
+        if note := lines_note(reduced, data):
+            st.caption(note)
         chart = charts.timeseries(
-            data.frame,
+            reduced.frame,
             title="",
             unit=panel.unit,
             color="legend",
@@ -263,6 +266,29 @@ def _panel(data: PanelData, view: DashboardView, preset: str, slos: Mapping[str,
     else:
         _table(data, view)
     _links(panel, preset, slos)
+
+
+def _lowest_first(panel: Panel) -> bool:
+    """A panel whose objective is a floor (accuracy above 95%) is worst at its lowest figures."""
+    return any(t.good == "above" for t in panel.thresholds)
+
+
+def fewest_lines(data: PanelData) -> Reduced:
+    """The groups of the panel's curves that matter most (`top_groups`): rates of the rest summed, other
+    figures bounded by the rest's worst."""
+    panel = data.panel
+    lowest = _lowest_first(panel)
+    if panel.unit.endswith("/s"):
+        return top_groups(data.frame, data.figures, how="sum", lowest_first=lowest)
+    return top_groups(data.frame, data.figures, how="min" if lowest else "max", lowest_first=lowest)
+
+
+def lines_note(reduced: Reduced, data: PanelData) -> str | None:
+    """ "The 3 routes with the highest figure over the range; the other 9 drawn as "others" (their sum)." """
+    labels = [c for c in data.frame.columns if c not in CURVE_COLUMNS]
+    noun = " and ".join(label.replace("_", " ") for label in labels) + "s"
+    end = "lowest" if _lowest_first(data.panel) else "highest"
+    return reduced.note(noun, f"{end} figure {'now' if data.figures_now else 'over the range'}")
 
 
 def _figures(
