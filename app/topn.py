@@ -126,7 +126,10 @@ def _group_names(frame: pd.DataFrame, labels: list[str]) -> pd.Series:
     """Each row's group: its label values joined (empty when the frame has no labels)."""
     if not labels:
         return pd.Series([""] * len(frame), index=frame.index)
-    return frame[labels].astype(str).agg(" · ".join, axis=1)
+    names = frame[labels[0]].astype(str)
+    for label in labels[1:]:  # column by column: a row-wise join took 1.6 s for 36,000 points
+        names = names + " · " + frame[label].astype(str)
+    return names
 
 
 BAR_LIMIT = 20
