@@ -102,3 +102,13 @@ def test_a_weekly_trend_says_when_it_scores() -> None:
         target=90,
     ).to_dict()
     assert chart["title"]["subtitle"] == ["Scored each Mon at 07:00 UTC, the last at Mon 07:41"]
+
+
+def test_a_curve_sends_the_browser_only_the_columns_it_draws():
+    frame = curve(1).assign(series="p95", route="/ingest/document", legend="p95 · /ingest/document")
+    spec = charts.timeseries(frame, title="t", unit="ratio", color="legend").to_dict()
+    (points,) = [rows for rows in spec["datasets"].values() if rows and "timestamp" in rows[0]]
+    assert set(points[0]) == {"timestamp", "value", "legend"}
+    uncoloured = charts.timeseries(frame, title="t", unit="ratio").to_dict()
+    (points,) = [rows for rows in uncoloured["datasets"].values() if rows and "timestamp" in rows[0]]
+    assert set(points[0]) == {"timestamp", "value"}
