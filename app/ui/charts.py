@@ -65,7 +65,8 @@ def timeseries(
     to the lines and thresholds instead of starting it at zero (an SLI near 100% is a line on the edge)."""
     # Only the columns drawn go to the browser: a dashboard's curves also carry their series name and
     # labels, repeated on every point (a third of Ingestion's 880 KB at 12 routes a service).
-    frame = frame[["timestamp", "value", *([color] if color else [])]]
+    drawn = ["timestamp", "value", *([color] if color else [])]
+    frame = frame[[c for c in drawn if c in frame.columns]]  # a frame of no data may lack the colour
     if unit == "seconds":  # ages and durations in the unit their figures are read in ("5.9 h")
         frame, thresholds, unit = _in_duration_unit(frame, thresholds)
     _, fmt = UNIT_FORMATS.get(unit, (unit, ",.4~g"))
