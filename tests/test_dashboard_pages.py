@@ -293,7 +293,10 @@ def test_page_live(live_mode, domain):
         if view.time_range.end.strftime("%d %b %H:%M") in texts(at):
             break
     assert at.title[0].value == title
-    assert not at.error, [e.value for e in at.error]
+    # no error but an SLO's: a live budget runs out as the day goes (reconciliation-within-sla, a calendar
+    # month at 95%, had 5% left at 13:00 today and none at 14:40); the snapshot test checks those banners
+    failures = [e.value for e in at.error if not re.match(r"\*\*.+?\*\* is exhausted: ", e.value)]
+    assert not failures, failures
     figures = [(shown(m.label), m.value) for m in at.metric]
     checked = 0
     for data in view.panels:
