@@ -19,6 +19,7 @@ import pandas as pd
 TOP_N = 10
 OTHERS = "others"
 Combine = Literal["sum", "max", "min", "weighted"]
+Curves = Literal["sum", "max", "min"]  # how `top_groups` combines the curves it folds
 HOW_WORDS = {
     "sum": "their sum",
     "max": "the highest of them",
@@ -79,25 +80,22 @@ def top_and_others(
     return Reduced(out, n, len(names) - n, how)
 
 
-CURVE_COLUMNS = ("series", "legend", "timestamp", "value")
-
-
 def top_groups(
     curves: pd.DataFrame,
     figures: pd.DataFrame | None,
+    labels: list[str],
     *,
-    how: Literal["sum", "max", "min"],
+    how: Curves,
     lowest_first: bool = False,
     lines: int = TOP_N,
 ) -> Reduced:
-    """A dashboard panel's curves (columns series, legend, label columns…, timestamp, value) with the label
+    """A dashboard panel's curves (columns series, legend, the `labels`, timestamp, value) with the label
     groups that matter most, each with all its series: a group is one combination of label values (a
     route), a series one of the panel's queries (p50, p95, p99), so that the p99 of a route is never drawn
     without its p50. A group ranks by the highest figure of its series (the lowest when `lowest_first`),
     from `figures` (one value per series over the range) or, without them, from the curves; as many groups
     are kept as draw about `lines` lines, the rest combined per series and timestamp into the group
     `OTHERS` (legend "p95 · others")."""
-    labels = [c for c in curves.columns if c not in CURVE_COLUMNS]
     groups = _group_names(curves, labels)
     names = groups.drop_duplicates().tolist()
     keep = max(1, lines // max(1, curves["series"].nunique() if len(curves) else 1))

@@ -89,7 +89,9 @@ def test_a_panel_keeps_whole_routes_by_their_worst_series_and_folds_the_rest_per
     figures = pd.DataFrame(
         [{"series": s, "route": r, "value": max(pair)} for r, by in routes.items() for s, pair in by.items()]
     )
-    reduced = top_groups(panel_curves(routes), figures, how="max", lines=4)  # 2 series: 2 routes kept
+    reduced = top_groups(
+        panel_curves(routes), figures, ["route"], how="max", lines=4
+    )  # 2 series: 2 routes kept
     drawn = lines(reduced.frame)
     assert set(drawn) == {"p50 · /r1", "p95 · /r1", "p50 · /r6", "p95 · /r6", "p50 · others", "p95 · others"}
     assert drawn["p95 · others"] == [5.0, 5.0] and drawn["p50 · others"] == pytest.approx([0.5, 0.5])
@@ -104,9 +106,11 @@ def test_a_panel_keeps_whole_routes_by_their_worst_series_and_folds_the_rest_per
 
 def test_a_rate_panel_sums_the_rest_and_a_floor_keeps_the_lowest():
     routes = {f"/r{i}": {"": (float(i), float(i))} for i in range(1, 6)}
-    summed = top_groups(panel_curves(routes), None, how="sum", lines=2)  # no figures: ranked by the curves
+    summed = top_groups(
+        panel_curves(routes), None, ["route"], how="sum", lines=2
+    )  # no figures: ranked by the curves
     assert lines(summed.frame) == {"/r5": [5.0, 5.0], "/r4": [4.0, 4.0], OTHERS: [6.0, 6.0]}
-    floor = top_groups(panel_curves(routes), None, how="min", lowest_first=True, lines=2)
+    floor = top_groups(panel_curves(routes), None, ["route"], how="min", lowest_first=True, lines=2)
     assert lines(floor.frame) == {"/r1": [1.0, 1.0], "/r2": [2.0, 2.0], OTHERS: [3.0, 3.0]}
     assert "the lowest of them" in (floor.note("routes", "lowest figure") or "")
 
@@ -114,6 +118,6 @@ def test_a_rate_panel_sums_the_rest_and_a_floor_keeps_the_lowest():
 def test_a_panel_with_one_group_to_spare_or_no_labels_is_drawn_as_it_is():
     routes = {f"/r{i}": {"p50": (1.0, 1.0), "p95": (2.0, 2.0)} for i in range(3)}
     frame = panel_curves(routes)
-    assert top_groups(frame, None, how="max", lines=4).frame is frame  # 3 routes = 2 kept + 1
+    assert top_groups(frame, None, ["route"], how="max", lines=4).frame is frame  # 3 routes = 2 kept + 1
     unlabelled = frame.drop(columns="route")
-    assert top_groups(unlabelled, None, how="max", lines=1).frame is unlabelled
+    assert top_groups(unlabelled, None, [], how="max", lines=1).frame is unlabelled

@@ -18,13 +18,14 @@ import streamlit as st
 from app import dashboards, ui
 from app.dashboards import DashboardView, PanelData, VariableChoices
 from app.dashboards import spec as panels
+from app.dashboards.fetch import label_columns
 from app.dashboards.spec import ALL, Dashboard, Panel, Threshold, known_slos, slo_periods
 from app.slo import view as slo_view
 from app.slo.math import EXHAUSTED, HEALTHY, NO_DATA, STATES
 from app.sources.cache import Outcome
 from app.sources.deadline import ContextPool
 from app.sources.errors import BackendError, SnapshotMiss, failed_backend, plain_reason
-from app.topn import CURVE_COLUMNS, Reduced, bars_note, top_bars, top_groups
+from app.topn import Curves, Reduced, bars_note, top_bars, top_groups
 from app.ui import charts
 from app.units import format_age, format_value
 
@@ -278,15 +279,13 @@ def fewest_lines(data: PanelData) -> Reduced:
     figures bounded by the rest's worst."""
     panel = data.panel
     lowest = _lowest_first(panel)
-    if panel.unit.endswith("/s"):
-        return top_groups(data.frame, data.figures, how="sum", lowest_first=lowest)
-    return top_groups(data.frame, data.figures, how="min" if lowest else "max", lowest_first=lowest)
+    how: Curves = "sum" if panel.unit.endswith("/s") else ("min" if lowest else "max")
+    return top_groups(data.frame, data.figures, label_columns(data.frame), how=how, lowest_first=lowest)
 
 
 def lines_note(reduced: Reduced, data: PanelData) -> str | None:
     """ "The 3 routes with the highest figure over the range; the other 9 drawn as "others" (their sum)." """
-    labels = [c for c in data.frame.columns if c not in CURVE_COLUMNS]
-    noun = " and ".join(label.replace("_", " ") for label in labels) + "s"
+    noun = " and ".join(label.replace("_", " ") for label in label_columns(data.frame)) + "s"
     end = "lowest" if _lowest_first(data.panel) else "highest"
     return reduced.note(noun, f"{end} figure {'now' if data.figures_now else 'over the range'}")
 
@@ -376,7 +375,7 @@ def _table(
 ) -> None:
     panel = data.panel
     frame = data.frame if frame is None else frame
-    labels = [c for c in frame.columns if c not in {"series", "legend", "value", "timestamp"}]
+    labels = label_columns(frame)
     if panel.legend is not None:
         labels = [c for c in panel.legend if c in frame.columns]
     named = frame["series"].astype(str).str.len().gt(0).any()

@@ -232,6 +232,11 @@ def _frames(
     return pd.concat(parts, ignore_index=True)
 
 
+def label_columns(frame: pd.DataFrame) -> list[str]:
+    """A panel frame's label columns (route, tenant…): every column but the series, legend, time and value."""
+    return [c for c in frame.columns if c not in _NOT_LABELS]
+
+
 def _series_frame(
     panel: Panel, series: str, value: Any, names: Mapping[str, Mapping[str, str]]
 ) -> pd.DataFrame:
@@ -247,7 +252,7 @@ def _series_frame(
         frame = _search_frame(value)
     if frame.empty:
         return pd.DataFrame()
-    labels = [c for c in frame.columns if c not in _NOT_LABELS]
+    labels = label_columns(frame)
     shown = [c for c in (panel.legend if panel.legend is not None else labels) if c in frame.columns]
     frame.insert(0, "series", series)
     named = [names.get(c, {}) for c in shown]

@@ -297,11 +297,11 @@ class EventGenerator:
                 epoch_ms = epoch[j]
                 tenant = tenants[j]
                 leaked = leak.leaked_values(self.seed, m.anchor, epoch_ms, f"{group}|{day}|{code}|{j}")
-                doc = self._log_doc(r, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
+                doc = self._log_doc(r, path, level, code, epoch_ms, stamps[j], tenant, fakes[j], leaked)
                 trace_id = _id(16, self.seed, group, day, code, j)
                 span_id = _id(8, trace_id, CHAIN_OF_ROUTE[path][1])  # as `_trace` numbers the spans
                 if kept[j]:
-                    spans, span_id = self._trace(r, code, epoch_ms, tenant, trace_id, rng, latency_z[j])
+                    spans, span_id = self._trace(r, path, code, epoch_ms, tenant, trace_id, rng, latency_z[j])
                     if leaked:
                         next(sp for sp in spans if sp.span_id == span_id).attributes.update(
                             leak.span_attributes(leaked)
@@ -315,6 +315,7 @@ class EventGenerator:
     def _log_doc(
         self,
         r: model.Route,
+        path: str,  # the route's base path (`model.base_path`): its messages, action and latency
         level: str,
         code: str,
         epoch_ms: int,
@@ -323,7 +324,6 @@ class EventGenerator:
         values: dict,
         leaked: dict[str, str] | None = None,
     ) -> dict:
-        path = model.base_path(r.route)
         if "ms" in values:
             mult = self._latency_mult(path, epoch_ms / 1000)
             values["ms"] = int(1000 * r.median * mult * math.exp(0.5 * values["ms"]))
@@ -344,11 +344,19 @@ class EventGenerator:
         }
 
     def _trace(
-        self, r: model.Route, code: str, epoch_ms: int, tenant: str, trace_id: int, rng, logged_z: float
+        self,
+        r: model.Route,
+        path: str,  # the route's base path, whose chain of calls the trace follows
+        code: str,
+        epoch_ms: int,
+        tenant: str,
+        trace_id: int,
+        rng,
+        logged_z: float,
     ):
         """The span tree around one logged response; returns (spans, the logged span's id). ``logged_z``
         is the latency draw of the logged span, which the sampling decision has seen."""
-        chain, k = CHAIN_OF_ROUTE[model.base_path(r.route)]
+        chain, k = CHAIN_OF_ROUTE[path]
         ts = epoch_ms / 1000
         # a replica's requests go through the other services' replicas of the same number
         suffix = r.service[len(model.base_of(r.service)) :]
